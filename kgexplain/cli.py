@@ -1,0 +1,307 @@
+"""The ``kgexplain`` command: thin Typer commands over ``kgexplain.pipeline``.
+
+Errors kgexplain raises on purpose print one line to stderr and exit 2 (bad input or store) or 1
+(published rules fail SHACL). Everything is checked before the store is opened for writing, so a bad
+input leaves an existing store as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import replace
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from .errors import InputError, KgExplainError
+from .loaders.datasets import Dataset, read_dataset
+from .models.training import MODELS, TrainSettings, resolve_device
+from .pipeline import (
+    PRESETS, MineResult, Settings, best_rules, explain_stage, export_stage, latest_run, load_stage, mine_stage,
+    train_stage,
+)
+from .store import TripleStore, open_store
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Find what a text classifier keys on: attributions grounded in Wikidata, mined into RDF rules.")
+console = Console()
+err = Console(stderr=True)
+
+StoreOpt = Annotated[Path | None, typer.Option("--store", help="Embedded store directory (default: OUT/store).")]
+EndpointOpt = Annotated[str | None, typer.Option("--endpoint", help="A SPARQL 1.1 endpoint (query URL) instead of the embedded store.")]
+OutOpt = Annotated[Path, typer.Option("--out", help="Directory for the store, model, exports and summary.")]
+DatasetOpt = Annotated[str, typer.Option("--dataset", help="Dataset name inside the store.")]
+PresetOpt = Annotated[str, typer.Option("--preset", help=f"Mining settings preset: {', '.join(PRESETS)}.")]
+ThetaOpt = Annotated[float | None, typer.Option("--theta", help="TC threshold θ in (0.5, 1] (overrides the preset).")]
+ConfOpt = Annotated[float | None, typer.Option("--min-confidence", help="confmin (overrides the preset).")]
+SupOpt = Annotated[int | None, typer.Option("--min-support", help="supmin, in entities.")]
+LenOpt = Annotated[int | None, typer.Option("--max-length", help="Longest antecedent.")]
+MeasureOpt = Annotated[str | None, typer.Option("--measure", help="TC, TS, WTS or H: accepts and ranks rules.")]
+ModelOpt = Annotated[str, typer.Option("--model", help=f"Classifier: {', '.join(MODELS)}.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
+EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Maximum training epochs (early stopping on validation loss).")]
+TopOpt = Annotated[int, typer.Option("--top", help="How many rules to print.")]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")]
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app()
+
+
+def _fail(exc: KgExplainError) -> typer.Exit:
+    message = str(exc).strip().splitlines()
+    err.print(f"[bold red]error:[/] {message[0]}", highlight=False, soft_wrap=True)
+    for line in message[1:12]:
+        err.print(f"  {line}", highlight=False, soft_wrap=True)
+    return typer.Exit(exc.exit_code)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except KgExplainError as exc:
+        raise _fail(exc) from None
+
+
+@contextmanager
+def _progress() -> Iterator[object]:
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TimeElapsedColumn(), console=err, transient=False) as bar:
+        tasks: dict[str, int] = {}
+
+        def update(task: str, completed: int, total: int | None) -> None:
+            if task not in tasks:
+                tasks[task] = bar.add_task(task, total=total)
+            bar.update(tasks[task], completed=completed, total=total)
+
+        yield update
+
+
+def _settings(preset: str, theta: float | None, min_confidence: float | None, min_support: int | None,
+              max_length: int | None, measure: str | None, model: str = "cnn", device: str = "cpu",
+              epochs: int | None = None) -> Settings:
+    settings = Settings().with_preset(preset)
+    overrides = {k: v for k, v in dict(theta=theta, min_confidence=min_confidence, min_support=min_support,
+                                       max_antecedent=max_length, measure=measure).items() if v is not None}
+    train = replace(settings.train, model=model, device=device, **({"epochs": epochs} if epochs else {}))
+    settings = replace(settings, train=train, **overrides)
+    if model not in MODELS:
+        raise InputError(f"unknown model {model!r}; known models: {', '.join(sorted(MODELS))}")
+    resolve_device(device)
+    settings.check()
+    return settings
+
+
+def _open(out: Path | None, store: Path | None, endpoint: str | None) -> TripleStore:
+    if endpoint:
+        return open_store(endpoint=endpoint)
+    if store is None:
+        if out is None:
+            raise InputError("give --store DIR or --endpoint URL")
+        store = out / "store"
+    return open_store(store)
+
+
+def format_rule(rule: object, measure: str) -> str:
+    r = rule  # a mining.rules.Rule
+    return (f"{r.labels.get('rule', r.key())}  conf_{measure}={r.confidence[measure]:.2f} "  # type: ignore[attr-defined]
+            f"support={r.support}")  # type: ignore[attr-defined]
+
+
+def _print_rules(result: MineResult, settings: Settings, top: int) -> None:
+    console.print(f"\n[bold]Top rules[/] ({len(result.rules)} after pruning, {result.rules_before_pruning} before; "
+                  f"{result.transactions} entities; measure {settings.measure}, θ={settings.theta}, "
+                  f"confmin={settings.min_confidence}, supmin={settings.min_support})")
+    for rule in best_rules(result)[:top]:
+        console.print("  " + format_rule(rule, settings.measure), highlight=False, soft_wrap=True)
+    if not result.rules:
+        console.print("  (no rule reached the thresholds; try a lower --min-confidence or --min-support)")
+
+
+def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, endpoint: str | None,
+             settings: Settings, top: int) -> dict[str, object]:
+    out.mkdir(parents=True, exist_ok=True)
+    model_dir = out / "model"
+    with _open(out, store, endpoint) as db, _progress() as progress:
+        loaded = load_stage(db, dataset, kg, settings, progress)
+        err.print(f"loaded {loaded.documents:,} documents; {loaded.kg_report}", highlight=False)
+        trained = train_stage(db, dataset.name, model_dir, settings, progress)
+        err.print(f"trained {trained.model}: test accuracy {trained.test_accuracy:.3f} "
+                  f"(validation {trained.validation_accuracy:.3f}, {trained.epochs_run} epochs)", highlight=False)
+        explained = explain_stage(db, dataset.name, model_dir, settings, progress)
+        err.print(f"explained {explained.documents:,} documents: {explained.mentions:,} mentions of "
+                  f"{explained.distinct_entities:,} entities; SHAP additivity error ≤ {explained.additivity_error:.1e}",
+                  highlight=False)
+        mined = mine_stage(db, dataset.name, settings, progress)
+        exports = {}
+        for fmt, name in (("turtle", "rules.ttl"), ("json-ld", "rules.jsonld")):
+            export_stage(db, mined.graph, out / name, fmt)
+            exports[fmt] = str(out / name)
+        where = endpoint or str((store or out / "store"))
+    _print_rules(mined, settings, top)
+    summary = {
+        "dataset": dataset.name, "documents": len(dataset.docs), "kg_triples": loaded.kg_triples,
+        "malformed_kg_lines": loaded.malformed, "model": trained.model, "test_accuracy": trained.test_accuracy,
+        "validation_accuracy": trained.validation_accuracy, "mentions": explained.mentions,
+        "entities": explained.distinct_entities, "additivity_error": explained.additivity_error,
+        "transactions": mined.transactions, "rules": len(mined.rules),
+        "rules_before_pruning": mined.rules_before_pruning, "explain_run": explained.run_id,
+        "mining_run": mined.run_id, "rules_graph": mined.graph, "store": where, "exports": exports,
+        "settings": {"theta": settings.theta, "min_confidence": settings.min_confidence,
+                     "min_support": settings.min_support, "max_length": settings.max_antecedent,
+                     "measure": settings.measure},
+        "top_rules": [{"rule": r.labels.get("rule"), "consequent": r.consequent, "support": r.support,
+                       **{f"conf_{m}": round(v, 4) for m, v in r.confidence.items()}}
+                      for r in best_rules(mined)[:top]],
+        "seconds": {"load": loaded.seconds, "explain": explained.seconds, "mine": mined.seconds},
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
+    console.print(f"\nstore: {where}\nrules: {exports['turtle']} and {exports['json-ld']}\n"
+                  f"summary: {out / 'summary.json'}\nmodel: {model_dir}")
+    if not endpoint:
+        console.print(f"query it: kgexplain serve --store {where}   (or open it with pyoxigraph)")
+    return summary
+
+
+def _logging(verbose: bool) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, stream=sys.stderr,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@app.command()
+def demo(out: OutOpt = Path("kgexplain-demo"), preset: PresetOpt = "default", device: DeviceOpt = "cpu",
+         top: TopOpt = 10, verbose: VerboseOpt = False) -> None:
+    """Run the whole pipeline on the built-in planted-bias dataset with the embedded store."""
+    from .loaders.synthetic import PLANTED_COUNTRY, make_synthetic
+
+    _logging(verbose)
+    with _errors():
+        settings = _settings(preset, None, None, None, None, None, device=device)
+        synthetic = make_synthetic()
+        console.print(f"[bold]kgexplain demo[/]: {len(synthetic.dataset)} synthetic texts; the label depends on "
+                      f"whether the birth city lies in Varnia ({PLANTED_COUNTRY}), with 10% label noise.")
+        summary = _run_all(synthetic.dataset, synthetic.kg, out, None, None, settings, top)
+        pos = [r for r in summary["top_rules"] if r["consequent"] == "Pos"]  # type: ignore[index]
+        rank = next((i for i, r in enumerate(pos, 1) if "country(x, Varnia)" in str(r["rule"])), None)
+        console.print(f"planted rule country(x, Varnia) → Pos: "
+                      + (f"rank {rank} among Pos rules" if rank else "[red]not among the top rules[/]"))
+
+
+@app.command()
+def run(data: Annotated[Path, typer.Option("--data", help="CSV/TSV/JSONL file, or a directory with train.csv and test.csv.")],
+        kg: Annotated[Path, typer.Option("--kg", help="Wikidata dump: .nt, .ttl or .json(.gz/.bz2).")],
+        out: OutOpt,
+        test_data: Annotated[Path | None, typer.Option("--test-data", help="Separate test file (else --data is split).")] = None,
+        text_column: Annotated[str, typer.Option("--text-column")] = "text",
+        label_column: Annotated[str, typer.Option("--label-column")] = "label",
+        id_column: Annotated[str | None, typer.Option("--id-column")] = None,
+        split_column: Annotated[str | None, typer.Option("--split-column", help="Column holding train/test.")] = None,
+        name: Annotated[str | None, typer.Option("--name", help="Dataset name in the store.")] = None,
+        model: ModelOpt = "cnn", store: StoreOpt = None, endpoint: EndpointOpt = None,
+        preset: PresetOpt = "default", theta: ThetaOpt = None, min_confidence: ConfOpt = None,
+        min_support: SupOpt = None, max_length: LenOpt = None, measure: MeasureOpt = None,
+        kg_filter: Annotated[str, typer.Option("--kg-filter", help="neighbourhood (cut the dump to what the texts mention) or none.")] = "neighbourhood",
+        epochs: EpochsOpt = None, device: DeviceOpt = "cpu", top: TopOpt = 10, verbose: VerboseOpt = False) -> None:
+    """Run the whole pipeline on a text dataset and a Wikidata dump."""
+    from .loaders.wikidata import detect_format, open_dump
+
+    _logging(verbose)
+    with _errors():
+        settings = replace(_settings(preset, theta, min_confidence, min_support, max_length, measure, model,
+                                     device, epochs), kg_filter=kg_filter)
+        settings.check()
+        detect_format(kg)
+        open_dump(kg).close()
+        dataset = read_dataset(data, test_data=test_data, name=name, text_column=text_column,
+                               label_column=label_column, id_column=id_column, split_column=split_column)
+        _run_all(dataset, kg, out, store, endpoint, settings, top)
+
+
+@app.command()
+def load(data: Annotated[Path, typer.Option("--data")], kg: Annotated[Path, typer.Option("--kg")],
+         store: StoreOpt = None, endpoint: EndpointOpt = None,
+         test_data: Annotated[Path | None, typer.Option("--test-data")] = None,
+         text_column: Annotated[str, typer.Option("--text-column")] = "text",
+         label_column: Annotated[str, typer.Option("--label-column")] = "label",
+         name: Annotated[str | None, typer.Option("--name")] = None,
+         kg_filter: Annotated[str, typer.Option("--kg-filter")] = "neighbourhood") -> None:
+    """Load a dataset and the part of a Wikidata dump it needs into the store."""
+    from .loaders.wikidata import open_dump
+
+    with _errors():
+        settings = replace(Settings(), kg_filter=kg_filter)
+        settings.check()
+        open_dump(kg).close()
+        dataset = read_dataset(data, test_data=test_data, name=name, text_column=text_column,
+                               label_column=label_column)
+        with _open(None, store, endpoint) as db, _progress() as progress:
+            result = load_stage(db, dataset, kg, settings, progress)
+        console.print(f"dataset {result.dataset!r}: {result.documents:,} documents; {result.kg_report}")
+
+
+@app.command()
+def train(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to save the model.")],
+          dataset: DatasetOpt, store: StoreOpt = None, endpoint: EndpointOpt = None, model: ModelOpt = "cnn",
+          epochs: EpochsOpt = None, device: DeviceOpt = "cpu") -> None:
+    """Train a classifier on a dataset already in the store."""
+    with _errors():
+        settings = _settings("default", None, None, None, None, None, model, device, epochs)
+        with _open(None, store, endpoint) as db, _progress() as progress:
+            result = train_stage(db, dataset, model_dir, settings, progress)
+        console.print(f"{result.model}: test accuracy {result.test_accuracy:.3f}, validation "
+                      f"{result.validation_accuracy:.3f} after {result.epochs_run} epochs; saved to {model_dir}")
+
+
+@app.command()
+def explain(model_dir: Annotated[Path, typer.Option("--model-dir")], dataset: DatasetOpt,
+            store: StoreOpt = None, endpoint: EndpointOpt = None, device: DeviceOpt = "cpu",
+            background: Annotated[str, typer.Option("--background", help="SHAP reference: mean (one averaged reference) or full (500 instances).")] = "mean",
+            aggregation: Annotated[str, typer.Option("--aggregation", help="Token → mention relevance: sum, mean or max.")] = "sum") -> None:
+    """Attribute every document token by token and ground the tokens in the knowledge graph."""
+    with _errors():
+        settings = _settings("default", None, None, None, None, None, device=device)
+        settings = replace(settings, shap_background=background, aggregation=aggregation)
+        settings.check()
+        with _open(None, store, endpoint) as db, _progress() as progress:
+            result = explain_stage(db, dataset, model_dir, settings, progress)
+        console.print(f"attribution run {result.run_id}: {result.documents:,} documents, {result.tokens:,} tokens, "
+                      f"{result.mentions:,} mentions of {result.distinct_entities:,} entities; graph {result.graph}")
+
+
+@app.command()
+def mine(dataset: DatasetOpt, store: StoreOpt = None, endpoint: EndpointOpt = None, preset: PresetOpt = "default",
+         theta: ThetaOpt = None, min_confidence: ConfOpt = None, min_support: SupOpt = None,
+         max_length: LenOpt = None, measure: MeasureOpt = None, top: TopOpt = 10) -> None:
+    """Label entity influence and mine rules from the latest attribution run of a dataset."""
+    with _errors():
+        settings = _settings(preset, theta, min_confidence, min_support, max_length, measure)
+        with _open(None, store, endpoint) as db, _progress() as progress:
+            result = mine_stage(db, dataset, settings, progress)
+        _print_rules(result, settings, top)
+        console.print(f"mining run {result.run_id}; graph {result.graph}")
+
+
+@app.command()
+def export(dataset: DatasetOpt, output: Annotated[Path, typer.Option("--output")],
+           store: StoreOpt = None, endpoint: EndpointOpt = None,
+           fmt: Annotated[str, typer.Option("--format", help="turtle, ntriples or json-ld.")] = "turtle") -> None:
+    """Write the rules graph of the latest mining run of a dataset to a file."""
+    with _errors():
+        with _open(None, store, endpoint) as db:
+            _run, graph = latest_run(db, "MiningRun", dataset, Settings())
+            n = export_stage(db, graph, output, fmt)
+        console.print(f"wrote {n:,} triples of {graph} to {output}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,66 @@
+"""The main paper's CNN (Nikolov & d'Aquin 2020, App. A), in torch.
+
+word ids (max 500) → embedding 50 → Conv1D 50×11 → ReLU → MaxPool 10 → Conv1D 50×5 → ReLU → MaxPool 45
+→ Dense(1) → sigmoid. With 'valid' convolutions a 500-token input runs 500 → 490 → 49 → 45 → 1. The last
+pool spans the whole remaining sequence; its size is derived from ``max_len`` so that other lengths
+(at least ``MIN_LEN`` tokens) work the same way. The activations are modules, not functional calls, so SHAP's
+DeepExplainer can hook every non-linearity.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+__all__ = ["TextCNN", "MIN_LEN"]
+
+MIN_LEN = 11 + 10 * 5 - 1  # shortest input the two convolutions and the first pool accept: 60
+
+
+class TextCNN(nn.Module):
+    """``forward(ids)`` gives P(positive); ``head(embedded)`` is the part attribution explains."""
+
+    embedding_layer = "embedding"
+
+    def __init__(self, vocab_size: int, max_len: int = 500, embedding_dim: int = 50, filters: int = 50,
+                 window1: int = 11, pool1: int = 10, window2: int = 5) -> None:
+        super().__init__()
+        if max_len < MIN_LEN:
+            raise ValueError(f"the CNN needs at least {MIN_LEN} tokens of input, got max_len={max_len}")
+        self.config = dict(vocab_size=vocab_size, max_len=max_len, embedding_dim=embedding_dim, filters=filters,
+                           window1=window1, pool1=pool1, window2=window2)
+        self.max_len = max_len
+        self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
+        self.head = CNNHead(max_len, embedding_dim, filters, window1, pool1, window2)
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return self.head(self.embedding(ids))
+
+
+class CNNHead(nn.Module):
+    """Everything after the embedding: (batch, length, dim) embeddings → (batch, 1) probabilities."""
+
+    def __init__(self, max_len: int, embedding_dim: int, filters: int, window1: int, pool1: int,
+                 window2: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv1d(embedding_dim, filters, window1)
+        self.relu1 = nn.ReLU()
+        self.pool1 = nn.MaxPool1d(pool1)
+        self.conv2 = nn.Conv1d(filters, filters, window2)
+        self.relu2 = nn.ReLU()
+        self.pool2 = nn.MaxPool1d(self.shapes(max_len)[2])
+        self.dense = nn.Linear(filters, 1)
+        self.sigmoid = nn.Sigmoid()
+
+    def forward(self, embedded: torch.Tensor) -> torch.Tensor:
+        x = embedded.transpose(1, 2)
+        x = self.pool1(self.relu1(self.conv1(x)))
+        x = self.pool2(self.relu2(self.conv2(x)))
+        return self.sigmoid(self.dense(x.flatten(1)))
+
+    def shapes(self, length: int) -> list[int]:
+        """Sequence lengths after conv1, pool1, conv2, pool2 for an input of ``length`` tokens."""
+        a = length - self.conv1.kernel_size[0] + 1
+        b = a // self.pool1.kernel_size
+        c = b - self.conv2.kernel_size[0] + 1
+        return [a, b, c, c // getattr(self, "pool2", nn.MaxPool1d(c)).kernel_size]

@@ -1,0 +1,185 @@
+"""Build, train, save, load and run the classifiers."""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ..errors import InputError, ModelError
+from ..text import tokenize
+from .cnn import MIN_LEN, TextCNN
+from .vocabulary import Vocabulary
+
+__all__ = ["MODELS", "TrainSettings", "TrainResult", "TrainedModel", "build_model", "train_model",
+           "resolve_device", "predict"]
+
+log = logging.getLogger(__name__)
+
+MODELS: dict[str, Callable[..., nn.Module]] = {"cnn": TextCNN}
+
+
+@dataclass
+class TrainSettings:
+    """The paper states the architecture but not the optimiser; these are our (stated) choices."""
+
+    model: str = "cnn"
+    max_len: int = 500
+    epochs: int = 10
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    validation_fraction: float = 0.1
+    patience: int = 2
+    min_count: int = 1
+    seed: int = 13
+    device: str = "cpu"
+
+
+@dataclass
+class TrainResult:
+    model: str
+    epochs_run: int
+    best_epoch: int
+    train_accuracy: float
+    validation_accuracy: float
+    test_accuracy: float | None
+    seconds: float
+    history: list[dict[str, float]] = field(default_factory=list)
+
+
+@dataclass
+class TrainedModel:
+    name: str
+    model: nn.Module
+    vocab: Vocabulary
+    max_len: int
+
+    def encode(self, texts: list[str]) -> torch.Tensor:
+        return self.vocab.encode([tokenize(t) for t in texts], self.max_len)
+
+    def save(self, directory: Path) -> None:
+        directory.mkdir(parents=True, exist_ok=True)
+        torch.save({"state": self.model.state_dict(), "config": self.model.config, "name": self.name},
+                   directory / "model.pt")
+        self.vocab.save(directory / "vocab.json")
+
+    @classmethod
+    def load(cls, directory: Path, device: str = "cpu") -> TrainedModel:
+        path = directory / "model.pt"
+        if not path.is_file():
+            raise ModelError(f"no trained model in {directory} (expected model.pt); run `kgexplain train` first")
+        payload = torch.load(path, map_location=device, weights_only=True)
+        model = MODELS[payload["name"]](**payload["config"])
+        model.load_state_dict(payload["state"])
+        model.to(device).eval()
+        return cls(payload["name"], model, Vocabulary.load(directory / "vocab.json"), payload["config"]["max_len"])
+
+
+def resolve_device(device: str) -> torch.device:
+    if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
+        raise InputError(f"unknown device {device!r}; use cpu or cuda")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("--device cuda was asked for, but torch sees no CUDA device on this machine; "
+                         "use --device cpu")
+    return torch.device(device)
+
+
+def build_model(name: str, vocab_size: int, max_len: int) -> nn.Module:
+    if name not in MODELS:
+        raise InputError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    return MODELS[name](vocab_size, max_len=max_len)
+
+
+@torch.no_grad()
+def predict(model: nn.Module, ids: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+    """P(positive) for every row of ``ids``, on the model's device, returned on the CPU."""
+    model.eval()
+    device = next(model.parameters()).device
+    out = [model(ids[i:i + batch_size].to(device)).squeeze(1).cpu() for i in range(0, len(ids), batch_size)]
+    return torch.cat(out) if out else torch.zeros(0)
+
+
+def _accuracy(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor) -> float:
+    if len(ids) == 0:
+        return float("nan")
+    return float(((predict(model, ids) > 0.5).long() == labels).float().mean())
+
+
+def train_model(train_texts: list[str], train_labels: list[int], settings: TrainSettings,
+                test_texts: list[str] | None = None, test_labels: list[int] | None = None,
+                on_epoch: Callable[[int, dict[str, float]], None] | None = None) -> tuple[TrainedModel, TrainResult]:
+    """Trains with a seeded validation split and early stopping on validation loss."""
+    if not train_texts:
+        raise InputError("no training documents")
+    if settings.model not in MODELS:
+        raise InputError(f"unknown model {settings.model!r}; known models: {', '.join(sorted(MODELS))}")
+    device = resolve_device(settings.device)
+    torch.manual_seed(settings.seed)
+    tokens = [tokenize(t) for t in train_texts]
+    longest = max(len(t) for t in tokens)
+    max_len = max(MIN_LEN, min(settings.max_len, longest))
+    vocab = Vocabulary.build(tokens, min_count=settings.min_count)
+    ids = vocab.encode(tokens, max_len)
+    labels = torch.tensor(train_labels, dtype=torch.long)
+    generator = torch.Generator().manual_seed(settings.seed)
+    order = torch.randperm(len(ids), generator=generator)
+    n_val = max(1, math.floor(len(ids) * settings.validation_fraction))
+    val_idx, fit_idx = order[:n_val], order[n_val:]
+    model = build_model(settings.model, len(vocab), max_len).to(device)
+    optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
+    loss_fn = nn.BCELoss()
+    best_loss, best_state, best_epoch, bad_epochs = float("inf"), None, 0, 0
+    history: list[dict[str, float]] = []
+    start = time.perf_counter()
+    epoch = 0
+    for epoch in range(1, settings.epochs + 1):
+        model.train()
+        perm = fit_idx[torch.randperm(len(fit_idx), generator=generator)]
+        total = 0.0
+        for i in range(0, len(perm), settings.batch_size):
+            batch = perm[i:i + settings.batch_size]
+            optimiser.zero_grad()
+            out = model(ids[batch].to(device)).squeeze(1)
+            loss = loss_fn(out, labels[batch].float().to(device))
+            loss.backward()
+            optimiser.step()
+            total += loss.item() * len(batch)
+        val_probs = predict(model, ids[val_idx]).clamp(1e-7, 1 - 1e-7)
+        val_loss = float(loss_fn(val_probs, labels[val_idx].float()))
+        row = {"epoch": epoch, "train_loss": total / max(1, len(fit_idx)), "validation_loss": val_loss,
+               "validation_accuracy": float(((val_probs > 0.5).long() == labels[val_idx]).float().mean())}
+        history.append(row)
+        if on_epoch:
+            on_epoch(epoch, row)
+        log.info("epoch %d: %s", epoch, row)
+        if val_loss < best_loss - 1e-4:
+            best_loss, best_epoch, bad_epochs = val_loss, epoch, 0
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            bad_epochs += 1
+            if bad_epochs >= settings.patience:
+                break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    trained = TrainedModel(settings.model, model, vocab, max_len)
+    test_acc = None
+    if test_texts:
+        test_acc = _accuracy(model, trained.encode(test_texts), torch.tensor(test_labels, dtype=torch.long))
+    result = TrainResult(
+        model=settings.model, epochs_run=epoch, best_epoch=best_epoch,
+        train_accuracy=_accuracy(model, ids[fit_idx], labels[fit_idx]),
+        validation_accuracy=_accuracy(model, ids[val_idx], labels[val_idx]),
+        test_accuracy=test_acc, seconds=time.perf_counter() - start, history=history)
+    return trained, result
+
+
+def save_result(result: TrainResult, path: Path) -> None:
+    path.write_text(json.dumps(asdict(result), indent=2))

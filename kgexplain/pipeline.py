@@ -1,0 +1,544 @@
+"""The pipeline's stages as plain functions over a ``TripleStore``.
+
+load → train → explain → mine → export. Each stage reads what it needs from the store (and the model
+directory) and writes one named graph, so any stage can be re-run alone. A run's graph is recorded in the
+catalog graph only once it is complete, so readers never pick up a half-written run, and a failed or
+interrupted stage leaves earlier results as they were.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import polars as pl
+from pyoxigraph import NamedNode, RdfFormat
+
+from .attribution.grounding import Lexicon, ground
+from .errors import InputError, StoreError, ValidationFailed
+from .loaders.datasets import Dataset, Document, dataset_triples
+from .mining.apriori import apriori
+from .mining.influence import influence
+from .mining.pruning import prune
+from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, make_rules
+from .models.training import TrainedModel, TrainResult, TrainSettings, resolve_device, train_model
+from .publish.rdf import RunRecord, influence_triples, rule_triples, run_triples
+from .publish.shacl import validate
+from .queries import load_query
+from .store import RawTriple, TripleStore
+from .text import tokenize
+from .vocab import DEFAULT_BASE, KGX, RDF, WD, WDT, Minter, nt_float, nt_int, nt_iri, nt_str
+
+__all__ = [
+    "Settings", "PRESETS", "Progress", "LoadResult", "ExplainResult", "MineResult",
+    "load_stage", "train_stage", "explain_stage", "mine_stage", "export_stage", "read_documents",
+    "latest_run", "best_rules",
+]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int | None], None]   # (task description, completed so far, total)
+
+
+def _no_progress(_task: str, _advance: int, _total: int | None) -> None:
+    return None
+
+
+@dataclass
+class Settings:
+    """Every knob of a pipeline run. ``PRESETS`` hold named sets of mining settings."""
+
+    base_iri: str = DEFAULT_BASE
+    train: TrainSettings = field(default_factory=TrainSettings)
+    method: str = "shap"
+    shap_background: str = "mean"
+    explain_batch_size: int = 64
+    aggregation: str = "sum"
+    theta: float = 0.8
+    measure: str = "H"
+    min_confidence: float = 0.75
+    min_support: int = 5
+    max_antecedent: int = 3
+    drop_literals: bool = False
+    kg_filter: str = "neighbourhood"
+    item_batch: int = 1000
+    exclude_entities: tuple[str, ...] = ()
+
+    def with_preset(self, name: str) -> Settings:
+        if name not in PRESETS:
+            raise InputError(f"unknown preset {name!r}; known: {', '.join(PRESETS)}")
+        return replace(self, **PRESETS[name])
+
+    def check(self) -> None:
+        if self.measure not in MEASURES:
+            raise InputError(f"unknown measure {self.measure!r}; use one of {', '.join(MEASURES)}")
+        if self.method != "shap":
+            raise InputError(f"unknown attribution method {self.method!r}; this version has: shap")
+        if self.aggregation not in AGGREGATIONS:
+            raise InputError(f"unknown aggregation {self.aggregation!r}; use one of {', '.join(AGGREGATIONS)}")
+        if self.kg_filter not in ("neighbourhood", "none"):
+            raise InputError(f"unknown --kg-filter {self.kg_filter!r}; use neighbourhood or none")
+        if self.min_support < 1:
+            raise InputError(f"min_support must be ≥ 1 entity, got {self.min_support}")
+        if self.max_antecedent < 1:
+            raise InputError(f"max antecedent length must be ≥ 1, got {self.max_antecedent}")
+        if not 0.5 < self.theta <= 1.0:
+            raise InputError(f"theta must be in (0.5, 1.0], got {self.theta}")
+        if not 0.0 <= self.min_confidence <= 1.0:
+            raise InputError(f"min confidence must be in [0, 1], got {self.min_confidence}")
+
+
+#: The paper's exact settings (Table 1: θ = 1.0, confmin = 0.75), and ours (see README: "Defaults").
+PRESETS: dict[str, dict[str, object]] = {
+    "default": {"theta": 0.8, "min_confidence": 0.75, "measure": "H"},
+    "paper": {"theta": 1.0, "min_confidence": 0.75, "measure": "H"},
+}
+
+AGGREGATIONS = {"sum": np.sum, "mean": np.mean, "max": np.max}
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _new_run_id(kind: str) -> str:
+    return f"{kind}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
+
+
+# ---------------------------------------------------------------------------------------------------
+# load
+
+
+@dataclass
+class LoadResult:
+    dataset: str
+    documents: int
+    kg_triples: int
+    kg_report: str
+    malformed: int
+    seconds: float
+
+
+def _text_keys(dataset: Dataset, max_ngram: int = 4) -> set[str]:
+    keys: set[str] = set()
+    for doc in dataset.docs:
+        toks = tokenize(doc.text)
+        for n in range(1, max_ngram + 1):
+            keys.update(" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1))
+    return keys
+
+
+def load_stage(store: TripleStore, dataset: Dataset, kg: Path | list[RawTriple], settings: Settings,
+               progress: Progress = _no_progress) -> LoadResult:
+    """Puts the documents and the knowledge graph the task needs into the store.
+
+    A dump is streamed and cut to the neighbourhood of the entities the texts can mention (every
+    label, alias or demonym equal to an n-gram of a text, their facts, and the labels, P31 and P279
+    of what those facts point to) into a temporary file first, so an unreadable or empty dump fails
+    before the store is touched."""
+    from .loaders.wikidata import LoadReport, copy_all, cut_neighbourhood, open_dump
+
+    start = time.perf_counter()
+    minter = Minter(settings.base_iri)
+    if not dataset.docs:
+        raise InputError(f"dataset {dataset.name!r} has no documents")
+    with tempfile.TemporaryDirectory(prefix="kgx-load-") as tmp:
+        if isinstance(kg, Path):
+            open_dump(kg).close()   # fails early, with the file name, if unreadable
+            size = kg.stat().st_size
+            cut_file = Path(tmp) / "kg.nt"
+
+            def on_bytes(done: int, total: int) -> None:
+                progress(f"reading {kg.name}", done, total)
+
+            progress(f"reading {kg.name}", 0, size)
+            if settings.kg_filter == "none":
+                report = copy_all(kg, cut_file, on_progress=on_bytes)
+                summary, malformed = report.summary(), report.malformed
+            else:
+                from .text import normalize
+
+                cut = cut_neighbourhood(kg, cut_file, _text_keys(dataset), normalize, on_progress=on_bytes)
+                summary = (f"{cut.report.summary()}; {cut.candidates:,} entities named in the texts, "
+                           f"{cut.neighbours:,} neighbours")
+                malformed = cut.report.malformed
+            if cut_file.stat().st_size == 0:
+                raise InputError(f"{kg.name}: no usable triple for this dataset "
+                                 f"({summary}); is it a Wikidata dump?")
+            kg_graph = minter.kg_graph(dataset.name)
+            store.drop_graph(kg_graph)
+            kg_triples = store.load(cut_file, kg_graph, RdfFormat.N_TRIPLES)
+        else:
+            report = LoadReport(Path("<built-in>"), "nt")
+            kg_graph = minter.kg_graph(dataset.name)
+            store.drop_graph(kg_graph)
+            kg_triples = store.load(kg, kg_graph)
+            summary, malformed = f"built-in knowledge graph: {kg_triples:,} triples", report.malformed
+    data_graph = minter.dataset_graph(dataset.name)
+    store.drop_graph(data_graph)
+    store.load(dataset_triples(dataset, minter), data_graph)
+    return LoadResult(dataset.name, len(dataset.docs), kg_triples, summary, malformed,
+                      time.perf_counter() - start)
+
+
+def read_documents(store: TripleStore, dataset: str, settings: Settings) -> tuple[pl.DataFrame, tuple[str, str]]:
+    minter = Minter(settings.base_iri)
+    graph = minter.dataset_graph(dataset)
+    frame = store.select(load_query("data/documents"), graph=graph)
+    if frame.height == 0:
+        raise InputError(f"no documents of dataset {dataset!r} in the {store.description}; run `kgexplain load` first")
+    names = store.select(load_query("data/class_names"), graph=graph)
+    classes = (names["negative"][0], names["positive"][0]) if names.height else ("0", "1")
+    return frame, classes
+
+
+# ---------------------------------------------------------------------------------------------------
+# train
+
+
+def train_stage(store: TripleStore, dataset: str, model_dir: Path, settings: Settings,
+                progress: Progress = _no_progress) -> TrainResult:
+    resolve_device(settings.train.device)
+    docs, _classes = read_documents(store, dataset, settings)
+    train = docs.filter(pl.col("split") == "train")
+    test = docs.filter(pl.col("split") == "test")
+    progress("training", 0, settings.train.epochs)
+    trained, result = train_model(
+        train["text"].to_list(), train["label"].to_list(), settings.train,
+        test["text"].to_list(), test["label"].to_list(),
+        on_epoch=lambda epoch, _row: progress("training", epoch, settings.train.epochs))
+    trained.save(model_dir)
+    (model_dir / "training.json").write_text(__import__("json").dumps(asdict(result), indent=2))
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------
+# explain
+
+
+@dataclass
+class ExplainResult:
+    run_id: str
+    graph: str
+    documents: int
+    tokens: int
+    mentions: int
+    grounded_documents: int
+    distinct_entities: int
+    lexicon_keys: int
+    additivity_error: float
+    test_accuracy: float
+    triples: int
+    seconds: float
+
+
+def _lexicon(store: TripleStore, kg_graph: NamedNode, settings: Settings, docs_tokens: list[list[str]]) -> Lexicon:
+    rows = store.select(load_query("kg/lexicon"), kg=kg_graph)
+    labels = list(zip(rows["entity"].to_list(), rows["text"].to_list(), strict=True)) if rows.height else []
+    first = Lexicon.build(labels, exclude=settings.exclude_entities)
+    # ties between entities sharing a key are broken by degree: fetch it only for those entities
+    from .text import normalize
+
+    by_key: dict[str, set[str]] = {}
+    for entity, text in labels:
+        by_key.setdefault(normalize(text), set()).add(entity)
+    contested = sorted({e for key, ents in by_key.items() if len(ents) > 1 and key in first.entries for e in ents})
+    degree: dict[str, int] = {}
+    for i in range(0, len(contested), settings.item_batch):
+        batch = [NamedNode(e) for e in contested[i:i + settings.item_batch]]
+        frame = store.select(load_query("kg/entity_degree"), kg=kg_graph, entity=batch)
+        degree.update(zip(frame["entity"].to_list(), frame["degree"].to_list(), strict=True) if frame.height else [])
+    return Lexicon.build(labels, degree, exclude=settings.exclude_entities)
+
+
+def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: Settings,
+                  progress: Progress = _no_progress) -> ExplainResult:
+    from .attribution.shap_deep import explain_shap
+
+    settings.check()
+    start_time, start = _now(), time.perf_counter()
+    minter = Minter(settings.base_iri)
+    device = str(resolve_device(settings.train.device))
+    docs, _classes = read_documents(store, dataset, settings)
+    trained = TrainedModel.load(model_dir, device=device)
+    texts = docs["text"].to_list()
+    train_texts = docs.filter(pl.col("split") == "train")["text"].to_list()
+    done = [0]
+
+    def on_batch(n: int) -> None:
+        done[0] += n
+        progress("explaining", done[0], len(texts))
+
+    progress("explaining", 0, len(texts))
+    attribution = explain_shap(trained, texts, train_texts, background=settings.shap_background,
+                               batch_size=settings.explain_batch_size, device=device, on_batch=on_batch)
+    kg_graph = minter.kg_graph(dataset)
+    tokens = [tokenize(t)[: trained.max_len] for t in texts]
+    lexicon = _lexicon(store, kg_graph, settings, tokens)
+    run_id = _new_run_id("explain")
+    graph = minter.run_graph(run_id)
+    labels = np.asarray(docs["label"].to_list())
+    predicted = (attribution.predictions > 0.5).astype(int)
+    is_test = np.asarray([s == "test" for s in docs["split"].to_list()])
+    test_accuracy = float((predicted[is_test] == labels[is_test]).mean()) if is_test.any() else float("nan")
+    counts = {"tokens": 0, "mentions": 0, "grounded": 0}
+    entities: set[str] = set()
+    aggregate = AGGREGATIONS[settings.aggregation]
+
+    def triples() -> object:
+        run = nt_iri(minter.run(run_id))
+        for index, (doc_iri, toks, rel) in enumerate(zip(docs["doc"].to_list(), tokens, attribution.relevance,
+                                                          strict=True)):
+            d = nt_iri(doc_iri)
+            p = nt_iri(minter.prediction(run_id, index))
+            yield p, nt_iri(RDF + "type"), nt_iri(KGX + "Prediction")
+            yield p, nt_iri(KGX + "document"), d
+            yield p, nt_iri(KGX + "run"), run
+            yield p, nt_iri(KGX + "score"), nt_float(float(attribution.predictions[index]))
+            yield p, nt_iri(KGX + "predictedLabel"), nt_int(int(predicted[index]))
+            token_iris = []
+            for pos, (tok, value) in enumerate(zip(toks, rel, strict=False)):
+                t = nt_iri(minter.token(run_id, index, pos))
+                token_iris.append(t)
+                yield t, nt_iri(RDF + "type"), nt_iri(KGX + "Token")
+                yield t, nt_iri(KGX + "document"), d
+                yield t, nt_iri(KGX + "position"), nt_int(pos)
+                yield t, nt_iri(KGX + "surface"), nt_str(tok)
+                yield t, nt_iri(KGX + "relevance"), nt_float(float(value))
+            counts["tokens"] += len(token_iris)
+            mentions = ground(toks[: len(rel)], lexicon)
+            counts["mentions"] += len(mentions)
+            counts["grounded"] += bool(mentions)
+            for mention in mentions:
+                entities.add(mention.entity)
+                m = nt_iri(minter.mention(run_id, index, mention.start))
+                e = nt_iri(mention.entity)
+                yield m, nt_iri(RDF + "type"), nt_iri(KGX + "Mention")
+                yield m, nt_iri(KGX + "document"), d
+                yield m, nt_iri(KGX + "run"), run
+                yield m, nt_iri(KGX + "start"), nt_int(mention.start)
+                yield m, nt_iri(KGX + "end"), nt_int(mention.end)
+                yield m, nt_iri(KGX + "surface"), nt_str(mention.surface)
+                yield m, nt_iri(KGX + "entity"), e
+                yield m, nt_iri(KGX + "relevance"), nt_float(float(aggregate(rel[mention.start:mention.end])))
+                for pos in range(mention.start, mention.end):
+                    yield token_iris[pos], nt_iri(KGX + "mentions"), e
+
+    record = RunRecord(run_id, "AttributionRun", minter.dataset(dataset), graph.value, start_time,
+                       settings={"model": trained.name, "method": attribution.method,
+                                 "reference": attribution.reference, "expectedValue": attribution.expected_value,
+                                 "additivityError": attribution.max_additivity_error,
+                                 "testAccuracy": test_accuracy, "maxTokens": trained.max_len},
+                       links={"kgGraph": kg_graph.value})
+    n = store.load(triples(), graph)
+    record.ended = _now()
+    n += store.load(run_triples(record, minter), graph)
+    store.load(run_triples(record, minter), minter.catalog_graph())
+    return ExplainResult(run_id, graph.value, len(texts), counts["tokens"], counts["mentions"], counts["grounded"],
+                         len(entities), len(lexicon), attribution.max_additivity_error, test_accuracy, n,
+                         time.perf_counter() - start)
+
+
+# ---------------------------------------------------------------------------------------------------
+# mine
+
+
+@dataclass
+class MineResult:
+    run_id: str
+    graph: str
+    explain_run: str
+    transactions: int
+    items: int
+    frequent_itemsets: int
+    rules_before_pruning: int
+    rules: list[Rule]
+    entity_labels: dict[str, str]
+    influence: pl.DataFrame
+    triples: int
+    conforms: bool
+    seconds: float
+
+
+def latest_run(store: TripleStore, kind: str, dataset: str, settings: Settings) -> tuple[str, str]:
+    """(run IRI, graph IRI) of the newest completed run of ``kind`` on ``dataset``."""
+    minter = Minter(settings.base_iri)
+    frame = store.select(load_query("catalog/latest_run"), catalog=minter.catalog_graph(),
+                         kind=NamedNode(KGX + kind), dataset=NamedNode(minter.dataset(dataset)))
+    if frame.height == 0:
+        step = "explain" if kind == "AttributionRun" else "mine"
+        raise InputError(f"no completed {kind} for dataset {dataset!r} in the {store.description}; "
+                         f"run `kgexplain {step}` first")
+    return frame["run"][0], frame["graph"][0]
+
+
+def _batched(store: TripleStore, query: str, kg: NamedNode, entities: list[str], size: int) -> pl.DataFrame:
+    frames = []
+    for i in range(0, len(entities), size):
+        frame = store.select(load_query(query), kg=kg, entity=[NamedNode(e) for e in entities[i:i + size]])
+        if frame.height:
+            frames.append(frame)
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+
+
+def _labels(store: TripleStore, kg: NamedNode, iris: list[str], size: int) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i in range(0, len(iris), size):
+        frame = store.select(load_query("kg/labels"), kg=kg, iri=[NamedNode(e) for e in iris[i:i + size]])
+        if frame.height:
+            out.update(zip(frame["iri"].to_list(), frame["label"].to_list(), strict=True))
+    return out
+
+
+def transactions(store: TripleStore, kg: NamedNode, entities: list[str], settings: Settings) -> pl.DataFrame:
+    """One row per (entity, item): items (p, o) for facts (x, p, o) and (s, p) for facts (s, p, x)."""
+    out = _batched(store, "mining/outgoing_items", kg, entities, settings.item_batch)
+    inc = _batched(store, "mining/incoming_items", kg, entities, settings.item_batch)
+    parts = []
+    if out.height:
+        literal = out["literal"].cast(pl.Boolean) if "literal" in out.columns else pl.lit(False)
+        parts.append(out.select("entity", pl.lit("out").alias("direction"), "property",
+                                pl.col("value").cast(pl.String), literal.alias("literal")))
+    if inc.height:
+        parts.append(inc.select("entity", pl.lit("in").alias("direction"), "property",
+                                pl.col("value").cast(pl.String), pl.lit(False).alias("literal")))
+    if not parts:
+        return pl.DataFrame(schema={"entity": pl.String, "direction": pl.String, "property": pl.String,
+                                    "value": pl.String, "literal": pl.Boolean})
+    frame = pl.concat(parts).unique()
+    if settings.drop_literals:
+        frame = frame.filter(~pl.col("literal"))
+    return frame.sort("entity", "direction", "property", "value")
+
+
+def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: Progress = _no_progress,
+               explain_run: str | None = None) -> MineResult:
+    settings.check()
+    start_time, start = _now(), time.perf_counter()
+    minter = Minter(settings.base_iri)
+    if explain_run is None:
+        explain_run, explain_graph = latest_run(store, "AttributionRun", dataset, settings)
+    else:
+        explain_graph = minter.run_graph(explain_run.rsplit("/", 1)[-1]).value
+    data_graph = minter.dataset_graph(dataset)
+    kg = minter.kg_graph(dataset)
+    progress("mining", 0, 5)
+    counts = store.select(load_query("mining/entity_occurrences"), run_graph=NamedNode(explain_graph),
+                          data_graph=data_graph, split="train")
+    if counts.height == 0:
+        raise InputError(f"the attribution run {explain_run} grounded no entity in training texts: "
+                         "nothing to mine (is the knowledge graph loaded for this dataset?)")
+    counts = counts.with_columns(pl.col("sum_pos").cast(pl.Float64), pl.col("sum_neg").cast(pl.Float64))
+    table = influence(counts, settings.theta)
+    entities = table["entity"].to_list()
+    progress("mining", 1, 5)
+    items = transactions(store, kg, entities, settings)
+    progress("mining", 2, 5)
+    index = {e: i for i, e in enumerate(entities)}
+    keyed = items.with_columns(pl.col("entity").replace_strict(index, return_dtype=pl.Int64).alias("tid"),
+                               pl.struct("direction", "property", "value", "literal").alias("item"))
+    frequent = apriori(
+        [[] for _ in entities] if keyed.height == 0 else _baskets(keyed, len(entities)),
+        min_support=min(settings.min_support, max(1, len(entities))), max_len=settings.max_antecedent)
+    progress("mining", 3, 5)
+    vocab = [Item(d, p, v, bool(lit)) for d, p, v, lit in frequent.items]
+    antecedents = [tuple(vocab[i] for i in itemset) for itemset in frequent.itemsets]
+    tidsets = [frequent.tidset(itemset) for itemset in frequent.itemsets]
+    arrays = InfluenceArrays(table["tc"].to_numpy().astype(np.int8), table["ts"].to_numpy().astype(float),
+                             table["n_pos"].to_numpy(), table["n_neg"].to_numpy())
+    candidates = make_rules(antecedents, tidsets, arrays, min_confidence=settings.min_confidence,
+                            measure=settings.measure)
+    rules = prune(candidates, settings.measure)
+    progress("mining", 4, 5)
+    iris = sorted({i.value for r in rules for i in r.antecedent if not i.literal}
+                  | {WD + i.property[len(WDT):] for r in rules for i in r.antecedent if i.property.startswith(WDT)}
+                  | set(entities))
+    labels = _labels(store, kg, iris, settings.item_batch)
+    docs = store.select(load_query("mining/entity_documents"), run_graph=NamedNode(explain_graph),
+                        data_graph=data_graph, split="train")
+    entity_docs: dict[str, list[str]] = {}
+    for entity, doc in docs.iter_rows():
+        entity_docs.setdefault(entity, []).append(doc)
+    run_id = _new_run_id("mine")
+    graph = minter.run_graph(run_id)
+    record = RunRecord(run_id, "MiningRun", minter.dataset(dataset), graph.value, start_time,
+                       settings={"theta": float(settings.theta), "minConfidence": float(settings.min_confidence),
+                                 "minSupport": int(settings.min_support),
+                                 "maxAntecedentLength": int(settings.max_antecedent),
+                                 "measure": settings.measure, "transactions": len(entities)},
+                       links={"informedBy": explain_run, "kgGraph": kg.value})
+    record.ended = _now()
+    body = (list(rule_triples(rules, run_id, minter, labels, entities, entity_docs))
+            + list(influence_triples(table, run_id, minter)) + list(run_triples(record, minter)))
+    from .store import to_ntriples
+
+    conformance = validate(b"".join(to_ntriples(body)))
+    if not conformance.conforms:
+        record.status = "failed"
+        store.load(run_triples(record, minter), minter.catalog_graph())
+        raise ValidationFailed(f"the rules of run {run_id} do not conform to ontology/shapes.ttl "
+                               f"({conformance.violations} violations):\n{conformance.report[:2000]}")
+    n = store.load(body, graph)
+    store.load(run_triples(record, minter), minter.catalog_graph())
+    progress("mining", 5, 5)
+    return MineResult(run_id, graph.value, explain_run, len(entities), len(frequent.items), len(frequent),
+                      len(candidates), rules, labels, table, n, conformance.conforms,
+                      time.perf_counter() - start)
+
+
+def _baskets(keyed: pl.DataFrame, n: int) -> list[list[tuple]]:
+    baskets: list[list[tuple]] = [[] for _ in range(n)]
+    for tid, direction, prop, value, literal in keyed.select("tid", "direction", "property", "value",
+                                                             "literal").iter_rows():
+        baskets[tid].append((direction, prop, value, bool(literal)))
+    return baskets
+
+
+def best_rules(result: MineResult, per_class: int | None = None) -> list[Rule]:
+    """Rules best first by the run's measure; ``per_class`` keeps that many of each class."""
+    if per_class is None:
+        return list(result.rules)
+    kept: list[Rule] = []
+    for cls in ("Pos", "Neg"):
+        kept += [r for r in result.rules if r.consequent == cls][:per_class]
+    return kept
+
+
+# ---------------------------------------------------------------------------------------------------
+# export
+
+EXPORT_FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES, "json-ld": None}
+
+
+def export_stage(store: TripleStore, graph: str, output: Path, fmt: str = "turtle") -> int:
+    """Writes one run graph to ``output`` (Turtle, N-Triples or JSON-LD); returns its triple count."""
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
+    data = store.dump(NamedNode(graph), RdfFormat.N_TRIPLES)
+    if not data:
+        raise StoreError(f"graph {graph} is empty or missing in the {store.description}")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(output.name + ".tmp")
+    if fmt == "json-ld":
+        import rdflib
+
+        from .vocab import PREFIXES
+
+        g = rdflib.Graph().parse(data=data, format="nt")
+        tmp.write_text(g.serialize(format="json-ld", context=dict(PREFIXES), indent=1), encoding="utf-8")
+    else:
+        import pyoxigraph as ox
+
+        from .vocab import PREFIXES
+
+        triples = ox.parse(data, RdfFormat.N_TRIPLES)
+        tmp.write_bytes(ox.serialize(triples, format=EXPORT_FORMATS[fmt], prefixes=PREFIXES) or b"")
+    tmp.replace(output)
+    return data.count(b"\n")

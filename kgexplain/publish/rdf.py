@@ -1,0 +1,141 @@
+"""Rules, influence and run records as RDF triples (N-Triples terms, bulk-loaded by the caller)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+import polars as pl
+
+from ..mining.rules import Rule
+from ..store import RawTriple
+from ..vocab import KGX, MLS, PROV, RDF, RDFS, WD, WDT, Minter, local_id, nt_bool, nt_datetime, nt_float, nt_int, nt_iri, nt_str
+
+__all__ = ["RunRecord", "run_triples", "rule_triples", "influence_triples", "item_label", "rule_label"]
+
+TYPE = nt_iri(RDF + "type")
+LABEL = nt_iri(RDFS + "label")
+
+
+def _k(name: str) -> str:
+    return nt_iri(KGX + name)
+
+
+@dataclass
+class RunRecord:
+    """What a run record says about a run: its kind, where its triples went, and its settings."""
+
+    run_id: str
+    kind: str                       # "AttributionRun" | "MiningRun"
+    dataset: str                    # dataset IRI
+    graph: str                      # run graph IRI
+    started: str                    # xsd:dateTime lexical form
+    ended: str | None = None
+    status: str = "completed"
+    settings: Mapping[str, object] | None = None
+    links: Mapping[str, str] | None = None   # kgx property name -> IRI (e.g. informedBy, kgGraph)
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, bool):
+        return nt_bool(value)
+    if isinstance(value, int | np.integer):
+        return nt_int(int(value))
+    if isinstance(value, float | np.floating):
+        return nt_float(float(value))
+    return nt_str(str(value))
+
+
+def run_triples(record: RunRecord, minter: Minter) -> Iterator[RawTriple]:
+    run = nt_iri(minter.run(record.run_id))
+    yield run, TYPE, _k(record.kind)
+    yield run, TYPE, nt_iri(MLS + "Run")
+    yield run, TYPE, nt_iri(PROV + "Activity")
+    yield run, LABEL, nt_str(f"{record.kind} {record.run_id}")
+    yield run, _k("status"), nt_str(record.status)
+    yield run, _k("onDataset"), nt_iri(record.dataset)
+    yield run, _k("runGraph"), nt_iri(record.graph)
+    yield run, nt_iri(PROV + "used"), nt_iri(record.dataset)
+    yield run, nt_iri(PROV + "startedAtTime"), nt_datetime(record.started)
+    if record.ended:
+        yield run, nt_iri(PROV + "endedAtTime"), nt_datetime(record.ended)
+    for name, iri in (record.links or {}).items():
+        yield run, _k(name), nt_iri(iri)
+        if name in ("informedBy", "kgGraph"):
+            yield run, nt_iri(PROV + "used"), nt_iri(iri)
+    for name, value in (record.settings or {}).items():
+        if value is not None:
+            yield run, _k(name), _literal(value)
+
+
+def item_label(direction: str, prop_label: str, value_label: str) -> str:
+    return f"{prop_label}(x, {value_label})" if direction == "out" else f"{prop_label}({value_label}, x)"
+
+
+def rule_label(item_labels: Iterable[str], consequent: str) -> str:
+    return " ∧ ".join(sorted(item_labels)) + f" → {consequent}"
+
+
+def rule_triples(rules: list[Rule], run_id: str, minter: Minter, labels: Mapping[str, str],
+                 entity_iris: list[str], entity_documents: Mapping[str, list[str]]) -> Iterator[RawTriple]:
+    """``labels`` maps IRIs (items' values, and properties as ``wd:P…``) to English labels;
+    ``entity_iris[i]`` is the entity of transaction i; ``entity_documents`` its training documents."""
+    run = nt_iri(minter.run(run_id))
+    seen_items: set[str] = set()
+    for rank, rule in enumerate(rules, start=1):
+        r = nt_iri(minter.rule(run_id, rule.key()))
+        item_labels = []
+        for item in rule.antecedent:
+            iri = minter.item(item.direction, item.property, item.value)
+            prop_label = labels.get(WD + item.property[len(WDT):], "") if item.property.startswith(WDT) else ""
+            prop_label = prop_label or labels.get(item.property) or local_id(item.property)
+            value_label = (f'"{item.value}"' if item.literal else labels.get(item.value) or local_id(item.value))
+            text = item_label(item.direction, prop_label, value_label)
+            item_labels.append(text)
+            rule.labels[iri] = text
+            yield r, _k("antecedent"), nt_iri(iri)
+            if iri not in seen_items:
+                seen_items.add(iri)
+                i = nt_iri(iri)
+                yield i, TYPE, _k("Item")
+                yield i, LABEL, nt_str(text)
+                yield i, _k("property"), nt_iri(item.property)
+                yield i, _k("value"), nt_str(item.value) if item.literal else nt_iri(item.value)
+                yield i, _k("direction"), _k("Outgoing" if item.direction == "out" else "Incoming")
+        label = rule_label(item_labels, rule.consequent)
+        rule.labels["rule"] = label
+        yield r, TYPE, _k("AssociationRule")
+        yield r, LABEL, nt_str(label)
+        yield r, _k("consequent"), _k(rule.consequent)
+        yield r, _k("antecedentLength"), nt_int(len(rule.antecedent))
+        yield r, _k("support"), nt_int(rule.support)
+        for measure in ("TC", "TS", "WTS", "H"):
+            yield r, _k(f"conf{measure}"), nt_float(min(1.0, max(0.0, rule.confidence[measure])))
+        yield r, _k("lift"), nt_float(rule.lift if np.isfinite(rule.lift) else 0.0)
+        yield r, _k("rank"), nt_int(rank)
+        yield r, nt_iri(PROV + "wasGeneratedBy"), run
+        documents: set[str] = set()
+        for t in rule.entities:
+            entity = entity_iris[int(t)]
+            yield r, _k("coversEntity"), nt_iri(entity)
+            documents.update(entity_documents.get(entity, ()))
+        for doc in sorted(documents):
+            yield r, _k("coversDocument"), nt_iri(doc)
+
+
+def influence_triples(frame: pl.DataFrame, run_id: str, minter: Minter) -> Iterator[RawTriple]:
+    run = nt_iri(minter.run(run_id))
+    for row in frame.iter_rows(named=True):
+        node = nt_iri(minter.influence(run_id, row["entity"]))
+        yield node, TYPE, _k("EntityInfluence")
+        yield node, _k("entity"), nt_iri(row["entity"])
+        yield node, _k("run"), run
+        yield node, _k("occurrences"), nt_int(row["n"])
+        yield node, _k("positiveOccurrences"), nt_int(row["n_pos"])
+        yield node, _k("negativeOccurrences"), nt_int(row["n_neg"])
+        yield node, _k("positiveRelevance"), nt_float(row["sum_pos"])
+        yield node, _k("negativeRelevance"), nt_float(row["sum_neg"])
+        yield node, _k("documentCount"), nt_int(row["documents"])
+        yield node, _k("labelTC"), nt_int(row["tc"])
+        yield node, _k("scoreTS"), nt_float(row["ts"])

@@ -1,0 +1,366 @@
+"""The one interface to a triple store, with two backends.
+
+``EmbeddedStore`` wraps pyoxigraph (on disk or in memory) and is the default. ``RemoteStore`` talks the
+SPARQL 1.1 Protocol over HTTP to any endpoint (Oxigraph server, QLever, Virtuoso, Fuseki). Both take
+the same ``Query`` objects from ``queries/`` and bind parameters the same way (see ``queries.bind``);
+SELECT results come back as polars frames. Only this module knows which backend is in use.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import io
+import json
+import logging
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Protocol, runtime_checkable
+
+import httpx
+import polars as pl
+import pyoxigraph as ox
+
+from .errors import StoreError
+from .queries import Query, bind
+
+__all__ = [
+    "TripleStore", "EmbeddedStore", "RemoteStore", "open_store", "RawTriple", "to_ntriples", "parse_results_json",
+]
+
+log = logging.getLogger(__name__)
+
+#: A triple as three terms in N-Triples syntax, e.g. ``("<http://…/Q1>", "<…/P31>", '"x"@en')``.
+RawTriple = tuple[str, str, str]
+
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+_INTEGER_TYPES = {f"{_XSD}{t}" for t in (
+    "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
+    "negativeInteger", "nonPositiveInteger", "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte")}
+_FLOAT_TYPES = {f"{_XSD}{t}" for t in ("decimal", "double", "float")}
+_BOOLEAN = f"{_XSD}boolean"
+_CHUNK_TRIPLES = 200_000
+
+
+@runtime_checkable
+class TripleStore(Protocol):
+    """All the pipeline needs from a store (embedded or remote)."""
+
+    description: str
+
+    def select(self, query: Query | str, **bind: object) -> pl.DataFrame: ...
+    def ask(self, query: Query | str, **bind: object) -> bool: ...
+    def construct(self, query: Query | str, **bind: object) -> Iterator[ox.Triple]: ...
+    def update(self, query: Query | str, **bind: object) -> None: ...
+    def load(self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode,
+             format: ox.RdfFormat | None = None) -> int: ...
+    def drop_graph(self, graph: ox.NamedNode) -> None: ...
+    def graphs(self) -> list[str]: ...
+    def count(self, graph: ox.NamedNode | None = None) -> int: ...
+    def dump(self, graph: ox.NamedNode, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES) -> bytes: ...
+    def close(self) -> None: ...
+
+
+def open_store(store: Path | str | None = None, *, endpoint: str | None = None,
+               read_only: bool = False, timeout_s: float = 60.0) -> TripleStore:
+    """An embedded store at ``store`` (in memory when None), or a remote one at ``endpoint``."""
+    if endpoint is not None and store is not None:
+        raise StoreError("give either a store directory or an endpoint URL, not both")
+    if endpoint is not None:
+        return RemoteStore(endpoint, timeout_s=timeout_s)
+    return EmbeddedStore(Path(store) if store is not None else None, read_only=read_only)
+
+
+def _text(query: Query | str, bindings: dict[str, object]) -> str:
+    if isinstance(query, str):
+        query = Query.from_text(query)
+    return bind(query, bindings)
+
+
+def _name(query: Query | str) -> str:
+    return query.name if isinstance(query, Query) else "<inline query>"
+
+
+def to_ntriples(triples: Iterable[RawTriple]) -> Iterator[bytes]:
+    """N-Triples bytes in chunks of at most ``_CHUNK_TRIPLES`` lines."""
+    buf: list[str] = []
+    for s, p, o in triples:
+        buf.append(f"{s} {p} {o} .\n")
+        if len(buf) >= _CHUNK_TRIPLES:
+            yield "".join(buf).encode("utf-8")
+            buf = []
+    if buf:
+        yield "".join(buf).encode("utf-8")
+
+
+def _open_rdf_file(path: Path) -> tuple[IO[bytes], ox.RdfFormat]:
+    name = path.name
+    opener = open
+    if name.endswith(".gz"):
+        opener, name = gzip.open, name[:-3]  # type: ignore[assignment]
+    elif name.endswith(".bz2"):
+        opener, name = bz2.open, name[:-4]  # type: ignore[assignment]
+    fmt = ox.RdfFormat.from_extension(name.rsplit(".", 1)[-1]) if "." in name else None
+    if fmt is None:
+        raise StoreError(f"cannot tell the RDF format of {path.name} from its extension")
+    try:
+        return opener(path, "rb"), fmt  # type: ignore[operator]
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc}") from exc
+
+
+def _py(value: str, kind: str, datatype: str | None) -> object:
+    if kind == "literal" and datatype is not None:
+        try:
+            if datatype in _INTEGER_TYPES:
+                return int(value)
+            if datatype in _FLOAT_TYPES:
+                return float(value)
+            if datatype == _BOOLEAN:
+                return value in ("true", "1")
+        except ValueError:
+            return value
+    if kind == "bnode":
+        return f"_:{value}"
+    return value
+
+
+def _frame(variables: list[str], rows: list[list[object]]) -> pl.DataFrame:
+    columns: dict[str, pl.Series] = {}
+    for j, var in enumerate(variables):
+        values = [r[j] for r in rows]
+        present = [v for v in values if v is not None]
+        if present and all(isinstance(v, bool) for v in present):
+            dtype: pl.DataType = pl.Boolean()
+        elif present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
+            dtype = pl.Int64()
+        elif present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+            dtype = pl.Float64()
+        else:
+            dtype = pl.String()
+            values = [None if v is None else str(v) for v in values]
+        columns[var] = pl.Series(var, values, dtype=dtype)
+    return pl.DataFrame(columns) if columns else pl.DataFrame()
+
+
+def _term_py(term: object) -> object:
+    if term is None:
+        return None
+    if isinstance(term, ox.NamedNode):
+        return term.value
+    if isinstance(term, ox.Literal):
+        return _py(term.value, "literal", term.datatype.value)
+    if isinstance(term, ox.BlankNode):
+        return f"_:{term.value}"
+    return str(term)
+
+
+class EmbeddedStore:
+    """pyoxigraph, on disk (``path``) or in memory (``path=None``)."""
+
+    def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
+        self.path = path
+        try:
+            if path is None:
+                self._store = ox.Store()
+            elif read_only:
+                self._store = ox.Store.read_only(str(path))
+            else:
+                path.mkdir(parents=True, exist_ok=True)
+                self._store = ox.Store(str(path))
+        except OSError as exc:
+            raise StoreError(f"cannot open the store at {path}: {exc}") from exc
+        self.description = f"embedded store at {path}" if path else "in-memory store"
+
+    def _query(self, query: Query | str, bindings: dict[str, object]) -> object:
+        try:
+            return self._store.query(_text(query, bindings), use_default_graph_as_union=True)
+        except (SyntaxError, OSError, RuntimeError) as exc:
+            raise StoreError(f"{_name(query)} failed on the {self.description}: {exc}") from exc
+
+    def select(self, query: Query | str, **bind: object) -> pl.DataFrame:
+        result = self._query(query, bind)
+        if not isinstance(result, ox.QuerySolutions):
+            raise StoreError(f"{_name(query)} is not a SELECT query")
+        variables = [v.value for v in result.variables]
+        rows = [[_term_py(sol[v]) for v in variables] for sol in result]
+        return _frame(variables, rows)
+
+    def ask(self, query: Query | str, **bind: object) -> bool:
+        result = self._query(query, bind)
+        if not isinstance(result, ox.QueryBoolean):
+            raise StoreError(f"{_name(query)} is not an ASK query")
+        return bool(result)
+
+    def construct(self, query: Query | str, **bind: object) -> Iterator[ox.Triple]:
+        result = self._query(query, bind)
+        if not isinstance(result, ox.QueryTriples):
+            raise StoreError(f"{_name(query)} is not a CONSTRUCT or DESCRIBE query")
+        return iter(result)
+
+    def update(self, query: Query | str, **bind: object) -> None:
+        try:
+            self._store.update(_text(query, bind))
+        except (SyntaxError, OSError, RuntimeError) as exc:
+            raise StoreError(f"{_name(query)} failed on the {self.description}: {exc}") from exc
+
+    def load(self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode,
+             format: ox.RdfFormat | None = None) -> int:
+        """Bulk-loads a file, N-Triples bytes, or raw triples into ``graph``; returns triples given."""
+        try:
+            if isinstance(source, Path):
+                handle, fmt = _open_rdf_file(source)
+                with handle:
+                    before = self.count(graph)
+                    self._store.bulk_load(handle, format or fmt, to_graph=graph)
+                    return self.count(graph) - before
+            if isinstance(source, bytes):
+                fmt = format or ox.RdfFormat.N_TRIPLES
+                self._store.bulk_load(source, fmt, to_graph=graph)
+                return source.count(b"\n") if fmt == ox.RdfFormat.N_TRIPLES else -1
+            total = 0
+            for chunk in to_ntriples(source):
+                self._store.bulk_load(chunk, ox.RdfFormat.N_TRIPLES, to_graph=graph)
+                total += chunk.count(b"\n")
+            return total
+        except (SyntaxError, OSError, RuntimeError, ValueError) as exc:
+            raise StoreError(f"bulk load into {graph.value} failed on the {self.description}: {exc}") from exc
+
+    def drop_graph(self, graph: ox.NamedNode) -> None:
+        if self._store.contains_named_graph(graph):
+            self._store.remove_graph(graph)
+
+    def graphs(self) -> list[str]:
+        return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def count(self, graph: ox.NamedNode | None = None) -> int:
+        if graph is None:
+            q = "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
+            return int(next(iter(self._store.query(q)))["n"].value)
+        q = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}"
+        return int(next(iter(self._store.query(q)))["n"].value)
+
+    def dump(self, graph: ox.NamedNode, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES) -> bytes:
+        out = io.BytesIO()
+        self._store.dump(out, format, from_graph=graph)
+        return out.getvalue()
+
+    def flush(self) -> None:
+        if self.path is not None:
+            self._store.flush()
+
+    def close(self) -> None:
+        self.flush()
+        del self._store
+
+    def __enter__(self) -> EmbeddedStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class RemoteStore:
+    """Any SPARQL 1.1 endpoint. ``endpoint`` is the query URL; the update URL defaults to the same
+    URL, or to ``…/update`` when the query URL ends with ``/query`` (Oxigraph, Fuseki)."""
+
+    def __init__(self, endpoint: str, *, update_endpoint: str | None = None, timeout_s: float = 60.0,
+                 headers: dict[str, str] | None = None) -> None:
+        if not endpoint.startswith(("http://", "https://")):
+            raise StoreError(f"endpoint must be an http(s) URL, got {endpoint!r}")
+        self.endpoint = endpoint
+        if update_endpoint is None and endpoint.rstrip("/").endswith("/query"):
+            update_endpoint = endpoint.rstrip("/")[: -len("query")] + "update"
+        self.update_endpoint = update_endpoint or endpoint
+        self.description = f"endpoint {endpoint}"
+        self._client = httpx.Client(timeout=timeout_s, headers=headers or {})
+
+    def _post(self, url: str, data: dict[str, str], accept: str, what: str) -> httpx.Response:
+        try:
+            response = self._client.post(url, data=data, headers={"Accept": accept})
+        except httpx.HTTPError as exc:
+            raise StoreError(f"{what}: cannot reach {url}: {exc}") from exc
+        if response.status_code >= 400:
+            raise StoreError(f"{what}: {url} answered {response.status_code}: {response.text[:300]}")
+        return response
+
+    def select(self, query: Query | str, **bind: object) -> pl.DataFrame:
+        response = self._post(self.endpoint, {"query": _text(query, bind)},
+                              "application/sparql-results+json", _name(query))
+        if "results" not in response.json():
+            raise StoreError(f"{_name(query)} is not a SELECT query")
+        return parse_results_json(response.text)
+
+    def ask(self, query: Query | str, **bind: object) -> bool:
+        response = self._post(self.endpoint, {"query": _text(query, bind)},
+                              "application/sparql-results+json", _name(query))
+        payload = response.json()
+        if "boolean" not in payload:
+            raise StoreError(f"{_name(query)} is not an ASK query")
+        return bool(payload["boolean"])
+
+    def construct(self, query: Query | str, **bind: object) -> Iterator[ox.Triple]:
+        response = self._post(self.endpoint, {"query": _text(query, bind)}, "application/n-triples",
+                              _name(query))
+        return iter(ox.parse(response.content, ox.RdfFormat.N_TRIPLES))
+
+    def update(self, query: Query | str, **bind: object) -> None:
+        self._post(self.update_endpoint, {"update": _text(query, bind)}, "*/*", _name(query))
+
+    def load(self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode,
+             format: ox.RdfFormat | None = None) -> int:
+        """Sends the triples as ``INSERT DATA`` in chunks: works on every SPARQL 1.1 endpoint."""
+        if isinstance(source, Path):
+            handle, fmt = _open_rdf_file(source)
+            with handle:
+                triples: Iterable[RawTriple] = ((str(t.subject), str(t.predicate), str(t.object))
+                                                for t in ox.parse(handle, format or fmt))
+                return self.load(triples, graph)
+        if isinstance(source, bytes):
+            fmt = format or ox.RdfFormat.N_TRIPLES
+            triples = ((str(t.subject), str(t.predicate), str(t.object)) for t in ox.parse(source, fmt))
+            return self.load(triples, graph)
+        total = 0
+        for chunk in to_ntriples(source):
+            body = chunk.decode("utf-8")
+            self._post(self.update_endpoint, {"update": f"INSERT DATA {{ GRAPH {graph} {{\n{body}}} }}"},
+                       "*/*", f"bulk load into {graph.value}")
+            total += body.count("\n")
+        return total
+
+    def drop_graph(self, graph: ox.NamedNode) -> None:
+        self.update(f"DROP SILENT GRAPH {graph}")
+
+    def graphs(self) -> list[str]:
+        frame = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
+        return sorted(frame["g"].to_list()) if frame.height else []
+
+    def count(self, graph: ox.NamedNode | None = None) -> int:
+        if graph is None:
+            frame = self.select("SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }")
+        else:
+            frame = self.select(f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}")
+        return int(frame["n"][0])
+
+    def dump(self, graph: ox.NamedNode, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES) -> bytes:
+        triples = self.construct(f"CONSTRUCT {{ ?s ?p ?o }} WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}")
+        return ox.serialize(triples, format=format) or b""
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> RemoteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def parse_results_json(text: str) -> pl.DataFrame:
+    """A SPARQL JSON results document as a frame (used by tests and the service)."""
+    payload = json.loads(text)
+    variables = payload["head"]["vars"]
+    rows = [[_py(b[v]["value"], b[v]["type"].replace("typed-literal", "literal"), b[v].get("datatype"))
+             if v in b else None for v in variables]
+            for b in payload["results"]["bindings"]]
+    return _frame(variables, rows)

@@ -1,0 +1,178 @@
+"""Namespaces and the one place where kgexplain mints IRIs.
+
+Own terms live under ``kgx:`` = https://w3id.org/kgexplain/ns# ; instances under a configurable
+base IRI (``KGX_BASE`` / ``Settings.base_iri``). Wikidata keeps its own IRIs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import quote
+
+from pyoxigraph import NamedNode
+
+__all__ = [
+    "KGX",
+    "WD",
+    "WDT",
+    "RDF",
+    "RDFS",
+    "SKOS",
+    "SCHEMA",
+    "XSD",
+    "PROV",
+    "MLS",
+    "SYN",
+    "DEFAULT_BASE",
+    "PREFIXES",
+    "Minter",
+    "compact",
+    "local_id",
+    "sparql_prefixes",
+]
+
+KGX = "https://w3id.org/kgexplain/ns#"
+WD = "http://www.wikidata.org/entity/"
+WDT = "http://www.wikidata.org/prop/direct/"
+RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+RDFS = "http://www.w3.org/2000/01/rdf-schema#"
+SKOS = "http://www.w3.org/2004/02/skos/core#"
+SCHEMA = "http://schema.org/"
+XSD = "http://www.w3.org/2001/XMLSchema#"
+PROV = "http://www.w3.org/ns/prov#"
+MLS = "http://www.w3.org/ns/mls#"
+SYN = "https://w3id.org/kgexplain/synthetic/"
+DEFAULT_BASE = "https://w3id.org/kgexplain/id/"
+
+PREFIXES: dict[str, str] = {
+    "kgx": KGX,
+    "wd": WD,
+    "wdt": WDT,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "skos": SKOS,
+    "schema": SCHEMA,
+    "xsd": XSD,
+    "prov": PROV,
+    "mls": MLS,
+    "syn": SYN,
+}
+
+_SAFE = re.compile(r"[^A-Za-z0-9._~-]")
+
+
+def sparql_prefixes() -> str:
+    """PREFIX lines for every namespace above, for queries typed by users."""
+    return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
+
+
+def compact(iri: str) -> str:
+    """``wd:Q42`` for a known namespace, else the IRI itself."""
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns) and _SAFE.search(iri[len(ns):]) is None:
+            return f"{prefix}:{iri[len(ns):]}"
+    return iri
+
+
+def local_id(iri: str) -> str:
+    """The last path or fragment segment of an IRI: ``Q42`` for ``wd:Q42``."""
+    return re.split(r"[/#]", iri.rstrip("/#"))[-1]
+
+
+def _slug(text: str) -> str:
+    return quote(str(text), safe="") or "_"
+
+
+class Minter:
+    """Mints every instance IRI kgexplain writes, under one base IRI."""
+
+    def __init__(self, base: str = DEFAULT_BASE) -> None:
+        if not re.match(r"^[a-z][a-z0-9+.-]*://", base):
+            raise ValueError(f"base IRI must be absolute, got {base!r}")
+        self.base = base if base.endswith(("/", "#")) else base + "/"
+
+    def _iri(self, *parts: object) -> str:
+        return self.base + "/".join(_slug(p) for p in parts)
+
+    # graphs -----------------------------------------------------------------------------
+    def kg_graph(self, name: str = "kg") -> NamedNode:
+        return NamedNode(self._iri("graph", "kg", name))
+
+    def dataset_graph(self, dataset: str) -> NamedNode:
+        return NamedNode(self._iri("graph", "dataset", dataset))
+
+    def run_graph(self, run_id: str) -> NamedNode:
+        return NamedNode(self._iri("graph", "run", run_id))
+
+    def catalog_graph(self) -> NamedNode:
+        """Where run records (status, provenance) live: one graph, small."""
+        return NamedNode(self._iri("graph", "catalog"))
+
+    # resources --------------------------------------------------------------------------
+    def dataset(self, dataset: str) -> str:
+        return self._iri("dataset", dataset)
+
+    def document(self, dataset: str, doc_id: str) -> str:
+        return self._iri("doc", dataset, doc_id)
+
+    def run(self, run_id: str) -> str:
+        return self._iri("run", run_id)
+
+    def token(self, run_id: str, doc_index: int, position: int) -> str:
+        return self._iri("run", run_id, "tok", doc_index, position)
+
+    def mention(self, run_id: str, doc_index: int, start: int) -> str:
+        return self._iri("run", run_id, "mention", doc_index, start)
+
+    def prediction(self, run_id: str, doc_index: int) -> str:
+        return self._iri("run", run_id, "pred", doc_index)
+
+    def influence(self, run_id: str, entity: str) -> str:
+        return self._iri("run", run_id, "influence", _digest(entity))
+
+    def rule(self, run_id: str, rule_key: str) -> str:
+        return self._iri("run", run_id, "rule", _digest(rule_key))
+
+    def item(self, direction: str, prop: str, value: str) -> str:
+        """Items are shared across runs: the same (direction, property, value) is one IRI."""
+        return self._iri("item", _digest(f"{direction}|{prop}|{value}"))
+
+    def setting(self, run_id: str, name: str) -> str:
+        return self._iri("run", run_id, "setting", name)
+
+
+def _digest(text: str) -> str:
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+# N-Triples term serialisers: the pipeline writes raw triples as text and bulk-loads them. ----------
+_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"})
+
+
+def nt_iri(iri: str) -> str:
+    return f"<{iri}>"
+
+
+def nt_str(text: str, lang: str | None = None) -> str:
+    body = f'"{str(text).translate(_ESCAPES)}"'
+    return f"{body}@{lang}" if lang else body
+
+
+def nt_int(value: int) -> str:
+    return f'"{int(value)}"^^<{XSD}integer>'
+
+
+def nt_float(value: float) -> str:
+    return f'"{float(value)!r}"^^<{XSD}double>'
+
+
+def nt_bool(value: bool) -> str:
+    return f'"{"true" if value else "false"}"^^<{XSD}boolean>'
+
+
+def nt_datetime(value: str) -> str:
+    return f'"{value}"^^<{XSD}dateTime>'
+
+
+__all__ += ["nt_iri", "nt_str", "nt_int", "nt_float", "nt_bool", "nt_datetime"]
