@@ -169,7 +169,7 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
     console.print(f"\nstore: {where}\nrules: {exports['turtle']} and {exports['json-ld']}\n"
                   f"summary: {out / 'summary.json'}\nmodel: {model_dir}")
     if not endpoint:
-        console.print(f"query it: kgexplain serve --store {where}   (or open it with pyoxigraph)")
+        console.print(f"query it: python -c \"from kgexplain.store import open_store; print(open_store('{where}').select('SELECT * WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} LIMIT 5'))\"")
     return summary
 
 

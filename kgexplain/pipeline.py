@@ -12,7 +12,8 @@ import logging
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,13 +28,13 @@ from .loaders.datasets import Dataset, Document, dataset_triples
 from .mining.apriori import apriori
 from .mining.influence import influence
 from .mining.pruning import prune
-from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, make_rules
+from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, rules_from_itemsets
 from .models.training import TrainedModel, TrainResult, TrainSettings, resolve_device, train_model
 from .publish.rdf import RunRecord, influence_triples, rule_triples, run_triples
 from .publish.shacl import validate
 from .queries import load_query
-from .store import RawTriple, TripleStore
-from .text import tokenize
+from .store import RawTriple, TripleStore, to_ntriples
+from .text import tokenize, tokenize_cased
 from .vocab import DEFAULT_BASE, KGX, RDF, WD, WDT, Minter, nt_float, nt_int, nt_iri, nt_str
 
 __all__ = [
@@ -50,6 +51,18 @@ Progress = Callable[[str, int, int | None], None]   # (task description, complet
 def _no_progress(_task: str, _advance: int, _total: int | None) -> None:
     return None
 
+
+#: Classes whose instances are never grounded: names and calendar items match ordinary words.
+STOP_CLASSES: tuple[str, ...] = tuple(WD + q for q in (
+    "Q202444",     # given name
+    "Q12308941",   # male given name
+    "Q11879590",   # female given name
+    "Q3409032",    # unisex given name
+    "Q101352",     # family name
+    "Q4167410",    # Wikimedia disambiguation page
+    "Q47018",      # calendar month
+    "Q41825",      # day of the week
+))
 
 @dataclass
 class Settings:
@@ -70,6 +83,8 @@ class Settings:
     kg_filter: str = "neighbourhood"
     item_batch: int = 1000
     exclude_entities: tuple[str, ...] = ()
+    ground_capitalized: bool = True
+    stop_classes: tuple[str, ...] = STOP_CLASSES
 
     def with_preset(self, name: str) -> Settings:
         if name not in PRESETS:
@@ -106,6 +121,30 @@ AGGREGATIONS = {"sum": np.sum, "mean": np.mean, "max": np.max}
 
 def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+@contextmanager
+def _cleanup(store: TripleStore, graph: NamedNode) -> Iterator[None]:
+    """Drops ``graph`` if writing it fails or is interrupted, so no half-written run stays behind."""
+    try:
+        yield
+    except BaseException:
+        try:
+            store.drop_graph(graph)
+        except StoreError:
+            log.exception("could not drop the half-written graph %s", graph.value)
+        raise
+
+
+def _replace_graph(store: TripleStore, graph: NamedNode, source: Path | Iterable[RawTriple]) -> int:
+    """Loads ``source`` into a staging graph, then moves it over ``graph`` in one SPARQL update, so
+    readers see the old graph or the new one, and a failed load leaves the old one in place."""
+    staging = NamedNode(graph.value + "--staging")
+    store.drop_graph(staging)
+    with _cleanup(store, staging):
+        n = store.load(source, staging, RdfFormat.N_TRIPLES if isinstance(source, Path) else None)
+        store.update(f"MOVE SILENT GRAPH {staging} TO {graph}")
+    return n
 
 
 def _new_run_id(kind: str) -> str:
@@ -173,17 +212,13 @@ def load_stage(store: TripleStore, dataset: Dataset, kg: Path | list[RawTriple],
                 raise InputError(f"{kg.name}: no usable triple for this dataset "
                                  f"({summary}); is it a Wikidata dump?")
             kg_graph = minter.kg_graph(dataset.name)
-            store.drop_graph(kg_graph)
-            kg_triples = store.load(cut_file, kg_graph, RdfFormat.N_TRIPLES)
+            kg_triples = _replace_graph(store, kg_graph, cut_file)
         else:
             report = LoadReport(Path("<built-in>"), "nt")
             kg_graph = minter.kg_graph(dataset.name)
-            store.drop_graph(kg_graph)
-            kg_triples = store.load(kg, kg_graph)
+            kg_triples = _replace_graph(store, kg_graph, kg)
             summary, malformed = f"built-in knowledge graph: {kg_triples:,} triples", report.malformed
-    data_graph = minter.dataset_graph(dataset.name)
-    store.drop_graph(data_graph)
-    store.load(dataset_triples(dataset, minter), data_graph)
+    _replace_graph(store, minter.dataset_graph(dataset.name), dataset_triples(dataset, minter))
     return LoadResult(dataset.name, len(dataset.docs), kg_triples, summary, malformed,
                       time.perf_counter() - start)
 
@@ -242,7 +277,12 @@ class ExplainResult:
 def _lexicon(store: TripleStore, kg_graph: NamedNode, settings: Settings, docs_tokens: list[list[str]]) -> Lexicon:
     rows = store.select(load_query("kg/lexicon"), kg=kg_graph)
     labels = list(zip(rows["entity"].to_list(), rows["text"].to_list(), strict=True)) if rows.height else []
-    first = Lexicon.build(labels, exclude=settings.exclude_entities)
+    excluded = set(settings.exclude_entities)
+    if settings.stop_classes:
+        stopped = store.select(load_query("kg/instances_of_classes"), kg=kg_graph,
+                               **{"class": [NamedNode(c) for c in settings.stop_classes]})
+        excluded.update(stopped["entity"].to_list() if stopped.height else [])
+    first = Lexicon.build(labels, exclude=excluded)
     # ties between entities sharing a key are broken by degree: fetch it only for those entities
     from .text import normalize
 
@@ -255,7 +295,7 @@ def _lexicon(store: TripleStore, kg_graph: NamedNode, settings: Settings, docs_t
         batch = [NamedNode(e) for e in contested[i:i + settings.item_batch]]
         frame = store.select(load_query("kg/entity_degree"), kg=kg_graph, entity=batch)
         degree.update(zip(frame["entity"].to_list(), frame["degree"].to_list(), strict=True) if frame.height else [])
-    return Lexicon.build(labels, degree, exclude=settings.exclude_entities)
+    return Lexicon.build(labels, degree, exclude=excluded)
 
 
 def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: Settings,
@@ -281,6 +321,7 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
                                batch_size=settings.explain_batch_size, device=device, on_batch=on_batch)
     kg_graph = minter.kg_graph(dataset)
     tokens = [tokenize(t)[: trained.max_len] for t in texts]
+    cased = [tokenize_cased(t)[: trained.max_len] for t in texts] if settings.ground_capitalized else None
     lexicon = _lexicon(store, kg_graph, settings, tokens)
     run_id = _new_run_id("explain")
     graph = minter.run_graph(run_id)
@@ -296,6 +337,7 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
         run = nt_iri(minter.run(run_id))
         for index, (doc_iri, toks, rel) in enumerate(zip(docs["doc"].to_list(), tokens, attribution.relevance,
                                                           strict=True)):
+            case = cased[index] if cased is not None else None
             d = nt_iri(doc_iri)
             p = nt_iri(minter.prediction(run_id, index))
             yield p, nt_iri(RDF + "type"), nt_iri(KGX + "Prediction")
@@ -313,7 +355,7 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
                 yield t, nt_iri(KGX + "surface"), nt_str(tok)
                 yield t, nt_iri(KGX + "relevance"), nt_float(float(value))
             counts["tokens"] += len(token_iris)
-            mentions = ground(toks[: len(rel)], lexicon)
+            mentions = ground(toks[: len(rel)], lexicon, case)
             counts["mentions"] += len(mentions)
             counts["grounded"] += bool(mentions)
             for mention in mentions:
@@ -337,9 +379,10 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
                                  "additivityError": attribution.max_additivity_error,
                                  "testAccuracy": test_accuracy, "maxTokens": trained.max_len},
                        links={"kgGraph": kg_graph.value})
-    n = store.load(triples(), graph)
-    record.ended = _now()
-    n += store.load(run_triples(record, minter), graph)
+    with _cleanup(store, graph):
+        n = store.load(triples(), graph)
+        record.ended = _now()
+        n += store.load(run_triples(record, minter), graph)
     store.load(run_triples(record, minter), minter.catalog_graph())
     return ExplainResult(run_id, graph.value, len(texts), counts["tokens"], counts["mentions"], counts["grounded"],
                          len(entities), len(lexicon), attribution.max_additivity_error, test_accuracy, n,
@@ -449,12 +492,10 @@ def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: P
         min_support=min(settings.min_support, max(1, len(entities))), max_len=settings.max_antecedent)
     progress("mining", 3, 5)
     vocab = [Item(d, p, v, bool(lit)) for d, p, v, lit in frequent.items]
-    antecedents = [tuple(vocab[i] for i in itemset) for itemset in frequent.itemsets]
-    tidsets = [frequent.tidset(itemset) for itemset in frequent.itemsets]
     arrays = InfluenceArrays(table["tc"].to_numpy().astype(np.int8), table["ts"].to_numpy().astype(float),
                              table["n_pos"].to_numpy(), table["n_neg"].to_numpy())
-    candidates = make_rules(antecedents, tidsets, arrays, min_confidence=settings.min_confidence,
-                            measure=settings.measure)
+    candidates = rules_from_itemsets(frequent, vocab, arrays, min_confidence=settings.min_confidence,
+                                     measure=settings.measure)
     rules = prune(candidates, settings.measure)
     progress("mining", 4, 5)
     iris = sorted({i.value for r in rules for i in r.antecedent if not i.literal}
@@ -475,17 +516,16 @@ def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: P
                                  "measure": settings.measure, "transactions": len(entities)},
                        links={"informedBy": explain_run, "kgGraph": kg.value})
     record.ended = _now()
-    body = (list(rule_triples(rules, run_id, minter, labels, entities, entity_docs))
-            + list(influence_triples(table, run_id, minter)) + list(run_triples(record, minter)))
-    from .store import to_ntriples
-
-    conformance = validate(b"".join(to_ntriples(body)))
+    published = list(rule_triples(rules, run_id, minter, labels, entities, entity_docs)) + list(
+        run_triples(record, minter))
+    conformance = validate(b"".join(to_ntriples(published)))
     if not conformance.conforms:
         record.status = "failed"
         store.load(run_triples(record, minter), minter.catalog_graph())
         raise ValidationFailed(f"the rules of run {run_id} do not conform to ontology/shapes.ttl "
                                f"({conformance.violations} violations):\n{conformance.report[:2000]}")
-    n = store.load(body, graph)
+    with _cleanup(store, graph):
+        n = store.load(published + list(influence_triples(table, run_id, minter)), graph)
     store.load(run_triples(record, minter), minter.catalog_graph())
     progress("mining", 5, 5)
     return MineResult(run_id, graph.value, explain_run, len(entities), len(frequent.items), len(frequent),

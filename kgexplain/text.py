@@ -22,8 +22,8 @@ year years s th de la le van von der den di da del du des
 
 
 def tokenize(text: str) -> list[str]:
-    """Lower-cased ``\\w+`` tokens."""
-    return _WORD.findall(text.lower())
+    """Lower-cased ``\\w+`` tokens; position for position the same as ``tokenize_cased``."""
+    return [tok.lower() for tok in _WORD.findall(text)]
 
 
 def normalize(text: str) -> str:
@@ -36,3 +36,11 @@ def is_trivial_key(key: str) -> bool:
     if len(key) < 3:
         return True
     return all(tok in STOPWORDS or tok.isdigit() for tok in key.split())
+
+
+def tokenize_cased(text: str) -> list[str]:
+    """The same tokens as ``tokenize``, in their original case."""
+    return _WORD.findall(text)
+
+
+__all__ += ["tokenize_cased"]

@@ -42,3 +42,51 @@ def seed() -> int:
     except ImportError:  # pragma: no cover - torch is a hard dependency
         pass
     return value
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def oxigraph_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real Oxigraph server (the `oxigraph` PyPI package's binary) on loopback; stopped afterwards.
+    Yields its query endpoint URL."""
+    import shutil
+    import subprocess
+    import sys
+    import time
+
+    import httpx
+
+    binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
+    if not Path(binary).exists():
+        pytest.fail("the oxigraph server binary is missing: `pip install oxigraph` (it is in the test extra)")
+    port = _free_port()
+    location = tmp_path_factory.mktemp("oxigraph-server")
+    proc = subprocess.Popen([binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(f"{url}/query", params={"query": "ASK {}"}, timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            pytest.fail(f"oxigraph server did not start: {proc.stderr.read().decode()[:500] if proc.stderr else ''}")
+        time.sleep(0.1)
+    try:
+        yield f"{url}/query"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()

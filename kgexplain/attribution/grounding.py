@@ -4,6 +4,10 @@ Keys are normalised labels (lower-cased ``\\w+`` tokens joined by spaces) of 1 t
 keys shorter than 3 characters, or made only of stopwords and digits, are dropped. Texts are matched
 greedily left to right, longest n-gram first. An ambiguous key resolves to the entity with the most
 facts (in- plus out-degree), then the smallest IRI, so grounding is deterministic.
+
+With ``cased`` tokens given, ``ground`` keeps only mentions whose first token starts with a capital
+letter in the original text (proper nouns, demonyms, movements): this drops most label noise such as
+"life", "time" or "work" grounding to films or abstract items.
 """
 
 from __future__ import annotations
@@ -52,14 +56,16 @@ class Lexicon:
         return len(self.entries)
 
 
-def ground(tokens: list[str], lexicon: Lexicon) -> list[Mention]:
+def ground(tokens: list[str], lexicon: Lexicon, cased: list[str] | None = None) -> list[Mention]:
+    """Greedy longest-match mentions in ``tokens`` (lower-cased). If ``cased`` (the same tokens in their
+    original case) is given, a mention must start with an upper-case letter."""
     mentions = []
     i, n = 0, len(tokens)
     while i < n:
         for size in range(min(lexicon.max_ngram, n - i), 0, -1):
             key = " ".join(tokens[i:i + size])
             entity = lexicon.entries.get(key)
-            if entity is not None:
+            if entity is not None and (cased is None or cased[i][:1].isupper()):
                 mentions.append(Mention(i, i + size, entity, key))
                 i += size
                 break

@@ -96,3 +96,75 @@ def make_rules(antecedents: list[tuple[Item, ...]], tidsets: list[np.ndarray], i
                 rules.append(Rule(antecedent, cls, len(tids), conf[cls],
                                   value / base_value if base_value else float("inf"), tids))
     return rules
+
+
+def _chunk_masks(bits: np.ndarray, itemsets: np.ndarray, n: int) -> np.ndarray:
+    """(len(itemsets), n) float64 0/1 matrix: row i marks the transactions containing itemset i."""
+    rows = bits[itemsets[:, 0]].copy()
+    for j in range(1, itemsets.shape[1]):
+        np.bitwise_and(rows, bits[itemsets[:, j]], out=rows)
+    flags = np.unpackbits(rows.astype("<u8", copy=False).view(np.uint8), axis=1, bitorder="little")[:, :n]
+    return flags.astype(np.float64)
+
+
+def score_itemsets(bits: np.ndarray, itemsets: list[tuple[int, ...]], n_transactions: int,
+                   inf: InfluenceArrays, chunk: int = 2048) -> dict[str, np.ndarray]:
+    """Every measure for both classes and every itemset at once, from packed vertical bitsets
+    (``bits[item]`` = uint64 words, bit t set when transaction t holds the item). Returns arrays
+    ``support`` and ``{Pos,Neg}_{TC,TS,WTS,H}``, aligned with ``itemsets``. Itemsets are scored in
+    chunks of one length, as 0/1 masks multiplied against the per-transaction influence columns."""
+    n_sets = len(itemsets)
+    weights = np.stack([inf.tc == 1, inf.tc == -1, inf.ts, inf.n_pos, inf.n_neg]).astype(np.float64).T
+    sums = np.zeros((n_sets, 5))
+    support = np.zeros(n_sets)
+    by_length: dict[int, list[int]] = {}
+    for i, itemset in enumerate(itemsets):
+        by_length.setdefault(len(itemset), []).append(i)
+    for length, positions in by_length.items():
+        if length == 0:
+            continue
+        index = np.asarray(positions)
+        matrix = np.asarray([itemsets[i] for i in positions], dtype=np.int64).reshape(-1, length)
+        for start in range(0, len(index), chunk):
+            masks = _chunk_masks(bits, matrix[start:start + chunk], n_transactions)
+            support[index[start:start + chunk]] = masks.sum(axis=1)
+            sums[index[start:start + chunk]] = masks @ weights
+    with np.errstate(divide="ignore", invalid="ignore"):
+        safe = np.maximum(support, 1)
+        total = sums[:, 3] + sums[:, 4]
+        out = {
+            "support": support.astype(np.int64),
+            "Pos_TC": sums[:, 0] / safe, "Neg_TC": sums[:, 1] / safe,
+            "Pos_TS": sums[:, 2] / safe, "Neg_TS": np.where(support > 0, 1.0 - sums[:, 2] / safe, 0.0),
+            "Pos_WTS": np.where(total > 0, sums[:, 3] / np.maximum(total, 1e-300), 0.0),
+            "Neg_WTS": np.where(total > 0, sums[:, 4] / np.maximum(total, 1e-300), 0.0),
+        }
+    for cls in CLASSES:
+        out[f"{cls}_H"] = np.minimum(out[f"{cls}_TC"], out[f"{cls}_WTS"])
+    return out
+
+
+def rules_from_itemsets(frequent: object, vocab: list[Item], inf: InfluenceArrays, *, min_confidence: float,
+                        measure: str = "H") -> list[Rule]:
+    """Like ``make_rules`` over every itemset of an ``apriori`` result, vectorised: tidsets are only
+    materialised for itemsets that become rules."""
+    if measure not in MEASURES:
+        raise InputError(f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}")
+    itemsets = frequent.itemsets  # type: ignore[attr-defined]
+    if not itemsets:
+        return []
+    scores = score_itemsets(frequent.encoded.bits, itemsets, frequent.n_transactions, inf)  # type: ignore[attr-defined]
+    base = confidences(np.arange(len(inf.tc)), inf)
+    rules = []
+    for cls in CLASSES:
+        accepted = np.flatnonzero((scores[f"{cls}_{measure}"] >= min_confidence) & (scores["support"] > 0))
+        base_value = base[cls][measure]
+        for i in accepted:
+            conf = {m: float(scores[f"{cls}_{m}"][i]) for m in MEASURES}
+            rules.append(Rule(tuple(vocab[j] for j in itemsets[i]), cls, int(scores["support"][i]), conf,
+                              conf[measure] / base_value if base_value else float("inf"),
+                              frequent.tidset(itemsets[i])))  # type: ignore[attr-defined]
+    return rules
+
+
+__all__ += ["score_itemsets", "rules_from_itemsets"]

@@ -1,0 +1,37 @@
+"""Runs every benchmark in one go, writes their JSON lines to ``--output`` (replacing it) and prints a
+Markdown table for the README."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+BENCHES = ["store.py", "mining.py"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output", default=str(HERE / "results.jsonl"))
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    output = Path(args.output)
+    tmp = output.with_name(output.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    for bench in BENCHES:
+        cmd = [sys.executable, str(HERE / bench), "--output", str(tmp)] + (["--quick"] if args.quick else [])
+        subprocess.run(cmd, check=True)
+    tmp.replace(output)
+    rows = [json.loads(line) for line in output.read_text().splitlines() if line.strip()]
+    print("\n| bench | case | unit | ours | peer | peer value | ratio (>1: we win) |")
+    print("|---|---|---|---:|---|---:|---:|")
+    for r in rows:
+        print(f"| {r['bench']} | {r['case']} | {r['unit']} | {r['ours']:.4g} | {r['peer']} | "
+              f"{r['peer_value']:.4g} | {r['ratio']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
