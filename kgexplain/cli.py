@@ -24,7 +24,7 @@ from .errors import InputError, KgExplainError
 from .loaders.datasets import Dataset, read_dataset
 from .models.training import MODELS, TrainSettings, resolve_device
 from .pipeline import (
-    PRESETS, MineResult, Settings, best_rules, explain_stage, export_stage, latest_run, load_stage, mine_stage,
+    PRESETS, LoadResult, MineResult, Settings, best_rules, explain_stage, export_stage, latest_run, load_stage, mine_stage,
     train_stage,
 )
 from .store import TripleStore, open_store
@@ -128,13 +128,22 @@ def _print_rules(result: MineResult, settings: Settings, top: int) -> None:
         console.print("  (no rule reached the thresholds; try a lower --min-confidence or --min-support)")
 
 
+def _report_load(loaded: LoadResult) -> None:
+    err.print(f"loaded {loaded.documents:,} documents of {loaded.dataset!r}; {loaded.kg_report}", highlight=False,
+              soft_wrap=True)
+    for line_no, text in loaded.malformed_examples[:3]:
+        err.print(f"  malformed line {line_no}: {text[:120]}", highlight=False, soft_wrap=True)
+    if loaded.malformed > 3:
+        err.print(f"  … and {loaded.malformed - 3:,} more malformed lines (skipped)", highlight=False)
+
+
 def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, endpoint: str | None,
              settings: Settings, top: int) -> dict[str, object]:
     out.mkdir(parents=True, exist_ok=True)
     model_dir = out / "model"
     with _open(out, store, endpoint) as db, _progress() as progress:
         loaded = load_stage(db, dataset, kg, settings, progress)
-        err.print(f"loaded {loaded.documents:,} documents; {loaded.kg_report}", highlight=False)
+        _report_load(loaded)
         trained = train_stage(db, dataset.name, model_dir, settings, progress)
         err.print(f"trained {trained.model}: test accuracy {trained.test_accuracy:.3f} "
                   f"(validation {trained.validation_accuracy:.3f}, {trained.epochs_run} epochs)", highlight=False)
@@ -169,7 +178,7 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
     console.print(f"\nstore: {where}\nrules: {exports['turtle']} and {exports['json-ld']}\n"
                   f"summary: {out / 'summary.json'}\nmodel: {model_dir}")
     if not endpoint:
-        console.print(f"query it: python -c \"from kgexplain.store import open_store; print(open_store('{where}').select('SELECT * WHERE {{ GRAPH ?g {{ ?s ?p ?o }} }} LIMIT 5'))\"")
+        console.print(f"open it from Python: kgexplain.store.open_store({where!r}).select(SPARQL)")
     return summary
 
 
@@ -246,7 +255,7 @@ def load(data: Annotated[Path, typer.Option("--data")], kg: Annotated[Path, type
                                label_column=label_column)
         with _open(None, store, endpoint) as db, _progress() as progress:
             result = load_stage(db, dataset, kg, settings, progress)
-        console.print(f"dataset {result.dataset!r}: {result.documents:,} documents; {result.kg_report}")
+        _report_load(result)
 
 
 @app.command()

@@ -8,6 +8,7 @@ interrupted stage leaves earlier results as they were.
 
 from __future__ import annotations
 
+import json
 import logging
 import tempfile
 import time
@@ -162,10 +163,12 @@ class LoadResult:
     kg_triples: int
     kg_report: str
     malformed: int
+    malformed_examples: list[tuple[int, str]]
     seconds: float
 
 
 def _text_keys(dataset: Dataset, max_ngram: int = 4) -> set[str]:
+    """Every n-gram (1..max_ngram tokens) of every text: the label keys worth keeping from a dump."""
     keys: set[str] = set()
     for doc in dataset.docs:
         toks = tokenize(doc.text)
@@ -174,52 +177,56 @@ def _text_keys(dataset: Dataset, max_ngram: int = 4) -> set[str]:
     return keys
 
 
+def _cut_dump(kg: Path, out: Path, dataset: Dataset, settings: Settings,
+              progress: Progress) -> tuple[str, int, list[tuple[int, str]]]:
+    """Streams the dump into ``out`` (N-Triples): all of it, or the neighbourhood the texts need."""
+    from .loaders.wikidata import copy_all, cut_neighbourhood
+    from .text import normalize
+
+    task = f"reading {kg.name}"
+    progress(task, 0, kg.stat().st_size)
+
+    def on_bytes(done: int, total: int) -> None:
+        progress(task, done, total)
+
+    if settings.kg_filter == "none":
+        report = copy_all(kg, out, on_progress=on_bytes)
+        return report.summary(), report.malformed, report.malformed_examples
+    cut = cut_neighbourhood(kg, out, _text_keys(dataset), normalize, on_progress=on_bytes)
+    summary = (f"{cut.report.summary()}; {cut.candidates:,} entities named in the texts, "
+               f"{cut.neighbours:,} neighbours")
+    return summary, cut.report.malformed, cut.report.malformed_examples
+
+
 def load_stage(store: TripleStore, dataset: Dataset, kg: Path | list[RawTriple], settings: Settings,
                progress: Progress = _no_progress) -> LoadResult:
     """Puts the documents and the knowledge graph the task needs into the store.
 
-    A dump is streamed and cut to the neighbourhood of the entities the texts can mention (every
-    label, alias or demonym equal to an n-gram of a text, their facts, and the labels, P31 and P279
-    of what those facts point to) into a temporary file first, so an unreadable or empty dump fails
-    before the store is touched."""
-    from .loaders.wikidata import LoadReport, copy_all, cut_neighbourhood, open_dump
+    A dump is cut (see ``_cut_dump``) into a temporary file first, so an unreadable or useless dump
+    fails before the store is touched; then both graphs are swapped in (``_replace_graph``)."""
+    from .loaders.wikidata import open_dump
 
     start = time.perf_counter()
     minter = Minter(settings.base_iri)
     if not dataset.docs:
         raise InputError(f"dataset {dataset.name!r} has no documents")
+    kg_graph = minter.kg_graph(dataset.name)
+    examples: list[tuple[int, str]] = []
+    malformed = 0
     with tempfile.TemporaryDirectory(prefix="kgx-load-") as tmp:
         if isinstance(kg, Path):
             open_dump(kg).close()   # fails early, with the file name, if unreadable
-            size = kg.stat().st_size
             cut_file = Path(tmp) / "kg.nt"
-
-            def on_bytes(done: int, total: int) -> None:
-                progress(f"reading {kg.name}", done, total)
-
-            progress(f"reading {kg.name}", 0, size)
-            if settings.kg_filter == "none":
-                report = copy_all(kg, cut_file, on_progress=on_bytes)
-                summary, malformed = report.summary(), report.malformed
-            else:
-                from .text import normalize
-
-                cut = cut_neighbourhood(kg, cut_file, _text_keys(dataset), normalize, on_progress=on_bytes)
-                summary = (f"{cut.report.summary()}; {cut.candidates:,} entities named in the texts, "
-                           f"{cut.neighbours:,} neighbours")
-                malformed = cut.report.malformed
+            summary, malformed, examples = _cut_dump(kg, cut_file, dataset, settings, progress)
             if cut_file.stat().st_size == 0:
-                raise InputError(f"{kg.name}: no usable triple for this dataset "
-                                 f"({summary}); is it a Wikidata dump?")
-            kg_graph = minter.kg_graph(dataset.name)
+                raise InputError(f"{kg.name}: no usable triple for this dataset ({summary}); "
+                                 "is it a Wikidata dump whose labels match the texts?")
             kg_triples = _replace_graph(store, kg_graph, cut_file)
         else:
-            report = LoadReport(Path("<built-in>"), "nt")
-            kg_graph = minter.kg_graph(dataset.name)
             kg_triples = _replace_graph(store, kg_graph, kg)
-            summary, malformed = f"built-in knowledge graph: {kg_triples:,} triples", report.malformed
+            summary = f"built-in knowledge graph: {kg_triples:,} triples"
     _replace_graph(store, minter.dataset_graph(dataset.name), dataset_triples(dataset, minter))
-    return LoadResult(dataset.name, len(dataset.docs), kg_triples, summary, malformed,
+    return LoadResult(dataset.name, len(dataset.docs), kg_triples, summary, malformed, examples,
                       time.perf_counter() - start)
 
 
@@ -250,7 +257,7 @@ def train_stage(store: TripleStore, dataset: str, model_dir: Path, settings: Set
         test["text"].to_list(), test["label"].to_list(),
         on_epoch=lambda epoch, _row: progress("training", epoch, settings.train.epochs))
     trained.save(model_dir)
-    (model_dir / "training.json").write_text(__import__("json").dumps(asdict(result), indent=2))
+    (model_dir / "training.json").write_text(json.dumps(asdict(result), indent=2))
     return result
 
 
@@ -554,11 +561,16 @@ def best_rules(result: MineResult, per_class: int | None = None) -> list[Rule]:
 # ---------------------------------------------------------------------------------------------------
 # export
 
-EXPORT_FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES, "json-ld": None}
+EXPORT_FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES, "json-ld": RdfFormat.JSON_LD}
 
 
 def export_stage(store: TripleStore, graph: str, output: Path, fmt: str = "turtle") -> int:
-    """Writes one run graph to ``output`` (Turtle, N-Triples or JSON-LD); returns its triple count."""
+    """Writes one run graph to ``output`` (Turtle, N-Triples or expanded JSON-LD, every literal's lexical
+    form kept) through a temporary file; returns its triple count."""
+    import pyoxigraph as ox
+
+    from .vocab import PREFIXES
+
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
     data = store.dump(NamedNode(graph), RdfFormat.N_TRIPLES)
@@ -566,19 +578,7 @@ def export_stage(store: TripleStore, graph: str, output: Path, fmt: str = "turtl
         raise StoreError(f"graph {graph} is empty or missing in the {store.description}")
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(output.name + ".tmp")
-    if fmt == "json-ld":
-        import rdflib
-
-        from .vocab import PREFIXES
-
-        g = rdflib.Graph().parse(data=data, format="nt")
-        tmp.write_text(g.serialize(format="json-ld", context=dict(PREFIXES), indent=1), encoding="utf-8")
-    else:
-        import pyoxigraph as ox
-
-        from .vocab import PREFIXES
-
-        triples = ox.parse(data, RdfFormat.N_TRIPLES)
-        tmp.write_bytes(ox.serialize(triples, format=EXPORT_FORMATS[fmt], prefixes=PREFIXES) or b"")
+    triples = ox.parse(data, RdfFormat.N_TRIPLES)
+    tmp.write_bytes(ox.serialize(triples, format=EXPORT_FORMATS[fmt], prefixes=PREFIXES) or b"")
     tmp.replace(output)
     return data.count(b"\n")

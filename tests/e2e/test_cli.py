@@ -147,3 +147,28 @@ def test_demo_graphs_pass_shacl(demo: tuple[Path, str]) -> None:
     report = validate(attribution)
     assert report.conforms, report.report[:2000]
     assert b"#Mention>" in attribution and b"#Token>" in attribution
+
+
+@pytest.mark.shared
+def test_load_reports_malformed_lines_and_keeps_the_rest(shared_data: Path, tmp_path: Path) -> None:
+    """A real dump slice with broken lines loads: the broken lines are counted and shown, the rest kept."""
+    source = shared_data / "wikidata" / "wikidata-subset.nt.gz"
+    with gzip.open(source, "rt", encoding="utf-8") as f:
+        lines = [next(f) for _ in range(20_000)]
+    broken = ["<http://www.wikidata.org/entity/Q1> <http://x/p> .\n", "this is not a triple\n",
+              '<http://www.wikidata.org/entity/Q2> <http://x/p> "unterminated .\n']
+    dump = tmp_path / "broken.nt.gz"
+    with gzip.open(dump, "wt", encoding="utf-8") as f:
+        f.writelines(lines[:100] + broken + lines[100:])
+    labels = [ln for ln in lines if "rdf-schema#label" in ln and "/entity/Q" in ln][:40]
+    names = [ln.split('"')[1] for ln in labels if ln.split('"')[1][:1].isupper()][:10]
+    data = tmp_path / "texts.csv"
+    data.write_text("text,label\n" + "".join(f"\"A text about {n}.\",{i % 2}\n" for i, n in enumerate(names * 2)))
+    code, output = run(["load", "--data", str(data), "--kg", str(dump), "--store", str(tmp_path / "store")])
+    assert code == 0, output
+    assert "3 malformed lines" in output
+    assert "malformed line 101" in output
+    with EmbeddedStore(tmp_path / "store") as db:
+        found = db.select("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+                          "SELECT DISTINCT ?l WHERE { GRAPH ?g { ?e rdfs:label ?l } }")["l"].to_list()
+    assert set(names) <= set(found)
