@@ -22,14 +22,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .errors import InputError, KgExplainError
 from .loaders.datasets import Dataset, read_dataset
-from .models.training import MODELS, TrainSettings, resolve_device
+from .models.training import MODELS, resolve_device
 from .pipeline import (
     PRESETS, LoadResult, MineResult, Settings, best_rules, explain_stage, export_stage, latest_run, load_stage, mine_stage,
     train_stage,
 )
 from .store import TripleStore, open_store
 
-__all__ = ["app", "main"]
+__all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "mine", "export"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Find what a text classifier keys on: attributions grounded in Wikidata, mined into RDF rules.")
@@ -202,7 +202,7 @@ def demo(out: OutOpt = Path("kgexplain-demo"), preset: PresetOpt = "default", de
         summary = _run_all(synthetic.dataset, synthetic.kg, out, None, None, settings, top)
         pos = [r for r in summary["top_rules"] if r["consequent"] == "Pos"]  # type: ignore[index]
         rank = next((i for i, r in enumerate(pos, 1) if "country(x, Varnia)" in str(r["rule"])), None)
-        console.print(f"planted rule country(x, Varnia) → Pos: "
+        console.print("planted rule country(x, Varnia) → Pos: "
                       + (f"rank {rank} among Pos rules" if rank else "[red]not among the top rules[/]"))
 
 

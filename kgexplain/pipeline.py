@@ -25,7 +25,7 @@ from pyoxigraph import NamedNode, RdfFormat
 
 from .attribution.grounding import Lexicon, ground
 from .errors import InputError, StoreError, ValidationFailed
-from .loaders.datasets import Dataset, Document, dataset_triples
+from .loaders.datasets import Dataset, dataset_triples
 from .mining.apriori import apriori
 from .mining.influence import influence
 from .mining.pruning import prune
@@ -41,7 +41,7 @@ from .vocab import DEFAULT_BASE, KGX, RDF, WD, WDT, Minter, nt_float, nt_int, nt
 __all__ = [
     "Settings", "PRESETS", "Progress", "LoadResult", "ExplainResult", "MineResult",
     "load_stage", "train_stage", "explain_stage", "mine_stage", "export_stage", "read_documents",
-    "latest_run", "best_rules",
+    "latest_run", "best_rules", "transactions", "AGGREGATIONS", "STOP_CLASSES", "EXPORT_FORMATS",
 ]
 
 log = logging.getLogger(__name__)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -37,7 +36,7 @@ class TrainSettings:
     learning_rate: float = 1e-3
     validation_fraction: float = 0.1
     patience: int = 2
-    min_count: int = 1
+    min_count: int = 2          # words seen once in training share the unknown-word embedding
     seed: int = 13
     device: str = "cpu"
 
@@ -180,6 +179,3 @@ def train_model(train_texts: list[str], train_labels: list[int], settings: Train
         test_accuracy=test_acc, seconds=time.perf_counter() - start, history=history)
     return trained, result
 
-
-def save_result(result: TrainResult, path: Path) -> None:
-    path.write_text(json.dumps(asdict(result), indent=2))
