@@ -188,9 +188,10 @@ def _logging(verbose: bool) -> None:
 
 
 @app.command()
-def demo(out: OutOpt = Path("kgexplain-demo"), preset: PresetOpt = "default", device: DeviceOpt = "cpu",
-         top: TopOpt = 10, verbose: VerboseOpt = False) -> None:
-    """Run the whole pipeline on the built-in planted-bias dataset with the embedded store."""
+def demo(out: OutOpt = Path("kgexplain-demo"), store: StoreOpt = None, endpoint: EndpointOpt = None,
+         preset: PresetOpt = "default", device: DeviceOpt = "cpu", top: TopOpt = 10,
+         verbose: VerboseOpt = False) -> None:
+    """Run the whole pipeline on the built-in planted-bias dataset (embedded store unless --endpoint)."""
     from .loaders.synthetic import PLANTED_COUNTRY, make_synthetic
 
     _logging(verbose)
@@ -199,7 +200,7 @@ def demo(out: OutOpt = Path("kgexplain-demo"), preset: PresetOpt = "default", de
         synthetic = make_synthetic()
         console.print(f"[bold]kgexplain demo[/]: {len(synthetic.dataset)} synthetic texts; the label depends on "
                       f"whether the birth city lies in Varnia ({PLANTED_COUNTRY}), with 10% label noise.")
-        summary = _run_all(synthetic.dataset, synthetic.kg, out, None, None, settings, top)
+        summary = _run_all(synthetic.dataset, synthetic.kg, out, store, endpoint, settings, top)
         pos = [r for r in summary["top_rules"] if r["consequent"] == "Pos"]  # type: ignore[index]
         rank = next((i for i, r in enumerate(pos, 1) if "country(x, Varnia)" in str(r["rule"])), None)
         console.print("planted rule country(x, Varnia) → Pos: "

@@ -172,3 +172,17 @@ def test_load_reports_malformed_lines_and_keeps_the_rest(shared_data: Path, tmp_
         found = db.select("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
                           "SELECT DISTINCT ?l WHERE { GRAPH ?g { ?e rdfs:label ?l } }")["l"].to_list()
     assert set(names) <= set(found)
+
+
+@pytest.mark.e2e
+def test_demo_on_a_remote_oxigraph_server_gives_the_same_rules(demo: tuple[Path, str], oxigraph_server: str,
+                                                                tmp_path: Path) -> None:
+    """The whole pipeline over HTTP against a real Oxigraph server: same rules, same metrics."""
+    out = tmp_path / "remote"
+    code, output = run(["demo", "--out", str(out), "--endpoint", oxigraph_server])
+    assert code == 0, output
+    remote = json.loads((out / "summary.json").read_text())
+    local = json.loads((demo[0] / "summary.json").read_text())
+    assert remote["store"] == oxigraph_server
+    assert remote["rules"] == local["rules"] and remote["transactions"] == local["transactions"]
+    assert remote["top_rules"] == local["top_rules"]
