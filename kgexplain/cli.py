@@ -22,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from .errors import InputError, KgExplainError
 from .loaders.datasets import Dataset, read_dataset
+from .attribution.explainers import METHODS
 from .models.training import MODELS, resolve_device
 from .pipeline import (
     PRESETS, LoadResult, MineResult, Settings, best_rules, explain_stage, export_stage, latest_run, load_stage, mine_stage,
@@ -47,6 +48,9 @@ SupOpt = Annotated[int | None, typer.Option("--min-support", help="supmin, in en
 LenOpt = Annotated[int | None, typer.Option("--max-length", help="Longest antecedent.")]
 MeasureOpt = Annotated[str | None, typer.Option("--measure", help="TC, TS, WTS or H: accepts and ranks rules.")]
 ModelOpt = Annotated[str, typer.Option("--model", help=f"Classifier: {', '.join(MODELS)}.")]
+MethodOpt = Annotated[str, typer.Option("--method", help=f"Attribution method: {', '.join(METHODS)}.")]
+FallbackOpt = Annotated[str | None, typer.Option("--fallback", help="Method to use when --method does not apply to the model.")]
+MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens", help="Longest input the model reads (default: the model's own).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
 EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Maximum training epochs (early stopping on validation loss).")]
 TopOpt = Annotated[int, typer.Option("--top", help="How many rules to print.")]
@@ -89,14 +93,16 @@ def _progress() -> Iterator[object]:
 
 def _settings(preset: str, theta: float | None, min_confidence: float | None, min_support: int | None,
               max_length: int | None, measure: str | None, model: str = "cnn", device: str = "cpu",
-              epochs: int | None = None) -> Settings:
+              epochs: int | None = None, method: str = "shap", fallback: str | None = None,
+              max_tokens: int | None = None) -> Settings:
     settings = Settings().with_preset(preset)
     overrides = {k: v for k, v in dict(theta=theta, min_confidence=min_confidence, min_support=min_support,
                                        max_antecedent=max_length, measure=measure).items() if v is not None}
-    train = replace(settings.train, model=model, device=device, **({"epochs": epochs} if epochs else {}))
-    settings = replace(settings, train=train, **overrides)
     if model not in MODELS:
         raise InputError(f"unknown model {model!r}; known models: {', '.join(sorted(MODELS))}")
+    train = replace(settings.train, model=model, device=device, max_len=max_tokens,
+                    **({"epochs": epochs} if epochs else {}))
+    settings = replace(settings, train=train, method=method, fallback=fallback, **overrides)
     resolve_device(device)
     settings.check()
     return settings
@@ -217,7 +223,8 @@ def run(data: Annotated[Path, typer.Option("--data", help="CSV/TSV/JSONL file, o
         id_column: Annotated[str | None, typer.Option("--id-column")] = None,
         split_column: Annotated[str | None, typer.Option("--split-column", help="Column holding train/test.")] = None,
         name: Annotated[str | None, typer.Option("--name", help="Dataset name in the store.")] = None,
-        model: ModelOpt = "cnn", store: StoreOpt = None, endpoint: EndpointOpt = None,
+        model: ModelOpt = "cnn", method: MethodOpt = "shap", fallback: FallbackOpt = None,
+        max_tokens: MaxTokensOpt = None, store: StoreOpt = None, endpoint: EndpointOpt = None,
         preset: PresetOpt = "default", theta: ThetaOpt = None, min_confidence: ConfOpt = None,
         min_support: SupOpt = None, max_length: LenOpt = None, measure: MeasureOpt = None,
         kg_filter: Annotated[str, typer.Option("--kg-filter", help="neighbourhood (cut the dump to what the texts mention) or none.")] = "neighbourhood",
@@ -228,7 +235,7 @@ def run(data: Annotated[Path, typer.Option("--data", help="CSV/TSV/JSONL file, o
     _logging(verbose)
     with _errors():
         settings = replace(_settings(preset, theta, min_confidence, min_support, max_length, measure, model,
-                                     device, epochs), kg_filter=kg_filter)
+                                     device, epochs, method, fallback, max_tokens), kg_filter=kg_filter)
         settings.check()
         detect_format(kg)
         open_dump(kg).close()
@@ -262,10 +269,11 @@ def load(data: Annotated[Path, typer.Option("--data")], kg: Annotated[Path, type
 @app.command()
 def train(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to save the model.")],
           dataset: DatasetOpt, store: StoreOpt = None, endpoint: EndpointOpt = None, model: ModelOpt = "cnn",
-          epochs: EpochsOpt = None, device: DeviceOpt = "cpu") -> None:
+          epochs: EpochsOpt = None, max_tokens: MaxTokensOpt = None, device: DeviceOpt = "cpu") -> None:
     """Train a classifier on a dataset already in the store."""
     with _errors():
-        settings = _settings("default", None, None, None, None, None, model, device, epochs)
+        settings = _settings("default", None, None, None, None, None, model, device, epochs, method="ig",
+                             max_tokens=max_tokens)
         with _open(None, store, endpoint) as db, _progress() as progress:
             result = train_stage(db, dataset, model_dir, settings, progress)
         console.print(f"{result.model}: test accuracy {result.test_accuracy:.3f}, validation "
@@ -275,12 +283,14 @@ def train(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to 
 @app.command()
 def explain(model_dir: Annotated[Path, typer.Option("--model-dir")], dataset: DatasetOpt,
             store: StoreOpt = None, endpoint: EndpointOpt = None, device: DeviceOpt = "cpu",
+            method: MethodOpt = "shap", fallback: FallbackOpt = None,
             background: Annotated[str, typer.Option("--background", help="SHAP reference: mean (one averaged reference) or full (500 instances).")] = "mean",
             aggregation: Annotated[str, typer.Option("--aggregation", help="Token → mention relevance: sum, mean or max.")] = "sum") -> None:
     """Attribute every document token by token and ground the tokens in the knowledge graph."""
     with _errors():
-        settings = _settings("default", None, None, None, None, None, device=device)
-        settings = replace(settings, shap_background=background, aggregation=aggregation)
+        settings = replace(Settings(), method=method, fallback=fallback, shap_background=background,
+                           aggregation=aggregation, train=replace(Settings().train, device=device))
+        resolve_device(device)
         settings.check()
         with _open(None, store, endpoint) as db, _progress() as progress:
             result = explain_stage(db, dataset, model_dir, settings, progress)

@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 from pyoxigraph import NamedNode, RdfFormat
 
+from .attribution.explainers import check_applicable, explain
 from .attribution.grounding import Lexicon, ground
 from .errors import InputError, StoreError, ValidationFailed
 from .loaders.datasets import Dataset, dataset_triples
@@ -72,6 +73,7 @@ class Settings:
     base_iri: str = DEFAULT_BASE
     train: TrainSettings = field(default_factory=TrainSettings)
     method: str = "shap"
+    fallback: str | None = None
     shap_background: str = "mean"
     explain_batch_size: int = 64
     aggregation: str = "sum"
@@ -95,8 +97,9 @@ class Settings:
     def check(self) -> None:
         if self.measure not in MEASURES:
             raise InputError(f"unknown measure {self.measure!r}; use one of {', '.join(MEASURES)}")
-        if self.method != "shap":
-            raise InputError(f"unknown attribution method {self.method!r}; this version has: shap")
+        check_applicable(self.train.model, self.method)
+        if self.fallback is not None:
+            check_applicable(self.train.model, self.fallback)
         if self.aggregation not in AGGREGATIONS:
             raise InputError(f"unknown aggregation {self.aggregation!r}; use one of {', '.join(AGGREGATIONS)}")
         if self.kg_filter not in ("neighbourhood", "none"):
@@ -307,25 +310,25 @@ def _lexicon(store: TripleStore, kg_graph: NamedNode, settings: Settings, docs_t
 
 def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: Settings,
                   progress: Progress = _no_progress) -> ExplainResult:
-    from .attribution.shap_deep import explain_shap
-
-    settings.check()
     start_time, start = _now(), time.perf_counter()
     minter = Minter(settings.base_iri)
     device = str(resolve_device(settings.train.device))
-    docs, _classes = read_documents(store, dataset, settings)
     trained = TrainedModel.load(model_dir, device=device)
+    settings = replace(settings, train=replace(settings.train, model=trained.name))
+    settings.check()
+    docs, _classes = read_documents(store, dataset, settings)
     texts = docs["text"].to_list()
     train_texts = docs.filter(pl.col("split") == "train")["text"].to_list()
     done = [0]
 
     def on_batch(n: int) -> None:
         done[0] += n
-        progress("explaining", done[0], len(texts))
+        progress(f"explaining ({settings.method})", done[0], len(texts))
 
-    progress("explaining", 0, len(texts))
-    attribution = explain_shap(trained, texts, train_texts, background=settings.shap_background,
-                               batch_size=settings.explain_batch_size, device=device, on_batch=on_batch)
+    progress(f"explaining ({settings.method})", 0, len(texts))
+    attribution = explain(trained, texts, train_texts, settings.method, device=device,
+                          batch_size=settings.explain_batch_size, on_batch=on_batch,
+                          background=settings.shap_background, fallback=settings.fallback)
     kg_graph = minter.kg_graph(dataset)
     tokens = [tokenize(t)[: trained.max_len] for t in texts]
     cased = [tokenize_cased(t)[: trained.max_len] for t in texts] if settings.ground_capitalized else None

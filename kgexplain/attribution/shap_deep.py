@@ -3,7 +3,8 @@
 The paper's reference is "the average of the first 500 instances from the respective training sets".
 ``background="mean"`` (default) uses exactly that: one reference, the element-wise mean of the first 500
 embedded training texts. ``background="full"`` gives DeepExplainer all 500 as background instead (it
-then averages over them; 500 times slower). A token's relevance is the sum of its SHAP values over the
+then averages over them; 500 times slower). ``background="zero"`` is one all-zero reference (the padding
+embedding): DeepLIFT's rescale rule with its usual reference, which is how ``--method deeplift`` runs. A token's relevance is the sum of its SHAP values over the
 embedding dimensions; padding positions are dropped.
 """
 
@@ -44,8 +45,8 @@ def explain_shap(trained: TrainedModel, texts: list[str], reference_texts: list[
                  on_batch: Callable[[int], None] | None = None) -> Attribution:
     import shap  # imported here: shap is slow to import and only this stage needs it
 
-    if background not in ("mean", "full"):
-        raise InputError(f"unknown SHAP background {background!r}; use mean or full")
+    if background not in ("mean", "full", "zero"):
+        raise InputError(f"unknown SHAP background {background!r}; use mean, full or zero")
     if not reference_texts:
         raise InputError("SHAP needs reference texts (the first training texts); none were given")
     model = trained.model.to(device).eval()
@@ -53,7 +54,10 @@ def explain_shap(trained: TrainedModel, texts: list[str], reference_texts: list[
     ref_ids = trained.encode(reference_texts[:REFERENCE_SIZE]).to(device)
     with torch.no_grad():
         ref_emb = embed(ref_ids)
-    reference = ref_emb.mean(0, keepdim=True) if background == "mean" else ref_emb
+    if background == "zero":
+        reference = torch.zeros_like(ref_emb[:1])
+    else:
+        reference = ref_emb.mean(0, keepdim=True) if background == "mean" else ref_emb
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         explainer = shap.DeepExplainer(head, reference)
@@ -83,5 +87,6 @@ def explain_shap(trained: TrainedModel, texts: list[str], reference_texts: list[
     if worst > ADDITIVITY_TOLERANCE:
         log.warning("SHAP additivity off by up to %.2g (tolerance %g): relevance may be unfaithful",
                     worst, ADDITIVITY_TOLERANCE)
-    return Attribution("shap-deep", relevance, probs, expected, worst,
-                       f"{background} of the first {min(len(reference_texts), REFERENCE_SIZE)} training texts")
+    described = ("zero embeddings" if background == "zero" else
+                 f"{background} of the first {min(len(reference_texts), REFERENCE_SIZE)} training texts")
+    return Attribution("shap-deep", relevance, probs, expected, worst, described)

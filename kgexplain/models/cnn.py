@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["TextCNN", "MIN_LEN"]
+__all__ = ["TextCNN", "CNNHead", "MIN_LEN"]
 
 MIN_LEN = 11 + 10 * 5 - 1  # shortest input the two convolutions and the first pool accept: 60
 
@@ -52,11 +52,15 @@ class CNNHead(nn.Module):
         self.dense = nn.Linear(filters, 1)
         self.sigmoid = nn.Sigmoid()
 
-    def forward(self, embedded: torch.Tensor) -> torch.Tensor:
+    def logit(self, embedded: torch.Tensor) -> torch.Tensor:
+        """The dense layer's output before the sigmoid (what LRP explains)."""
         x = embedded.transpose(1, 2)
         x = self.pool1(self.relu1(self.conv1(x)))
         x = self.pool2(self.relu2(self.conv2(x)))
-        return self.sigmoid(self.dense(x.flatten(1)))
+        return self.dense(x.flatten(1))
+
+    def forward(self, embedded: torch.Tensor) -> torch.Tensor:
+        return self.sigmoid(self.logit(embedded))
 
     def shapes(self, length: int) -> list[int]:
         """Sequence lengths after conv1, pool1, conv2, pool2 for an input of ``length`` tokens."""

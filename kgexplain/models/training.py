@@ -15,14 +15,20 @@ from torch import nn
 from ..errors import InputError, ModelError
 from ..text import tokenize
 from .cnn import MIN_LEN, TextCNN
+from .rnn import BiLSTMClassifier, GRUClassifier, LSTMClassifier
 from .vocabulary import Vocabulary
 
-__all__ = ["MODELS", "TrainSettings", "TrainResult", "TrainedModel", "build_model", "train_model",
+__all__ = ["MODELS", "DEFAULT_MAX_LEN", "MIN_TOKENS", "TrainSettings", "TrainResult", "TrainedModel", "build_model", "train_model",
            "resolve_device", "predict"]
 
 log = logging.getLogger(__name__)
 
-MODELS: dict[str, Callable[..., nn.Module]] = {"cnn": TextCNN}
+MODELS: dict[str, Callable[..., nn.Module]] = {
+    "cnn": TextCNN, "bilstm": BiLSTMClassifier, "lstm": LSTMClassifier, "gru": GRUClassifier}
+#: Longest input each model reads by default (the papers' values).
+DEFAULT_MAX_LEN = {"cnn": 500, "bilstm": 500, "lstm": 40, "gru": 500}
+#: Shortest input each model accepts.
+MIN_TOKENS = {"cnn": MIN_LEN, "bilstm": 1, "lstm": 1, "gru": 1}
 
 
 @dataclass
@@ -30,7 +36,7 @@ class TrainSettings:
     """The paper states the architecture but not the optimiser; these are our (stated) choices."""
 
     model: str = "cnn"
-    max_len: int = 500
+    max_len: int | None = None  # None: the model's own (500; 40 for the tweet LSTM), cut to the longest text
     epochs: int = 10
     batch_size: int = 32
     learning_rate: float = 1e-3
@@ -61,7 +67,8 @@ class TrainedModel:
     max_len: int
 
     def encode(self, texts: list[str]) -> torch.Tensor:
-        return self.vocab.encode([tokenize(t) for t in texts], self.max_len)
+        pad_front = getattr(self.model, "padding", "post") == "pre"
+        return self.vocab.encode([tokenize(t) for t in texts], self.max_len, pad_front=pad_front)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
@@ -123,9 +130,9 @@ def train_model(train_texts: list[str], train_labels: list[int], settings: Train
     torch.manual_seed(settings.seed)
     tokens = [tokenize(t) for t in train_texts]
     longest = max(len(t) for t in tokens)
-    max_len = max(MIN_LEN, min(settings.max_len, longest))
+    max_len = max(MIN_TOKENS[settings.model], min(settings.max_len or DEFAULT_MAX_LEN[settings.model], longest))
     vocab = Vocabulary.build(tokens, min_count=settings.min_count)
-    ids = vocab.encode(tokens, max_len)
+    ids = vocab.encode(tokens, max_len, pad_front=getattr(MODELS[settings.model], "padding", "post") == "pre")
     labels = torch.tensor(train_labels, dtype=torch.long)
     generator = torch.Generator().manual_seed(settings.seed)
     order = torch.randperm(len(ids), generator=generator)

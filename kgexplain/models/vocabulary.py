@@ -28,13 +28,16 @@ class Vocabulary:
     def __len__(self) -> int:
         return len(self.tokens)
 
-    def encode(self, docs: list[list[str]], max_len: int) -> torch.Tensor:
-        """A (n, max_len) long tensor, padded at the end, cut after ``max_len`` tokens."""
+    def encode(self, docs: list[list[str]], max_len: int, pad_front: bool = False) -> torch.Tensor:
+        """A (n, max_len) long tensor of the first ``max_len`` tokens, padded at the end (or the front)."""
         out = torch.zeros((len(docs), max_len), dtype=torch.long)
         for i, toks in enumerate(docs):
             ids = [self.index.get(t, UNK) for t in toks[:max_len]]
             if ids:
-                out[i, : len(ids)] = torch.tensor(ids)
+                if pad_front:
+                    out[i, max_len - len(ids):] = torch.tensor(ids)
+                else:
+                    out[i, : len(ids)] = torch.tensor(ids)
         return out
 
     def save(self, path: Path) -> None:

@@ -1,0 +1,218 @@
+"""Every explainer kgexplain offers, selected by name, with the models it applies to.
+
+All of them attribute at the embedding output and sum over the embedding dimensions to get one score
+per token; padding is dropped. They explain P(positive) (the sigmoid output), except LRP and REAT,
+which explain the logit: the signs are comparable, the magnitudes are not (algorithms.md §3.6).
+
+| name | what | models | reference |
+|---|---|---|---|
+| shap | SHAP DeepExplainer | cnn | mean of the first 500 training texts (``--background full``: all 500) |
+| gradient-shap | SHAP GradientExplainer (expected gradients) | all | the first 500 training texts |
+| ig | Integrated Gradients (captum) | all | zero embeddings (= padding) |
+| deeplift | DeepLIFT, rescale rule | cnn | zero embeddings (= padding) |
+| lrp | LRP ε / z / α2β1 (CNN paper) | cnn | none (explains the logit) |
+| reat | REAT (RNN paper) | lstm, bilstm, gru | none (explains the logit) |
+
+DeepExplainer and DeepLIFT propagate multipliers through each non-linearity; inside ``nn.LSTM`` /
+``nn.GRU`` they silently fall back to plain gradients and their sums stop matching the output (shap's own
+issues report this), so kgexplain refuses them on recurrent models instead of returning unfaithful
+scores; ``fallback`` names a method to use instead when the user asks for it.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import InputError, ModelError
+from ..models.training import TrainedModel, predict
+from ..models.vocabulary import PAD
+from .shap_deep import ADDITIVITY_TOLERANCE, REFERENCE_SIZE, Attribution, explain_shap
+
+__all__ = ["METHODS", "Method", "explain", "check_applicable", "batched_attribution", "explain_ig",
+           "explain_deeplift", "explain_gradient_shap", "RECURRENT"]
+
+log = logging.getLogger(__name__)
+
+OnBatch = Callable[[int], None] | None
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    description: str
+    models: frozenset[str] | None      # None: every model
+    why_not: str = ""
+
+
+RECURRENT = frozenset({"lstm", "bilstm", "gru"})
+METHODS: dict[str, Method] = {m.name: m for m in (
+    Method("shap", "SHAP DeepExplainer", frozenset({"cnn"}),
+           "DeepExplainer cannot propagate through nn.LSTM/nn.GRU (it falls back to gradients and its "
+           "values stop adding up to the output)"),
+    Method("gradient-shap", "SHAP GradientExplainer", None),
+    Method("ig", "Integrated Gradients", None),
+    Method("deeplift", "DeepLIFT (rescale)", frozenset({"cnn"}),
+           "DeepLIFT's multipliers are not defined inside nn.LSTM/nn.GRU"),
+    Method("lrp", "Layer-wise relevance propagation", frozenset({"cnn"}),
+           "the LRP rules of the CNN paper are defined for convolution, pooling and dense layers only"),
+    Method("reat", "REAT", RECURRENT, "REAT decomposes the hidden-state updates of recurrent cells"),
+)}
+
+
+def check_applicable(model: str, method: str) -> Method:
+    if method not in METHODS:
+        raise InputError(f"unknown attribution method {method!r}; known: {', '.join(METHODS)}")
+    spec = METHODS[method]
+    if spec.models is not None and model not in spec.models:
+        suited = [m.name for m in METHODS.values() if m.models is None or model in m.models]
+        raise InputError(f"--method {method} does not apply to the {model} model: {spec.why_not}; "
+                         f"use one of {', '.join(suited)}")
+    return spec
+
+
+def _no_cudnn(device: torch.device) -> object:
+    # cuDNN computes RNN gradients only in training mode; attribution runs in eval mode.
+    return torch.backends.cudnn.flags(enabled=False) if device.type == "cuda" else torch.enable_grad()
+
+
+def batched_attribution(trained: TrainedModel, texts: list[str], attribute: Callable[[torch.Tensor], np.ndarray],
+                        *, method: str, expected: float, reference: str, batch_size: int, device: str,
+                        logit: bool = False, on_batch: OnBatch = None) -> Attribution:
+    """Runs ``attribute(embedded batch) -> (batch, length, dim) values`` over ``texts`` in batches and
+    turns the values into token scores; the additivity error compares Σ values with the explained
+    output (probability, or logit when ``logit``) minus ``expected``."""
+    model = trained.model.to(device).eval()
+    ids = trained.encode(texts)
+    probs = predict(model, ids).numpy()
+    relevance: list[np.ndarray] = []
+    worst = 0.0
+    dev = torch.device(device)
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start:start + batch_size].to(dev)
+        with torch.no_grad():
+            emb = model.embedding(batch)
+            target = (model.head.logit(emb) if logit else model.head(emb)).squeeze(1).cpu().numpy()
+        with _no_cudnn(dev), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = np.asarray(attribute(emb)).reshape(emb.shape[0], emb.shape[1], emb.shape[2])
+        per_position = values.sum(axis=2)
+        worst = max(worst, float(np.abs(per_position.sum(axis=1) - (target - expected)).max()))
+        mask = (batch != PAD).cpu().numpy()
+        relevance.extend(row[m] for row, m in zip(per_position, mask, strict=True))
+        if on_batch:
+            on_batch(len(batch))
+    return Attribution(method, relevance, probs, expected, worst, reference)
+
+
+def _reference_embeddings(trained: TrainedModel, reference_texts: list[str], device: str) -> torch.Tensor:
+    if not reference_texts:
+        raise InputError("this method needs reference texts (the first training texts); none were given")
+    ids = trained.encode(reference_texts[:REFERENCE_SIZE]).to(device)
+    with torch.no_grad():
+        return trained.model.to(device).embedding(ids)
+
+
+def _head_output(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
+    return lambda emb: model.head(emb).squeeze(1)
+
+
+def explain_ig(trained: TrainedModel, texts: list[str], *, n_steps: int = 64, batch_size: int = 32,
+               device: str = "cpu", on_batch: OnBatch = None) -> Attribution:
+    from captum.attr import IntegratedGradients
+
+    model = trained.model.to(device).eval()
+    ig = IntegratedGradients(_head_output(model))
+    with torch.no_grad():
+        baseline_out = float(model.head(torch.zeros(1, trained.max_len, model.embedding.embedding_dim,
+                                                    device=device)).squeeze())
+
+    def attribute(emb: torch.Tensor) -> np.ndarray:
+        values = ig.attribute(emb, baselines=torch.zeros_like(emb), n_steps=n_steps,
+                              internal_batch_size=max(1, batch_size * 4))
+        return values.detach().cpu().numpy()
+
+    return batched_attribution(trained, texts, attribute, method="ig", expected=baseline_out,
+                               reference=f"zero embeddings, {n_steps} steps", batch_size=batch_size,
+                               device=device, on_batch=on_batch)
+
+
+def explain_deeplift(trained: TrainedModel, texts: list[str], reference_texts: list[str], *, batch_size: int = 64,
+                     device: str = "cpu", on_batch: OnBatch = None) -> Attribution:
+    """DeepLIFT (rescale rule) against the all-zero (padding) embedding. captum's DeepLift breaks
+    summation-to-delta at ``MaxPool1d`` (measured: 0.03 on this CNN, 1e-8 without the pools), so this
+    runs shap's DeepExplainer machinery, which implements the same rule and handles max pooling, with
+    that single reference."""
+    result = explain_shap(trained, texts, reference_texts, background="zero", batch_size=batch_size,
+                          device=device, on_batch=on_batch)
+    result.method = "deeplift"
+    return result
+
+
+def explain_gradient_shap(trained: TrainedModel, texts: list[str], reference_texts: list[str], *,
+                          n_samples: int = 50, batch_size: int = 16, device: str = "cpu", seed: int = 0,
+                          on_batch: OnBatch = None) -> Attribution:
+    import shap
+
+    model = trained.model.to(device).eval()
+    background = _reference_embeddings(trained, reference_texts, device)
+    with torch.no_grad():
+        expected = float(model.head(background).mean())
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        explainer = shap.GradientExplainer(model.head, background)
+
+    def attribute(emb: torch.Tensor) -> np.ndarray:
+        values = explainer.shap_values(emb, nsamples=n_samples, rseed=seed)
+        return np.asarray(values)[..., 0] if np.asarray(values).ndim == 4 else np.asarray(values)
+
+    return batched_attribution(trained, texts, attribute, method="gradient-shap", expected=expected,
+                               reference=f"first {min(len(reference_texts), REFERENCE_SIZE)} training texts, "
+                                         f"{n_samples} samples", batch_size=batch_size, device=device,
+                               on_batch=on_batch)
+
+
+def explain(trained: TrainedModel, texts: list[str], reference_texts: list[str], method: str = "shap", *,
+            device: str = "cpu", batch_size: int = 64, on_batch: OnBatch = None, background: str = "mean",
+            fallback: str | None = None, **options: object) -> Attribution:
+    """Token relevance for every text by ``method``. If the method does not apply to the model, fails
+    with a clear message, or uses ``fallback`` when one is given (and logs that it did)."""
+    try:
+        check_applicable(trained.name, method)
+    except InputError:
+        if fallback is None:
+            raise
+        log.warning("--method %s does not apply to the %s model; using the fallback %s", method, trained.name, fallback)
+        method = fallback
+        check_applicable(trained.name, method)
+    if method == "shap":
+        result = explain_shap(trained, texts, reference_texts, background=background, batch_size=batch_size,
+                              device=device, on_batch=on_batch)
+    elif method == "gradient-shap":
+        result = explain_gradient_shap(trained, texts, reference_texts, batch_size=min(batch_size, 16),
+                                       device=device, on_batch=on_batch, **options)  # type: ignore[arg-type]
+    elif method == "ig":
+        result = explain_ig(trained, texts, batch_size=min(batch_size, 32), device=device, on_batch=on_batch,
+                            **options)  # type: ignore[arg-type]
+    elif method == "deeplift":
+        result = explain_deeplift(trained, texts, reference_texts, batch_size=batch_size, device=device,
+                                  on_batch=on_batch)
+    elif method == "lrp":
+        from .lrp import explain_lrp
+
+        result = explain_lrp(trained, texts, batch_size=batch_size, device=device, on_batch=on_batch,
+                             **options)  # type: ignore[arg-type]
+    else:  # reat
+        from .reat import explain_reat
+
+        result = explain_reat(trained, texts, batch_size=batch_size, device=device, on_batch=on_batch)
+    if method in ("shap", "deeplift") and result.max_additivity_error > ADDITIVITY_TOLERANCE:
+        raise ModelError(f"{METHODS[method].description} values do not add up to the model output on the "
+                         f"{trained.name} model (off by {result.max_additivity_error:.2g}); the model has a layer "
+                         "the method cannot propagate through")
+    return result
