@@ -195,6 +195,7 @@ def _logging(verbose: bool) -> None:
 
 @app.command()
 def demo(out: OutOpt = Path("kgexplain-demo"), store: StoreOpt = None, endpoint: EndpointOpt = None,
+         model: ModelOpt = "cnn", method: MethodOpt = "shap", fallback: FallbackOpt = None,
          preset: PresetOpt = "default", device: DeviceOpt = "cpu", top: TopOpt = 10,
          verbose: VerboseOpt = False) -> None:
     """Run the whole pipeline on the built-in planted-bias dataset (embedded store unless --endpoint)."""
@@ -202,7 +203,7 @@ def demo(out: OutOpt = Path("kgexplain-demo"), store: StoreOpt = None, endpoint:
 
     _logging(verbose)
     with _errors():
-        settings = _settings(preset, None, None, None, None, None, device=device)
+        settings = _settings(preset, None, None, None, None, None, model, device, None, method, fallback)
         synthetic = make_synthetic()
         console.print(f"[bold]kgexplain demo[/]: {len(synthetic.dataset)} synthetic texts; the label depends on "
                       f"whether the birth city lies in Varnia ({PLANTED_COUNTRY}), with 10% label noise.")
