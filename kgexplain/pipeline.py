@@ -31,7 +31,7 @@ from .mining.apriori import apriori
 from .mining.influence import influence
 from .mining.pruning import prune
 from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, rules_from_itemsets
-from .models.training import TrainedModel, TrainResult, TrainSettings, resolve_device, train_model
+from .models.training import DEFAULT_EPOCHS, TrainedModel, TrainResult, TrainSettings, resolve_device, train_model
 from .publish.rdf import RunRecord, influence_triples, rule_triples, run_triples
 from .publish.shacl import validate
 from .queries import load_query
@@ -254,11 +254,12 @@ def train_stage(store: TripleStore, dataset: str, model_dir: Path, settings: Set
     docs, _classes = read_documents(store, dataset, settings)
     train = docs.filter(pl.col("split") == "train")
     test = docs.filter(pl.col("split") == "test")
-    progress("training", 0, settings.train.epochs)
+    epochs = settings.train.epochs or DEFAULT_EPOCHS[settings.train.model]
+    progress("training", 0, epochs)
     trained, result = train_model(
         train["text"].to_list(), train["label"].to_list(), settings.train,
         test["text"].to_list(), test["label"].to_list(),
-        on_epoch=lambda epoch, _row: progress("training", epoch, settings.train.epochs))
+        on_epoch=lambda epoch, _row: progress("training", epoch, epochs))
     trained.save(model_dir)
     (model_dir / "training.json").write_text(json.dumps(asdict(result), indent=2))
     return result

@@ -18,7 +18,7 @@ from .cnn import MIN_LEN, TextCNN
 from .rnn import BiLSTMClassifier, GRUClassifier, LSTMClassifier
 from .vocabulary import Vocabulary
 
-__all__ = ["MODELS", "DEFAULT_MAX_LEN", "MIN_TOKENS", "TrainSettings", "TrainResult", "TrainedModel", "build_model", "train_model",
+__all__ = ["MODELS", "DEFAULT_MAX_LEN", "DEFAULT_EPOCHS", "DEFAULT_PATIENCE", "MIN_TOKENS", "TrainSettings", "TrainResult", "TrainedModel", "build_model", "train_model",
            "resolve_device", "predict"]
 
 log = logging.getLogger(__name__)
@@ -27,6 +27,10 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
     "cnn": TextCNN, "bilstm": BiLSTMClassifier, "lstm": LSTMClassifier, "gru": GRUClassifier}
 #: Longest input each model reads by default (the papers' values).
 DEFAULT_MAX_LEN = {"cnn": 500, "bilstm": 500, "lstm": 40, "gru": 500}
+#: Training length and early-stopping patience per model. Recurrent nets sit on the majority class for
+#: several epochs before they start to learn, so they get more of both (the papers state neither).
+DEFAULT_EPOCHS = {"cnn": 10, "bilstm": 20, "lstm": 20, "gru": 20}
+DEFAULT_PATIENCE = {"cnn": 2, "bilstm": 5, "lstm": 5, "gru": 5}
 #: Shortest input each model accepts.
 MIN_TOKENS = {"cnn": MIN_LEN, "bilstm": 1, "lstm": 1, "gru": 1}
 
@@ -37,11 +41,11 @@ class TrainSettings:
 
     model: str = "cnn"
     max_len: int | None = None  # None: the model's own (500; 40 for the tweet LSTM), cut to the longest text
-    epochs: int = 10
+    epochs: int | None = None    # None: DEFAULT_EPOCHS of the model
     batch_size: int = 32
     learning_rate: float = 1e-3
     validation_fraction: float = 0.1
-    patience: int = 2
+    patience: int | None = None  # None: DEFAULT_PATIENCE of the model
     min_count: int = 2          # words seen once in training share the unknown-word embedding
     seed: int = 13
     device: str = "cpu"
@@ -127,6 +131,8 @@ def train_model(train_texts: list[str], train_labels: list[int], settings: Train
     if settings.model not in MODELS:
         raise InputError(f"unknown model {settings.model!r}; known models: {', '.join(sorted(MODELS))}")
     device = resolve_device(settings.device)
+    epochs = settings.epochs or DEFAULT_EPOCHS[settings.model]
+    patience = settings.patience or DEFAULT_PATIENCE[settings.model]
     torch.manual_seed(settings.seed)
     tokens = [tokenize(t) for t in train_texts]
     longest = max(len(t) for t in tokens)
@@ -145,7 +151,7 @@ def train_model(train_texts: list[str], train_labels: list[int], settings: Train
     history: list[dict[str, float]] = []
     start = time.perf_counter()
     epoch = 0
-    for epoch in range(1, settings.epochs + 1):
+    for epoch in range(1, epochs + 1):
         model.train()
         perm = fit_idx[torch.randperm(len(fit_idx), generator=generator)]
         total = 0.0
@@ -170,7 +176,7 @@ def train_model(train_texts: list[str], train_labels: list[int], settings: Train
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         else:
             bad_epochs += 1
-            if bad_epochs >= settings.patience:
+            if bad_epochs >= patience:
                 break
     if best_state is not None:
         model.load_state_dict(best_state)
