@@ -30,7 +30,7 @@ from .pipeline import (
 )
 from .store import TripleStore, open_store
 
-__all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "mine", "export"]
+__all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "mine", "export", "heatmap"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Find what a text classifier keys on: attributions grounded in Wikidata, mined into RDF rules.")
@@ -322,6 +322,34 @@ def export(dataset: DatasetOpt, output: Annotated[Path, typer.Option("--output")
             _run, graph = latest_run(db, "MiningRun", dataset, Settings())
             n = export_stage(db, graph, output, fmt)
         console.print(f"wrote {n:,} triples of {graph} to {output}")
+
+
+@app.command()
+def heatmap(dataset: DatasetOpt,
+            doc: Annotated[list[str], typer.Option("--doc", help="Document identifier (repeat for several).")],
+            output: Annotated[Path, typer.Option("--output", help="A .png (one document) or .html file.")],
+            store: StoreOpt = None, endpoint: EndpointOpt = None) -> None:
+    """Draw the token heatmap of documents from the latest attribution run: red pushes towards the
+    positive class, blue away; grounded mentions are underlined with their entity."""
+    from .attribution.heatmap import html_page, render_html, render_png
+    from .pipeline import document_heatmap_data
+
+    with _errors():
+        if output.suffix.lower() not in (".png", ".html"):
+            raise InputError(f"--output must end in .png or .html, got {output.name}")
+        if output.suffix.lower() == ".png" and len(doc) != 1:
+            raise InputError("a PNG holds one document; use an .html output for several")
+        with _open(None, store, endpoint) as db:
+            data = [document_heatmap_data(db, dataset, d, Settings()) for d in doc]
+        if output.suffix.lower() == ".png":
+            item = data[0]
+            render_png(item["tokens"], item["scores"], output, title=item["title"], mentions=item["mentions"])
+        else:
+            sections = [render_html(d["tokens"], d["scores"], title=d["title"], subtitle=d["subtitle"],
+                                    mentions=d["mentions"], fragment=True) for d in data]
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(html_page(sections, f"kgexplain: {dataset}"), encoding="utf-8")
+        console.print(f"wrote {output}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -42,7 +42,7 @@ from .vocab import DEFAULT_BASE, KGX, RDF, WD, WDT, Minter, nt_float, nt_int, nt
 __all__ = [
     "Settings", "PRESETS", "Progress", "LoadResult", "ExplainResult", "MineResult",
     "load_stage", "train_stage", "explain_stage", "mine_stage", "export_stage", "read_documents",
-    "latest_run", "best_rules", "transactions", "AGGREGATIONS", "STOP_CLASSES", "EXPORT_FORMATS",
+    "latest_run", "best_rules", "document_heatmap_data", "transactions", "AGGREGATIONS", "STOP_CLASSES", "EXPORT_FORMATS",
 ]
 
 log = logging.getLogger(__name__)
@@ -419,6 +419,23 @@ class MineResult:
     triples: int
     conforms: bool
     seconds: float
+
+
+def document_heatmap_data(store: TripleStore, dataset: str, doc_id: str, settings: Settings) -> dict[str, object]:
+    """Tokens, relevance and mentions of one document in the latest attribution run, for ``heatmap``."""
+    minter = Minter(settings.base_iri)
+    run, graph = latest_run(store, "AttributionRun", dataset, settings)
+    doc = NamedNode(minter.document(dataset, doc_id))
+    tokens = store.select(load_query("explain/document_tokens"), run_graph=NamedNode(graph), doc=doc)
+    if tokens.height == 0:
+        raise InputError(f"no document {doc_id!r} in the latest attribution run of {dataset!r} ({run})")
+    mentions = store.select(load_query("explain/document_mentions"), run_graph=NamedNode(graph),
+                            kg=minter.kg_graph(dataset), doc=doc)
+    spans = [(int(r["start"]), int(r["end"]), r["entity"], r["label"] or r["entity"].rsplit("/", 1)[-1])
+             for r in mentions.iter_rows(named=True)]
+    score = float(tokens["score"][0])
+    return {"tokens": tokens["surface"].to_list(), "scores": tokens["relevance"].cast(pl.Float64).to_list(),
+            "mentions": spans, "title": f"{doc_id}: P(positive) = {score:.3f}", "subtitle": f"run {run}"}
 
 
 def latest_run(store: TripleStore, kind: str, dataset: str, settings: Settings) -> tuple[str, str]:

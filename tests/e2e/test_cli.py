@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from kgexplain.cli import app
@@ -52,14 +53,17 @@ def run(args: list[str]) -> tuple[int, str]:
 
 
 @pytest.mark.parametrize("case", ["missing dump", "corrupt gzip", "missing columns", "empty dataset",
-                                  "unknown model", "one label value"])
+                                  "unknown model", "one label value", "method does not apply",
+                                  "no cuda", "unknown method"])
 def test_bad_input_fails_cleanly_and_keeps_the_store(case: str, out: Path, good_csv: Path, kg: Path,
                                                      tmp_path: Path) -> None:
     before = store_content(out)
     data, dump, extra = good_csv, kg, []
     expect = {"missing dump": "no such file", "corrupt gzip": "gzip", "missing columns": "no column",
               "empty dataset": "no rows", "unknown model": "unknown model 'rnn'",
-              "one label value": "exactly two values"}[case]
+              "one label value": "exactly two values",
+              "method does not apply": "--method shap does not apply to the bilstm model",
+              "no cuda": "no CUDA device", "unknown method": "unknown attribution method 'lime'"}[case]
     if case == "missing dump":
         dump = tmp_path / "nowhere.nt.gz"
     elif case == "corrupt gzip":
@@ -72,6 +76,14 @@ def test_bad_input_fails_cleanly_and_keeps_the_store(case: str, out: Path, good_
         data.write_text("text,label\n")
     elif case == "unknown model":
         extra = ["--model", "rnn"]
+    elif case == "method does not apply":
+        extra = ["--model", "bilstm", "--method", "shap"]
+    elif case == "no cuda":
+        if torch.cuda.is_available():
+            pytest.skip("this machine has a CUDA device; the error is for machines without one")
+        extra = ["--device", "cuda"]
+    elif case == "unknown method":
+        extra = ["--method", "lime"]
     elif case == "one label value":
         data = tmp_path / "one.csv"
         data.write_text("text,label\n" + "".join(f"t {i},1\n" for i in range(5)))
@@ -186,3 +198,36 @@ def test_demo_on_a_remote_oxigraph_server_gives_the_same_rules(demo: tuple[Path,
     assert remote["store"] == oxigraph_server
     assert remote["rules"] == local["rules"] and remote["transactions"] == local["transactions"]
     assert remote["top_rules"] == local["top_rules"]
+
+
+@pytest.mark.e2e
+def test_heatmap_of_a_demo_document(demo: tuple[Path, str], tmp_path: Path) -> None:
+    """`kgexplain heatmap` reads a document back from the store and draws it as PNG and HTML."""
+    import matplotlib.image
+
+    out, _ = demo
+    store = str(out / "store")
+    code, output = run(["heatmap", "--store", store, "--dataset", "synthetic", "--doc", "syn-01000",
+                        "--output", str(tmp_path / "doc.png")])
+    assert code == 0, output
+    assert matplotlib.image.imread(tmp_path / "doc.png").shape[1] > 500
+    code, output = run(["heatmap", "--store", store, "--dataset", "synthetic", "--doc", "syn-01000",
+                        "--doc", "syn-01001", "--output", str(tmp_path / "docs.html")])
+    assert code == 0, output
+    page = (tmp_path / "docs.html").read_text()
+    assert page.count('class="kgx-heatmap"') == 2 and "syn-01001" in page
+    code, output = run(["heatmap", "--store", store, "--dataset", "synthetic", "--doc", "missing",
+                        "--output", str(tmp_path / "x.png")])
+    assert code == 2 and "no document 'missing'" in output
+
+
+@pytest.mark.e2e
+def test_demo_with_a_bilstm_and_integrated_gradients(tmp_path: Path) -> None:
+    """Another model × method pair through the whole pipeline: the planted rule is still found."""
+    out = tmp_path / "bilstm"
+    code, output = run(["demo", "--out", str(out), "--model", "bilstm", "--method", "ig"])
+    assert code == 0, output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["model"] == "bilstm"
+    pos = sorted((r for r in summary["top_rules"] if r["consequent"] == "Pos"), key=lambda r: -r["conf_H"])
+    assert any(r["rule"] == "country(x, Varnia) → Pos" for r in pos[:3]), pos[:3]
