@@ -155,7 +155,8 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
                   f"(validation {trained.validation_accuracy:.3f}, {trained.epochs_run} epochs)", highlight=False)
         explained = explain_stage(db, dataset.name, model_dir, settings, progress)
         err.print(f"explained {explained.documents:,} documents: {explained.mentions:,} mentions of "
-                  f"{explained.distinct_entities:,} entities; SHAP additivity error ≤ {explained.additivity_error:.1e}",
+                  f"{explained.distinct_entities:,} entities; {explained.method} additivity error ≤ "
+                  f"{explained.additivity_error:.1e}",
                   highlight=False)
         mined = mine_stage(db, dataset.name, settings, progress)
         exports = {}
@@ -168,7 +169,8 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
         "dataset": dataset.name, "documents": len(dataset.docs), "kg_triples": loaded.kg_triples,
         "malformed_kg_lines": loaded.malformed, "model": trained.model, "test_accuracy": trained.test_accuracy,
         "validation_accuracy": trained.validation_accuracy, "mentions": explained.mentions,
-        "entities": explained.distinct_entities, "additivity_error": explained.additivity_error,
+        "entities": explained.distinct_entities, "method": explained.method,
+        "additivity_error": explained.additivity_error,
         "transactions": mined.transactions, "rules": len(mined.rules),
         "rules_before_pruning": mined.rules_before_pruning, "explain_run": explained.run_id,
         "mining_run": mined.run_id, "rules_graph": mined.graph, "store": where, "exports": exports,

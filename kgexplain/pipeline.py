@@ -272,6 +272,7 @@ def train_stage(store: TripleStore, dataset: str, model_dir: Path, settings: Set
 @dataclass
 class ExplainResult:
     run_id: str
+    method: str
     graph: str
     documents: int
     tokens: int
@@ -395,7 +396,8 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
         record.ended = _now()
         n += store.load(run_triples(record, minter), graph)
     store.load(run_triples(record, minter), minter.catalog_graph())
-    return ExplainResult(run_id, graph.value, len(texts), counts["tokens"], counts["mentions"], counts["grounded"],
+    return ExplainResult(run_id, attribution.method, graph.value, len(texts), counts["tokens"], counts["mentions"],
+                         counts["grounded"],
                          len(entities), len(lexicon), attribution.max_additivity_error, test_accuracy, n,
                          time.perf_counter() - start)
 
