@@ -286,7 +286,9 @@ class ExplainResult:
     seconds: float
 
 
-def _lexicon(store: TripleStore, kg_graph: NamedNode, settings: Settings, docs_tokens: list[list[str]]) -> Lexicon:
+def _lexicon(store: TripleStore, kg_graph: NamedNode, settings: Settings) -> Lexicon:
+    """The grounding lexicon of the KG graph, without stop-class instances; ties broken by degree,
+    fetched (in ``VALUES`` batches) only for the entities that share a key."""
     rows = store.select(load_query("kg/lexicon"), kg=kg_graph)
     labels = list(zip(rows["entity"].to_list(), rows["text"].to_list(), strict=True)) if rows.height else []
     excluded = set(settings.exclude_entities)
@@ -294,19 +296,11 @@ def _lexicon(store: TripleStore, kg_graph: NamedNode, settings: Settings, docs_t
         stopped = store.select(load_query("kg/instances_of_classes"), kg=kg_graph,
                                **{"class": [NamedNode(c) for c in settings.stop_classes]})
         excluded.update(stopped["entity"].to_list() if stopped.height else [])
-    first = Lexicon.build(labels, exclude=excluded)
-    # ties between entities sharing a key are broken by degree: fetch it only for those entities
-    from .text import normalize
 
-    by_key: dict[str, set[str]] = {}
-    for entity, text in labels:
-        by_key.setdefault(normalize(text), set()).add(entity)
-    contested = sorted({e for key, ents in by_key.items() if len(ents) > 1 and key in first.entries for e in ents})
-    degree: dict[str, int] = {}
-    for i in range(0, len(contested), settings.item_batch):
-        batch = [NamedNode(e) for e in contested[i:i + settings.item_batch]]
-        frame = store.select(load_query("kg/entity_degree"), kg=kg_graph, entity=batch)
-        degree.update(zip(frame["entity"].to_list(), frame["degree"].to_list(), strict=True) if frame.height else [])
+    def degree(entities: list[str]) -> dict[str, int]:
+        frame = _batched(store, "kg/entity_degree", kg_graph, entities, settings.item_batch)
+        return dict(zip(frame["entity"].to_list(), frame["degree"].to_list(), strict=True)) if frame.height else {}
+
     return Lexicon.build(labels, degree, exclude=excluded)
 
 
@@ -334,7 +328,7 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
     kg_graph = minter.kg_graph(dataset)
     tokens = [tokenize(t)[: trained.max_len] for t in texts]
     cased = [tokenize_cased(t)[: trained.max_len] for t in texts] if settings.ground_capitalized else None
-    lexicon = _lexicon(store, kg_graph, settings, tokens)
+    lexicon = _lexicon(store, kg_graph, settings)
     run_id = _new_run_id("explain")
     graph = minter.run_graph(run_id)
     labels = np.asarray(docs["label"].to_list())

@@ -12,7 +12,7 @@ letter in the original text (proper nouns, demonyms, movements): this drops most
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..text import is_trivial_key, normalize
@@ -35,10 +35,11 @@ class Lexicon:
         self.ambiguous = ambiguous
 
     @classmethod
-    def build(cls, labels: Iterable[tuple[str, str]], degree: dict[str, int] | None = None, *,
+    def build(cls, labels: Iterable[tuple[str, str]],
+              degree: dict[str, int] | Callable[[list[str]], dict[str, int]] | None = None, *,
               max_ngram: int = 4, exclude: Iterable[str] = ()) -> Lexicon:
-        """``labels`` are (entity IRI, label text) pairs; ``exclude`` lists entity IRIs never to ground."""
-        degree = degree or {}
+        """``labels`` are (entity IRI, label text) pairs; ``exclude`` lists entity IRIs never to ground.
+        ``degree`` (a mapping, or a function called once with the entities that share a key) breaks ties."""
         banned = set(exclude)
         candidates: dict[str, set[str]] = {}
         for entity, text in labels:
@@ -48,7 +49,9 @@ class Lexicon:
             if not key or is_trivial_key(key) or key.count(" ") >= max_ngram:
                 continue
             candidates.setdefault(key, set()).add(entity)
-        entries = {key: min(ents, key=lambda e: (-degree.get(e, 0), e)) for key, ents in candidates.items()}
+        contested = sorted({e for ents in candidates.values() if len(ents) > 1 for e in ents})
+        weights = degree(contested) if callable(degree) else (degree or {})
+        entries = {key: min(ents, key=lambda e: (-weights.get(e, 0), e)) for key, ents in candidates.items()}
         ambiguous = sum(1 for ents in candidates.values() if len(ents) > 1)
         return cls(entries, max_ngram, ambiguous)
 
