@@ -35,7 +35,7 @@ from ..models.vocabulary import PAD
 from .shap_deep import ADDITIVITY_TOLERANCE, REFERENCE_SIZE, Attribution, explain_shap
 
 __all__ = ["METHODS", "Method", "explain", "check_applicable", "batched_attribution", "explain_ig",
-           "explain_deeplift", "explain_gradient_shap", "RECURRENT"]
+           "explain_deeplift", "explain_gradient_shap", "RECURRENT", "RUNTIME_CHECKED"]
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +51,8 @@ class Method:
 
 
 RECURRENT = frozenset({"lstm", "bilstm", "gru"})
+#: Methods whose faithfulness is checked on every run, so they may be tried on a user's own model.
+RUNTIME_CHECKED = frozenset({"shap", "deeplift"})
 METHODS: dict[str, Method] = {m.name: m for m in (
     Method("shap", "SHAP DeepExplainer", frozenset({"cnn"}),
            "DeepExplainer cannot propagate through nn.LSTM/nn.GRU (it falls back to gradients and its "
@@ -69,6 +71,8 @@ def check_applicable(model: str, method: str) -> Method:
     if method not in METHODS:
         raise InputError(f"unknown attribution method {method!r}; known: {', '.join(METHODS)}")
     spec = METHODS[method]
+    if model == "custom" and method in RUNTIME_CHECKED:
+        return spec   # a user's model: allowed, and the values must add up at run time
     if spec.models is not None and model not in spec.models:
         suited = [m.name for m in METHODS.values() if m.models is None or model in m.models]
         raise InputError(f"--method {method} does not apply to the {model} model: {spec.why_not}; "
