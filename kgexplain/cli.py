@@ -30,7 +30,7 @@ from .pipeline import (
 )
 from .store import TripleStore, open_store
 
-__all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "mine", "export", "heatmap"]
+__all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "mine", "export", "heatmap", "agree"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Find what a text classifier keys on: attributions grounded in Wikidata, mined into RDF rules.")
@@ -352,6 +352,27 @@ def heatmap(dataset: DatasetOpt,
             output.parent.mkdir(parents=True, exist_ok=True)
             output.write_text(html_page(sections, f"kgexplain: {dataset}"), encoding="utf-8")
         console.print(f"wrote {output}")
+
+
+@app.command()
+def agree(dataset: DatasetOpt, store: StoreOpt = None, endpoint: EndpointOpt = None,
+          output: Annotated[Path | None, typer.Option("--output", help="Also write per-document values (.csv) or the table (.md).")] = None) -> None:
+    """How far explainers agree: Spearman rank correlation of token relevance per document, between the
+    latest attribution run of each model/method on a dataset."""
+    from .attribution.heatmap import agreement_markdown, agreement_summary
+    from .pipeline import explainer_agreement
+
+    with _errors():
+        with _open(None, store, endpoint) as db:
+            report = explainer_agreement(db, dataset, Settings())
+        table = agreement_markdown(agreement_summary(report))
+        console.print(table, highlight=False, soft_wrap=True)
+        if output is not None:
+            if output.suffix.lower() == ".csv":
+                report.write_csv(output)
+            else:
+                output.write_text(table + "\n", encoding="utf-8")
+            console.print(f"wrote {output}")
 
 
 if __name__ == "__main__":  # pragma: no cover

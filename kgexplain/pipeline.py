@@ -42,7 +42,7 @@ from .vocab import DEFAULT_BASE, KGX, RDF, WD, WDT, Minter, nt_float, nt_int, nt
 __all__ = [
     "Settings", "PRESETS", "Progress", "LoadResult", "ExplainResult", "MineResult",
     "load_stage", "train_stage", "explain_stage", "mine_stage", "export_stage", "read_documents",
-    "latest_run", "best_rules", "document_heatmap_data", "transactions", "AGGREGATIONS", "STOP_CLASSES", "EXPORT_FORMATS",
+    "latest_run", "best_rules", "document_heatmap_data", "explainer_agreement", "transactions", "AGGREGATIONS", "STOP_CLASSES", "EXPORT_FORMATS",
 ]
 
 log = logging.getLogger(__name__)
@@ -432,6 +432,33 @@ def document_heatmap_data(store: TripleStore, dataset: str, doc_id: str, setting
     score = float(tokens["score"][0])
     return {"tokens": tokens["surface"].to_list(), "scores": tokens["relevance"].cast(pl.Float64).to_list(),
             "mentions": spans, "title": f"{doc_id}: P(positive) = {score:.3f}", "subtitle": f"run {run}"}
+
+
+def explainer_agreement(store: TripleStore, dataset: str, settings: Settings) -> pl.DataFrame:
+    """Spearman rank agreement of token relevance, per document, between the latest attribution run of
+    each (model, method) on ``dataset``: columns method_a, method_b, document, spearman."""
+    from .attribution.heatmap import agreement_report
+
+    minter = Minter(settings.base_iri)
+    runs = store.select(load_query("catalog/attribution_runs"), catalog=minter.catalog_graph(),
+                        dataset=NamedNode(minter.dataset(dataset)))
+    latest = runs.unique(subset=["model", "method"], keep="first", maintain_order=True) if runs.height else runs
+    if latest.height < 2:
+        raise InputError(f"agreement needs attribution runs of at least two explainers on {dataset!r}, "
+                         f"found {latest.height}; run `kgexplain explain --method …` again with another method")
+    methods: dict[str, list[list[float]]] = {}
+    docs: list[str] | None = None
+    for row in latest.iter_rows(named=True):
+        tokens = store.select(load_query("explain/run_tokens"), run_graph=NamedNode(row["graph"]))
+        grouped = (tokens.sort("doc", "position").group_by("doc", maintain_order=True)
+                   .agg(pl.col("relevance").cast(pl.Float64)))
+        order = grouped["doc"].to_list()
+        if docs is None:
+            docs = order
+        elif order != docs:
+            raise InputError(f"attribution runs of {dataset!r} cover different documents; cannot compare them")
+        methods[f"{row['model']}/{row['method']}"] = grouped["relevance"].to_list()
+    return agreement_report(methods, [d.rsplit("/", 1)[-1] for d in docs or []])
 
 
 def latest_run(store: TripleStore, kind: str, dataset: str, settings: Settings) -> tuple[str, str]:

@@ -231,3 +231,26 @@ def test_demo_with_a_bilstm_and_integrated_gradients(tmp_path: Path) -> None:
     assert summary["model"] == "bilstm"
     pos = sorted((r for r in summary["top_rules"] if r["consequent"] == "Pos"), key=lambda r: -r["conf_H"])
     assert any(r["rule"] == "country(x, Varnia) → Pos" for r in pos[:3]), pos[:3]
+
+
+@pytest.mark.e2e
+def test_agreement_between_explainers(demo: tuple[Path, str], tmp_path: Path) -> None:
+    """A second attribution run with IG, then `kgexplain agree`: one row per pair, ρ per document."""
+    import shutil
+
+    out = tmp_path / "copy"
+    shutil.copytree(demo[0], out)
+    store = str(out / "store")
+    code, output = run(["agree", "--store", store, "--dataset", "synthetic"])
+    assert code == 2 and "at least two explainers" in output
+    code, output = run(["explain", "--store", store, "--dataset", "synthetic", "--model-dir", str(out / "model"),
+                        "--method", "ig"])
+    assert code == 0, output
+    code, output = run(["agree", "--store", store, "--dataset", "synthetic", "--output", str(tmp_path / "a.csv")])
+    assert code == 0, output
+    assert "cnn/ig" in output and "cnn/shap-deep" in output
+    import polars as pl
+
+    report = pl.read_csv(tmp_path / "a.csv")
+    assert report.height == 2000 and report["spearman"].drop_nulls().is_between(-1, 1).all()
+    assert report["spearman"].mean() > 0.5    # two faithful explainers of one CNN largely agree
