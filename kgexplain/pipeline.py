@@ -32,12 +32,12 @@ from .mining.influence import influence
 from .mining.pruning import prune
 from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, rules_from_itemsets
 from .models.training import DEFAULT_EPOCHS, TrainedModel, TrainResult, TrainSettings, resolve_device, train_model
-from .publish.rdf import RunRecord, influence_triples, rule_triples, run_triples
+from .publish.rdf import RunRecord, attribution_triples, influence_triples, rule_triples, run_triples
 from .publish.shacl import validate
 from .queries import load_query
 from .store import RawTriple, TripleStore, to_ntriples
 from .text import tokenize, tokenize_cased
-from .vocab import DEFAULT_BASE, KGX, RDF, WD, WDT, Minter, nt_float, nt_int, nt_iri, nt_str
+from .vocab import DEFAULT_BASE, KGX, WD, WDT, Minter
 
 __all__ = [
     "Settings", "PRESETS", "Progress", "LoadResult", "ExplainResult", "MineResult",
@@ -335,50 +335,11 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
     predicted = (attribution.predictions > 0.5).astype(int)
     is_test = np.asarray([s == "test" for s in docs["split"].to_list()])
     test_accuracy = float((predicted[is_test] == labels[is_test]).mean()) if is_test.any() else float("nan")
-    counts = {"tokens": 0, "mentions": 0, "grounded": 0}
-    entities: set[str] = set()
-    aggregate = AGGREGATIONS[settings.aggregation]
-
-    def triples() -> object:
-        run = nt_iri(minter.run(run_id))
-        for index, (doc_iri, toks, rel) in enumerate(zip(docs["doc"].to_list(), tokens, attribution.relevance,
-                                                          strict=True)):
-            case = cased[index] if cased is not None else None
-            d = nt_iri(doc_iri)
-            p = nt_iri(minter.prediction(run_id, index))
-            yield p, nt_iri(RDF + "type"), nt_iri(KGX + "Prediction")
-            yield p, nt_iri(KGX + "document"), d
-            yield p, nt_iri(KGX + "run"), run
-            yield p, nt_iri(KGX + "score"), nt_float(float(attribution.predictions[index]))
-            yield p, nt_iri(KGX + "predictedLabel"), nt_int(int(predicted[index]))
-            token_iris = []
-            for pos, (tok, value) in enumerate(zip(toks, rel, strict=False)):
-                t = nt_iri(minter.token(run_id, index, pos))
-                token_iris.append(t)
-                yield t, nt_iri(RDF + "type"), nt_iri(KGX + "Token")
-                yield t, nt_iri(KGX + "document"), d
-                yield t, nt_iri(KGX + "position"), nt_int(pos)
-                yield t, nt_iri(KGX + "surface"), nt_str(tok)
-                yield t, nt_iri(KGX + "relevance"), nt_float(float(value))
-            counts["tokens"] += len(token_iris)
-            mentions = ground(toks[: len(rel)], lexicon, case)
-            counts["mentions"] += len(mentions)
-            counts["grounded"] += bool(mentions)
-            for mention in mentions:
-                entities.add(mention.entity)
-                m = nt_iri(minter.mention(run_id, index, mention.start))
-                e = nt_iri(mention.entity)
-                yield m, nt_iri(RDF + "type"), nt_iri(KGX + "Mention")
-                yield m, nt_iri(KGX + "document"), d
-                yield m, nt_iri(KGX + "run"), run
-                yield m, nt_iri(KGX + "start"), nt_int(mention.start)
-                yield m, nt_iri(KGX + "end"), nt_int(mention.end)
-                yield m, nt_iri(KGX + "surface"), nt_str(mention.surface)
-                yield m, nt_iri(KGX + "entity"), e
-                yield m, nt_iri(KGX + "relevance"), nt_float(float(aggregate(rel[mention.start:mention.end])))
-                for pos in range(mention.start, mention.end):
-                    yield token_iris[pos], nt_iri(KGX + "mentions"), e
-
+    mentions = [ground(toks[: len(rel)], lexicon, cased[i] if cased is not None else None)
+                for i, (toks, rel) in enumerate(zip(tokens, attribution.relevance, strict=True))]
+    entities = {m.entity for doc_mentions in mentions for m in doc_mentions}
+    body = attribution_triples(run_id, minter, docs["doc"].to_list(), tokens, attribution.relevance,
+                               attribution.predictions, mentions, AGGREGATIONS[settings.aggregation])
     record = RunRecord(run_id, "AttributionRun", minter.dataset(dataset), graph.value, start_time,
                        settings={"model": trained.name, "method": attribution.method,
                                  "reference": attribution.reference, "expectedValue": attribution.expected_value,
@@ -386,14 +347,14 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
                                  "testAccuracy": test_accuracy, "maxTokens": trained.max_len},
                        links={"kgGraph": kg_graph.value})
     with _cleanup(store, graph):
-        n = store.load(triples(), graph)
+        n = store.load(body, graph)
         record.ended = _now()
         n += store.load(run_triples(record, minter), graph)
     store.load(run_triples(record, minter), minter.catalog_graph())
-    return ExplainResult(run_id, attribution.method, graph.value, len(texts), counts["tokens"], counts["mentions"],
-                         counts["grounded"],
-                         len(entities), len(lexicon), attribution.max_additivity_error, test_accuracy, n,
-                         time.perf_counter() - start)
+    return ExplainResult(run_id, attribution.method, graph.value, len(texts),
+                         sum(len(r) for r in attribution.relevance), sum(len(m) for m in mentions),
+                         sum(1 for m in mentions if m), len(entities), len(lexicon),
+                         attribution.max_additivity_error, test_accuracy, n, time.perf_counter() - start)
 
 
 # ---------------------------------------------------------------------------------------------------

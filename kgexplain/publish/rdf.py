@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import polars as pl
 
+from ..attribution.grounding import Mention
 from ..mining.rules import Rule
 from ..store import RawTriple
 from ..vocab import KGX, MLS, PROV, RDF, RDFS, WD, WDT, Minter, local_id, nt_bool, nt_datetime, nt_float, nt_int, nt_iri, nt_str
 
-__all__ = ["RunRecord", "run_triples", "rule_triples", "influence_triples", "item_label", "rule_label"]
+__all__ = [
+    "RunRecord", "run_triples", "rule_triples", "influence_triples", "attribution_triples", "item_label", "rule_label",
+]
 
 TYPE = nt_iri(RDF + "type")
 LABEL = nt_iri(RDFS + "label")
@@ -139,3 +142,40 @@ def influence_triples(frame: pl.DataFrame, run_id: str, minter: Minter) -> Itera
         yield node, _k("documentCount"), nt_int(row["documents"])
         yield node, _k("labelTC"), nt_int(row["tc"])
         yield node, _k("scoreTS"), nt_float(row["ts"])
+
+
+def attribution_triples(run_id: str, minter: Minter, documents: list[str], tokens: list[list[str]],
+                        relevance: list[np.ndarray], predictions: np.ndarray, mentions: list[list[Mention]],
+                        aggregate: Callable[[np.ndarray], float]) -> Iterator[RawTriple]:
+    """An attribution run's body: a ``kgx:Prediction`` per document, a ``kgx:Token`` per scored token,
+    and a ``kgx:Mention`` per grounded span, whose relevance aggregates its tokens' (``aggregate``)."""
+    run = nt_iri(minter.run(run_id))
+    for index, (doc_iri, toks, rel, doc_mentions) in enumerate(zip(documents, tokens, relevance, mentions,
+                                                                     strict=True)):
+        d = nt_iri(doc_iri)
+        p = nt_iri(minter.prediction(run_id, index))
+        yield p, TYPE, _k("Prediction")
+        yield p, _k("document"), d
+        yield p, _k("run"), run
+        yield p, _k("score"), nt_float(float(predictions[index]))
+        yield p, _k("predictedLabel"), nt_int(int(predictions[index] > 0.5))
+        token_iris = [nt_iri(minter.token(run_id, index, pos)) for pos in range(len(rel))]
+        for pos, (t, tok, value) in enumerate(zip(token_iris, toks, rel, strict=False)):
+            yield t, TYPE, _k("Token")
+            yield t, _k("document"), d
+            yield t, _k("position"), nt_int(pos)
+            yield t, _k("surface"), nt_str(tok)
+            yield t, _k("relevance"), nt_float(float(value))
+        for mention in doc_mentions:
+            m = nt_iri(minter.mention(run_id, index, mention.start))
+            e = nt_iri(mention.entity)
+            yield m, TYPE, _k("Mention")
+            yield m, _k("document"), d
+            yield m, _k("run"), run
+            yield m, _k("start"), nt_int(mention.start)
+            yield m, _k("end"), nt_int(mention.end)
+            yield m, _k("surface"), nt_str(mention.surface)
+            yield m, _k("entity"), e
+            yield m, _k("relevance"), nt_float(float(aggregate(rel[mention.start:mention.end])))
+            for pos in range(mention.start, mention.end):
+                yield token_iris[pos], _k("mentions"), e
