@@ -30,16 +30,17 @@ import numpy as np
 import torch
 
 from ..errors import InputError, ModelError
-from ..models.training import TrainedModel, predict
-from ..models.vocabulary import PAD
-from .shap_deep import ADDITIVITY_TOLERANCE, REFERENCE_SIZE, Attribution, explain_shap
+from ..models.training import TrainedModel
+from .base import (
+    ADDITIVITY_TOLERANCE, REFERENCE_SIZE, Attribution, OnBatch, batched_attribution, reference_embeddings,
+)
+from .shap_deep import explain_shap
 
-__all__ = ["METHODS", "Method", "explain", "check_applicable", "batched_attribution", "explain_ig",
+__all__ = ["METHODS", "Method", "explain", "check_applicable", "explain_ig",
            "explain_deeplift", "explain_gradient_shap", "RECURRENT", "RUNTIME_CHECKED"]
 
 log = logging.getLogger(__name__)
 
-OnBatch = Callable[[int], None] | None
 
 
 @dataclass(frozen=True)
@@ -78,48 +79,6 @@ def check_applicable(model: str, method: str) -> Method:
         raise InputError(f"--method {method} does not apply to the {model} model: {spec.why_not}; "
                          f"use one of {', '.join(suited)}")
     return spec
-
-
-def _no_cudnn(device: torch.device) -> object:
-    # cuDNN computes RNN gradients only in training mode; attribution runs in eval mode.
-    return torch.backends.cudnn.flags(enabled=False) if device.type == "cuda" else torch.enable_grad()
-
-
-def batched_attribution(trained: TrainedModel, texts: list[str], attribute: Callable[[torch.Tensor], np.ndarray],
-                        *, method: str, expected: float, reference: str, batch_size: int, device: str,
-                        logit: bool = False, on_batch: OnBatch = None) -> Attribution:
-    """Runs ``attribute(embedded batch) -> (batch, length, dim) values`` over ``texts`` in batches and
-    turns the values into token scores; the additivity error compares Σ values with the explained
-    output (probability, or logit when ``logit``) minus ``expected``."""
-    model = trained.model.to(device).eval()
-    ids = trained.encode(texts)
-    probs = predict(model, ids).numpy()
-    relevance: list[np.ndarray] = []
-    worst = 0.0
-    dev = torch.device(device)
-    for start in range(0, len(ids), batch_size):
-        batch = ids[start:start + batch_size].to(dev)
-        with torch.no_grad():
-            emb = model.embedding(batch)
-            target = (model.head.logit(emb) if logit else model.head(emb)).squeeze(1).cpu().numpy()
-        with _no_cudnn(dev), warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            values = np.asarray(attribute(emb)).reshape(emb.shape[0], emb.shape[1], emb.shape[2])
-        per_position = values.sum(axis=2)
-        worst = max(worst, float(np.abs(per_position.sum(axis=1) - (target - expected)).max()))
-        mask = (batch != PAD).cpu().numpy()
-        relevance.extend(row[m] for row, m in zip(per_position, mask, strict=True))
-        if on_batch:
-            on_batch(len(batch))
-    return Attribution(method, relevance, probs, expected, worst, reference)
-
-
-def _reference_embeddings(trained: TrainedModel, reference_texts: list[str], device: str) -> torch.Tensor:
-    if not reference_texts:
-        raise InputError("this method needs reference texts (the first training texts); none were given")
-    ids = trained.encode(reference_texts[:REFERENCE_SIZE]).to(device)
-    with torch.no_grad():
-        return trained.model.to(device).embedding(ids)
 
 
 def _head_output(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -164,7 +123,7 @@ def explain_gradient_shap(trained: TrainedModel, texts: list[str], reference_tex
     import shap
 
     model = trained.model.to(device).eval()
-    background = _reference_embeddings(trained, reference_texts, device)
+    background = reference_embeddings(trained, reference_texts, device)
     with torch.no_grad():
         expected = float(model.head(background).mean())
     with warnings.catch_warnings():

@@ -41,7 +41,7 @@ from torch import nn
 from ..errors import InputError, ModelError
 from ..models.training import TrainedModel, predict
 from ..models.vocabulary import PAD
-from .shap_deep import Attribution
+from .base import Attribution
 
 __all__ = ["RULES", "explain_lrp", "lrp_layers", "lrp_relevance", "method_name"]
 

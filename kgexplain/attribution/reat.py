@@ -36,7 +36,7 @@ from ..errors import InputError, ModelError
 from ..models.rnn import RNNHead
 from ..models.training import TrainedModel, predict
 from ..models.vocabulary import PAD
-from .shap_deep import Attribution
+from .base import Attribution
 
 __all__ = ["CLAMP", "STATE_TOLERANCE", "cell_states", "explain_reat", "naive_reat_scores", "phrase_score",
            "reat_scores"]

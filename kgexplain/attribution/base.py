@@ -1,0 +1,79 @@
+"""What every explainer shares: the ``Attribution`` result and one batching loop over documents."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..errors import InputError
+from ..models.training import TrainedModel
+from ..models.vocabulary import PAD
+
+__all__ = ["Attribution", "OnBatch", "REFERENCE_SIZE", "ADDITIVITY_TOLERANCE", "batched_attribution",
+           "reference_embeddings"]
+
+#: The main paper's reference set: the first 500 training texts.
+REFERENCE_SIZE = 500
+#: Largest |Σ relevance − (f(x) − f(reference))| accepted from methods that promise additivity.
+ADDITIVITY_TOLERANCE = 1e-3
+
+OnBatch = Callable[[int], None] | None
+
+
+@dataclass
+class Attribution:
+    method: str
+    relevance: list[np.ndarray]      # per document: one score per non-padding token, in order
+    predictions: np.ndarray          # P(positive) per document
+    expected_value: float            # E[f(reference)]
+    max_additivity_error: float      # max over documents of |Σφ − (f(x) − E[f(ref)])|
+    reference: str
+
+
+def _no_cudnn(device: torch.device) -> object:
+    # cuDNN computes RNN gradients only in training mode; attribution runs in eval mode.
+    return torch.backends.cudnn.flags(enabled=False) if device.type == "cuda" else torch.enable_grad()
+
+
+def batched_attribution(trained: TrainedModel, texts: list[str], attribute: Callable[[torch.Tensor], np.ndarray],
+                        *, method: str, expected: float, reference: str, batch_size: int, device: str,
+                        logit: bool = False, on_batch: OnBatch = None) -> Attribution:
+    """Runs ``attribute(embedded batch) -> (batch, length, dim) values`` over ``texts`` in batches and
+    turns the values into token scores; the additivity error compares Σ values with the explained
+    output (probability, or logit when ``logit``) minus ``expected``."""
+    model = trained.model.to(device).eval()
+    ids = trained.encode(texts)
+    relevance: list[np.ndarray] = []
+    probs: list[np.ndarray] = []
+    worst = 0.0
+    dev = torch.device(device)
+    for start in range(0, len(ids), batch_size):
+        batch = ids[start:start + batch_size].to(dev)
+        with torch.no_grad():   # one forward pass gives the prediction and the explained output
+            emb = model.embedding(batch)
+            out = (model.head.logit(emb) if logit else model.head(emb)).squeeze(1)
+            target = out.cpu().numpy()
+            probs.append((torch.sigmoid(out) if logit else out).cpu().numpy())
+        with _no_cudnn(dev), warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            values = np.asarray(attribute(emb)).reshape(emb.shape[0], emb.shape[1], emb.shape[2])
+        per_position = values.sum(axis=2)
+        worst = max(worst, float(np.abs(per_position.sum(axis=1) - (target - expected)).max()))
+        mask = (batch != PAD).cpu().numpy()
+        relevance.extend(row[m] for row, m in zip(per_position, mask, strict=True))
+        if on_batch:
+            on_batch(len(batch))
+    predictions = np.concatenate(probs) if probs else np.zeros(0, dtype=np.float32)
+    return Attribution(method, relevance, predictions, expected, worst, reference)
+
+
+def reference_embeddings(trained: TrainedModel, reference_texts: list[str], device: str) -> torch.Tensor:
+    if not reference_texts:
+        raise InputError("this method needs reference texts (the first training texts); none were given")
+    ids = trained.encode(reference_texts[:REFERENCE_SIZE]).to(device)
+    with torch.no_grad():
+        return trained.model.to(device).embedding(ids)
