@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(BENCH_STAMP)
-	$(BIN)/python benchmarks/run_all.py --output benchmarks/results.jsonl
+	$(BIN)/python benchmarks/run_all.py --output benchmarks/results.jsonl --readme README.md
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis

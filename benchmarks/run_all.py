@@ -19,6 +19,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default=str(HERE / "results.jsonl"))
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--readme", help="rewrite the table between the bench markers of this Markdown file")
     args = parser.parse_args()
     output = Path(args.output)
     tmp = output.with_name(output.name + ".tmp")
@@ -28,11 +29,25 @@ def main() -> None:
         subprocess.run(cmd, check=True)
     tmp.replace(output)
     rows = [json.loads(line) for line in output.read_text().splitlines() if line.strip()]
-    print("\n| bench | case | unit | ours | peer | peer value | ratio (>1: we win) |")
-    print("|---|---|---|---:|---|---:|---:|")
+    table = markdown_table(rows)
+    print("\n" + table)
+    if args.readme:
+        readme = Path(args.readme)
+        text = readme.read_text(encoding="utf-8")
+        start, end = text.index(START) + len(START), text.index(END)
+        readme.write_text(text[:start] + "\n" + table + "\n" + text[end:], encoding="utf-8")
+
+
+START, END = "<!-- bench:start -->", "<!-- bench:end -->"
+
+
+def markdown_table(rows: list[dict]) -> str:
+    lines = ["| bench | case | unit | ours | peer | peer value | ratio (>1: we win) |",
+             "|---|---|---|---:|---|---:|---:|"]
     for r in rows:
-        print(f"| {r['bench']} | {r['case']} | {r['unit']} | {r['ours']:.4g} | {r['peer']} | "
-              f"{r['peer_value']:.4g} | {r['ratio']:.2f} |")
+        lines.append(f"| {r['bench']} | {r['case']} | {r['unit']} | {r['ours']:.4g} | {r['peer']} | "
+                     f"{r['peer_value']:.4g} | {r['ratio']:.2f} |")
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
