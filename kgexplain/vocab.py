@@ -27,9 +27,7 @@ __all__ = [
     "DEFAULT_BASE",
     "PREFIXES",
     "Minter",
-    "compact",
     "local_id",
-    "sparql_prefixes",
 ]
 
 KGX = "https://w3id.org/kgexplain/ns#"
@@ -58,21 +56,6 @@ PREFIXES: dict[str, str] = {
     "mls": MLS,
     "syn": SYN,
 }
-
-_SAFE = re.compile(r"[^A-Za-z0-9._~-]")
-
-
-def sparql_prefixes() -> str:
-    """PREFIX lines for every namespace above, for queries typed by users."""
-    return "".join(f"PREFIX {p}: <{iri}>\n" for p, iri in PREFIXES.items())
-
-
-def compact(iri: str) -> str:
-    """``wd:Q42`` for a known namespace, else the IRI itself."""
-    for prefix, ns in PREFIXES.items():
-        if iri.startswith(ns) and _SAFE.search(iri[len(ns):]) is None:
-            return f"{prefix}:{iri[len(ns):]}"
-    return iri
 
 
 def local_id(iri: str) -> str:
@@ -137,9 +120,6 @@ class Minter:
     def item(self, direction: str, prop: str, value: str) -> str:
         """Items are shared across runs: the same (direction, property, value) is one IRI."""
         return self._iri("item", _digest(f"{direction}|{prop}|{value}"))
-
-    def setting(self, run_id: str, name: str) -> str:
-        return self._iri("run", run_id, "setting", name)
 
 
 def _digest(text: str) -> str:

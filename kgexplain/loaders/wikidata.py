@@ -181,32 +181,32 @@ def _compression(path: Path) -> str | None:
     return _COMPRESSIONS.get(path.suffix.lower())
 
 
-class _GzipDump(gzip.GzipFile):
-    """A gzip stream that owns its file, so that the file's position gives the progress."""
+class _OwnsRawFile:
+    """Closes the underlying file with the decompressor, whose position then gives the progress."""
+
+    raw_file: BinaryIO
+
+    def close(self) -> None:
+        try:
+            super().close()  # type: ignore[misc]
+        finally:
+            self.raw_file.close()
+
+
+class _GzipDump(_OwnsRawFile, gzip.GzipFile):
+    """A gzip stream that owns its file."""
 
     def __init__(self, raw: BinaryIO) -> None:
         super().__init__(fileobj=raw, mode="rb")
         self.raw_file = raw
 
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self.raw_file.close()
 
-
-class _Bz2Dump(bz2.BZ2File):
+class _Bz2Dump(_OwnsRawFile, bz2.BZ2File):
     """A bzip2 stream (multi-stream files included) that owns its file."""
 
     def __init__(self, raw: BinaryIO) -> None:
         super().__init__(raw, mode="rb")
         self.raw_file = raw
-
-    def close(self) -> None:
-        try:
-            super().close()
-        finally:
-            self.raw_file.close()
 
 
 def open_dump(path: Path) -> BinaryIO:
