@@ -25,12 +25,13 @@ from .loaders.datasets import Dataset, read_dataset
 from .attribution.explainers import METHODS
 from .models.training import MODELS, resolve_device
 from .pipeline import (
-    PRESETS, LoadResult, MineResult, Settings, best_rules, explain_stage, export_stage, latest_run, load_stage, mine_stage,
+    PRESETS, LoadResult, MineResult, Settings, activations_stage, best_rules, explain_stage, export_stage, latest_run, load_stage, mine_stage,
     train_stage,
 )
 from .store import TripleStore, open_store
 
-__all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "mine", "export", "heatmap", "agree"]
+__all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "activations", "mine", "export", "heatmap",
+           "agree"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Find what a text classifier keys on: attributions grounded in Wikidata, mined into RDF rules.")
@@ -158,6 +159,9 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
                   f"{explained.distinct_entities:,} entities; {explained.method} additivity error ≤ "
                   f"{explained.additivity_error:.1e}",
                   highlight=False)
+        captured = activations_stage(db, dataset.name, model_dir, settings, progress)
+        err.print(f"captured activations of {', '.join(f'{k} ({v})' for k, v in captured.layers.items())} "
+                  f"for {captured.documents:,} documents: {captured.triples:,} triples", highlight=False)
         mined = mine_stage(db, dataset.name, settings, progress)
         exports = {}
         for fmt, name in (("turtle", "rules.ttl"), ("json-ld", "rules.jsonld")):
@@ -173,14 +177,16 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
         "additivity_error": explained.additivity_error,
         "transactions": mined.transactions, "rules": len(mined.rules),
         "rules_before_pruning": mined.rules_before_pruning, "explain_run": explained.run_id,
-        "mining_run": mined.run_id, "rules_graph": mined.graph, "store": where, "exports": exports,
+        "mining_run": mined.run_id, "activation_run": captured.run_id, "activation_layers": captured.layers,
+        "rules_graph": mined.graph, "store": where, "exports": exports,
         "settings": {"theta": settings.theta, "min_confidence": settings.min_confidence,
                      "min_support": settings.min_support, "max_length": settings.max_antecedent,
                      "measure": settings.measure},
         "top_rules": [{"rule": r.labels.get("rule"), "consequent": r.consequent, "support": r.support,
                        **{f"conf_{m}": round(v, 4) for m, v in r.confidence.items()}}
                       for r in best_rules(mined)[:top]],
-        "seconds": {"load": loaded.seconds, "explain": explained.seconds, "mine": mined.seconds},
+        "seconds": {"load": loaded.seconds, "explain": explained.seconds, "activations": captured.seconds,
+                    "mine": mined.seconds},
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     console.print(f"\nstore: {where}\nrules: {exports['turtle']} and {exports['json-ld']}\n"
@@ -299,6 +305,26 @@ def explain(model_dir: Annotated[Path, typer.Option("--model-dir")], dataset: Da
             result = explain_stage(db, dataset, model_dir, settings, progress)
         console.print(f"attribution run {result.run_id}: {result.documents:,} documents, {result.tokens:,} tokens, "
                       f"{result.mentions:,} mentions of {result.distinct_entities:,} entities; graph {result.graph}")
+
+
+@app.command()
+def activations(model_dir: Annotated[Path, typer.Option("--model-dir")], dataset: DatasetOpt,
+                store: StoreOpt = None, endpoint: EndpointOpt = None, device: DeviceOpt = "cpu",
+                layer: Annotated[list[str] | None, typer.Option("--layer", help="A named module to capture (repeat; default: the model's own list).")] = None,
+                bins: Annotated[int, typer.Option("--bins", help="Equal-width bins per neuron (redescriptions).")] = 4,
+                threshold: Annotated[float, typer.Option("--threshold", help="Active iff the value is above this (ExplaiNN: 0).")] = 0.0) -> None:
+    """Capture neuron activations of every document (forward hooks) and store them raw, binarized and
+    binned, one activation run graph."""
+    with _errors():
+        settings = replace(Settings(), activation_layers=tuple(layer or ()), activation_bins=bins,
+                           activation_threshold=threshold, train=replace(Settings().train, device=device))
+        resolve_device(device)
+        settings.check()
+        with _open(None, store, endpoint) as db, _progress() as progress:
+            result = activations_stage(db, dataset, model_dir, settings, progress)
+        layers = ", ".join(f"{k} ({v} neurons)" for k, v in result.layers.items())
+        console.print(f"activation run {result.run_id}: {result.documents:,} documents × {layers}; "
+                      f"{result.triples:,} triples in {result.graph}")
 
 
 @app.command()

@@ -32,7 +32,7 @@ from .mining.influence import influence
 from .mining.pruning import prune
 from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, rules_from_itemsets
 from .models.training import DEFAULT_EPOCHS, TrainedModel, TrainResult, TrainSettings, resolve_device, train_model
-from .publish.rdf import RunRecord, attribution_triples, influence_triples, rule_triples, run_triples
+from .publish.rdf import RunRecord, activation_triples, attribution_triples, influence_triples, rule_triples, run_triples
 from .publish.shacl import validate
 from .queries import load_query
 from .store import RawTriple, TripleStore, to_ntriples
@@ -41,7 +41,7 @@ from .vocab import DEFAULT_BASE, KGX, WD, WDT, Minter
 
 __all__ = [
     "Settings", "PRESETS", "Progress", "LoadResult", "ExplainResult", "MineResult",
-    "load_stage", "train_stage", "explain_stage", "mine_stage", "export_stage", "read_documents",
+    "load_stage", "train_stage", "explain_stage", "activations_stage", "ActivationsResult", "read_activations", "mine_stage", "export_stage", "read_documents",
     "latest_run", "best_rules", "document_heatmap_data", "explainer_agreement", "transactions", "AGGREGATIONS", "STOP_CLASSES", "EXPORT_FORMATS",
 ]
 
@@ -88,6 +88,9 @@ class Settings:
     exclude_entities: tuple[str, ...] = ()
     ground_capitalized: bool = True
     stop_classes: tuple[str, ...] = STOP_CLASSES
+    activation_layers: tuple[str, ...] = ()   # () = the model's own list (models.activations.default_layers)
+    activation_bins: int = 4
+    activation_threshold: float = 0.0
 
     def with_preset(self, name: str) -> Settings:
         if name not in PRESETS:
@@ -110,6 +113,8 @@ class Settings:
             raise InputError(f"max antecedent length must be ≥ 1, got {self.max_antecedent}")
         if not 0.5 < self.theta <= 1.0:
             raise InputError(f"theta must be in (0.5, 1.0], got {self.theta}")
+        if not 1 <= self.activation_bins <= 36:
+            raise InputError(f"activation bins must be between 1 and 36, got {self.activation_bins}")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise InputError(f"min confidence must be in [0, 1], got {self.min_confidence}")
 
@@ -358,6 +363,82 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
 
 
 # ---------------------------------------------------------------------------------------------------
+# activations
+
+
+@dataclass
+class ActivationsResult:
+    run_id: str
+    graph: str
+    documents: int
+    layers: dict[str, int]          # layer name -> neurons
+    triples: int
+    seconds: float
+
+
+def activations_stage(store: TripleStore, dataset: str, model_dir: Path, settings: Settings,
+                      progress: Progress = _no_progress) -> ActivationsResult:
+    """Captures the activations of the model's layers for every document of ``dataset`` (forward hooks,
+    one pass) and writes them, raw, binarized and binned, as one activation run graph."""
+    from .models.activations import capture
+
+    settings.check()
+    start_time, start = _now(), time.perf_counter()
+    minter = Minter(settings.base_iri)
+    device = str(resolve_device(settings.train.device))
+    trained = TrainedModel.load(model_dir, device=device)
+    docs, _classes = read_documents(store, dataset, settings)
+    texts = docs["text"].to_list()
+    done = [0]
+
+    def on_batch(n: int) -> None:
+        done[0] += n
+        progress("activations", done[0], len(texts))
+
+    progress("activations", 0, len(texts))
+    captured = capture(trained, texts, settings.activation_layers or None, device=device, on_batch=on_batch)
+    run_id = _new_run_id("activations")
+    graph = minter.run_graph(run_id)
+    record = RunRecord(run_id, "ActivationRun", minter.dataset(dataset), graph.value, start_time,
+                       settings={"model": trained.name, "bins": settings.activation_bins,
+                                 "activationThreshold": float(settings.activation_threshold),
+                                 "maxTokens": trained.max_len})
+    body = activation_triples(run_id, minter, docs["doc"].to_list(), captured.layers, settings.activation_bins,
+                              settings.activation_threshold)
+    with _cleanup(store, graph):
+        n = store.load(body, graph)
+        record.ended = _now()
+        n += store.load(run_triples(record, minter), graph)
+    store.load(run_triples(record, minter), minter.catalog_graph())
+    return ActivationsResult(run_id, graph.value, len(texts), {k: v.shape[1] for k, v in captured.layers.items()},
+                             n, time.perf_counter() - start)
+
+
+def read_activations(store: TripleStore, dataset: str, settings: Settings, form: str = "values",
+                     run_graph: str | None = None) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The latest activation run of ``dataset`` back from the store: (document IRIs, per layer an
+    (n_documents, n_neurons) matrix) — ``form`` = ``values`` (float32), ``active`` (bool) or ``binned``
+    (uint8)."""
+    from .models.activations import decode_bins, decode_flags, decode_values
+
+    decoders = {"values": decode_values, "active": decode_flags, "binned": decode_bins}
+    if form not in decoders:
+        raise InputError(f"unknown activation form {form!r}; use one of {', '.join(decoders)}")
+    if run_graph is None:
+        _run, run_graph = latest_run(store, "ActivationRun", dataset, settings)
+    frame = store.select(load_query("neurons/activation_vectors"), run_graph=NamedNode(run_graph))
+    if frame.height == 0:
+        raise InputError(f"the activation run graph {run_graph} holds no activation vectors")
+    documents = frame.filter(pl.col("layer") == frame["layer"][0])["doc"].to_list()
+    out: dict[str, np.ndarray] = {}
+    for (layer,), part in frame.group_by("layer", maintain_order=True):
+        if part["doc"].to_list() != documents:
+            raise StoreError(f"layer {layer} of {run_graph} covers other documents than the first layer")
+        out[str(layer)] = np.stack([decoders[form](text) for text in part[form].to_list()])
+    return documents, out
+
+
+# ---------------------------------------------------------------------------------------------------
 # mine
 
 
@@ -428,7 +509,7 @@ def latest_run(store: TripleStore, kind: str, dataset: str, settings: Settings) 
     frame = store.select(load_query("catalog/latest_run"), catalog=minter.catalog_graph(),
                          kind=NamedNode(KGX + kind), dataset=NamedNode(minter.dataset(dataset)))
     if frame.height == 0:
-        step = "explain" if kind == "AttributionRun" else "mine"
+        step = {"AttributionRun": "explain", "ActivationRun": "activations"}.get(kind, "mine")
         raise InputError(f"no completed {kind} for dataset {dataset!r} in the {store.description}; "
                          f"run `kgexplain {step}` first")
     return frame["run"][0], frame["graph"][0]

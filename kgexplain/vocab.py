@@ -111,6 +111,15 @@ class Minter:
     def prediction(self, run_id: str, doc_index: int) -> str:
         return self._iri("run", run_id, "pred", doc_index)
 
+    def layer(self, run_id: str, layer: str) -> str:
+        return self._iri("run", run_id, "layer", layer)
+
+    def neuron(self, run_id: str, layer: str, index: int) -> str:
+        return self._iri("run", run_id, "layer", layer, index)
+
+    def activation(self, run_id: str, doc_index: int, layer: str) -> str:
+        return self._iri("run", run_id, "act", doc_index, layer)
+
     def influence(self, run_id: str, entity: str) -> str:
         return self._iri("run", run_id, "influence", _digest(entity))
 

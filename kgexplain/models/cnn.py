@@ -21,6 +21,9 @@ class TextCNN(nn.Module):
     """``forward(ids)`` gives P(positive); ``head(embedded)`` is the part attribution explains."""
 
     embedding_layer = "embedding"
+    #: Captured by ``models.activations.capture``: both convolutions after ReLU (max over time; relu2's max
+    #: is pool2's output) and the dense logit.
+    activation_layers = ("head.relu1", "head.relu2", "head.dense")
 
     def __init__(self, vocab_size: int, max_len: int = 500, embedding_dim: int = 50, filters: int = 50,
                  window1: int = 11, pool1: int = 10, window2: int = 5) -> None:

@@ -51,6 +51,8 @@ class RNNHead(nn.Module):
 
 class _RecurrentClassifier(nn.Module):
     embedding_layer = "embedding"
+    #: Captured by ``models.activations.capture``: the recurrent outputs (max over time) and the dense logit.
+    activation_layers = ("head.rnn", "head.dense")
     padding = "pre"
     cell = "lstm"
     bidirectional = False

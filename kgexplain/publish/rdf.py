@@ -14,7 +14,8 @@ from ..store import RawTriple
 from ..vocab import KGX, MLS, PROV, RDF, RDFS, WD, WDT, Minter, local_id, nt_bool, nt_datetime, nt_float, nt_int, nt_iri, nt_str
 
 __all__ = [
-    "RunRecord", "run_triples", "rule_triples", "influence_triples", "attribution_triples", "item_label", "rule_label",
+    "RunRecord", "run_triples", "rule_triples", "influence_triples", "attribution_triples", "activation_triples",
+    "item_label", "rule_label",
 ]
 
 TYPE = nt_iri(RDF + "type")
@@ -179,3 +180,40 @@ def attribution_triples(run_id: str, minter: Minter, documents: list[str], token
             yield m, _k("relevance"), nt_float(float(aggregate(rel[mention.start:mention.end])))
             for pos in range(mention.start, mention.end):
                 yield token_iris[pos], _k("mentions"), e
+
+
+def activation_triples(run_id: str, minter: Minter, documents: list[str], layers: Mapping[str, np.ndarray],
+                       bins: int, threshold: float) -> Iterator[RawTriple]:
+    """An activation run's body: per layer a ``kgx:Layer`` with its ``kgx:Neuron``s (index, min, max),
+    and per document × layer one ``kgx:ActivationVector`` holding the raw values (base64 float32), the
+    binarized flags and the bins as compact literals (see ``models.activations``)."""
+    from ..models.activations import binarize, encode_bins, encode_flags, encode_values, uniform_bins
+
+    run = nt_iri(minter.run(run_id))
+    for name, values in layers.items():
+        layer = nt_iri(minter.layer(run_id, name))
+        codes, low, high = uniform_bins(values, bins)
+        active = binarize(values, threshold)
+        yield layer, TYPE, _k("Layer")
+        yield layer, LABEL, nt_str(name)
+        yield layer, _k("run"), run
+        yield layer, _k("neuronCount"), nt_int(values.shape[1])
+        yield layer, _k("bins"), nt_int(bins)
+        yield layer, _k("activationThreshold"), nt_float(threshold)
+        for i in range(values.shape[1]):
+            n = nt_iri(minter.neuron(run_id, name, i))
+            yield n, TYPE, _k("Neuron")
+            yield n, LABEL, nt_str(f"{name}#{i}")
+            yield n, _k("layer"), layer
+            yield n, _k("index"), nt_int(i)
+            yield n, _k("minimum"), nt_float(float(low[i]))
+            yield n, _k("maximum"), nt_float(float(high[i]))
+            yield n, _k("activeDocuments"), nt_int(int(active[:, i].sum()))
+        for index, doc in enumerate(documents):
+            a = nt_iri(minter.activation(run_id, index, name))
+            yield a, TYPE, _k("ActivationVector")
+            yield a, _k("document"), nt_iri(doc)
+            yield a, _k("layer"), layer
+            yield a, _k("values"), f'"{encode_values(values[index])}"^^{_k("float32Base64")}'
+            yield a, _k("active"), nt_str(encode_flags(active[index]))
+            yield a, _k("binned"), nt_str(encode_bins(codes[index]))

@@ -254,3 +254,49 @@ def test_agreement_between_explainers(demo: tuple[Path, str], tmp_path: Path) ->
     report = pl.read_csv(tmp_path / "a.csv")
     assert report.height == 2000 and report["spearman"].drop_nulls().is_between(-1, 1).all()
     assert report["spearman"].mean() > 0.5    # two faithful explainers of one CNN largely agree
+
+
+@pytest.mark.e2e
+def test_demo_activations_read_back_and_recapture(demo: tuple[Path, str], tmp_path: Path) -> None:
+    """The demo stores every document's activations; reading them back from the store gives exactly what
+    the hooks capture from the saved model, in all three forms; `kgexplain activations` re-captures one
+    layer with other bins as a new run, which becomes the latest, and its graph passes SHACL."""
+    import shutil
+
+    import numpy as np
+
+    from kgexplain.models.activations import binarize, capture, uniform_bins
+    from kgexplain.models.training import TrainedModel
+    from kgexplain.pipeline import Settings, read_activations, read_documents
+    from kgexplain.publish.shacl import validate
+
+    out = tmp_path / "copy"
+    shutil.copytree(demo[0], out)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["activation_layers"] == {"head.relu1": 50, "head.relu2": 50, "head.dense": 1}
+    settings = Settings()
+    trained = TrainedModel.load(out / "model")
+    with EmbeddedStore(out / "store") as db:
+        docs, values = read_activations(db, "synthetic", settings)
+        _, active = read_activations(db, "synthetic", settings, form="active")
+        _, binned = read_activations(db, "synthetic", settings, form="binned")
+        frame, _ = read_documents(db, "synthetic", settings)
+    texts = dict(zip(frame["doc"].to_list(), frame["text"].to_list(), strict=True))
+    fresh = capture(trained, [texts[d] for d in docs])
+    assert len(docs) == 2000
+    for layer, matrix in fresh.layers.items():
+        np.testing.assert_allclose(values[layer], matrix, rtol=1e-5, atol=1e-6)
+        np.testing.assert_array_equal(active[layer], binarize(values[layer]))
+        np.testing.assert_array_equal(binned[layer], uniform_bins(values[layer], 4)[0])
+    code, output = run(["activations", "--store", str(out / "store"), "--dataset", "synthetic",
+                        "--model-dir", str(out / "model"), "--layer", "head.relu1", "--bins", "6"])
+    assert code == 0, output
+    with EmbeddedStore(out / "store") as db:
+        _, binned6 = read_activations(db, "synthetic", settings, form="binned")
+        graph = next(g for g in db.graphs() if "/activations-" in g and summary["activation_run"] not in g)
+        report = validate(db.dump(ox.NamedNode(graph)))
+    assert list(binned6) == ["head.relu1"] and binned6["head.relu1"].max() == 5
+    assert report.conforms, report.report[:2000]
+    code, output = run(["activations", "--store", str(out / "store"), "--dataset", "synthetic",
+                        "--model-dir", str(out / "model"), "--layer", "head.nope"])
+    assert code == 2 and "no layer named 'head.nope'" in output
