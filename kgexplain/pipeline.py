@@ -13,6 +13,7 @@ import logging
 import tempfile
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -32,7 +33,9 @@ from .mining.influence import influence
 from .mining.pruning import prune
 from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, rules_from_itemsets
 from .models.training import DEFAULT_EPOCHS, TrainedModel, TrainResult, TrainSettings, resolve_device, train_model
-from .publish.rdf import RunRecord, activation_triples, attribution_triples, influence_triples, rule_triples, run_triples
+from .publish.rdf import (
+    RunRecord, activation_triples, influence_triples, mention_triples, rule_triples, run_triples, token_triples,
+)
 from .publish.shacl import validate
 from .queries import load_query
 from .store import RawTriple, TripleStore, to_ntriples
@@ -327,34 +330,43 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
         progress(f"explaining ({settings.method})", done[0], len(texts))
 
     progress(f"explaining ({settings.method})", 0, len(texts))
-    attribution = explain(trained, texts, train_texts, settings.method, device=device,
-                          batch_size=settings.explain_batch_size, on_batch=on_batch,
-                          background=settings.shap_background, fallback=settings.fallback)
     kg_graph = minter.kg_graph(dataset)
-    tokens = [tokenize(t)[: trained.max_len] for t in texts]
-    cased = [tokenize_cased(t)[: trained.max_len] for t in texts] if settings.ground_capitalized else None
-    lexicon = _lexicon(store, kg_graph, settings)
     run_id = _new_run_id("explain")
     graph = minter.run_graph(run_id)
-    labels = np.asarray(docs["label"].to_list())
-    predicted = (attribution.predictions > 0.5).astype(int)
-    is_test = np.asarray([s == "test" for s in docs["split"].to_list()])
-    test_accuracy = float((predicted[is_test] == labels[is_test]).mean()) if is_test.any() else float("nan")
-    mentions = [ground(toks[: len(rel)], lexicon, cased[i] if cased is not None else None)
-                for i, (toks, rel) in enumerate(zip(tokens, attribution.relevance, strict=True))]
-    entities = {m.entity for doc_mentions in mentions for m in doc_mentions}
-    body = attribution_triples(run_id, minter, docs["doc"].to_list(), tokens, attribution.relevance,
-                               attribution.predictions, mentions, AGGREGATIONS[settings.aggregation])
-    record = RunRecord(run_id, "AttributionRun", minter.dataset(dataset), graph.value, start_time,
-                       settings={"model": trained.name, "method": attribution.method,
-                                 "reference": attribution.reference, "expectedValue": attribution.expected_value,
-                                 "additivityError": attribution.max_additivity_error,
-                                 "testAccuracy": test_accuracy, "maxTokens": trained.max_len},
-                       links={"kgGraph": kg_graph.value})
-    with _cleanup(store, graph):
-        n = store.load(body, graph)
+    documents = docs["doc"].to_list()
+    tokens = [tokenize(t)[: trained.max_len] for t in texts]
+    cased = [tokenize_cased(t)[: trained.max_len] for t in texts] if settings.ground_capitalized else None
+    # Two threads overlap the store side with the rest (torch and pyoxigraph release the GIL): the lexicon
+    # is built while torch explains, and the tokens are bulk-loaded while the texts are grounded.
+    # The pool is left (its loads finished) before _cleanup would drop the graph of a failed run.
+    with _cleanup(store, graph), ThreadPoolExecutor(max_workers=2, thread_name_prefix="kgx-explain") as pool:
+        pending_lexicon = pool.submit(_lexicon, store, kg_graph, settings)
+        attribution = explain(trained, texts, train_texts, settings.method, device=device,
+                              batch_size=settings.explain_batch_size, on_batch=on_batch,
+                              background=settings.shap_background, fallback=settings.fallback)
+        pending_tokens = pool.submit(store.load, list(token_triples(run_id, minter, documents, tokens,
+                                                                    attribution.relevance, attribution.predictions)),
+                                     graph)
+        lexicon = pending_lexicon.result()
+        mentions = [ground(toks[: len(rel)], lexicon, cased[i] if cased is not None else None)
+                    for i, (toks, rel) in enumerate(zip(tokens, attribution.relevance, strict=True))]
+        body = list(mention_triples(run_id, minter, documents, attribution.relevance, mentions,
+                                    AGGREGATIONS[settings.aggregation]))
+        n = pending_tokens.result()      # one bulk load into the graph at a time
+        n += store.load(body, graph)
+        labels = np.asarray(docs["label"].to_list())
+        predicted = (attribution.predictions > 0.5).astype(int)
+        is_test = np.asarray([s == "test" for s in docs["split"].to_list()])
+        test_accuracy = float((predicted[is_test] == labels[is_test]).mean()) if is_test.any() else float("nan")
+        record = RunRecord(run_id, "AttributionRun", minter.dataset(dataset), graph.value, start_time,
+                           settings={"model": trained.name, "method": attribution.method,
+                                     "reference": attribution.reference, "expectedValue": attribution.expected_value,
+                                     "additivityError": attribution.max_additivity_error,
+                                     "testAccuracy": test_accuracy, "maxTokens": trained.max_len},
+                           links={"kgGraph": kg_graph.value})
         record.ended = _now()
         n += store.load(run_triples(record, minter), graph)
+    entities = {m.entity for doc_mentions in mentions for m in doc_mentions}
     store.load(run_triples(record, minter), minter.catalog_graph())
     return ExplainResult(run_id, attribution.method, graph.value, len(texts),
                          sum(len(r) for r in attribution.relevance), sum(len(m) for m in mentions),

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from functools import lru_cache
 from urllib.parse import quote
 
 from pyoxigraph import NamedNode
@@ -63,8 +64,14 @@ def local_id(iri: str) -> str:
     return re.split(r"[/#]", iri.rstrip("/#"))[-1]
 
 
-def _slug(text: str) -> str:
-    return quote(str(text), safe="") or "_"
+@lru_cache(maxsize=65536)
+def _quote(text: str) -> str:
+    return quote(text, safe="") or "_"
+
+
+def _slug(part: object) -> str:
+    # positions and indexes are most of the parts minted (one IRI per token): no quoting needed
+    return str(part) if type(part) is int else _quote(str(part))
 
 
 class Minter:

@@ -14,7 +14,8 @@ from ..store import RawTriple
 from ..vocab import KGX, MLS, PROV, RDF, RDFS, WD, WDT, Minter, local_id, nt_bool, nt_datetime, nt_float, nt_int, nt_iri, nt_str
 
 __all__ = [
-    "RunRecord", "run_triples", "rule_triples", "influence_triples", "attribution_triples", "activation_triples",
+    "RunRecord", "run_triples", "rule_triples", "influence_triples", "attribution_triples", "token_triples", "mention_triples",
+    "activation_triples",
     "item_label", "rule_label",
 ]
 
@@ -148,11 +149,16 @@ def influence_triples(frame: pl.DataFrame, run_id: str, minter: Minter) -> Itera
 def attribution_triples(run_id: str, minter: Minter, documents: list[str], tokens: list[list[str]],
                         relevance: list[np.ndarray], predictions: np.ndarray, mentions: list[list[Mention]],
                         aggregate: Callable[[np.ndarray], float]) -> Iterator[RawTriple]:
-    """An attribution run's body: a ``kgx:Prediction`` per document, a ``kgx:Token`` per scored token,
-    and a ``kgx:Mention`` per grounded span, whose relevance aggregates its tokens' (``aggregate``)."""
+    """An attribution run's body: ``token_triples`` then ``mention_triples``."""
+    yield from token_triples(run_id, minter, documents, tokens, relevance, predictions)
+    yield from mention_triples(run_id, minter, documents, relevance, mentions, aggregate)
+
+
+def token_triples(run_id: str, minter: Minter, documents: list[str], tokens: list[list[str]],
+                  relevance: list[np.ndarray], predictions: np.ndarray) -> Iterator[RawTriple]:
+    """A ``kgx:Prediction`` per document and a ``kgx:Token`` per scored token (no grounding needed)."""
     run = nt_iri(minter.run(run_id))
-    for index, (doc_iri, toks, rel, doc_mentions) in enumerate(zip(documents, tokens, relevance, mentions,
-                                                                     strict=True)):
+    for index, (doc_iri, toks, rel) in enumerate(zip(documents, tokens, relevance, strict=True)):
         d = nt_iri(doc_iri)
         p = nt_iri(minter.prediction(run_id, index))
         yield p, TYPE, _k("Prediction")
@@ -160,13 +166,22 @@ def attribution_triples(run_id: str, minter: Minter, documents: list[str], token
         yield p, _k("run"), run
         yield p, _k("score"), nt_float(float(predictions[index]))
         yield p, _k("predictedLabel"), nt_int(int(predictions[index] > 0.5))
-        token_iris = [nt_iri(minter.token(run_id, index, pos)) for pos in range(len(rel))]
-        for pos, (t, tok, value) in enumerate(zip(token_iris, toks, rel, strict=False)):
+        for pos, (tok, value) in enumerate(zip(toks, rel.tolist(), strict=False)):
+            t = nt_iri(minter.token(run_id, index, pos))
             yield t, TYPE, _k("Token")
             yield t, _k("document"), d
             yield t, _k("position"), nt_int(pos)
             yield t, _k("surface"), nt_str(tok)
-            yield t, _k("relevance"), nt_float(float(value))
+            yield t, _k("relevance"), nt_float(value)
+
+
+def mention_triples(run_id: str, minter: Minter, documents: list[str], relevance: list[np.ndarray],
+                    mentions: list[list[Mention]], aggregate: Callable[[np.ndarray], float]) -> Iterator[RawTriple]:
+    """A ``kgx:Mention`` per grounded span, whose relevance aggregates its tokens' (``aggregate``), and
+    ``kgx:mentions`` from each of its tokens to the entity."""
+    run = nt_iri(minter.run(run_id))
+    for index, (doc_iri, rel, doc_mentions) in enumerate(zip(documents, relevance, mentions, strict=True)):
+        d = nt_iri(doc_iri)
         for mention in doc_mentions:
             m = nt_iri(minter.mention(run_id, index, mention.start))
             e = nt_iri(mention.entity)
@@ -179,8 +194,7 @@ def attribution_triples(run_id: str, minter: Minter, documents: list[str], token
             yield m, _k("entity"), e
             yield m, _k("relevance"), nt_float(float(aggregate(rel[mention.start:mention.end])))
             for pos in range(mention.start, mention.end):
-                yield token_iris[pos], _k("mentions"), e
-
+                yield nt_iri(minter.token(run_id, index, pos)), _k("mentions"), e
 
 def activation_triples(run_id: str, minter: Minter, documents: list[str], layers: Mapping[str, np.ndarray],
                        bins: int, threshold: float) -> Iterator[RawTriple]:
