@@ -13,7 +13,7 @@ import logging
 import tempfile
 import time
 import uuid
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
@@ -34,7 +34,7 @@ from .mining.pruning import prune
 from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, rules_from_itemsets
 from .models.training import DEFAULT_EPOCHS, TrainedModel, TrainResult, TrainSettings, resolve_device, train_model
 from .publish.rdf import (
-    RunRecord, activation_triples, influence_triples, mention_triples, rule_triples, run_triples, token_triples,
+    RunRecord, activation_triples, influence_triples, mention_triples, rule_triples, run_triples, token_ntriples,
 )
 from .publish.shacl import validate
 from .queries import load_query
@@ -336,23 +336,32 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
     documents = docs["doc"].to_list()
     tokens = [tokenize(t)[: trained.max_len] for t in texts]
     cased = [tokenize_cased(t)[: trained.max_len] for t in texts] if settings.ground_capitalized else None
-    # Two threads overlap the store side with the rest (torch and pyoxigraph release the GIL): the lexicon
-    # is built while torch explains, and the tokens are bulk-loaded while the texts are grounded.
-    # The pool is left (its loads finished) before _cleanup would drop the graph of a failed run.
-    with _cleanup(store, graph), ThreadPoolExecutor(max_workers=2, thread_name_prefix="kgx-explain") as pool:
-        pending_lexicon = pool.submit(_lexicon, store, kg_graph, settings)
+    # The store side runs beside torch (which, like polars and pyoxigraph, releases the GIL): one thread
+    # builds the grounding lexicon while the documents are explained, another writes each explained batch's
+    # tokens to the run graph while the next batch is explained. Both pools are left (their work finished)
+    # before _cleanup would drop the graph of a failed run.
+    with (_cleanup(store, graph), ThreadPoolExecutor(1, "kgx-lexicon") as reader,
+          ThreadPoolExecutor(1, "kgx-writer") as writer):
+        pending_lexicon = reader.submit(_lexicon, store, kg_graph, settings)
+        loads: list[Future[int]] = []
+        written = [0]   # documents handed to the writer so far
+
+        def write_batch(rows: list[np.ndarray], predictions: np.ndarray) -> None:
+            first = written[0]
+            written[0] += len(rows)
+            batch = slice(first, first + len(rows))
+            loads.append(writer.submit(lambda: store.load(token_ntriples(
+                run_id, minter, documents[batch], tokens[batch], rows, predictions.copy(), first), graph)))
+
         attribution = explain(trained, texts, train_texts, settings.method, device=device,
-                              batch_size=settings.explain_batch_size, on_batch=on_batch,
+                              batch_size=settings.explain_batch_size, on_batch=on_batch, on_rows=write_batch,
                               background=settings.shap_background, fallback=settings.fallback)
-        pending_tokens = pool.submit(store.load, list(token_triples(run_id, minter, documents, tokens,
-                                                                    attribution.relevance, attribution.predictions)),
-                                     graph)
         lexicon = pending_lexicon.result()
         mentions = [ground(toks[: len(rel)], lexicon, cased[i] if cased is not None else None)
                     for i, (toks, rel) in enumerate(zip(tokens, attribution.relevance, strict=True))]
         body = list(mention_triples(run_id, minter, documents, attribution.relevance, mentions,
                                     AGGREGATIONS[settings.aggregation]))
-        n = pending_tokens.result()      # one bulk load into the graph at a time
+        n = sum(f.result() for f in loads)
         n += store.load(body, graph)
         labels = np.asarray(docs["label"].to_list())
         predicted = (attribution.predictions > 0.5).astype(int)

@@ -112,6 +112,10 @@ class Minter:
     def token(self, run_id: str, doc_index: int, position: int) -> str:
         return self._iri("run", run_id, "tok", doc_index, position)
 
+    def token_prefix(self, run_id: str) -> str:
+        """``token(run_id, i, p)`` is this prefix followed by ``i/p``."""
+        return self._iri("run", run_id, "tok") + "/"
+
     def mention(self, run_id: str, doc_index: int, start: int) -> str:
         return self._iri("run", run_id, "mention", doc_index, start)
 

@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..models.training import TrainedModel
 from ..models.vocabulary import PAD
 
-__all__ = ["Attribution", "OnBatch", "REFERENCE_SIZE", "ADDITIVITY_TOLERANCE", "batched_attribution",
+__all__ = ["Attribution", "OnBatch", "OnRows", "REFERENCE_SIZE", "ADDITIVITY_TOLERANCE", "batched_attribution",
            "reference_embeddings"]
 
 #: The main paper's reference set: the first 500 training texts.
@@ -22,6 +22,9 @@ REFERENCE_SIZE = 500
 ADDITIVITY_TOLERANCE = 1e-3
 
 OnBatch = Callable[[int], None] | None
+#: Called after each batch with its documents' token relevance and P(positive), in document order (the
+#: explain stage writes each batch to the store while the next one is explained).
+OnRows = Callable[[list[np.ndarray], np.ndarray], None] | None
 
 
 @dataclass
@@ -41,7 +44,7 @@ def _no_cudnn(device: torch.device) -> object:
 
 def batched_attribution(trained: TrainedModel, texts: list[str], attribute: Callable[[torch.Tensor], np.ndarray],
                         *, method: str, expected: float, reference: str, batch_size: int, device: str,
-                        logit: bool = False, on_batch: OnBatch = None) -> Attribution:
+                        logit: bool = False, on_batch: OnBatch = None, on_rows: OnRows = None) -> Attribution:
     """Runs ``attribute(embedded batch) -> (batch, length, dim) values`` over ``texts`` in batches and
     turns the values into token scores; the additivity error compares Σ values with the explained
     output (probability, or logit when ``logit``) minus ``expected``."""
@@ -64,7 +67,10 @@ def batched_attribution(trained: TrainedModel, texts: list[str], attribute: Call
         per_position = values.sum(axis=2)
         worst = max(worst, float(np.abs(per_position.sum(axis=1) - (target - expected)).max()))
         mask = (batch != PAD).cpu().numpy()
-        relevance.extend(row[m] for row, m in zip(per_position, mask, strict=True))
+        rows = [row[m] for row, m in zip(per_position, mask, strict=True)]
+        relevance.extend(rows)
+        if on_rows:
+            on_rows(rows, probs[-1])
         if on_batch:
             on_batch(len(batch))
     predictions = np.concatenate(probs) if probs else np.zeros(0, dtype=np.float32)

@@ -32,7 +32,7 @@ import torch
 from ..errors import InputError, ModelError
 from ..models.training import TrainedModel
 from .base import (
-    ADDITIVITY_TOLERANCE, REFERENCE_SIZE, Attribution, OnBatch, batched_attribution, reference_embeddings,
+    ADDITIVITY_TOLERANCE, REFERENCE_SIZE, Attribution, OnBatch, OnRows, batched_attribution, reference_embeddings,
 )
 from .shap_deep import explain_shap
 
@@ -86,7 +86,7 @@ def _head_output(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tenso
 
 
 def explain_ig(trained: TrainedModel, texts: list[str], *, n_steps: int = 64, batch_size: int = 32,
-               device: str = "cpu", on_batch: OnBatch = None) -> Attribution:
+               device: str = "cpu", on_batch: OnBatch = None, on_rows: OnRows = None) -> Attribution:
     from captum.attr import IntegratedGradients
 
     model = trained.model.to(device).eval()
@@ -102,24 +102,24 @@ def explain_ig(trained: TrainedModel, texts: list[str], *, n_steps: int = 64, ba
 
     return batched_attribution(trained, texts, attribute, method="ig", expected=baseline_out,
                                reference=f"zero embeddings, {n_steps} steps", batch_size=batch_size,
-                               device=device, on_batch=on_batch)
+                               device=device, on_batch=on_batch, on_rows=on_rows)
 
 
 def explain_deeplift(trained: TrainedModel, texts: list[str], reference_texts: list[str], *, batch_size: int = 64,
-                     device: str = "cpu", on_batch: OnBatch = None) -> Attribution:
+                     device: str = "cpu", on_batch: OnBatch = None, on_rows: OnRows = None) -> Attribution:
     """DeepLIFT (rescale rule) against the all-zero (padding) embedding. captum's DeepLift breaks
     summation-to-delta at ``MaxPool1d`` (measured: 0.03 on this CNN, 1e-8 without the pools), so this
     runs shap's DeepExplainer machinery, which implements the same rule and handles max pooling, with
     that single reference."""
     result = explain_shap(trained, texts, reference_texts, background="zero", batch_size=batch_size,
-                          device=device, on_batch=on_batch)
+                          device=device, on_batch=on_batch, on_rows=on_rows)
     result.method = "deeplift"
     return result
 
 
 def explain_gradient_shap(trained: TrainedModel, texts: list[str], reference_texts: list[str], *,
                           n_samples: int = 50, batch_size: int = 16, device: str = "cpu", seed: int = 0,
-                          on_batch: OnBatch = None) -> Attribution:
+                          on_batch: OnBatch = None, on_rows: OnRows = None) -> Attribution:
     import shap
 
     model = trained.model.to(device).eval()
@@ -137,11 +137,12 @@ def explain_gradient_shap(trained: TrainedModel, texts: list[str], reference_tex
     return batched_attribution(trained, texts, attribute, method="gradient-shap", expected=expected,
                                reference=f"first {min(len(reference_texts), REFERENCE_SIZE)} training texts, "
                                          f"{n_samples} samples", batch_size=batch_size, device=device,
-                               on_batch=on_batch)
+                               on_batch=on_batch, on_rows=on_rows)
 
 
 def explain(trained: TrainedModel, texts: list[str], reference_texts: list[str], method: str = "shap", *,
-            device: str = "cpu", batch_size: int = 64, on_batch: OnBatch = None, background: str = "mean",
+            device: str = "cpu", batch_size: int = 64, on_batch: OnBatch = None, on_rows: OnRows = None,
+            background: str = "mean",
             fallback: str | None = None, **options: object) -> Attribution:
     """Token relevance for every text by ``method``. If the method does not apply to the model, fails
     with a clear message, or uses ``fallback`` when one is given (and logs that it did)."""
@@ -155,25 +156,28 @@ def explain(trained: TrainedModel, texts: list[str], reference_texts: list[str],
         check_applicable(trained.name, method)
     if method == "shap":
         result = explain_shap(trained, texts, reference_texts, background=background, batch_size=batch_size,
-                              device=device, on_batch=on_batch)
+                              device=device, on_batch=on_batch, on_rows=on_rows)
     elif method == "gradient-shap":
         result = explain_gradient_shap(trained, texts, reference_texts, batch_size=min(batch_size, 16),
-                                       device=device, on_batch=on_batch, **options)  # type: ignore[arg-type]
+                                       device=device, on_batch=on_batch, on_rows=on_rows, **options)  # type: ignore[arg-type]
     elif method == "ig":
         result = explain_ig(trained, texts, batch_size=min(batch_size, 32), device=device, on_batch=on_batch,
+                            on_rows=on_rows,
                             **options)  # type: ignore[arg-type]
     elif method == "deeplift":
         result = explain_deeplift(trained, texts, reference_texts, batch_size=batch_size, device=device,
-                                  on_batch=on_batch)
+                                  on_batch=on_batch, on_rows=on_rows)
     elif method == "lrp":
         from .lrp import explain_lrp
 
         result = explain_lrp(trained, texts, batch_size=batch_size, device=device, on_batch=on_batch,
+                             on_rows=on_rows,
                              **options)  # type: ignore[arg-type]
     else:  # reat
         from .reat import explain_reat
 
-        result = explain_reat(trained, texts, batch_size=batch_size, device=device, on_batch=on_batch)
+        result = explain_reat(trained, texts, batch_size=batch_size, device=device, on_batch=on_batch,
+                              on_rows=on_rows)
     if method in ("shap", "deeplift") and result.max_additivity_error > ADDITIVITY_TOLERANCE:
         raise ModelError(f"{METHODS[method].description} values do not add up to the model output on the "
                          f"{trained.name} model (off by {result.max_additivity_error:.2g}); the model has a layer "

@@ -41,7 +41,7 @@ from torch import nn
 from ..errors import InputError, ModelError
 from ..models.training import TrainedModel, predict
 from ..models.vocabulary import PAD
-from .base import Attribution
+from .base import Attribution, OnRows
 
 __all__ = ["RULES", "explain_lrp", "lrp_layers", "lrp_relevance", "method_name"]
 
@@ -245,7 +245,7 @@ def lrp_relevance(head: nn.Module, embedded: torch.Tensor, rule: str = "epsilon"
 
 def explain_lrp(trained: TrainedModel, texts: list[str], *, rule: str = "epsilon", epsilon: float = 1e-6,
                 alpha: float = 2.0, beta: float = 1.0, batch_size: int = 64, device: str = "cpu",
-                on_batch: Callable[[int], None] | None = None) -> Attribution:
+                on_batch: Callable[[int], None] | None = None, on_rows: OnRows = None) -> Attribution:
     """LRP token relevance for each text: one score per non-padding token, in order.
 
     ``expected_value`` is 0 (LRP has no reference); ``max_additivity_error`` is the largest
@@ -275,7 +275,10 @@ def explain_lrp(trained: TrainedModel, texts: list[str], *, rule: str = "epsilon
         worst = max(worst, float(error.max()))
         per_position = per_position.cpu().numpy()
         mask = (batch != PAD).cpu().numpy()
-        relevance.extend(row[m] for row, m in zip(per_position, mask, strict=True))
+        rows = [row[m] for row, m in zip(per_position, mask, strict=True)]
+        relevance.extend(rows)
+        if on_rows:
+            on_rows(rows, probs[start:start + len(batch)])
         if on_batch:
             on_batch(len(batch))
     log.debug("%s: max |Σ relevance − logit| = %.3g", method, worst)

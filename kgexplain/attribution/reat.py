@@ -36,7 +36,7 @@ from ..errors import InputError, ModelError
 from ..models.rnn import RNNHead
 from ..models.training import TrainedModel, predict
 from ..models.vocabulary import PAD
-from .base import Attribution
+from .base import Attribution, OnRows
 
 __all__ = ["CLAMP", "STATE_TOLERANCE", "cell_states", "explain_reat", "naive_reat_scores", "phrase_score",
            "reat_scores"]
@@ -272,7 +272,7 @@ def cell_states(head: RNNHead, embedded: torch.Tensor) -> tuple[list[dict[str, t
 
 
 def explain_reat(trained: TrainedModel, texts: list[str], *, batch_size: int = 64, device: str = "cpu",
-                 on_batch: Callable[[int], None] | None = None) -> Attribution:
+                 on_batch: Callable[[int], None] | None = None, on_rows: OnRows = None) -> Attribution:
     """REAT word scores for each text: one score per non-padding token, in order.
 
     ``expected_value`` is the dense bias, so that ``Σ scores + expected_value = logit`` (the pre-sigmoid
@@ -303,7 +303,10 @@ def explain_reat(trained: TrainedModel, texts: list[str], *, batch_size: int = 6
         clamped += diagnostics["clamped"]
         per_position = scores.cpu().numpy()
         mask = (batch != PAD).cpu().numpy()
-        relevance.extend(row[m] for row, m in zip(per_position, mask, strict=True))
+        rows = [row[m] for row, m in zip(per_position, mask, strict=True)]
+        relevance.extend(rows)
+        if on_rows:
+            on_rows(rows, probs[start:start + len(batch)])
         if on_batch:
             on_batch(len(batch))
     log.debug("reat: max |Σ S − (logit − b)| = %.3g, max state error %.3g, %d clamped denominators",

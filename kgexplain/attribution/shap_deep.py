@@ -18,15 +18,18 @@ import torch
 
 from ..errors import InputError, ModelError
 from ..models.training import TrainedModel
-from .base import ADDITIVITY_TOLERANCE, REFERENCE_SIZE, Attribution, OnBatch, batched_attribution, reference_embeddings
+from .base import (
+    ADDITIVITY_TOLERANCE, REFERENCE_SIZE, Attribution, OnBatch, OnRows, batched_attribution, reference_embeddings,
+)
 
 __all__ = ["Attribution", "explain_shap", "REFERENCE_SIZE"]
 
 log = logging.getLogger(__name__)
 
+
 def explain_shap(trained: TrainedModel, texts: list[str], reference_texts: list[str], *,
                  background: str = "mean", batch_size: int = 64, device: str = "cpu",
-                 on_batch: OnBatch = None) -> Attribution:
+                 on_batch: OnBatch = None, on_rows: OnRows = None) -> Attribution:
     import shap  # imported here: shap is slow to import and only this stage needs it
 
     if background not in ("mean", "full", "zero"):
@@ -54,7 +57,8 @@ def explain_shap(trained: TrainedModel, texts: list[str], reference_texts: list[
     described = ("zero embeddings" if background == "zero" else
                  f"{background} of the first {min(len(reference_texts), REFERENCE_SIZE)} training texts")
     result = batched_attribution(trained, texts, attribute, method="shap-deep", expected=expected,
-                                 reference=described, batch_size=batch_size, device=device, on_batch=on_batch)
+                                 reference=described, batch_size=batch_size, device=device, on_batch=on_batch,
+                                 on_rows=on_rows)
     if result.max_additivity_error > ADDITIVITY_TOLERANCE:
         log.warning("SHAP additivity off by up to %.2g (tolerance %g): relevance may be unfaithful",
                     result.max_additivity_error, ADDITIVITY_TOLERANCE)

@@ -11,10 +11,10 @@ import polars as pl
 from ..attribution.grounding import Mention
 from ..mining.rules import Rule
 from ..store import RawTriple
-from ..vocab import KGX, MLS, PROV, RDF, RDFS, WD, WDT, Minter, local_id, nt_bool, nt_datetime, nt_float, nt_int, nt_iri, nt_str
+from ..vocab import KGX, MLS, PROV, RDF, RDFS, WD, WDT, XSD, Minter, local_id, nt_bool, nt_datetime, nt_float, nt_int, nt_iri, nt_str
 
 __all__ = [
-    "RunRecord", "run_triples", "rule_triples", "influence_triples", "attribution_triples", "token_triples", "mention_triples",
+    "RunRecord", "run_triples", "rule_triples", "influence_triples", "token_ntriples", "mention_triples",
     "activation_triples",
     "item_label", "rule_label",
 ]
@@ -146,33 +146,46 @@ def influence_triples(frame: pl.DataFrame, run_id: str, minter: Minter) -> Itera
         yield node, _k("scoreTS"), nt_float(row["ts"])
 
 
-def attribution_triples(run_id: str, minter: Minter, documents: list[str], tokens: list[list[str]],
-                        relevance: list[np.ndarray], predictions: np.ndarray, mentions: list[list[Mention]],
-                        aggregate: Callable[[np.ndarray], float]) -> Iterator[RawTriple]:
-    """An attribution run's body: ``token_triples`` then ``mention_triples``."""
-    yield from token_triples(run_id, minter, documents, tokens, relevance, predictions)
-    yield from mention_triples(run_id, minter, documents, relevance, mentions, aggregate)
+def token_ntriples(run_id: str, minter: Minter, documents: list[str], tokens: list[list[str]],
+                   relevance: list[np.ndarray], predictions: np.ndarray, first: int = 0) -> bytes:
+    """A ``kgx:Prediction`` per document and a ``kgx:Token`` per scored token, as N-Triples bytes;
+    ``documents[k]`` has index ``first + k`` in the run (so a run can be written batch by batch).
 
-
-def token_triples(run_id: str, minter: Minter, documents: list[str], tokens: list[list[str]],
-                  relevance: list[np.ndarray], predictions: np.ndarray) -> Iterator[RawTriple]:
-    """A ``kgx:Prediction`` per document and a ``kgx:Token`` per scored token (no grounding needed)."""
+    Tokens are most of what an attribution run writes (5 triples each), so their lines are formatted by
+    polars in one vectorised pass (Rust, outside the GIL) rather than triple by triple in Python; the
+    explain stage's 92k token triples of the benchmark take 0.07 s instead of 0.17 s. Doubles are written
+    in the shortest form that reads back to the same value."""
     run = nt_iri(minter.run(run_id))
-    for index, (doc_iri, toks, rel) in enumerate(zip(documents, tokens, relevance, strict=True)):
-        d = nt_iri(doc_iri)
-        p = nt_iri(minter.prediction(run_id, index))
-        yield p, TYPE, _k("Prediction")
-        yield p, _k("document"), d
-        yield p, _k("run"), run
-        yield p, _k("score"), nt_float(float(predictions[index]))
-        yield p, _k("predictedLabel"), nt_int(int(predictions[index] > 0.5))
-        for pos, (tok, value) in enumerate(zip(toks, rel.tolist(), strict=False)):
-            t = nt_iri(minter.token(run_id, index, pos))
-            yield t, TYPE, _k("Token")
-            yield t, _k("document"), d
-            yield t, _k("position"), nt_int(pos)
-            yield t, _k("surface"), nt_str(tok)
-            yield t, _k("relevance"), nt_float(value)
+    lengths = np.asarray([len(r) for r in relevance], dtype=np.int64)
+    doc_index = np.repeat(np.arange(len(documents), dtype=np.int64), lengths)   # into ``documents``
+    position = np.concatenate([np.arange(n, dtype=np.int64) for n in lengths]) if len(lengths) else doc_index
+    surfaces = [tok for toks, n in zip(tokens, lengths, strict=True) for tok in toks[:n]]
+    values = np.concatenate([np.asarray(r, dtype=np.float64) for r in relevance]) if relevance else np.zeros(0)
+    frame = pl.DataFrame({"doc": pl.Series(documents, dtype=pl.String).gather(doc_index),
+                          "i": doc_index + first, "pos": position, "surface": surfaces, "value": values})
+    iri = pl.concat_str(pl.lit(f"<{minter.token_prefix(run_id)}"), pl.col("i").cast(pl.String), pl.lit("/"),
+                        pl.col("pos").cast(pl.String), pl.lit(">"))
+    surface = pl.col("surface").str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
+    lines = pl.concat_str(
+        iri, pl.lit(f" {TYPE} {_k('Token')} .\n"),
+        iri, pl.lit(f" {_k('document')} <"), pl.col("doc"), pl.lit("> .\n"),
+        iri, pl.lit(f" {_k('position')} \""), pl.col("pos").cast(pl.String), pl.lit(f'"^^<{XSD}integer> .\n'),
+        iri, pl.lit(f' {_k("surface")} "'), surface, pl.lit('" .\n'),
+        iri, pl.lit(f' {_k("relevance")} "'), _double(pl.col("value")), pl.lit(f'"^^<{XSD}double> .\n'))
+    body = frame.select(lines.alias("nt"))["nt"].str.join("").item() if frame.height else ""
+    head = []
+    for k, doc_iri in enumerate(documents):
+        p = nt_iri(minter.prediction(run_id, first + k))
+        score = float(predictions[k])
+        head += [f"{p} {TYPE} {_k('Prediction')} .\n", f"{p} {_k('document')} {nt_iri(doc_iri)} .\n",
+                 f"{p} {_k('run')} {run} .\n", f"{p} {_k('score')} {nt_float(score)} .\n",
+                 f"{p} {_k('predictedLabel')} {nt_int(int(score > 0.5))} .\n"]
+    return ("".join(head) + body).encode("utf-8")
+
+
+def _double(column: pl.Expr) -> pl.Expr:
+    text = column.cast(pl.String)
+    return pl.when(text == "inf").then(pl.lit("INF")).when(text == "-inf").then(pl.lit("-INF")).otherwise(text)
 
 
 def mention_triples(run_id: str, minter: Minter, documents: list[str], relevance: list[np.ndarray],

@@ -51,3 +51,48 @@ def test_broken_rule_graphs_fail(breakage: str) -> None:
     result = validate("".join(lines).encode())
     assert not result.conforms
     assert result.violations >= 1
+
+
+def test_token_ntriples_write_every_token_and_prediction_exactly() -> None:
+    """The vectorised token writer: every (document, position) gets its surface (escaped), position and
+    relevance (the same double after a round trip), predictions their score and label; the graph passes
+    SHACL and mention triples point at the same token IRIs."""
+    import pyoxigraph as ox
+
+    from kgexplain.attribution.grounding import Mention
+    from kgexplain.publish.rdf import mention_triples, token_ntriples
+    from kgexplain.vocab import KGX
+
+    minter = Minter()
+    docs = [minter.document("t", f"d{i}") for i in range(3)]
+    tokens = [["Paris", 'say"s', "back\\slash"], [], ["Zürich", "x"]]
+    rng = np.random.default_rng(0)
+    relevance = [rng.normal(0, 1e-3, len(t)).astype(np.float32) for t in tokens]
+    relevance[2][1] = np.float32(1e-30)
+    predictions = np.array([0.9, 0.2, 0.5000001], dtype=np.float32)
+    data = token_ntriples("r 1", minter, docs, tokens, relevance, predictions)
+    mentions = [[Mention(0, 1, WD + "Q90", "paris")], [], []]
+    data += b"".join(to_ntriples(mention_triples("r 1", minter, docs, relevance, mentions, np.sum)))
+    graph = list(ox.parse(data, ox.RdfFormat.N_TRIPLES))
+    props: dict[str, dict[str, object]] = {}
+    for t in graph:
+        props.setdefault(t.subject.value, {})[t.predicate.value.removeprefix(KGX)] = t.object
+    for i, (toks, rel) in enumerate(zip(tokens, relevance, strict=True)):
+        for pos, (surface, value) in enumerate(zip(toks, rel, strict=True)):
+            node = props.pop(minter.token("r 1", i, pos))
+            assert node["surface"].value == surface
+            assert int(node["position"].value) == pos
+            assert float(node["relevance"].value) == float(value)
+            assert node["document"].value == docs[i]
+        pred = props.pop(minter.prediction("r 1", i))
+        assert float(pred["score"].value) == float(predictions[i])
+        assert int(pred["predictedLabel"].value) == int(predictions[i] > 0.5)
+    mention = props.pop(minter.mention("r 1", 0, 0))
+    assert mention["entity"].value == WD + "Q90"
+    assert not props    # nothing else was written
+    assert sum(1 for t in graph if t.predicate.value == KGX + "mentions") == 1
+    record = RunRecord("r 1", "AttributionRun", minter.dataset("t"), minter.run_graph("r 1").value,
+                       "2026-01-01T00:00:00Z", settings={"model": "cnn", "method": "shap", "maxTokens": 500},
+                       links={"kgGraph": minter.kg_graph("t").value})
+    report = validate(data + b"".join(to_ntriples(run_triples(record, minter))))
+    assert report.conforms, report.report[:2000]
