@@ -45,7 +45,7 @@ from .vocab import DEFAULT_BASE, KGX, WD, WDT, Minter
 __all__ = [
     "Settings", "PRESETS", "Progress", "LoadResult", "ExplainResult", "MineResult",
     "load_stage", "train_stage", "explain_stage", "activations_stage", "ActivationsResult", "read_activations", "mine_stage", "export_stage", "read_documents",
-    "latest_run", "best_rules", "document_heatmap_data", "explainer_agreement", "transactions", "AGGREGATIONS", "STOP_CLASSES", "EXPORT_FORMATS",
+    "latest_run", "best_rules", "MiningInput", "mining_input", "document_heatmap_data", "explainer_agreement", "transactions", "AGGREGATIONS", "STOP_CLASSES", "EXPORT_FORMATS",
 ]
 
 log = logging.getLogger(__name__)
@@ -575,10 +575,30 @@ def transactions(store: TripleStore, kg: NamedNode, entities: list[str], setting
     return frame.sort("entity", "direction", "property", "value")
 
 
-def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: Progress = _no_progress,
-               explain_run: str | None = None) -> MineResult:
-    settings.check()
-    start_time, start = _now(), time.perf_counter()
+@dataclass
+class MiningInput:
+    """What mining needs from the store, once per attribution run: influence per training entity, the
+    transactions (items per entity) and their frequent itemsets. Rules per measure come from ``rules``."""
+
+    explain_run: str
+    explain_graph: str
+    table: pl.DataFrame                 # influence per entity (``mining.influence``), in transaction order
+    entities: list[str]                 # transaction i is entities[i]
+    items: pl.DataFrame                 # one row per (entity, item)
+    frequent: object                    # mining.apriori.FrequentItemsets
+    vocab: list[Item]
+    arrays: InfluenceArrays
+
+    def rules(self, settings: Settings, measure: str | None = None) -> tuple[list[Rule], list[Rule]]:
+        """(rules before pruning, after pruning) under ``measure`` (default: the settings')."""
+        measure = measure or settings.measure
+        candidates = rules_from_itemsets(self.frequent, self.vocab, self.arrays,
+                                         min_confidence=settings.min_confidence, measure=measure)
+        return candidates, prune(candidates, measure)
+
+
+def mining_input(store: TripleStore, dataset: str, settings: Settings, explain_run: str | None = None,
+                 progress: Progress = _no_progress) -> MiningInput:
     minter = Minter(settings.base_iri)
     if explain_run is None:
         explain_run, explain_graph = latest_run(store, "AttributionRun", dataset, settings)
@@ -608,9 +628,20 @@ def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: P
     vocab = [Item(d, p, v, bool(lit)) for d, p, v, lit in frequent.items]
     arrays = InfluenceArrays(table["tc"].to_numpy().astype(np.int8), table["ts"].to_numpy().astype(float),
                              table["n_pos"].to_numpy(), table["n_neg"].to_numpy())
-    candidates = rules_from_itemsets(frequent, vocab, arrays, min_confidence=settings.min_confidence,
-                                     measure=settings.measure)
-    rules = prune(candidates, settings.measure)
+    return MiningInput(explain_run, explain_graph, table, entities, items, frequent, vocab, arrays)
+
+
+def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: Progress = _no_progress,
+               explain_run: str | None = None) -> MineResult:
+    settings.check()
+    start_time, start = _now(), time.perf_counter()
+    minter = Minter(settings.base_iri)
+    data_graph = minter.dataset_graph(dataset)
+    kg = minter.kg_graph(dataset)
+    mined = mining_input(store, dataset, settings, explain_run, progress)
+    explain_run, explain_graph = mined.explain_run, mined.explain_graph
+    table, entities, frequent = mined.table, mined.entities, mined.frequent
+    candidates, rules = mined.rules(settings)
     progress("mining", 4, 5)
     iris = sorted({i.value for r in rules for i in r.antecedent if not i.literal}
                   | {WD + i.property[len(WDT):] for r in rules for i in r.antecedent if i.property.startswith(WDT)}
