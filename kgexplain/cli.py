@@ -30,7 +30,7 @@ from .pipeline import (
 )
 from .store import TripleStore, open_store
 
-__all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "activations", "mine", "export", "heatmap",
+__all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "activations", "mine", "evaluate", "export", "heatmap",
            "agree"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -338,6 +338,27 @@ def mine(dataset: DatasetOpt, store: StoreOpt = None, endpoint: EndpointOpt = No
             result = mine_stage(db, dataset, settings, progress)
         _print_rules(result, settings, top)
         console.print(f"mining run {result.run_id}; graph {result.graph}")
+
+
+@app.command()
+def evaluate(dataset: DatasetOpt, output: Annotated[Path, typer.Option("--output", help="Directory for evaluation.md, .html, .json and rule-graph.png.")],
+             store: StoreOpt = None, endpoint: EndpointOpt = None, preset: PresetOpt = "paper",
+             theta: ThetaOpt = None, min_confidence: ConfOpt = None, min_support: SupOpt = None,
+             max_length: LenOpt = None,
+             measures: Annotated[str, typer.Option("--measures", help="Comma-separated confidence measures to evaluate.")] = "TC,TS,WTS,H") -> None:
+    """The main paper's evaluation (Tables 1 and 2): for the latest attribution run of each model, rules
+    mined on the training texts under each measure, scored on the test texts (Acc_imp, Acc_overall,
+    coverage; all and unseen entities), next to the paper's numbers. Writes a Markdown and HTML report."""
+    from .evaluation.stage import evaluate_stage, report_markdown
+
+    with _errors():
+        settings = _settings(preset, theta, min_confidence, min_support, max_length, None)
+        chosen = [m.strip() for m in measures.split(",") if m.strip()]
+        with _open(None, store, endpoint) as db, _progress() as progress:
+            result = evaluate_stage(db, dataset, settings, output, chosen, progress)
+        console.print(report_markdown(result), highlight=False, soft_wrap=True, markup=False)
+        console.print(f"wrote {output / 'evaluation.md'}, {output / 'evaluation.html'}, "
+                      f"{output / 'evaluation.json'} and {output / 'rule-graph.png'}")
 
 
 @app.command()

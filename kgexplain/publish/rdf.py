@@ -9,14 +9,13 @@ import numpy as np
 import polars as pl
 
 from ..attribution.grounding import Mention
-from ..mining.rules import Rule
+from ..mining.rules import Item, Rule
 from ..store import RawTriple
 from ..vocab import KGX, MLS, PROV, RDF, RDFS, WD, WDT, XSD, Minter, local_id, nt_bool, nt_datetime, nt_float, nt_int, nt_iri, nt_str
 
 __all__ = [
     "RunRecord", "run_triples", "rule_triples", "influence_triples", "token_ntriples", "mention_triples",
-    "activation_triples",
-    "item_label", "rule_label",
+    "activation_triples", "item_text", "label_rules", "item_label", "rule_label",
 ]
 
 TYPE = nt_iri(RDF + "type")
@@ -82,6 +81,20 @@ def rule_label(item_labels: Iterable[str], consequent: str) -> str:
     return " ∧ ".join(sorted(item_labels)) + f" → {consequent}"
 
 
+def item_text(item: Item, labels: Mapping[str, str]) -> str:
+    """An item as ``property(x, value)`` with English labels where ``labels`` has them, else local ids."""
+    prop_label = labels.get(WD + item.property[len(WDT):], "") if item.property.startswith(WDT) else ""
+    prop_label = prop_label or labels.get(item.property) or local_id(item.property)
+    value_label = f'"{item.value}"' if item.literal else labels.get(item.value) or local_id(item.value)
+    return item_label(item.direction, prop_label, value_label)
+
+
+def label_rules(rules: Iterable[Rule], labels: Mapping[str, str]) -> None:
+    """Sets ``rule.labels["rule"]`` (as ``rule_triples`` would) on rules that are not published."""
+    for rule in rules:
+        rule.labels["rule"] = rule_label((item_text(i, labels) for i in rule.antecedent), rule.consequent)
+
+
 def rule_triples(rules: list[Rule], run_id: str, minter: Minter, labels: Mapping[str, str],
                  entity_iris: list[str], entity_documents: Mapping[str, list[str]]) -> Iterator[RawTriple]:
     """``labels`` maps IRIs (items' values, and properties as ``wd:P…``) to English labels;
@@ -93,10 +106,7 @@ def rule_triples(rules: list[Rule], run_id: str, minter: Minter, labels: Mapping
         item_labels = []
         for item in rule.antecedent:
             iri = minter.item(item.direction, item.property, item.value)
-            prop_label = labels.get(WD + item.property[len(WDT):], "") if item.property.startswith(WDT) else ""
-            prop_label = prop_label or labels.get(item.property) or local_id(item.property)
-            value_label = (f'"{item.value}"' if item.literal else labels.get(item.value) or local_id(item.value))
-            text = item_label(item.direction, prop_label, value_label)
+            text = item_text(item, labels)
             item_labels.append(text)
             rule.labels[iri] = text
             yield r, _k("antecedent"), nt_iri(iri)

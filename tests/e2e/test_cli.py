@@ -300,3 +300,32 @@ def test_demo_activations_read_back_and_recapture(demo: tuple[Path, str], tmp_pa
     code, output = run(["activations", "--store", str(out / "store"), "--dataset", "synthetic",
                         "--model-dir", str(out / "model"), "--layer", "head.nope"])
     assert code == 2 and "no layer named 'head.nope'" in output
+
+
+@pytest.mark.e2e
+def test_evaluate_the_demo_rules(demo: tuple[Path, str], tmp_path: Path) -> None:
+    """`kgexplain evaluate` mines under every measure, scores the rules on the test texts and writes the
+    Markdown/HTML/JSON report and the rule graph, without writing to the store. On the planted-bias set the
+    country rules hold, so the CNN's H rules predict the sign of test mentions well above chance."""
+    import matplotlib.image
+
+    out, _ = demo
+    with EmbeddedStore(out / "store") as db:
+        before = db.graphs()
+    code, output = run(["evaluate", "--store", str(out / "store"), "--dataset", "synthetic",
+                        "--output", str(tmp_path / "eval"), "--preset", "default"])
+    assert code == 0, output
+    report = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
+    (model,) = report["models"]
+    assert model["model"] == "cnn" and set(model["results"]) == {"TC", "TS", "WTS", "H"}
+    h = model["results"]["H"]["all"]
+    assert h["coverage"] > 0.5 and h["acc_imp"] > 0.75 and h["acc_overall"] > 0.75
+    assert model["results"]["H"]["unseen"]["entities"] == 0     # every demo city is in training texts too
+    assert "| cnn | all | H |" in (tmp_path / "eval" / "evaluation.md").read_text()
+    assert "<table>" in (tmp_path / "eval" / "evaluation.html").read_text()
+    assert matplotlib.image.imread(tmp_path / "eval" / "rule-graph.png").shape[1] > 300
+    with EmbeddedStore(out / "store") as db:
+        assert db.graphs() == before
+    code, output = run(["evaluate", "--store", str(out / "store"), "--dataset", "nope", "--output",
+                        str(tmp_path / "x")])
+    assert code == 2 and "no completed attribution run of 'nope'" in output

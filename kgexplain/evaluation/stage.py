@@ -1,0 +1,230 @@
+"""``kgexplain evaluate``: the main paper's Tables 1 and 2 for a dataset in the store, as a report.
+
+For the latest attribution run of each model on the dataset, rules are mined from the training texts
+under every confidence measure (TC, TS, WTS, H; same θ, confmin, supmin for all, as in the paper) and
+evaluated on the test texts (``metrics``). With two or more models, the entity sets their H rules cover
+are compared (Table 2). Nothing is written to the store; the report goes to files.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import polars as pl
+from pyoxigraph import NamedNode
+
+from ..errors import InputError
+from ..mining.rules import MEASURES, Item, Rule
+from ..pipeline import Progress, Settings, _labels, _no_progress, mining_input, transactions
+from ..publish.rdf import label_rules
+from ..queries import load_query
+from ..store import TripleStore
+from ..vocab import WD, WDT, Minter
+from .metrics import PAPER_ACCURACY, PAPER_TABLE1, SetMetrics, assign_classes, overlap, set_metrics
+
+__all__ = ["ModelEvaluation", "Evaluation", "evaluate_stage", "report_markdown", "report_html"]
+
+
+@dataclass
+class ModelEvaluation:
+    model: str
+    method: str
+    run: str
+    test_accuracy: float
+    rules: dict[str, int]                                   # measure -> rules after pruning
+    results: dict[str, dict[str, SetMetrics]]               # measure -> "all"/"unseen" -> metrics
+    ties: dict[str, int]
+    covered: dict[str, dict[str, list[str]]] = field(repr=False)   # measure -> class -> training entities
+
+
+@dataclass
+class Evaluation:
+    dataset: str
+    settings: dict[str, object]
+    models: list[ModelEvaluation]
+    overlaps: list[dict[str, object]]
+    seconds: float
+    rule_graph: str | None = None
+
+
+def _entity_items(frame: pl.DataFrame) -> dict[str, set[Item]]:
+    out: dict[str, set[Item]] = {}
+    for entity, direction, prop, value, literal in frame.select(
+            "entity", "direction", "property", "value", "literal").iter_rows():
+        out.setdefault(entity, set()).add(Item(direction, prop, value, bool(literal)))
+    return out
+
+
+def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output: Path,
+                   measures: Sequence[str] = MEASURES, progress: Progress = _no_progress) -> Evaluation:
+    settings.check()
+    for m in measures:
+        if m not in MEASURES:
+            raise InputError(f"unknown measure {m!r}; use any of {', '.join(MEASURES)}")
+    start = time.perf_counter()
+    minter = Minter(settings.base_iri)
+    runs = store.select(load_query("catalog/attribution_runs"), catalog=minter.catalog_graph(),
+                        dataset=NamedNode(minter.dataset(dataset)))
+    if runs.height == 0:
+        raise InputError(f"no completed attribution run of {dataset!r} in the {store.description}; "
+                         "run `kgexplain explain` first")
+    latest = runs.unique(subset=["model"], keep="first", maintain_order=True)
+    kg, data_graph = minter.kg_graph(dataset), minter.dataset_graph(dataset)
+    evaluations: list[ModelEvaluation] = []
+    best_rules: dict[str, list[Rule]] = {}
+    for row in latest.iter_rows(named=True):
+        progress(f"evaluating {row['model']}", 0, len(measures) + 2)
+        mined = mining_input(store, dataset, settings, explain_run=row["run"])
+        test = store.select(load_query("evaluation/split_mentions"), run_graph=NamedNode(row["graph"]),
+                            data_graph=data_graph, split="test")
+        accuracy = store.select(
+            "PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT ?a WHERE { GRAPH ?g { ?r kgx:testAccuracy ?a } }"
+            .replace("?g", f"<{row['graph']}>"))
+        test_entities = set(test["entity"].to_list()) if test.height else set()
+        seen = set(mined.entities)
+        unseen = test_entities - seen
+        progress(f"evaluating {row['model']}", 1, len(measures) + 2)
+        items = _entity_items(transactions(store, kg, sorted(test_entities), settings)) if test_entities else {}
+        progress(f"evaluating {row['model']}", 2, len(measures) + 2)
+        results, counts, ties, covered = {}, {}, {}, {}
+        for k, measure in enumerate(measures):
+            candidates, rules = mined.rules(settings, measure)
+            if measure == "H" or measure == measures[-1]:
+                best_rules[row["model"]] = candidates   # the rule graph shows the closed sets before pruning
+            assignment = assign_classes(rules, items, measure)
+            results[measure] = {"all": set_metrics(test, assignment.classes, test_entities),
+                                "unseen": set_metrics(test, assignment.classes, unseen)}
+            counts[measure], ties[measure] = len(rules), assignment.ties
+            covered[measure] = {cls: sorted({mined.entities[int(t)] for r in rules if r.consequent == cls
+                                             for t in r.entities}) for cls in ("Pos", "Neg")}
+            progress(f"evaluating {row['model']}", k + 3, len(measures) + 2)
+        evaluations.append(ModelEvaluation(
+            row["model"], row["method"], row["run"],
+            float(accuracy["a"][0]) if accuracy.height else float("nan"), counts, results, ties, covered))
+    overlaps = []
+    measure = "H" if "H" in measures else measures[-1]
+    for i, a in enumerate(evaluations):
+        for b in evaluations[i + 1:]:
+            for cls in ("Pos", "Neg"):
+                coef, jac = overlap(set(a.covered[measure][cls]), set(b.covered[measure][cls]))
+                overlaps.append({"model_a": a.model, "model_b": b.model, "class": cls, "measure": measure,
+                                 "entities_a": len(a.covered[measure][cls]),
+                                 "entities_b": len(b.covered[measure][cls]), "overlap": coef, "jaccard": jac})
+    result = Evaluation(dataset, {"theta": settings.theta, "min_confidence": settings.min_confidence,
+                                  "min_support": settings.min_support, "max_length": settings.max_antecedent},
+                        evaluations, overlaps, time.perf_counter() - start)
+    output.mkdir(parents=True, exist_ok=True)
+    if evaluations:
+        from .rule_graph import render_png, rule_graph
+
+        first = evaluations[0].model
+        shown = best_rules[first]
+        iris = sorted({i.value for r in shown for i in r.antecedent if not i.literal}
+                      | {WD + i.property[len(WDT):] for r in shown for i in r.antecedent if i.property.startswith(WDT)})
+        label_rules(shown, _labels(store, kg, iris, settings.item_batch))
+        path = output / "rule-graph.png"
+        render_png(rule_graph(shown, measure), path,
+                   title=f"{dataset}: {first} rules before pruning, by conf_{measure} (edges: shared entities)")
+        result.rule_graph = str(path)
+    _write(result, output)
+    return result
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None or value != value else f"{value:.2f}"
+
+
+def _is_painters(result: Evaluation) -> bool:
+    """The paper's numbers are for its painters task: shown only beside a dataset named painters."""
+    return result.dataset.lower().startswith("painters")
+
+
+def _paper_accuracy(result: Evaluation, model: str) -> float | None:
+    return PAPER_ACCURACY.get(model) if _is_painters(result) else None
+
+
+def _rows(result: Evaluation) -> list[list[str]]:
+    rows = []
+    for ev in result.models:
+        for subset in ("all", "unseen"):
+            for measure, per_set in ev.results.items():
+                m = per_set[subset]
+                paper = PAPER_TABLE1.get((ev.model, subset), {}).get(measure) if _is_painters(result) else None
+                rows.append([ev.model, subset, measure, str(ev.rules[measure]), f"{m.covered}/{m.entities}",
+                             _fmt(m.acc_imp), _fmt(paper[0] if paper else None),
+                             _fmt(m.acc_overall), _fmt(paper[1] if paper else None),
+                             _fmt(m.coverage), _fmt(paper[2] if paper else None)])
+    return rows
+
+
+HEADER = ["model", "entities", "measure", "rules", "covered", "Acc_imp", "paper", "Acc_overall", "paper",
+          "coverage", "paper"]
+
+
+def report_markdown(result: Evaluation) -> str:
+    lines = [f"# kgexplain evaluation: {result.dataset}", "",
+             "Rules mined on the training texts, evaluated on the test texts (main paper, Sec. 6.1). "
+             f"Settings: θ = {result.settings['theta']}, confmin = {result.settings['min_confidence']}, "
+             f"supmin = {result.settings['min_support']}, longest antecedent {result.settings['max_length']}. "
+             "*unseen* = entities never mentioned in a training text. The paper's numbers (Table 1) are "
+             "beside ours for the painters task.", ""]
+    lines += ["| model | method | test accuracy | paper |", "|---|---|---:|---:|"]
+    for ev in result.models:
+        lines.append(f"| {ev.model} | {ev.method} | {_fmt(ev.test_accuracy)} | {_fmt(_paper_accuracy(result, ev.model))} |")
+    lines += ["", "| " + " | ".join(HEADER) + " |", "|" + "---|" * 3 + "---:|" * (len(HEADER) - 3)]
+    lines += ["| " + " | ".join(r) + " |" for r in _rows(result)]
+    if result.overlaps:
+        lines += ["", "Entities covered by each model's rules (Table 2; overlap coefficient |A∩B|/min, and Jaccard):",
+                  "", "| models | class | entities | overlap | Jaccard |", "|---|---|---|---:|---:|"]
+        for o in result.overlaps:
+            lines.append(f"| {o['model_a']} vs {o['model_b']} | {o['class']} | {o['entities_a']} / "
+                         f"{o['entities_b']} | {_fmt(o['overlap'])} | {_fmt(o['jaccard'])} |")
+    ties = {ev.model: ev.ties for ev in result.models if any(ev.ties.values())}
+    if ties:
+        lines += ["", f"Entities matched by equally confident rules of both classes (dropped): {ties}"]
+    if result.rule_graph:
+        lines += ["", f"![rule graph]({Path(result.rule_graph).name})"]
+    return "\n".join(lines) + "\n"
+
+
+def report_html(result: Evaluation) -> str:
+    def table(header: list[str], rows: list[list[str]]) -> str:
+        head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+        body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+        return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+    accuracy = [[ev.model, ev.method, _fmt(ev.test_accuracy), _fmt(_paper_accuracy(result, ev.model))]
+                for ev in result.models]
+    parts = [f"<h1>kgexplain evaluation: {html.escape(result.dataset)}</h1>",
+             f"<p>θ = {result.settings['theta']}, confmin = {result.settings['min_confidence']}, supmin = "
+             f"{result.settings['min_support']}. <em>unseen</em> = entities never mentioned in a training text; "
+             "<em>paper</em> = the main paper's Table 1 (painters).</p>",
+             table(["model", "method", "test accuracy", "paper"], accuracy), table(HEADER, _rows(result))]
+    if result.overlaps:
+        parts.append(table(["model A", "model B", "class", "entities A", "entities B", "overlap", "Jaccard"],
+                           [[str(o["model_a"]), str(o["model_b"]), str(o["class"]), str(o["entities_a"]),
+                             str(o["entities_b"]), _fmt(o["overlap"]), _fmt(o["jaccard"])]  # type: ignore[arg-type]
+                            for o in result.overlaps]))
+    if result.rule_graph:
+        parts.append(f'<img alt="rule graph" src="{html.escape(Path(result.rule_graph).name)}">')
+    style = ("body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;"
+             "margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;text-align:right}"
+             "td:first-child,th:first-child{text-align:left}img{max-width:100%}")
+    return (f"<!doctype html><html lang=en><meta charset=utf-8><title>kgexplain evaluation</title>"
+            f"<style>{style}</style><body>{''.join(parts)}</body></html>\n")
+
+
+def _write(result: Evaluation, output: Path) -> None:
+    data = asdict(result)
+    for ev in data["models"]:
+        ev.pop("covered", None)
+    for name, text in (("evaluation.md", report_markdown(result)), ("evaluation.html", report_html(result)),
+                       ("evaluation.json", json.dumps(data, indent=2, default=str))):
+        tmp = output / (name + ".tmp")
+        tmp.write_text(text, encoding="utf-8")
+        tmp.replace(output / name)
