@@ -82,9 +82,6 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
         mined = mining_input(store, dataset, settings, explain_run=row["run"])
         test = store.select(load_query("evaluation/split_mentions"), run_graph=NamedNode(row["graph"]),
                             data_graph=data_graph, split="test")
-        accuracy = store.select(
-            "PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT ?a WHERE { GRAPH ?g { ?r kgx:testAccuracy ?a } }"
-            .replace("?g", f"<{row['graph']}>"))
         test_entities = set(test["entity"].to_list()) if test.height else set()
         seen = set(mined.entities)
         unseen = test_entities - seen
@@ -105,7 +102,8 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
             progress(f"evaluating {row['model']}", k + 3, len(measures) + 2)
         evaluations.append(ModelEvaluation(
             row["model"], row["method"], row["run"],
-            float(accuracy["a"][0]) if accuracy.height else float("nan"), counts, results, ties, covered))
+            float(row["accuracy"]) if row.get("accuracy") is not None else float("nan"), counts, results, ties,
+            covered))
     overlaps = []
     measure = "H" if "H" in measures else measures[-1]
     for i, a in enumerate(evaluations):

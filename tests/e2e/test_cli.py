@@ -318,6 +318,7 @@ def test_evaluate_the_demo_rules(demo: tuple[Path, str], tmp_path: Path) -> None
     report = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
     (model,) = report["models"]
     assert model["model"] == "cnn" and set(model["results"]) == {"TC", "TS", "WTS", "H"}
+    assert 0.75 < model["test_accuracy"] <= 1.0
     h = model["results"]["H"]["all"]
     assert h["coverage"] > 0.5 and h["acc_imp"] > 0.75 and h["acc_overall"] > 0.75
     assert model["results"]["H"]["unseen"]["entities"] == 0     # every demo city is in training texts too
