@@ -9,12 +9,12 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..errors import InputError
+from ..errors import InputError, ModelError
 from ..models.training import TrainedModel
 from ..models.vocabulary import PAD
 
 __all__ = ["Attribution", "OnBatch", "OnRows", "REFERENCE_SIZE", "ADDITIVITY_TOLERANCE", "batched_attribution",
-           "reference_embeddings"]
+           "collect_rows", "embedding_and_head", "reference_embeddings"]
 
 #: The main paper's reference set: the first 500 training texts.
 REFERENCE_SIZE = 500
@@ -66,15 +66,33 @@ def batched_attribution(trained: TrainedModel, texts: list[str], attribute: Call
             values = np.asarray(attribute(emb)).reshape(emb.shape[0], emb.shape[1], emb.shape[2])
         per_position = values.sum(axis=2)
         worst = max(worst, float(np.abs(per_position.sum(axis=1) - (target - expected)).max()))
-        mask = (batch != PAD).cpu().numpy()
-        rows = [row[m] for row, m in zip(per_position, mask, strict=True)]
-        relevance.extend(rows)
-        if on_rows:
-            on_rows(rows, probs[-1])
-        if on_batch:
-            on_batch(len(batch))
+        collect_rows(per_position, batch, probs[-1], relevance, on_batch, on_rows)
     predictions = np.concatenate(probs) if probs else np.zeros(0, dtype=np.float32)
     return Attribution(method, relevance, predictions, expected, worst, reference)
+
+
+def collect_rows(per_position: np.ndarray, batch: torch.Tensor, predictions: np.ndarray, relevance: list[np.ndarray],
+                 on_batch: OnBatch, on_rows: OnRows) -> None:
+    """The end of every explainer's batch: drop the padding positions of each row of ``per_position``
+    (batch, length), append the rows to ``relevance``, and report the batch to the callbacks."""
+    mask = (batch != PAD).cpu().numpy()
+    rows = [row[m] for row, m in zip(per_position, mask, strict=True)]
+    relevance.extend(rows)
+    if on_rows:
+        on_rows(rows, predictions)
+    if on_batch:
+        on_batch(len(batch))
+
+
+def embedding_and_head(trained: TrainedModel, device: str, method: str) -> tuple[torch.nn.Embedding, torch.nn.Module]:
+    """The model's ``embedding`` layer and ``head`` (on ``device``, eval mode), which the hand-written
+    propagation rules (LRP, REAT) walk; a clear error when the model has not both."""
+    model = trained.model.to(device).eval()
+    embed, head = getattr(model, "embedding", None), getattr(model, "head", None)
+    if not isinstance(embed, torch.nn.Embedding) or head is None:
+        raise ModelError(f"{method} needs a model with an `embedding` layer and a `head`; the {trained.name} model "
+                         f"({type(model).__name__}) has not")
+    return embed, head
 
 
 def reference_embeddings(trained: TrainedModel, reference_texts: list[str], device: str) -> torch.Tensor:

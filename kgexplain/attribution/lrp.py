@@ -40,8 +40,7 @@ from torch import nn
 
 from ..errors import InputError, ModelError
 from ..models.training import TrainedModel, predict
-from ..models.vocabulary import PAD
-from .base import Attribution, OnRows
+from .base import Attribution, OnRows, collect_rows, embedding_and_head
 
 __all__ = ["RULES", "explain_lrp", "lrp_layers", "lrp_relevance", "method_name"]
 
@@ -255,14 +254,10 @@ def explain_lrp(trained: TrainedModel, texts: list[str], *, rule: str = "epsilon
     _check_settings(rule, epsilon, alpha, beta)
     if batch_size < 1:
         raise InputError(f"batch size must be at least 1, got {batch_size}")
-    model = trained.model.to(device).eval()
-    embed, head = getattr(model, "embedding", None), getattr(model, "head", None)
-    if not isinstance(embed, nn.Embedding) or head is None:
-        raise ModelError(f"LRP needs a model with an `embedding` layer and a `head`; the {trained.name} model "
-                         f"({type(model).__name__}) has not")
+    embed, head = embedding_and_head(trained, device, "LRP")
     _layers(head)
     ids = trained.encode(texts)
-    probs = predict(model, ids).numpy()
+    probs = predict(trained.model, ids).numpy()
     relevance: list[np.ndarray] = []
     worst = 0.0
     for start in range(0, len(ids), batch_size):
@@ -274,12 +269,6 @@ def explain_lrp(trained: TrainedModel, texts: list[str], *, rule: str = "epsilon
         error = (per_position.sum(dim=1) - logit).abs()
         worst = max(worst, float(error.max()))
         per_position = per_position.cpu().numpy()
-        mask = (batch != PAD).cpu().numpy()
-        rows = [row[m] for row, m in zip(per_position, mask, strict=True)]
-        relevance.extend(rows)
-        if on_rows:
-            on_rows(rows, probs[start:start + len(batch)])
-        if on_batch:
-            on_batch(len(batch))
+        collect_rows(per_position, batch, probs[start:start + len(batch)], relevance, on_batch, on_rows)
     log.debug("%s: max |Σ relevance − logit| = %.3g", method, worst)
     return Attribution(method, relevance, probs, 0.0, worst, "none (LRP explains the logit)")

@@ -35,8 +35,7 @@ from torch import nn
 from ..errors import InputError, ModelError
 from ..models.rnn import RNNHead
 from ..models.training import TrainedModel, predict
-from ..models.vocabulary import PAD
-from .base import Attribution, OnRows
+from .base import Attribution, OnRows, collect_rows, embedding_and_head
 
 __all__ = ["CLAMP", "STATE_TOLERANCE", "cell_states", "explain_reat", "naive_reat_scores", "phrase_score",
            "reat_scores"]
@@ -281,15 +280,11 @@ def explain_reat(trained: TrainedModel, texts: list[str], *, batch_size: int = 6
     """
     if batch_size < 1:
         raise InputError(f"batch size must be at least 1, got {batch_size}")
-    model = trained.model.to(device).eval()
-    embed, head = getattr(model, "embedding", None), getattr(model, "head", None)
-    if not isinstance(embed, nn.Embedding) or head is None:
-        raise ModelError(f"REAT needs a model with an `embedding` layer and a `head`; the {trained.name} model "
-                         f"({type(model).__name__}) has not")
+    embed, head = embedding_and_head(trained, device, "REAT")
     _check_head(head)
     bias = float(head.dense.bias.detach()[0]) if head.dense.bias is not None else 0.0
     ids = trained.encode(texts)
-    probs = predict(model, ids).numpy()
+    probs = predict(trained.model, ids).numpy()
     relevance: list[np.ndarray] = []
     worst, worst_state, clamped = 0.0, 0.0, 0
     for start in range(0, len(ids), batch_size):
@@ -302,13 +297,7 @@ def explain_reat(trained: TrainedModel, texts: list[str], *, batch_size: int = 6
         worst_state = max(worst_state, diagnostics["max_state_error"])
         clamped += diagnostics["clamped"]
         per_position = scores.cpu().numpy()
-        mask = (batch != PAD).cpu().numpy()
-        rows = [row[m] for row, m in zip(per_position, mask, strict=True)]
-        relevance.extend(rows)
-        if on_rows:
-            on_rows(rows, probs[start:start + len(batch)])
-        if on_batch:
-            on_batch(len(batch))
+        collect_rows(per_position, batch, probs[start:start + len(batch)], relevance, on_batch, on_rows)
     log.debug("reat: max |Σ S − (logit − b)| = %.3g, max state error %.3g, %d clamped denominators",
               worst, worst_state, clamped)
     return Attribution("reat", relevance, probs, bias, worst,
