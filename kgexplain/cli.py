@@ -345,7 +345,9 @@ def evaluate(dataset: DatasetOpt, output: Annotated[Path, typer.Option("--output
              store: StoreOpt = None, endpoint: EndpointOpt = None, preset: PresetOpt = "paper",
              theta: ThetaOpt = None, min_confidence: ConfOpt = None, min_support: SupOpt = None,
              max_length: LenOpt = None,
-             measures: Annotated[str, typer.Option("--measures", help="Comma-separated confidence measures to evaluate.")] = "TC,TS,WTS,H") -> None:
+             measures: Annotated[str, typer.Option("--measures", help="Comma-separated confidence measures to evaluate.")] = "TC,TS,WTS,H",
+             model_dir: Annotated[list[Path] | None, typer.Option("--model-dir", help="A trained model (e.g. OUT/model; repeat per architecture): adds the out-of-context check (Table 3).")] = None,
+             device: DeviceOpt = "cpu") -> None:
     """The main paper's evaluation (Tables 1 and 2): for the latest attribution run of each model, rules
     mined on the training texts under each measure, scored on the test texts (Acc_imp, Acc_overall,
     coverage; all and unseen entities), next to the paper's numbers. Writes a Markdown and HTML report."""
@@ -353,9 +355,10 @@ def evaluate(dataset: DatasetOpt, output: Annotated[Path, typer.Option("--output
 
     with _errors():
         settings = _settings(preset, theta, min_confidence, min_support, max_length, None)
+        settings = replace(settings, train=replace(settings.train, device=device))
         chosen = [m.strip() for m in measures.split(",") if m.strip()]
         with _open(None, store, endpoint) as db, _progress() as progress:
-            result = evaluate_stage(db, dataset, settings, output, chosen, progress)
+            result = evaluate_stage(db, dataset, settings, output, chosen, progress, model_dir or [])
         console.print(report_markdown(result), highlight=False, soft_wrap=True, markup=False)
         console.print(f"wrote {output / 'evaluation.md'}, {output / 'evaluation.html'}, "
                       f"{output / 'evaluation.json'} and {output / 'rule-graph.png'}")

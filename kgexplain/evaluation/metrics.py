@@ -100,4 +100,43 @@ PAPER_TABLE1: dict[tuple[str, str], dict[str, tuple[float, float, float | None]]
 }
 #: The paper's model accuracy on painters (both models).
 PAPER_ACCURACY = {"cnn": 0.71, "bilstm": 0.71}
-__all__ += ["PAPER_ACCURACY"]
+#: The paper's Table 3, painters rows: class -> (avg. score, avg. per-rule score, r_Pos).
+PAPER_TABLE3 = {"Pos": (0.47, 0.55, 0.47), "Neg": (0.10, 0.12, 0.05)}
+__all__ += ["PAPER_ACCURACY", "PAPER_TABLE3", "ContextMetrics", "context_metrics"]
+
+
+@dataclass
+class ContextMetrics:
+    """Out-of-context validity of one class's rules (Table 3): the model's P(positive) on outside texts
+    about the entities those rules cover."""
+
+    rules: int                       # rules of the class that cover at least one entity with a text
+    texts: int                       # distinct covered entities with a text
+    avg_score: float                 # mean P(positive) over those texts
+    avg_rule_score: float            # mean over rules of each rule's mean P(positive)
+    r_pos: float                     # share of those texts with P(positive) > 0.5
+
+
+def context_metrics(rules: Iterable[Rule], entity_items: Mapping[str, set[Item]],
+                    scores: Mapping[str, float]) -> dict[str, ContextMetrics]:
+    """Table 3 per class. ``entity_items``: the items of every entity that has an outside text;
+    ``scores``: the model's P(positive) on each such entity's text. An entity covered by rules of both
+    classes counts for both: the table asks what each class's rules pick out, not how an entity is
+    classified."""
+    per_class: dict[str, tuple[set[str], list[float]]] = {"Pos": (set(), []), "Neg": (set(), [])}
+    for rule in rules:
+        antecedent = set(rule.antecedent)
+        covered = [e for e, items in entity_items.items() if e in scores and antecedent <= items]
+        if covered:
+            entities, rule_means = per_class.setdefault(rule.consequent, (set(), []))
+            entities.update(covered)
+            rule_means.append(sum(scores[e] for e in covered) / len(covered))
+    out = {}
+    for cls, (entities, rule_means) in per_class.items():
+        values = [scores[e] for e in entities]
+        out[cls] = ContextMetrics(
+            len(rule_means), len(values),
+            sum(values) / len(values) if values else float("nan"),
+            sum(rule_means) / len(rule_means) if rule_means else float("nan"),
+            sum(v > 0.5 for v in values) / len(values) if values else float("nan"))
+    return out

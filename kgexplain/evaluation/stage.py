@@ -3,7 +3,10 @@
 For the latest attribution run of each model on the dataset, rules are mined from the training texts
 under every confidence measure (TC, TS, WTS, H; same θ, confmin, supmin for all, as in the paper) and
 evaluated on the test texts (``metrics``). With two or more models, the entity sets their H rules cover
-are compared (Table 2). Nothing is written to the store; the report goes to files.
+are compared (Table 2). Given the trained models (``model_dirs``), each model is also applied to outside
+texts about the entities its rules cover (Table 3, out-of-context validity): the paper used those entities'
+Wikipedia abstracts; we use what the knowledge graph itself holds, "label, description" from Wikidata's
+English label and ``schema:description``. Nothing is written to the store; the report goes to files.
 """
 
 from __future__ import annotations
@@ -23,9 +26,11 @@ from ..mining.rules import MEASURES, Item, Rule
 from ..pipeline import Progress, Settings, _labels, _no_progress, mining_input, transactions
 from ..publish.rdf import label_rules
 from ..queries import load_query
+from ..models.training import TrainedModel, predict, resolve_device
 from ..store import TripleStore
 from ..vocab import WD, WDT, Minter
-from .metrics import PAPER_ACCURACY, PAPER_TABLE1, SetMetrics, assign_classes, overlap, set_metrics
+from .metrics import (PAPER_ACCURACY, PAPER_TABLE1, PAPER_TABLE3, ContextMetrics, SetMetrics, assign_classes,
+                      context_metrics, overlap, set_metrics)
 
 __all__ = ["ModelEvaluation", "Evaluation", "evaluate_stage", "report_markdown", "report_html"]
 
@@ -40,6 +45,10 @@ class ModelEvaluation:
     results: dict[str, dict[str, SetMetrics]]               # measure -> "all"/"unseen" -> metrics
     ties: dict[str, int]
     covered: dict[str, dict[str, list[str]]] = field(repr=False)   # measure -> class -> training entities
+    #: Table 3 under ``context_measure``: "Pos"/"Neg" -> metrics, and "all" (every described entity,
+    #: the base rate); None when the trained model was not given.
+    context: dict[str, ContextMetrics] | None = None
+    context_measure: str | None = None
 
 
 @dataclass
@@ -60,12 +69,41 @@ def _entity_items(frame: pl.DataFrame) -> dict[str, set[Item]]:
     return out
 
 
+@dataclass
+class OutsideTexts:
+    """The outside texts of Table 3: one per knowledge-graph entity with an English description."""
+
+    texts: dict[str, str]                  # entity IRI -> "label, description"
+    items: dict[str, set[Item]]            # entity IRI -> its (p, o) items
+
+    @classmethod
+    def read(cls, store: TripleStore, kg: NamedNode, settings: Settings) -> OutsideTexts:
+        frame = store.select(load_query("evaluation/entity_descriptions"), kg=kg)
+        texts = {e: f"{label}, {desc}" if label else desc
+                 for e, label, desc in frame.select("entity", "label", "description").iter_rows()}
+        items = _entity_items(transactions(store, kg, sorted(texts), settings)) if texts else {}
+        return cls(texts, items)
+
+
+def _load_models(model_dirs: Sequence[Path], device: str) -> dict[str, TrainedModel]:
+    models: dict[str, TrainedModel] = {}
+    for directory in model_dirs:
+        trained = TrainedModel.load(Path(directory), device=device)
+        if trained.name in models:
+            raise InputError(f"two --model-dir hold a {trained.name} model; give one per architecture")
+        models[trained.name] = trained
+    return models
+
+
 def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output: Path,
-                   measures: Sequence[str] = MEASURES, progress: Progress = _no_progress) -> Evaluation:
+                   measures: Sequence[str] = MEASURES, progress: Progress = _no_progress,
+                   model_dirs: Sequence[Path] = ()) -> Evaluation:
     settings.check()
     for m in measures:
         if m not in MEASURES:
             raise InputError(f"unknown measure {m!r}; use any of {', '.join(MEASURES)}")
+    device = str(resolve_device(settings.train.device))
+    trained_models = _load_models(model_dirs, device)
     start = time.perf_counter()
     minter = Minter(settings.base_iri)
     runs = store.select(load_query("catalog/attribution_runs"), catalog=minter.catalog_graph(),
@@ -74,7 +112,13 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
         raise InputError(f"no completed attribution run of {dataset!r} in the {store.description}; "
                          "run `kgexplain explain` first")
     latest = runs.unique(subset=["model"], keep="first", maintain_order=True)
+    unmatched = set(trained_models) - set(latest["model"].to_list())
+    if unmatched:
+        raise InputError(f"--model-dir gave a {', '.join(sorted(unmatched))} model, but the store has no attribution "
+                         f"run of {dataset!r} with it (runs: {', '.join(latest['model'].to_list())})")
     kg, data_graph = minter.kg_graph(dataset), minter.dataset_graph(dataset)
+    context_measure = "H" if "H" in measures else measures[-1]
+    outside: OutsideTexts | None = None
     evaluations: list[ModelEvaluation] = []
     best_rules: dict[str, list[Rule]] = {}
     for row in latest.iter_rows(named=True):
@@ -99,11 +143,19 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
             counts[measure], ties[measure] = len(rules), assignment.ties
             covered[measure] = {cls: sorted({mined.entities[int(t)] for r in rules if r.consequent == cls
                                              for t in r.entities}) for cls in ("Pos", "Neg")}
+            if measure == context_measure:
+                context_rules = rules
             progress(f"evaluating {row['model']}", k + 3, len(measures) + 2)
+        context = None
+        if row["model"] in trained_models:
+            progress(f"out-of-context texts ({row['model']})", 0, None)
+            if outside is None:
+                outside = OutsideTexts.read(store, kg, settings)
+            context = _context(trained_models[row["model"]], context_rules, outside)
         evaluations.append(ModelEvaluation(
             row["model"], row["method"], row["run"],
             float(row["accuracy"]) if row.get("accuracy") is not None else float("nan"), counts, results, ties,
-            covered))
+            covered, context, context_measure if context is not None else None))
     overlaps = []
     measure = "H" if "H" in measures else measures[-1]
     for i, a in enumerate(evaluations):
@@ -133,6 +185,20 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
     return result
 
 
+def _context(trained: TrainedModel, rules: list[Rule], outside: OutsideTexts) -> dict[str, ContextMetrics]:
+    """Table 3 for one model: its P(positive) on every outside text, summarised per class of its rules,
+    and over all outside texts (the base rate the per-class numbers are read against)."""
+    entities = list(outside.texts)
+    if not entities:
+        raise InputError("the knowledge graph holds no English descriptions to use as outside texts")
+    probabilities = predict(trained.model, trained.encode([outside.texts[e] for e in entities])).tolist()
+    scores = dict(zip(entities, probabilities, strict=True))
+    out = context_metrics(rules, outside.items, scores)
+    out["all"] = ContextMetrics(0, len(probabilities), sum(probabilities) / len(probabilities), float("nan"),
+                                sum(p > 0.5 for p in probabilities) / len(probabilities))
+    return out
+
+
 def _fmt(value: float | None) -> str:
     return "—" if value is None or value != value else f"{value:.2f}"
 
@@ -160,6 +226,32 @@ def _rows(result: Evaluation) -> list[list[str]]:
     return rows
 
 
+CONTEXT_HEADER = ["model", "measure", "rules of", "rules", "texts", "avg. score", "paper", "avg. per-rule score",
+                  "paper", "r_Pos", "paper"]
+
+
+def _context_rows(result: Evaluation) -> list[list[str]]:
+    rows = []
+    for ev in result.models:
+        if not ev.context:
+            continue
+        for cls in ("Pos", "Neg", "all"):
+            m = ev.context[cls]
+            paper = PAPER_TABLE3.get(cls) if _is_painters(result) else None
+            rows.append([ev.model, str(ev.context_measure), cls if cls != "all" else "(every text)",
+                         str(m.rules) if cls != "all" else "—", str(m.texts),
+                         _fmt(m.avg_score), _fmt(paper[0] if paper else None),
+                         _fmt(m.avg_rule_score), _fmt(paper[1] if paper else None),
+                         _fmt(m.r_pos), _fmt(paper[2] if paper else None)])
+    return rows
+
+
+CONTEXT_NOTE = ("Out-of-context validity (Table 3): the model's P(positive) on outside texts about the entities "
+                "each class's rules cover — \"label, description\" from the knowledge graph (the paper used the "
+                "entities' Wikipedia abstracts) — and, as the base rate, on every entity's text. Pos rules are "
+                "valid out of context when their texts score above the base rate, Neg rules when below.")
+
+
 HEADER = ["model", "entities", "measure", "rules", "covered", "Acc_imp", "paper", "Acc_overall", "paper",
           "coverage", "paper"]
 
@@ -182,6 +274,11 @@ def report_markdown(result: Evaluation) -> str:
         for o in result.overlaps:
             lines.append(f"| {o['model_a']} vs {o['model_b']} | {o['class']} | {o['entities_a']} / "
                          f"{o['entities_b']} | {_fmt(o['overlap'])} | {_fmt(o['jaccard'])} |")
+    context = _context_rows(result)
+    if context:
+        lines += ["", CONTEXT_NOTE, "", "| " + " | ".join(CONTEXT_HEADER) + " |",
+                  "|" + "---|" * 3 + "---:|" * (len(CONTEXT_HEADER) - 3)]
+        lines += ["| " + " | ".join(r) + " |" for r in context]
     ties = {ev.model: ev.ties for ev in result.models if any(ev.ties.values())}
     if ties:
         lines += ["", f"Entities matched by equally confident rules of both classes (dropped): {ties}"]
@@ -208,6 +305,10 @@ def report_html(result: Evaluation) -> str:
                            [[str(o["model_a"]), str(o["model_b"]), str(o["class"]), str(o["entities_a"]),
                              str(o["entities_b"]), _fmt(o["overlap"]), _fmt(o["jaccard"])]  # type: ignore[arg-type]
                             for o in result.overlaps]))
+    context = _context_rows(result)
+    if context:
+        parts.append(f"<p>{html.escape(CONTEXT_NOTE)}</p>")
+        parts.append(table(CONTEXT_HEADER, context))
     if result.rule_graph:
         parts.append(f'<img alt="rule graph" src="{html.escape(Path(result.rule_graph).name)}">')
     style = ("body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;"

@@ -8,7 +8,7 @@ import numpy as np
 import polars as pl
 import pytest
 
-from kgexplain.evaluation.metrics import assign_classes, overlap, set_metrics
+from kgexplain.evaluation.metrics import assign_classes, context_metrics, overlap, set_metrics
 from kgexplain.mining.rules import Item, Rule
 
 ITALY = Item("out", "P17", "Q38")
@@ -81,3 +81,26 @@ def test_nothing_covered_gives_nan_accuracy_and_zero_coverage() -> None:
 def test_overlap_and_jaccard() -> None:
     assert overlap({"a", "b", "c"}, {"b", "c", "d", "e"}) == (2 / 3, 2 / 5)
     assert all(math.isnan(v) for v in overlap(set(), {"a"}))
+
+
+def test_out_of_context_metrics_by_hand() -> None:
+    """Table 3: per class, the mean P(positive) over the distinct covered entities' texts, the mean of
+    each rule's own mean, and the share above 0.5. Entities without a text are not counted; an entity
+    covered by rules of both classes counts for both."""
+    scores = {"rome": 0.2, "paris": 0.9, "turin": 0.4, "lyon": 0.6}      # no text for "milan"
+    items = {**ITEMS, "milan": {ITALY, CITY}}
+    out = context_metrics(RULES, items, scores)
+    # Neg (ITALY): rome 0.2, turin 0.4 (milan has no text) -> mean 0.3; one rule; none above 0.5
+    assert out["Neg"].rules == 1 and out["Neg"].texts == 2
+    assert out["Neg"].avg_score == pytest.approx(0.3) and out["Neg"].avg_rule_score == pytest.approx(0.3)
+    assert out["Neg"].r_pos == 0.0
+    # Pos: FRANCE∧CITY covers paris (0.9); CITY covers rome, paris (0.55) -> entities {rome, paris}
+    assert out["Pos"].rules == 2 and out["Pos"].texts == 2
+    assert out["Pos"].avg_score == pytest.approx(0.55)
+    assert out["Pos"].avg_rule_score == pytest.approx((0.9 + 0.55) / 2)
+    assert out["Pos"].r_pos == pytest.approx(0.5)
+
+
+def test_out_of_context_metrics_with_nothing_covered_are_nan() -> None:
+    out = context_metrics(RULES[:1], {"lyon": {FRANCE}}, {"lyon": 0.6})
+    assert out["Neg"].texts == 0 and math.isnan(out["Neg"].avg_score) and math.isnan(out["Pos"].r_pos)
