@@ -52,6 +52,7 @@ ModelOpt = Annotated[str, typer.Option("--model", help=f"Classifier: {', '.join(
 MethodOpt = Annotated[str, typer.Option("--method", help=f"Attribution method: {', '.join(METHODS)}.")]
 FallbackOpt = Annotated[str | None, typer.Option("--fallback", help="Method to use when --method does not apply to the model.")]
 MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens", help="Longest input the model reads (default: the model's own).")]
+GroundCaseOpt = Annotated[str, typer.Option("--ground-case", help="Grounding: cased (a mention starts with a capital), any, or auto (cased unless the texts are lower-cased).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
 EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Maximum training epochs (early stopping on validation loss).")]
 TopOpt = Annotated[int, typer.Option("--top", help="How many rules to print.")]
@@ -237,14 +238,16 @@ def run(data: Annotated[Path, typer.Option("--data", help="CSV/TSV/JSONL file, o
         preset: PresetOpt = "default", theta: ThetaOpt = None, min_confidence: ConfOpt = None,
         min_support: SupOpt = None, max_length: LenOpt = None, measure: MeasureOpt = None,
         kg_filter: Annotated[str, typer.Option("--kg-filter", help="neighbourhood (cut the dump to what the texts mention) or none.")] = "neighbourhood",
-        epochs: EpochsOpt = None, device: DeviceOpt = "cpu", top: TopOpt = 10, verbose: VerboseOpt = False) -> None:
+        ground_case: GroundCaseOpt = "auto", epochs: EpochsOpt = None, device: DeviceOpt = "cpu", top: TopOpt = 10,
+        verbose: VerboseOpt = False) -> None:
     """Run the whole pipeline on a text dataset and a Wikidata dump."""
     from .loaders.wikidata import detect_format, open_dump
 
     _logging(verbose)
     with _errors():
         settings = replace(_settings(preset, theta, min_confidence, min_support, max_length, measure, model,
-                                     device, epochs, method, fallback, max_tokens), kg_filter=kg_filter)
+                                     device, epochs, method, fallback, max_tokens), kg_filter=kg_filter,
+                           ground_case=ground_case)
         settings.check()
         detect_format(kg)
         open_dump(kg).close()
@@ -294,11 +297,13 @@ def explain(model_dir: Annotated[Path, typer.Option("--model-dir")], dataset: Da
             store: StoreOpt = None, endpoint: EndpointOpt = None, device: DeviceOpt = "cpu",
             method: MethodOpt = "shap", fallback: FallbackOpt = None,
             background: Annotated[str, typer.Option("--background", help="SHAP reference: mean (one averaged reference) or full (500 instances).")] = "mean",
-            aggregation: Annotated[str, typer.Option("--aggregation", help="Token → mention relevance: sum, mean or max.")] = "sum") -> None:
+            aggregation: Annotated[str, typer.Option("--aggregation", help="Token → mention relevance: sum, mean or max.")] = "sum",
+            ground_case: GroundCaseOpt = "auto") -> None:
     """Attribute every document token by token and ground the tokens in the knowledge graph."""
     with _errors():
         settings = replace(Settings(), method=method, fallback=fallback, shap_background=background,
-                           aggregation=aggregation, train=replace(Settings().train, device=device))
+                           aggregation=aggregation, ground_case=ground_case,
+                           train=replace(Settings().train, device=device))
         resolve_device(device)
         settings.check()
         with _open(None, store, endpoint) as db, _progress() as progress:

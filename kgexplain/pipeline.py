@@ -39,7 +39,7 @@ from .publish.rdf import (
 from .publish.shacl import validate
 from .queries import load_query
 from .store import RawTriple, TripleStore, to_ntriples
-from .text import tokenize, tokenize_cased
+from .text import is_cased_corpus, tokenize, tokenize_cased
 from .vocab import DEFAULT_BASE, KGX, WD, WDT, Minter
 
 __all__ = [
@@ -89,7 +89,9 @@ class Settings:
     kg_filter: str = "neighbourhood"
     item_batch: int = 1000
     exclude_entities: tuple[str, ...] = ()
-    ground_capitalized: bool = True
+    #: cased: a mention must start with a capital; any: case is ignored; auto: cased unless the texts are
+    #: lower-cased (text.is_cased_corpus)
+    ground_case: str = "auto"
     stop_classes: tuple[str, ...] = STOP_CLASSES
     activation_layers: tuple[str, ...] = ()   # () = the model's own list (models.activations.default_layers)
     activation_bins: int = 4
@@ -108,6 +110,8 @@ class Settings:
             check_applicable(self.train.model, self.fallback)
         if self.aggregation not in AGGREGATIONS:
             raise InputError(f"unknown aggregation {self.aggregation!r}; use one of {', '.join(AGGREGATIONS)}")
+        if self.ground_case not in ("auto", "cased", "any"):
+            raise InputError(f"unknown --ground-case {self.ground_case!r}; use auto, cased or any")
         if self.kg_filter not in ("neighbourhood", "none"):
             raise InputError(f"unknown --kg-filter {self.kg_filter!r}; use neighbourhood or none")
         if self.min_support < 1:
@@ -237,6 +241,7 @@ def load_stage(store: TripleStore, dataset: Dataset, kg: Path | list[RawTriple],
             kg_triples = _replace_graph(store, kg_graph, kg)
             summary = f"built-in knowledge graph: {kg_triples:,} triples"
     _replace_graph(store, minter.dataset_graph(dataset.name), dataset_triples(dataset, minter))
+    summary = "; ".join([*dataset.notes, summary])
     return LoadResult(dataset.name, len(dataset.docs), kg_triples, summary, malformed, examples,
                       time.perf_counter() - start)
 
@@ -335,7 +340,9 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
     graph = minter.run_graph(run_id)
     documents = docs["doc"].to_list()
     tokens = [tokenize(t)[: trained.max_len] for t in texts]
-    cased = [tokenize_cased(t)[: trained.max_len] for t in texts] if settings.ground_capitalized else None
+    cased_grounding = (settings.ground_case == "cased"
+                       or settings.ground_case == "auto" and is_cased_corpus(texts))
+    cased = [tokenize_cased(t)[: trained.max_len] for t in texts] if cased_grounding else None
     # The store side runs beside torch (which, like polars and pyoxigraph, releases the GIL): one thread
     # builds the grounding lexicon while the documents are explained, another writes each explained batch's
     # tokens to the run graph while the next batch is explained. Both pools are left (their work finished)

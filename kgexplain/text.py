@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["tokenize", "normalize", "STOPWORDS", "is_trivial_key"]
+__all__ = ["tokenize", "tokenize_cased", "normalize", "STOPWORDS", "is_trivial_key", "capitalized_share",
+           "is_cased_corpus", "CASED_CORPUS_SHARE"]
+
+#: A corpus whose non-initial tokens are capitalized at least this often writes names with capitals
+#: (painters abstracts: 25 %); below it, it is lower-cased (SimpleQuestions: 1 %), and a capital letter
+#: says nothing about a name.
+CASED_CORPUS_SHARE = 0.03
 
 _WORD = re.compile(r"\w+")
 
@@ -44,3 +50,19 @@ def tokenize_cased(text: str) -> list[str]:
 
 
 __all__ += ["tokenize_cased"]
+
+
+def capitalized_share(texts: list[str]) -> float:
+    """The share of tokens, not counting each text's first, that start with an upper-case letter."""
+    tokens = capitalized = 0
+    for text in texts:
+        rest = tokenize_cased(text)[1:]
+        tokens += len(rest)
+        capitalized += sum(1 for tok in rest if tok[:1].isupper())
+    return capitalized / tokens if tokens else 0.0
+
+
+def is_cased_corpus(texts: list[str], sample: int = 2000) -> bool:
+    """Whether capitals mark names in these texts (judged on an even sample of at most ``sample``)."""
+    step = max(1, len(texts) // sample)
+    return capitalized_share(texts[::step]) >= CASED_CORPUS_SHARE

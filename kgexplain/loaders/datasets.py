@@ -28,6 +28,7 @@ class Document:
     label: int
     split: str
     source: str | None = None
+    subject: str | None = None        # the entity the document is about, where the input links one
 
 
 @dataclass
@@ -124,8 +125,13 @@ def _label_values(raw: list[str], path_names: str) -> tuple[tuple[str, str], dic
 def read_dataset(data: Path, *, test_data: Path | None = None, name: str | None = None,
                  text_column: str = "text", label_column: str = "label", id_column: str | None = None,
                  split_column: str | None = None, test_fraction: float = 0.5, seed: int = 13) -> Dataset:
-    """A dataset from a file (split at random unless ``split_column`` or ``test_data`` is given), or a
-    directory holding ``train.csv`` and ``test.csv`` (such as the painters set)."""
+    """A dataset from a file (split at random unless ``split_column`` or ``test_data`` is given), a
+    directory holding ``train.csv`` and ``test.csv`` (such as the painters set), or the Wikidata-linked
+    SimpleQuestions directory (``loaders.questions``; the column options do not apply)."""
+    from .questions import is_questions_dir, read_questions
+
+    if is_questions_dir(data):
+        return read_questions(data, name=name)
     if data.is_dir():
         train_file, test_file = data / "train.csv", data / "test.csv"
         if not train_file.is_file() or not test_file.is_file():
@@ -176,3 +182,5 @@ def dataset_triples(dataset: Dataset, minter: Minter) -> Iterator[RawTriple]:
         yield d, nt_iri(KGX + "split"), nt_str(doc.split)
         if doc.source:
             yield d, nt_iri(KGX + "source"), nt_iri(doc.source)
+        if doc.subject:
+            yield d, nt_iri(KGX + "subjectEntity"), nt_iri(doc.subject)
