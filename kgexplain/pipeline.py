@@ -241,6 +241,7 @@ def load_stage(store: TripleStore, dataset: Dataset, kg: Path | list[RawTriple],
             kg_triples = _replace_graph(store, kg_graph, kg)
             summary = f"built-in knowledge graph: {kg_triples:,} triples"
     _replace_graph(store, minter.dataset_graph(dataset.name), dataset_triples(dataset, minter))
+    store.optimize()   # compact once after the big loads: later queries run about twice as fast
     summary = "; ".join([*dataset.notes, summary])
     return LoadResult(dataset.name, len(dataset.docs), kg_triples, summary, malformed, examples,
                       time.perf_counter() - start)
