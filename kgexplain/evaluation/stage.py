@@ -32,7 +32,7 @@ from ..vocab import WD, WDT, Minter
 from .metrics import (PAPER_ACCURACY, PAPER_TABLE1, PAPER_TABLE3, ContextMetrics, SetMetrics, assign_classes,
                       context_metrics, overlap, set_metrics)
 
-__all__ = ["ModelEvaluation", "Evaluation", "evaluate_stage", "report_markdown", "report_html"]
+__all__ = ["ModelEvaluation", "Evaluation", "OutsideTexts", "evaluate_stage", "report_markdown", "report_html"]
 
 
 @dataclass
