@@ -31,7 +31,7 @@ from .loaders.datasets import Dataset, dataset_triples
 from .mining.apriori import apriori
 from .mining.influence import influence
 from .mining.pruning import prune
-from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, rules_from_itemsets
+from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, rules_from_itemsets, score_itemsets
 from .models.training import DEFAULT_EPOCHS, TrainedModel, TrainResult, TrainSettings, resolve_device, train_model
 from .publish.rdf import (
     RunRecord, activation_triples, influence_triples, mention_triples, rule_triples, run_triples, token_ntriples,
@@ -596,11 +596,15 @@ class MiningInput:
     frequent: object                    # mining.apriori.FrequentItemsets
     vocab: list[Item]
     arrays: InfluenceArrays
+    scores: dict[str, np.ndarray] | None = field(default=None, repr=False)   # every measure, once
 
     def rules(self, settings: Settings, measure: str | None = None) -> tuple[list[Rule], list[Rule]]:
         """(rules before pruning, after pruning) under ``measure`` (default: the settings')."""
         measure = measure or settings.measure
-        candidates = rules_from_itemsets(self.frequent, self.vocab, self.arrays,
+        if self.scores is None and self.frequent.itemsets:   # type: ignore[attr-defined]
+            self.scores = score_itemsets(self.frequent.encoded.bits, self.frequent.itemsets,  # type: ignore[attr-defined]
+                                         self.frequent.n_transactions, self.arrays)  # type: ignore[attr-defined]
+        candidates = rules_from_itemsets(self.frequent, self.vocab, self.arrays, scores=self.scores,
                                          min_confidence=settings.min_confidence, measure=measure)
         return candidates, prune(candidates, measure)
 

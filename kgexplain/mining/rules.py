@@ -145,15 +145,17 @@ def score_itemsets(bits: np.ndarray, itemsets: list[tuple[int, ...]], n_transact
 
 
 def rules_from_itemsets(frequent: object, vocab: list[Item], inf: InfluenceArrays, *, min_confidence: float,
-                        measure: str = "H") -> list[Rule]:
+                        measure: str = "H", scores: dict[str, np.ndarray] | None = None) -> list[Rule]:
     """Like ``make_rules`` over every itemset of an ``apriori`` result, vectorised: tidsets are only
-    materialised for itemsets that become rules."""
+    materialised for itemsets that become rules. ``scores``: ``score_itemsets`` of the same itemsets
+    and influence, when already computed (it scores every measure at once)."""
     if measure not in MEASURES:
         raise InputError(f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}")
     itemsets = frequent.itemsets  # type: ignore[attr-defined]
     if not itemsets:
         return []
-    scores = score_itemsets(frequent.encoded.bits, itemsets, frequent.n_transactions, inf)  # type: ignore[attr-defined]
+    if scores is None:
+        scores = score_itemsets(frequent.encoded.bits, itemsets, frequent.n_transactions, inf)  # type: ignore[attr-defined]
     base = confidences(np.arange(len(inf.tc)), inf)
     rules = []
     for cls in CLASSES:
