@@ -137,7 +137,21 @@ def _pack(
     """
     n_words = _n_words(n_transactions)
     bits = np.zeros(n_items * n_words, dtype=np.uint64)
-    if item_codes.size:
+    if item_codes.size and n_items * n_words > 8 * item_codes.size:
+        # Sparse (many rare items, as in Wikidata facts): counting set bits would read the whole, mostly
+        # untouched matrix, so drop duplicate pairs by sorting them and count items with bincount.
+        item_codes = item_codes.astype(np.int64, copy=False)
+        pairs = np.sort(item_codes * n_transactions + tid_codes.astype(np.int64, copy=False))
+        distinct = np.empty(pairs.size, dtype=bool)
+        distinct[0] = True
+        np.not_equal(pairs[1:], pairs[:-1], out=distinct[1:])
+        pairs = pairs[distinct]   # (np.unique hashes, ~10x slower here than a sort)
+        item_codes, tid_codes = np.divmod(pairs, n_transactions)
+        slots = item_codes * n_words + (tid_codes >> 6)
+        masks = np.left_shift(np.uint64(1), (tid_codes & 63).astype(np.uint64))
+        np.add.at(bits, slots, masks)   # distinct pairs set distinct bits: the sum is their OR
+        counts = np.bincount(item_codes, minlength=n_items).astype(np.int64)
+    elif item_codes.size:
         tid_codes = tid_codes.astype(np.int64, copy=False)
         slots = item_codes.astype(np.int64, copy=False) * n_words + (tid_codes >> 6)
         masks = np.left_shift(np.uint64(1), (tid_codes & 63).astype(np.uint64))

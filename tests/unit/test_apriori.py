@@ -298,3 +298,22 @@ def test_candidates_with_an_infrequent_subset_are_pruned_before_counting(monkeyp
         frozenset({1, 3}): 3,
     }
     assert counted == [0]  # level 3 ran, with no candidate left
+
+
+def test_sparse_encoding_with_many_rare_items_and_duplicates():
+    """Many more items than (item, transaction) pairs across many words (as with Wikidata facts) takes
+    the sort-and-bincount encoding path: same itemsets and supports as brute force, duplicates ignored."""
+    rng = np.random.default_rng(7)
+    common = [f"c{i}" for i in range(5)]
+    baskets = []
+    for t in range(3000):
+        basket = [f"rare{t}-{k}" for k in range(rng.integers(1, 6))]       # items seen once
+        basket += list(rng.choice(common, size=rng.integers(0, 4)))          # repeats allowed
+        basket += basket[:1]                                                 # a duplicate pair
+        baskets.append(basket)
+    encoded, vocab = encode(baskets)
+    assert len(vocab) * encoded.bits.shape[1] > 8 * sum(len(b) for b in baskets)   # the sparse path
+    assert encoded.item_counts.tolist() == [sum(item in b for b in baskets) for item in vocab]
+    result = apriori(baskets, 20, max_len=3)
+    # brute force over the common items only: a rare item is in no frequent itemset (anti-monotone)
+    assert result.labelled() == brute_force([[i for i in b if i in common] for b in baskets], 20, 3)
