@@ -353,9 +353,10 @@ def evaluate(dataset: DatasetOpt, output: Annotated[Path, typer.Option("--output
              measures: Annotated[str, typer.Option("--measures", help="Comma-separated confidence measures to evaluate.")] = "TC,TS,WTS,H",
              model_dir: Annotated[list[Path] | None, typer.Option("--model-dir", help="A trained model (e.g. OUT/model; repeat per architecture): adds the out-of-context check (Table 3).")] = None,
              device: DeviceOpt = "cpu") -> None:
-    """The main paper's evaluation (Tables 1 and 2): for the latest attribution run of each model, rules
+    """The main paper's evaluation (Tables 1-3): for the latest attribution run of each model, rules
     mined on the training texts under each measure, scored on the test texts (Acc_imp, Acc_overall,
-    coverage; all and unseen entities), next to the paper's numbers. Writes a Markdown and HTML report."""
+    coverage; all and unseen entities), model overlap, and with --model-dir the models' scores on outside
+    texts about the covered entities, next to the paper's numbers. Writes a Markdown and HTML report."""
     from .evaluation.stage import evaluate_stage, report_markdown
 
     with _errors():
