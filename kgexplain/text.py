@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-__all__ = ["tokenize", "tokenize_cased", "normalize", "STOPWORDS", "is_trivial_key", "capitalized_share",
+__all__ = ["tokenize", "normalize", "STOPWORDS", "is_trivial_key", "capitalized_share",
            "is_cased_corpus", "CASED_CORPUS_SHARE"]
 
 #: A corpus whose non-initial tokens are capitalized at least this often writes names with capitals

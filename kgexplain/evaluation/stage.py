@@ -117,7 +117,8 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
         raise InputError(f"--model-dir gave a {', '.join(sorted(unmatched))} model, but the store has no attribution "
                          f"run of {dataset!r} with it (runs: {', '.join(latest['model'].to_list())})")
     kg, data_graph = minter.kg_graph(dataset), minter.dataset_graph(dataset)
-    context_measure = "H" if "H" in measures else measures[-1]
+    # Table 2, Table 3 and the rule graph use one measure: H (the paper's), else the last one asked for
+    headline = "H" if "H" in measures else measures[-1]
     outside: OutsideTexts | None = None
     evaluations: list[ModelEvaluation] = []
     best_rules: dict[str, list[Rule]] = {}
@@ -135,29 +136,28 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
         results, counts, ties, covered = {}, {}, {}, {}
         for k, measure in enumerate(measures):
             candidates, rules = mined.rules(settings, measure)
-            if measure == "H" or measure == measures[-1]:
+            if measure == headline:
                 best_rules[row["model"]] = candidates   # the rule graph shows the closed sets before pruning
+                headline_rules = rules
             assignment = assign_classes(rules, items, measure)
             results[measure] = {"all": set_metrics(test, assignment.classes, test_entities),
                                 "unseen": set_metrics(test, assignment.classes, unseen)}
             counts[measure], ties[measure] = len(rules), assignment.ties
             covered[measure] = {cls: sorted({mined.entities[int(t)] for r in rules if r.consequent == cls
                                              for t in r.entities}) for cls in ("Pos", "Neg")}
-            if measure == context_measure:
-                context_rules = rules
             progress(f"evaluating {row['model']}", k + 3, len(measures) + 2)
         context = None
         if row["model"] in trained_models:
             progress(f"out-of-context texts ({row['model']})", 0, None)
             if outside is None:
                 outside = OutsideTexts.read(store, kg, settings)
-            context = _context(trained_models[row["model"]], context_rules, outside)
+            context = _context(trained_models[row["model"]], headline_rules, outside)
         evaluations.append(ModelEvaluation(
             row["model"], row["method"], row["run"],
             float(row["accuracy"]) if row.get("accuracy") is not None else float("nan"), counts, results, ties,
-            covered, context, context_measure if context is not None else None))
+            covered, context, headline if context is not None else None))
     overlaps = []
-    measure = "H" if "H" in measures else measures[-1]
+    measure = headline
     for i, a in enumerate(evaluations):
         for b in evaluations[i + 1:]:
             for cls in ("Pos", "Neg"):
