@@ -360,8 +360,7 @@ def evaluate(dataset: DatasetOpt, output: Annotated[Path, typer.Option("--output
     from .evaluation.stage import evaluate_stage, report_markdown
 
     with _errors():
-        settings = _settings(preset, theta, min_confidence, min_support, max_length, None)
-        settings = replace(settings, train=replace(settings.train, device=device))
+        settings = _settings(preset, theta, min_confidence, min_support, max_length, None, device=device)
         chosen = [m.strip() for m in measures.split(",") if m.strip()]
         with _open(None, store, endpoint) as db, _progress() as progress:
             result = evaluate_stage(db, dataset, settings, output, chosen, progress, model_dir or [])
