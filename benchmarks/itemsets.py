@@ -8,7 +8,8 @@ queries leave out), bulk-loaded into a fresh on-disk ``EmbeddedStore`` (then com
 case on real Wikidata terms (its own store), at the sizes it has entities for.
 
 ``ours`` is ``transactions(store, kg, entities[:N], Settings())`` — ``queries/mining/outgoing_items.rq``
-and ``incoming_items.rq`` with ``item_batch`` (1000) entities bound per ``VALUES`` — for N entities drawn
+and ``incoming_items.rq`` with ``item_batch`` (1000) entities bound per ``VALUES``, on ``QUERY_THREADS``
+threads, results read as TSV terms straight into polars — for N entities drawn
 at random (seeded) from the graph's. The peer, up to 5k entities, is the naive way on the same store: the
 same queries with one entity each (``item_batch=1``); above 5k (it is slow) the peer is the issue's budget
 of 1 s per 10k entities, so there ``ratio > 1`` means the goal is met. Rows and a curve table go to stderr.

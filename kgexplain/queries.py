@@ -3,7 +3,8 @@
 A query declares its parameters with one ``VALUES (?a ?b) { (UNDEF UNDEF) }`` row, so the file stays
 valid SPARQL. Binding replaces that row with real values, serialised as N-Triples terms; a parameter
 bound to a list produces one row per element (``VALUES`` batching). Values are never formatted into
-the query anywhere else.
+the query anywhere else. Several parameters bound to lists of one length fill the rows together
+(row i takes element i of each), e.g. an entity and its row number.
 """
 
 from __future__ import annotations
@@ -106,7 +107,7 @@ def term(value: object) -> Term:
 
 
 def bind(query: Query, bindings: Mapping[str, object]) -> str:
-    """The query text with its ``VALUES`` row filled. At most one parameter may be a list."""
+    """The query text with its ``VALUES`` row filled; list parameters (all of one length) give one row each."""
     unknown = set(bindings) - set(query.params)
     if unknown:
         raise QueryError(f"query {query.name} has no parameter(s) {', '.join(sorted(unknown))}; "
@@ -115,8 +116,10 @@ def bind(query: Query, bindings: Mapping[str, object]) -> str:
         return query.text
     bindings = {k: list(v) if _is_list(v) else v for k, v in bindings.items()}
     lists = [k for k, v in bindings.items() if _is_list(v)]
-    if len(lists) > 1:
-        raise QueryError(f"query {query.name}: only one parameter may be a list, got {', '.join(lists)}")
+    lengths = {len(bindings[k]) for k in lists}  # type: ignore[arg-type]
+    if len(lengths) > 1:
+        raise QueryError(f"query {query.name}: list parameters must have one length, got "
+                         + ", ".join(f"{k} ({len(bindings[k])})" for k in lists))  # type: ignore[arg-type]
     n_rows = len(bindings[lists[0]]) if lists else 1  # type: ignore[arg-type]
     rows = []
     for i in range(n_rows):

@@ -11,7 +11,6 @@ from __future__ import annotations
 import bz2
 import gzip
 import io
-import json
 import logging
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ import pyoxigraph as ox
 
 from .errors import StoreError
 from .queries import Query, bind
+from .results import parse_results_json, parse_results_tsv, terms_from_json
 
 __all__ = [
     "TripleStore", "EmbeddedStore", "RemoteStore", "open_store", "RawTriple", "to_ntriples", "parse_results_json",
@@ -33,12 +33,6 @@ log = logging.getLogger(__name__)
 #: A triple as three terms in N-Triples syntax, e.g. ``("<http://…/Q1>", "<…/P31>", '"x"@en')``.
 RawTriple = tuple[str, str, str]
 
-_XSD = "http://www.w3.org/2001/XMLSchema#"
-_INTEGER_TYPES = {f"{_XSD}{t}" for t in (
-    "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
-    "negativeInteger", "nonPositiveInteger", "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte")}
-_FLOAT_TYPES = {f"{_XSD}{t}" for t in ("decimal", "double", "float")}
-_BOOLEAN = f"{_XSD}boolean"
 _CHUNK_TRIPLES = 200_000
 
 
@@ -49,6 +43,7 @@ class TripleStore(Protocol):
     description: str
 
     def select(self, query: Query | str, **bind: object) -> pl.DataFrame: ...
+    def select_terms(self, query: Query | str, **bind: object) -> pl.DataFrame: ...
     def ask(self, query: Query | str, **bind: object) -> bool: ...
     def construct(self, query: Query | str, **bind: object) -> Iterator[ox.Triple]: ...
     def update(self, query: Query | str, **bind: object) -> None: ...
@@ -110,52 +105,6 @@ def _open_rdf_file(path: Path) -> tuple[IO[bytes], ox.RdfFormat]:
         raise StoreError(f"cannot read {path}: {exc}") from exc
 
 
-def _py(value: str, kind: str, datatype: str | None) -> object:
-    if kind == "literal" and datatype is not None:
-        try:
-            if datatype in _INTEGER_TYPES:
-                return int(value)
-            if datatype in _FLOAT_TYPES:
-                return float(value)
-            if datatype == _BOOLEAN:
-                return value in ("true", "1")
-        except ValueError:
-            return value
-    if kind == "bnode":
-        return f"_:{value}"
-    return value
-
-
-def _frame(variables: list[str], rows: list[list[object]]) -> pl.DataFrame:
-    columns: dict[str, pl.Series] = {}
-    for j, var in enumerate(variables):
-        values = [r[j] for r in rows]
-        present = [v for v in values if v is not None]
-        if present and all(isinstance(v, bool) for v in present):
-            dtype: pl.DataType = pl.Boolean()
-        elif present and all(isinstance(v, int) and not isinstance(v, bool) for v in present):
-            dtype = pl.Int64()
-        elif present and all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
-            dtype = pl.Float64()
-        else:
-            dtype = pl.String()
-            values = [None if v is None else str(v) for v in values]
-        columns[var] = pl.Series(var, values, dtype=dtype)
-    return pl.DataFrame(columns) if columns else pl.DataFrame()
-
-
-def _term_py(term: object) -> object:
-    if term is None:
-        return None
-    if isinstance(term, ox.NamedNode):
-        return term.value
-    if isinstance(term, ox.Literal):
-        return _py(term.value, "literal", term.datatype.value)
-    if isinstance(term, ox.BlankNode):
-        return f"_:{term.value}"
-    return str(term)
-
-
 class EmbeddedStore:
     """pyoxigraph, on disk (``path``) or in memory (``path=None``)."""
 
@@ -180,13 +129,23 @@ class EmbeddedStore:
         except (SyntaxError, OSError, RuntimeError) as exc:
             raise StoreError(f"{_name(query)} failed on the {self.description}: {exc}") from exc
 
-    def select(self, query: Query | str, **bind: object) -> pl.DataFrame:
-        result = self._query(query, bind)
+    def _tsv(self, query: Query | str, bindings: dict[str, object]) -> bytes:
+        result = self._query(query, bindings)
         if not isinstance(result, ox.QuerySolutions):
             raise StoreError(f"{_name(query)} is not a SELECT query")
-        variables = [v.value for v in result.variables]
-        rows = [[_term_py(sol[v]) for v in variables] for sol in result]
-        return _frame(variables, rows)
+        try:   # evaluated and written in Rust with the GIL released: batches can run in threads
+            return result.serialize(format=ox.QueryResultsFormat.TSV)
+        except (OSError, RuntimeError, ValueError) as exc:
+            raise StoreError(f"{_name(query)} failed on the {self.description}: {exc}") from exc
+
+    def select(self, query: Query | str, **bind: object) -> pl.DataFrame:
+        """SELECT results as a frame typed by ``results``' column rule."""
+        return parse_results_tsv(self._tsv(query, bind))
+
+    def select_terms(self, query: Query | str, **bind: object) -> pl.DataFrame:
+        """SELECT results as terms in Turtle syntax (``<iri>``, ``"lex"@en``, ``1``…; see
+        ``results.split_terms``): for callers that need to tell IRIs from literals."""
+        return parse_results_tsv(self._tsv(query, bind), typed=False)
 
     def ask(self, query: Query | str, **bind: object) -> bool:
         result = self._query(query, bind)
@@ -302,6 +261,13 @@ class RemoteStore:
             raise StoreError(f"{_name(query)} is not a SELECT query")
         return parse_results_json(response.text)
 
+    def select_terms(self, query: Query | str, **bind: object) -> pl.DataFrame:
+        response = self._post(self.endpoint, {"query": _text(query, bind)},
+                              "application/sparql-results+json", _name(query))
+        if "results" not in response.json():
+            raise StoreError(f"{_name(query)} is not a SELECT query")
+        return terms_from_json(response.text)
+
     def ask(self, query: Query | str, **bind: object) -> bool:
         response = self._post(self.endpoint, {"query": _text(query, bind)},
                               "application/sparql-results+json", _name(query))
@@ -368,13 +334,3 @@ class RemoteStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def parse_results_json(text: str) -> pl.DataFrame:
-    """A SPARQL JSON results document as a frame (used by tests and the service)."""
-    payload = json.loads(text)
-    variables = payload["head"]["vars"]
-    rows = [[_py(b[v]["value"], b[v]["type"].replace("typed-literal", "literal"), b[v].get("datatype"))
-             if v in b else None for v in variables]
-            for b in payload["results"]["bindings"]]
-    return _frame(variables, rows)

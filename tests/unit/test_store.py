@@ -9,6 +9,7 @@ import pytest
 
 from kgexplain.errors import QueryError, StoreError
 from kgexplain.queries import Query, bind, load_query, query_names
+from kgexplain.results import split_terms
 from kgexplain.store import EmbeddedStore, RemoteStore, TripleStore, open_store
 
 EX = "http://example.org/"
@@ -64,6 +65,21 @@ def test_bound_parameters_and_values_batching(store: TripleStore) -> None:
     many = store.select(query, g=G, s=[ox.NamedNode(EX + "a"), ox.NamedNode(EX + "b")])
     assert many.height == 4
     assert store.select(query, g=G, s=[]).height == 0
+
+
+def test_terms_keep_the_term_syntax(store: TripleStore) -> None:
+    """``select_terms`` gives the same terms on every backend, and ``split_terms`` reads them back."""
+    store.load(TRIPLES, G)
+    query = Query.from_text("SELECT ?i ?s ?o WHERE { VALUES (?g ?s ?i) { (UNDEF UNDEF UNDEF) } "
+                            "GRAPH ?g { ?s ?p ?o } } ORDER BY ?i ?o", "t")
+    frame = store.select_terms(query, g=G, s=[ox.NamedNode(EX + "a"), ox.NamedNode(EX + "b")], i=[10, 20])
+    parts = split_terms(frame["o"])
+    assert split_terms(frame["i"])["lex"].cast(int).to_list() == [10, 10, 20, 20]
+    assert parts["kind"].to_list() == ["literal", "literal", "iri", "literal"]
+    assert sorted(parts["lex"].to_list()) == sorted(["1", 'Ünïcode "quoted"', EX + "a", "2.5"])
+    assert split_terms(frame["s"])["lex"].to_list() == [EX + "a"] * 2 + [EX + "b"] * 2
+    with pytest.raises(QueryError, match="one length"):
+        store.select_terms(query, g=G, s=[ox.NamedNode(EX + "a")], i=[1, 2])
 
 
 def test_load_file(store: TripleStore, tmp_path: Path) -> None:
