@@ -638,7 +638,7 @@ class MiningInput:
         """(rules before pruning, after pruning) under ``measure`` (default: the settings')."""
         measure = measure or settings.measure
         if self.scores is None and self.frequent.itemsets:   # type: ignore[attr-defined]
-            self.scores = score_itemsets(self.frequent.encoded.bits, self.frequent.itemsets,  # type: ignore[attr-defined]
+            self.scores = score_itemsets(self.frequent.encoded, self.frequent.itemsets,  # type: ignore[attr-defined]
                                          self.frequent.n_transactions, self.arrays)  # type: ignore[attr-defined]
         candidates = rules_from_itemsets(self.frequent, self.vocab, self.arrays, scores=self.scores,
                                          min_confidence=settings.min_confidence, measure=measure)

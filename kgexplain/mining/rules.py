@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
+from .apriori import Encoded
 
 __all__ = ["MEASURES", "CLASSES", "Item", "Rule", "InfluenceArrays", "confidences", "make_rules"]
 
@@ -107,12 +108,13 @@ def _chunk_masks(bits: np.ndarray, itemsets: np.ndarray, n: int) -> np.ndarray:
     return flags.astype(np.float64)
 
 
-def score_itemsets(bits: np.ndarray, itemsets: list[tuple[int, ...]], n_transactions: int,
+def score_itemsets(bits: np.ndarray | Encoded, itemsets: list[tuple[int, ...]], n_transactions: int,
                    inf: InfluenceArrays, chunk: int = 2048) -> dict[str, np.ndarray]:
     """Every measure for both classes and every itemset at once, from packed vertical bitsets
-    (``bits[item]`` = uint64 words, bit t set when transaction t holds the item). Returns arrays
-    ``support`` and ``{Pos,Neg}_{TC,TS,WTS,H}``, aligned with ``itemsets``. Itemsets are scored in
-    chunks of one length, as 0/1 masks multiplied against the per-transaction influence columns."""
+    (``bits[item]`` = uint64 words, bit t set when transaction t holds the item; or an ``Encoded``,
+    whose rows are packed only for the items the itemsets use). Returns arrays ``support`` and
+    ``{Pos,Neg}_{TC,TS,WTS,H}``, aligned with ``itemsets``. Itemsets are scored in chunks of one
+    length, as 0/1 masks multiplied against the per-transaction influence columns."""
     n_sets = len(itemsets)
     weights = np.stack([inf.tc == 1, inf.tc == -1, inf.ts, inf.n_pos, inf.n_neg]).astype(np.float64).T
     sums = np.zeros((n_sets, 5))
@@ -120,11 +122,14 @@ def score_itemsets(bits: np.ndarray, itemsets: list[tuple[int, ...]], n_transact
     by_length: dict[int, list[int]] = {}
     for i, itemset in enumerate(itemsets):
         by_length.setdefault(len(itemset), []).append(i)
-    for length, positions in by_length.items():
-        if length == 0:
-            continue
-        index = np.asarray(positions)
-        matrix = np.asarray([itemsets[i] for i in positions], dtype=np.int64).reshape(-1, length)
+    matrices = {length: np.asarray([itemsets[i] for i in positions], dtype=np.int64).reshape(-1, length)
+                for length, positions in by_length.items() if length}
+    if isinstance(bits, Encoded):
+        used = np.unique(np.concatenate([m.ravel() for m in matrices.values()])) if matrices else np.zeros(0, int)
+        bits = bits.rows(used)
+        matrices = {length: np.searchsorted(used, m) for length, m in matrices.items()}
+    for length, matrix in matrices.items():
+        index = np.asarray(by_length[length])
         for start in range(0, len(index), chunk):
             masks = _chunk_masks(bits, matrix[start:start + chunk], n_transactions)
             support[index[start:start + chunk]] = masks.sum(axis=1)
@@ -155,7 +160,7 @@ def rules_from_itemsets(frequent: object, vocab: list[Item], inf: InfluenceArray
     if not itemsets:
         return []
     if scores is None:
-        scores = score_itemsets(frequent.encoded.bits, itemsets, frequent.n_transactions, inf)  # type: ignore[attr-defined]
+        scores = score_itemsets(frequent.encoded, itemsets, frequent.n_transactions, inf)  # type: ignore[attr-defined]
     base = confidences(np.arange(len(inf.tc)), inf)
     rules = []
     for cls in CLASSES:

@@ -312,7 +312,12 @@ def test_sparse_encoding_with_many_rare_items_and_duplicates():
         basket += basket[:1]                                                 # a duplicate pair
         baskets.append(basket)
     encoded, vocab = encode(baskets)
-    assert len(vocab) * encoded.bits.shape[1] > 8 * sum(len(b) for b in baskets)   # the sparse path
+    assert encoded.dense is None and encoded.positions is not None                    # the sparse path
+    picked = [0, len(vocab) - 1, *range(0, len(vocab), 97)]
+    rows = encoded.rows(picked)
+    flags = np.unpackbits(rows.view(np.uint8), axis=1, bitorder="little")[:, :len(baskets)]
+    assert flags.tolist() == [[int(vocab[i] in b) for b in baskets] for i in picked]
+    assert np.array_equal(encoded.bits[picked], rows)                                 # bits packs all rows
     assert encoded.item_counts.tolist() == [sum(item in b for b in baskets) for item in vocab]
     result = apriori(baskets, 20, max_len=3)
     # brute force over the common items only: a rare item is in no frequent itemset (anti-monotone)
