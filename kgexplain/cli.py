@@ -335,10 +335,16 @@ def activations(model_dir: Annotated[Path, typer.Option("--model-dir")], dataset
 @app.command()
 def mine(dataset: DatasetOpt, store: StoreOpt = None, endpoint: EndpointOpt = None, preset: PresetOpt = "default",
          theta: ThetaOpt = None, min_confidence: ConfOpt = None, min_support: SupOpt = None,
-         max_length: LenOpt = None, measure: MeasureOpt = None, top: TopOpt = 10) -> None:
+         max_length: LenOpt = None, measure: MeasureOpt = None, top: TopOpt = 10,
+         miner: Annotated[str, typer.Option("--miner", help="apriori (in process) or spark (Spark ML FPGrowth; "
+                                            "pip install 'kgexplain[spark]', Java 17+). Same itemsets.")] = "apriori",
+         spark_master: Annotated[str, typer.Option("--spark-master", help="Spark master URL for --miner spark.")] = "local[*]",
+         ) -> None:
     """Label entity influence and mine rules from the latest attribution run of a dataset."""
     with _errors():
-        settings = _settings(preset, theta, min_confidence, min_support, max_length, measure)
+        settings = replace(_settings(preset, theta, min_confidence, min_support, max_length, measure),
+                           miner=miner, spark_master=spark_master)
+        settings.check()
         with _open(None, store, endpoint) as db, _progress() as progress:
             result = mine_stage(db, dataset, settings, progress)
         _print_rules(result, settings, top)

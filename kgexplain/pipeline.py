@@ -90,6 +90,8 @@ class Settings:
     drop_literals: bool = False
     kg_filter: str = "neighbourhood"
     item_batch: int = 1000
+    miner: str = "apriori"                # or "spark": Spark ML FPGrowth (mining.spark), same itemsets
+    spark_master: str = "local[*]"
     exclude_entities: tuple[str, ...] = ()
     #: cased: a mention must start with a capital; any: case is ignored; auto: cased unless the texts are
     #: lower-cased (text.is_cased_corpus)
@@ -116,6 +118,8 @@ class Settings:
             raise InputError(f"unknown --ground-case {self.ground_case!r}; use auto, cased or any")
         if self.kg_filter not in ("neighbourhood", "none"):
             raise InputError(f"unknown --kg-filter {self.kg_filter!r}; use neighbourhood or none")
+        if self.miner not in ("apriori", "spark"):
+            raise InputError(f"unknown miner {self.miner!r}; use apriori or spark")
         if self.min_support < 1:
             raise InputError(f"min_support must be ≥ 1 entity, got {self.min_support}")
         if self.max_antecedent < 1:
@@ -669,9 +673,14 @@ def mining_input(store: TripleStore, dataset: str, settings: Settings, explain_r
     index = {e: i for i, e in enumerate(entities)}
     keyed = items.with_columns(pl.col("entity").replace_strict(index, return_dtype=pl.Int64).alias("tid"),
                                pl.struct("direction", "property", "value", "literal").alias("item"))
-    frequent = apriori(
-        [[] for _ in entities] if keyed.height == 0 else _baskets(keyed, len(entities)),
-        min_support=min(settings.min_support, max(1, len(entities))), max_len=settings.max_antecedent)
+    baskets = [[] for _ in entities] if keyed.height == 0 else _baskets(keyed, len(entities))
+    min_support = min(settings.min_support, max(1, len(entities)))
+    if settings.miner == "spark":
+        from .mining.spark import spark_itemsets
+
+        frequent = spark_itemsets(baskets, min_support, settings.max_antecedent, master=settings.spark_master)
+    else:
+        frequent = apriori(baskets, min_support=min_support, max_len=settings.max_antecedent)
     progress("mining", 3, 5)
     vocab = [Item(d, p, v, bool(lit)) for d, p, v, lit in frequent.items]
     arrays = InfluenceArrays(table["tc"].to_numpy().astype(np.int8), table["ts"].to_numpy().astype(float),
@@ -706,7 +715,8 @@ def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: P
                        settings={"theta": float(settings.theta), "minConfidence": float(settings.min_confidence),
                                  "minSupport": int(settings.min_support),
                                  "maxAntecedentLength": int(settings.max_antecedent),
-                                 "measure": settings.measure, "transactions": len(entities)},
+                                 "measure": settings.measure, "miner": settings.miner,
+                                 "transactions": len(entities)},
                        links={"informedBy": explain_run, "kgGraph": kg.value})
     record.ended = _now()
     published = list(rule_triples(rules, run_id, minter, labels, entities, entity_docs)) + list(

@@ -29,6 +29,23 @@ def shared_data() -> Path:
     return path
 
 
+@pytest.fixture(scope="session")
+def java() -> None:
+    """Spark needs Java 17+: fails loudly in CI, skips elsewhere (a fresh Debian has none:
+    ``apt install default-jre-headless``). pyspark itself is in the test extra: missing, it fails."""
+    import shutil
+
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        pytest.fail("pyspark is missing: it is in the test extra (pip install -e '.[test]')")
+    if shutil.which("java") is None:
+        message = "the Spark miner needs Java 17+ on PATH (Debian: apt install default-jre-headless)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+
+
 @pytest.fixture(autouse=True)
 def seed() -> int:
     """Seeds Python, NumPy and torch the same way for every test."""

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import gzip
 import json
+import shutil
 from pathlib import Path
 
+import polars as pl
+import polars.selectors  # noqa: F401
 import pyoxigraph as ox
 import pytest
 import torch
@@ -14,6 +17,7 @@ from typer.testing import CliRunner
 
 from kgexplain.cli import app
 from kgexplain.models.training import TrainedModel, predict
+from kgexplain.queries import load_query
 from kgexplain.store import EmbeddedStore
 
 runner = CliRunner()
@@ -199,6 +203,27 @@ def test_demo_on_a_remote_oxigraph_server_gives_the_same_rules(demo: tuple[Path,
     assert remote["store"] == oxigraph_server
     assert remote["rules"] == local["rules"] and remote["transactions"] == local["transactions"]
     assert remote["top_rules"] == local["top_rules"]
+
+
+@pytest.mark.e2e
+def test_mining_the_demo_with_spark_gives_the_same_rules(demo: tuple[Path, str], tmp_path: Path, java: None) -> None:
+    """`kgexplain mine --miner spark` (Spark ML FPGrowth, local mode) against the in-process Apriori on a
+    copy of the demo store: same rules with the same supports and confidences, recorded as the miner."""
+    store = tmp_path / "store"
+    shutil.copytree(demo[0] / "store", store)
+    code, output = run(["mine", "--dataset", "synthetic", "--store", str(store), "--miner", "spark",
+                        "--spark-master", "local[2]"])
+    assert code == 0, output
+    runs = ("PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT ?miner ?graph WHERE { GRAPH ?c { "
+            "?run a kgx:MiningRun ; kgx:miner ?miner ; kgx:runGraph ?graph } }")
+    with EmbeddedStore(store) as db:
+        by_miner = {}
+        for miner, graph in db.select(runs).iter_rows():
+            rules = db.select(load_query("rules/rules"), graph=ox.NamedNode(graph))
+            by_miner[miner] = rules.drop("rule").with_columns(pl.selectors.float().round(12)).sort("label")
+    assert set(by_miner) == {"apriori", "spark"}
+    assert by_miner["spark"].height > 0 and by_miner["spark"].equals(by_miner["apriori"])
+    assert "country(x, Varnia) → Pos" in output
 
 
 @pytest.mark.e2e
