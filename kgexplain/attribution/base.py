@@ -47,7 +47,8 @@ def batched_attribution(trained: TrainedModel, texts: list[str], attribute: Call
                         logit: bool = False, on_batch: OnBatch = None, on_rows: OnRows = None) -> Attribution:
     """Runs ``attribute(embedded batch) -> (batch, length, dim) values`` over ``texts`` in batches and
     turns the values into token scores; the additivity error compares Σ values with the explained
-    output (probability, or logit when ``logit``) minus ``expected``."""
+    output (probability, or logit when ``logit``) minus ``expected``. ``attribute`` may return
+    ``(values, outputs)`` when it has seen the explained output at each document (saves a forward pass)."""
     model = trained.model.to(device).eval()
     ids = trained.encode(texts)
     relevance: list[np.ndarray] = []
@@ -56,14 +57,22 @@ def batched_attribution(trained: TrainedModel, texts: list[str], attribute: Call
     dev = torch.device(device)
     for start in range(0, len(ids), batch_size):
         batch = ids[start:start + batch_size].to(dev)
-        with torch.no_grad():   # one forward pass gives the prediction and the explained output
+        with torch.no_grad():
             emb = model.embedding(batch)
-            out = (model.head.logit(emb) if logit else model.head(emb)).squeeze(1)
-            target = out.cpu().numpy()
-            probs.append((torch.sigmoid(out) if logit else out).cpu().numpy())
         with _no_cudnn(dev), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            values = np.asarray(attribute(emb)).reshape(emb.shape[0], emb.shape[1], emb.shape[2])
+            answer = attribute(emb)
+        # an explainer that saw the model's outputs at the documents returns them with the values;
+        # otherwise one forward pass gives the prediction and the explained output
+        values, seen = answer if isinstance(answer, tuple) else (answer, None)
+        values = np.asarray(values).reshape(emb.shape[0], emb.shape[1], emb.shape[2])
+        if seen is not None and seen.shape == (emb.shape[0],):
+            out = torch.as_tensor(seen)
+        else:
+            with torch.no_grad():
+                out = (model.head.logit(emb) if logit else model.head(emb)).squeeze(1).cpu()
+        target = out.numpy()
+        probs.append((torch.sigmoid(out) if logit else out).numpy())
         per_position = values.sum(axis=2)
         worst = max(worst, float(np.abs(per_position.sum(axis=1) - (target - expected)).max()))
         collect_rows(per_position, batch, probs[-1], relevance, on_batch, on_rows)

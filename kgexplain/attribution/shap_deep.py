@@ -48,11 +48,19 @@ def explain_shap(trained: TrainedModel, texts: list[str], reference_texts: list[
         explainer = shap.DeepExplainer(head, reference)
     expected = float(np.asarray(explainer.expected_value).reshape(-1)[0])
 
-    def attribute(emb: torch.Tensor) -> np.ndarray:
+    def attribute(emb: torch.Tensor) -> tuple[np.ndarray, np.ndarray | None]:
+        # DeepExplainer runs the head once per document on [document tiled over the references;
+        # references]: its first output row is f(document). Keeping it spares a forward pass of our own
+        # (when the count does not match, batched_attribution runs that pass instead).
+        seen: list[float] = []
+        hook = head.register_forward_hook(lambda _m, _i, out: seen.append(float(out.detach().reshape(-1)[0])))
         try:
-            return np.asarray(explainer.shap_values(emb, check_additivity=False))
+            values = np.asarray(explainer.shap_values(emb, check_additivity=False))
         except Exception as exc:  # shap raises bare exceptions for unsupported layers
             raise ModelError(f"SHAP DeepExplainer failed on the {trained.name} model: {exc}") from exc
+        finally:
+            hook.remove()
+        return values, np.asarray(seen, dtype=np.float32) if len(seen) == emb.shape[0] else None
 
     described = ("zero embeddings" if background == "zero" else
                  f"{background} of the first {min(len(reference_texts), REFERENCE_SIZE)} training texts")
