@@ -28,9 +28,11 @@ MODELS: dict[str, Callable[..., nn.Module]] = {
 #: Longest input each model reads by default (the papers' values).
 DEFAULT_MAX_LEN = {"cnn": 500, "bilstm": 500, "lstm": 40, "gru": 500}
 #: Training length and early-stopping patience per model. Recurrent nets sit on the majority class for
-#: several epochs before they start to learn, so they get more of both (the papers state neither).
+#: several epochs before they start to learn, so they get more of both (the papers state neither). The
+#: GRU sat at the demo's majority class for 9 epochs before reaching 0.93 validation accuracy (lr 1e-3);
+#: with a patience of 5 it stopped at epoch 7 on the plateau, so it gets 10.
 DEFAULT_EPOCHS = {"cnn": 10, "bilstm": 20, "lstm": 20, "gru": 20}
-DEFAULT_PATIENCE = {"cnn": 2, "bilstm": 5, "lstm": 5, "gru": 5}
+DEFAULT_PATIENCE = {"cnn": 2, "bilstm": 5, "lstm": 5, "gru": 10}
 #: Shortest input each model accepts.
 MIN_TOKENS = {"cnn": MIN_LEN, "bilstm": 1, "lstm": 1, "gru": 1}
 

@@ -248,13 +248,15 @@ def test_heatmap_of_a_demo_document(demo: tuple[Path, str], tmp_path: Path) -> N
 
 
 @pytest.mark.e2e
-def test_demo_with_a_bilstm_and_integrated_gradients(tmp_path: Path) -> None:
-    """Another model × method pair through the whole pipeline: the planted rule is still found."""
-    out = tmp_path / "bilstm"
-    code, output = run(["demo", "--out", str(out), "--model", "bilstm", "--method", "ig"])
+@pytest.mark.parametrize("model, method", [("bilstm", "ig"), ("gru", "reat")])
+def test_demo_with_other_models_and_methods(model: str, method: str, tmp_path: Path) -> None:
+    """Other model × method pairs through the whole pipeline: the model learns the planted bias (beyond
+    the test split's 0.79 majority class) and the planted rule is still found."""
+    out = tmp_path / model
+    code, output = run(["demo", "--out", str(out), "--model", model, "--method", method])
     assert code == 0, output
     summary = json.loads((out / "summary.json").read_text())
-    assert summary["model"] == "bilstm"
+    assert summary["model"] == model and summary["test_accuracy"] > 0.82
     pos = sorted((r for r in summary["top_rules"] if r["consequent"] == "Pos"), key=lambda r: -r["conf_H"])
     assert any(r["rule"] == "country(x, Varnia) → Pos" for r in pos[:3]), pos[:3]
 
