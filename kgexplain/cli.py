@@ -30,7 +30,7 @@ from .pipeline import (
 )
 from .store import TripleStore, open_store
 
-__all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "activations", "mine", "evaluate", "export", "heatmap",
+__all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "activations", "mine", "evaluate", "export", "heatmap", "serve",
            "agree"]
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -434,6 +434,37 @@ def agree(dataset: DatasetOpt, store: StoreOpt = None, endpoint: EndpointOpt = N
             else:
                 output.write_text(table + "\n", encoding="utf-8")
             console.print(f"wrote {output}")
+
+
+@app.command()
+def serve(store: StoreOpt = None, endpoint: EndpointOpt = None,
+          host: Annotated[str, typer.Option("--host", help="Interface to listen on.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option("--port")] = 8000,
+          update_token: Annotated[str | None, typer.Option("--update-token", envvar="KGX_UPDATE_TOKEN",
+                                                           help="Allow SPARQL updates with `Authorization: Bearer TOKEN` (default: read-only).")] = None,
+          timeout: Annotated[float, typer.Option("--timeout", help="Seconds a SPARQL query may run.")] = 30.0,
+          max_result_mb: Annotated[int, typer.Option("--max-result-mb", help="Largest SPARQL answer, in MiB.")] = 64,
+          allow_service: Annotated[list[str] | None, typer.Option("--allow-service", help="An endpoint IRI that SERVICE may call (repeatable; default none).")] = None,
+          ) -> None:
+    """Serve the store: SPARQL 1.1 Protocol at /sparql, REST under /api (docs at /docs)."""
+    import uvicorn
+
+    from .service import ServiceConfig, create_app
+
+    with _errors():
+        if store is None and endpoint is None:
+            raise InputError("give --store DIR or --endpoint URL")
+        if timeout <= 0 or max_result_mb <= 0:
+            raise InputError("--timeout and --max-result-mb must be positive")
+        db = _open(None, store, endpoint)
+        config = ServiceConfig(update_token=update_token, query_timeout_s=timeout,
+                               max_result_bytes=max_result_mb * 1024 * 1024, allowed_services=tuple(allow_service or ()))
+        err.print(f"serving the {db.description} on http://{host}:{port} (SPARQL /sparql, REST /api, docs /docs; "
+                  f"{'updates with the token' if update_token else 'read-only'})", highlight=False)
+        try:
+            uvicorn.run(create_app(db, config), host=host, port=port, log_level="warning")
+        finally:
+            db.close()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,7 +12,7 @@ import bz2
 import gzip
 import io
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
@@ -25,6 +25,7 @@ from .queries import Query, bind
 from .results import parse_results_json, parse_results_tsv, terms_from_json
 
 __all__ = [
+    "RESULTS_FORMATS", "GRAPH_FORMATS", "NotAcceptable",
     "TripleStore", "EmbeddedStore", "RemoteStore", "open_store", "RawTriple", "to_ntriples", "parse_results_json",
 ]
 
@@ -54,7 +55,41 @@ class TripleStore(Protocol):
     def count(self, graph: ox.NamedNode | None = None) -> int: ...
     def dump(self, graph: ox.NamedNode, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES) -> bytes: ...
     def optimize(self) -> None: ...
+    def answer(self, text: str, accept: Sequence[str], output: IO[bytes]) -> str: ...
     def close(self) -> None: ...
+
+
+#: What a user's query can be answered in, by media type; the first of each is the default.
+RESULTS_FORMATS: dict[str, ox.QueryResultsFormat] = {
+    "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+    "application/json": ox.QueryResultsFormat.JSON,
+    "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+    "application/xml": ox.QueryResultsFormat.XML,
+    "text/csv": ox.QueryResultsFormat.CSV,
+    "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+}
+GRAPH_FORMATS: dict[str, ox.RdfFormat] = {
+    "text/turtle": ox.RdfFormat.TURTLE,
+    "application/n-triples": ox.RdfFormat.N_TRIPLES,
+    "application/ld+json": ox.RdfFormat.JSON_LD,
+    "application/rdf+xml": ox.RdfFormat.RDF_XML,
+}
+
+
+class NotAcceptable(StoreError):
+    """None of the media types a client accepts fits the query's form."""
+
+
+def _pick(accept: Sequence[str], offered: Sequence[str], form: str) -> str:
+    for media in accept:
+        if media in offered:
+            return media
+        if media in ("*/*", "application/*", "text/*") and (media == "*/*" or offered[0].startswith(media[:-1])):
+            return offered[0]
+    if not accept:
+        return offered[0]
+    raise NotAcceptable(f"a {form} query can be answered as {', '.join(offered)}; the request accepts "
+                        f"only {', '.join(accept)}")
 
 
 def open_store(store: Path | str | None = None, *, endpoint: str | None = None,
@@ -137,6 +172,26 @@ class EmbeddedStore:
             return result.serialize(format=ox.QueryResultsFormat.TSV)
         except (OSError, RuntimeError, ValueError) as exc:
             raise StoreError(f"{_name(query)} failed on the {self.description}: {exc}") from exc
+        finally:
+            result = None   # pyoxigraph results must die in their thread, not with a traceback elsewhere
+
+    def answer(self, text: str, accept: Sequence[str], output: IO[bytes]) -> str:
+        """Runs a user's query and writes its results to ``output`` in the first media type of ``accept``
+        (in order of preference) that fits the query's form; returns that media type. ``output``'s
+        ``write`` may raise to stop the query (a size or time budget): Oxigraph evaluates lazily."""
+        result = self._query(text, {})
+        try:
+            if isinstance(result, ox.QueryTriples):
+                media = _pick(accept, list(GRAPH_FORMATS), "CONSTRUCT or DESCRIBE")
+                result.serialize(output, GRAPH_FORMATS[media])
+            else:
+                media = _pick(accept, list(RESULTS_FORMATS), "SELECT or ASK")
+                result.serialize(output, RESULTS_FORMATS[media])  # type: ignore[union-attr]
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"the query failed on the {self.description}: {exc}") from exc
+        finally:
+            result = None   # pyoxigraph results must die in their thread, not with a traceback elsewhere
+        return media
 
     def select(self, query: Query | str, **bind: object) -> pl.DataFrame:
         """SELECT results as a frame typed by ``results``' column rule."""
@@ -286,6 +341,22 @@ class RemoteStore:
 
     def optimize(self) -> None:
         """Nothing to do from here: the remote server manages its own storage."""
+
+    def answer(self, text: str, accept: Sequence[str], output: IO[bytes]) -> str:
+        """Forwards a user's query with the client's preferences and streams the answer to ``output``."""
+        headers = {"Accept": ", ".join(accept) or "*/*"}
+        try:
+            with self._client.stream("POST", self.endpoint, data={"query": text}, headers=headers) as response:
+                if response.status_code == 406:
+                    raise NotAcceptable(f"{self.endpoint} cannot answer in {headers['Accept']}")
+                if response.status_code >= 400:
+                    response.read()
+                    raise StoreError(f"{self.endpoint} answered {response.status_code}: {response.text[:300]}")
+                for chunk in response.iter_bytes():
+                    output.write(chunk)
+                return response.headers.get("content-type", "application/octet-stream").split(";")[0]
+        except httpx.HTTPError as exc:
+            raise StoreError(f"cannot reach {self.endpoint}: {exc}") from exc
 
     def load(self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode,
              format: ox.RdfFormat | None = None) -> int:

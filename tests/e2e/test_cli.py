@@ -100,15 +100,6 @@ def test_bad_input_fails_cleanly_and_keeps_the_store(case: str, out: Path, good_
     assert store_content(out) == before
 
 
-@pytest.fixture(scope="session")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    """`kgexplain demo`, run once for the tests below, as a user runs it."""
-    out = tmp_path_factory.mktemp("demo") / "demo"
-    code, output = run(["demo", "--out", str(out)])
-    assert code == 0, output
-    return out, output
-
-
 @pytest.mark.e2e
 def test_demo_finds_the_planted_rule(demo: tuple[Path, str]) -> None:
     """The synthetic end-to-end: country(x, Varnia) → Pos is among the top 3 Pos rules by conf_H."""

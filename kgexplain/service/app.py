@@ -1,0 +1,274 @@
+"""The web service over a store: the SPARQL 1.1 Protocol at ``/sparql`` and the REST API under ``/api``.
+
+``create_app(store, ...)`` builds the FastAPI app; ``kgexplain serve`` runs it with uvicorn. Errors are
+``application/problem+json`` (RFC 9457). The endpoint is read-only unless an update token is set, refuses
+``SERVICE`` to hosts outside an allow-list, and stops answers that outgrow their size or time budget.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Collection
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pyoxigraph import NamedNode
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from .. import __version__
+from ..errors import StoreError
+from ..queries import load_query
+from ..store import NotAcceptable, TripleStore
+from ..vocab import DEFAULT_BASE, Minter, local_id
+from .guard import Budget, BudgetExceeded, QueryRefused, check_operation
+from .rules import SORTS, RuleIndex, RuleQuery
+
+__all__ = ["ServiceConfig", "create_app", "Problem"]
+
+PROBLEM = "application/problem+json"
+MAX_PAGE = 200
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """The operator's knobs (``kgexplain serve`` options)."""
+
+    update_token: str | None = None          # None: updates refused
+    query_timeout_s: float = 30.0
+    max_result_bytes: int = 64 * 1024 * 1024
+    max_concurrent_queries: int = 4
+    allowed_services: Collection[str] = field(default_factory=tuple)
+    base_iri: str = DEFAULT_BASE
+
+
+class Problem(Exception):
+    """An error answered as problem+json."""
+
+    def __init__(self, status: int, title: str, detail: str, **extra: object) -> None:
+        super().__init__(detail)
+        self.status, self.title, self.detail, self.extra = status, title, detail, extra
+
+
+def _problem(status: int, title: str, detail: str, **extra: object) -> JSONResponse:
+    body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def _accept(header: str | None) -> list[str]:
+    """Media types of an Accept header, most preferred first (q-values; order kept on ties)."""
+    if not header:
+        return []
+    ranked = []
+    for i, part in enumerate(header.split(",")):
+        media, *params = [p.strip() for p in part.split(";")]
+        q = 1.0
+        for param in params:
+            if param.startswith("q="):
+                try:
+                    q = float(param[2:])
+                except ValueError:
+                    q = 0.0
+        if media and q > 0:
+            ranked.append((-q, i, media.lower()))
+    return [media for _, _, media in sorted(ranked)]
+
+
+def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastAPI:
+    """The app over ``store`` (kept open for the app's life; the caller closes it)."""
+    config = config or ServiceConfig()
+    minter = Minter(config.base_iri)
+    index = RuleIndex(store, minter)
+    pool = ThreadPoolExecutor(max_workers=config.max_concurrent_queries, thread_name_prefix="kgx-sparql")
+    slots = threading.BoundedSemaphore(config.max_concurrent_queries)
+    app = FastAPI(title="kgexplain", version=__version__,
+                  description="Rules that explain what a text classifier keys on, grounded in Wikidata: "
+                              "SPARQL 1.1 Protocol at /sparql, rule lookup under /api.")
+    app.state.store, app.state.config, app.state.index = store, config, index
+
+    @app.exception_handler(Problem)
+    async def on_problem(_request: Request, exc: Problem) -> JSONResponse:
+        return _problem(exc.status, exc.title, exc.detail, **exc.extra)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def on_http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _problem(exc.status_code, "Not Found" if exc.status_code == 404 else "Error", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def on_invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", "")} for e in exc.errors()]
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        return _problem(422, "Invalid request", detail, errors=errors)
+
+    @app.exception_handler(StoreError)
+    async def on_store(_request: Request, exc: StoreError) -> JSONResponse:
+        return _problem(502 if "cannot reach" in str(exc) else 500, "Store error", str(exc))
+
+    # ----------------------------------------------------------------------------------- SPARQL
+
+    def run_query(text: str, accept: list[str]) -> tuple[bytes, str]:
+        deadline = time.monotonic() + config.query_timeout_s
+        if not slots.acquire(timeout=config.query_timeout_s):
+            raise BudgetExceeded(f"all {config.max_concurrent_queries} query slots stayed busy for "
+                                 f"{config.query_timeout_s:g} s", 503)
+        try:
+            budget = Budget(config.max_result_bytes, deadline, config.query_timeout_s)
+            try:
+                media = store.answer(text, accept, budget)
+            except StoreError:
+                if budget.stopped is not None:   # the store reports our own stop as its error
+                    raise budget.stopped from None
+                raise
+            return budget.getvalue(), media
+        finally:
+            slots.release()
+
+    async def answer(text: str, accept_header: str | None) -> Response:
+        try:
+            check_operation(text, update=False, allowed_services=config.allowed_services)
+        except QueryRefused as exc:
+            raise Problem(exc.status, "Query refused", str(exc)) from None
+        loop = asyncio.get_running_loop()
+        job = loop.run_in_executor(pool, run_query, text, _accept(accept_header))
+        try:
+            # the worker stops the query at its next write past the deadline; this answers the client
+            # even when the store is busy before its first write (a large sort), which cannot be stopped
+            body, media = await asyncio.wait_for(asyncio.shield(job), timeout=config.query_timeout_s + 1)
+        except TimeoutError:
+            raise Problem(503, "Query timeout", f"the query ran past the {config.query_timeout_s:g} s timeout") from None
+        except BudgetExceeded as exc:
+            title = "Query timeout" if exc.status == 503 else "Result too large"
+            raise Problem(exc.status, title, str(exc)) from None
+        except NotAcceptable as exc:
+            raise Problem(406, "Not acceptable", str(exc)) from None
+        except StoreError as exc:
+            message = str(exc)
+            status = 400 if "SyntaxError" in message or "error at" in message else 500
+            raise Problem(status, "Query failed", message) from None
+        charset = "; charset=utf-8" if media.startswith(("text/", "application/")) else ""
+        return Response(body, media_type=media + charset)
+
+    def check_token(request: Request) -> None:
+        if config.update_token is None:
+            raise Problem(403, "Updates disabled", "this endpoint is read-only (start `kgexplain serve` with "
+                                                   "--update-token to allow updates)")
+        if request.headers.get("authorization", "") != f"Bearer {config.update_token}":
+            raise Problem(401, "Unauthorized", "updates need `Authorization: Bearer <update token>`")
+
+    def run_update(text: str) -> Response:
+        try:
+            check_operation(text, update=True, allowed_services=config.allowed_services)
+        except QueryRefused as exc:
+            raise Problem(exc.status, "Update refused", str(exc)) from None
+        try:
+            store.update(text)
+        except StoreError as exc:
+            raise Problem(400, "Update failed", str(exc)) from None
+        return Response(status_code=204)
+
+    @app.get("/sparql", summary="SPARQL 1.1 query (GET)", response_class=Response,
+             responses={200: {"content": {m: {} for m in ("application/sparql-results+json",
+                                                          "application/sparql-results+xml", "text/csv",
+                                                          "text/tab-separated-values", "text/turtle",
+                                                          "application/n-triples", "application/ld+json")}}})
+    async def sparql_get(request: Request,
+                         query: Annotated[str | None, Query(description="The SPARQL query.")] = None) -> Response:
+        if query is None:
+            raise Problem(400, "Missing query", "give the SPARQL query as ?query=…")
+        return await answer(query, request.headers.get("accept"))
+
+    @app.post("/sparql", summary="SPARQL 1.1 query or update (POST: form or direct body)", response_class=Response)
+    async def sparql_post(request: Request) -> Response:
+        kind = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if kind == "application/sparql-query":
+            return await answer((await request.body()).decode("utf-8", errors="replace"), request.headers.get("accept"))
+        if kind == "application/sparql-update":
+            check_token(request)
+            return await asyncio.get_running_loop().run_in_executor(
+                pool, run_update, (await request.body()).decode("utf-8", errors="replace"))
+        if kind == "application/x-www-form-urlencoded":
+            form = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", errors="replace")).items()}
+            if "query" in form:
+                return await answer(str(form["query"]), request.headers.get("accept"))
+            if "update" in form:
+                check_token(request)
+                return await asyncio.get_running_loop().run_in_executor(pool, run_update, str(form["update"]))
+            raise Problem(400, "Missing query", "the form has neither `query` nor `update`")
+        raise Problem(415, "Unsupported media type", "POST an application/x-www-form-urlencoded form (query= or "
+                      "update=), or an application/sparql-query or application/sparql-update body")
+
+    # ----------------------------------------------------------------------------------- REST
+
+    @app.get("/api/health", summary="Ready to answer")
+    def health() -> dict[str, object]:
+        return {"status": "ok", "store": store.description, "version": __version__,
+                "read_only": config.update_token is None}
+
+    @app.get("/api/rules", summary="Rules, filtered, sorted and paged")
+    def rules(request: Request,
+              run: Annotated[str | None, Query(description="Mining run id (default: the latest per dataset).")] = None,
+              dataset: str | None = None,
+              consequent: Annotated[str | None, Query(alias="class", pattern="^(Pos|Neg)$")] = None,
+              measure: Annotated[str, Query(pattern="^(TC|TS|WTS|H)$")] = "H",
+              min_confidence: Annotated[float, Query(ge=0, le=1)] = 0.0,
+              min_support: Annotated[int, Query(ge=0)] = 0,
+              property: Annotated[str | None, Query(description="Item property: IRI or id (P27).")] = None,
+              value: Annotated[str | None, Query(description="Item value: IRI, id (Q183) or literal.")] = None,
+              q: Annotated[str | None, Query(description="Text in the rule's label.")] = None,
+              sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "confidence",
+              limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+              offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+        query = RuleQuery(run, dataset, consequent, measure, min_confidence, min_support, property, value, q,
+                          sort, limit, offset)
+        total, page = index.search(query)
+        items = index.items_of(page["rule"].to_list()) if page.height else None
+        out = [_rule_summary(row, items) for row in page.iter_rows(named=True)]
+        body: dict[str, Any] = {"total": total, "limit": limit, "offset": offset, "measure": measure, "rules": out}
+        if offset + limit < total:
+            body["next"] = str(request.url.include_query_params(offset=offset + limit))
+        return body
+
+    @app.get("/api/rules/{run_id}/{rule_id}", summary="One rule: items, metrics, coverage, provenance")
+    def rule(run_id: str, rule_id: str) -> dict[str, Any]:
+        found = index.get(f"{run_id}/{rule_id}")
+        if found is None:
+            raise Problem(404, "No such rule", f"no published rule {run_id}/{rule_id}; list them at /api/rules")
+        graph = minter.run_graph(run_id)
+        coverage = store.select(load_query("rules/rule_coverage_of"), graph=graph, rule=NamedNode(found["rule"]))
+        entities, documents = [], []
+        for kind, target, label in (coverage.iter_rows() if coverage.height else []):
+            if kind == "entity":
+                entities.append({"iri": target, "id": local_id(target), "label": label})
+            else:
+                documents.append({"iri": target, "id": local_id(target), "url": f"/api/documents/{local_id(target)}"})
+        record = store.select(load_query("catalog/run_record"), catalog=minter.catalog_graph(),
+                              run=NamedNode(minter.run(run_id)))
+        provenance: dict[str, Any] = {"run": minter.run(run_id), "run_id": run_id}
+        for prop, value in (record.iter_rows() if record.height else []):
+            provenance.setdefault(local_id(prop), value)
+        body = _rule_summary(found, index.items_of([found["rule"]]))
+        body.update(entities=entities, documents=documents, provenance=provenance)
+        return body
+
+    app.router.on_shutdown.append(lambda: pool.shutdown(wait=False, cancel_futures=True))
+    return app
+
+
+def _rule_summary(row: dict[str, Any], items: Any) -> dict[str, Any]:
+    mine = items.filter(items["rule"] == row["rule"]) if items is not None and items.height else None
+    antecedent = [] if mine is None else [
+        {"iri": item, "label": label, "property": prop, "value": value, "direction": local_id(direction).lower()}
+        for item, prop, value, direction, label in mine.select("item", "property", "value", "direction",
+                                                              "item_label").iter_rows()]
+    return {
+        "id": row["id"], "iri": row["rule"], "label": row["label"], "class": row["consequent"],
+        "run": row["run"], "dataset": row["dataset"], "support": row["support"], "length": row["length"],
+        "confidence": {"TC": row["conf_tc"], "TS": row["conf_ts"], "WTS": row["conf_wts"], "H": row["conf_h"]},
+        "lift": row["lift"], "antecedent": antecedent, "url": f"/api/rules/{row['id']}",
+    }

@@ -1,0 +1,130 @@
+"""The published rules as one polars frame for the REST API: loaded from the store once per state of the
+catalog (a new mining run changes it), then filtered, sorted and paged in memory."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import polars as pl
+from pyoxigraph import NamedNode
+
+from ..queries import load_query
+from ..store import TripleStore
+from ..vocab import KGX, Minter, local_id
+
+__all__ = ["RuleIndex", "RuleQuery", "SORTS"]
+
+SORTS = ("confidence", "support", "lift", "length")
+_MEASURES = {"TC": "conf_tc", "TS": "conf_ts", "WTS": "conf_wts", "H": "conf_h"}
+
+
+@dataclass(frozen=True)
+class RuleQuery:
+    run: str | None = None            # mining run id; None: the latest completed run of each dataset
+    dataset: str | None = None
+    consequent: str | None = None     # Pos or Neg
+    measure: str = "H"
+    min_confidence: float = 0.0
+    min_support: int = 0
+    property: str | None = None       # an item's property: IRI or its local id (P27)
+    value: str | None = None          # an item's value: IRI, local id (Q183) or literal text
+    q: str | None = None              # text in the rule's label, case ignored
+    sort: str = "confidence"
+    limit: int = 50
+    offset: int = 0
+
+
+class RuleIndex:
+    """Rules of the completed mining runs with their items; ``rules`` reloads when the catalog changes."""
+
+    def __init__(self, store: TripleStore, minter: Minter) -> None:
+        self.store, self.minter = store, minter
+        self._lock = threading.Lock()
+        self._key: tuple[str, ...] | None = None
+        self._rules = pl.DataFrame()
+        self._items = pl.DataFrame()
+        self.runs = pl.DataFrame()
+
+    def _mining_runs(self) -> pl.DataFrame:
+        runs = self.store.select(load_query("catalog/runs"), catalog=self.minter.catalog_graph())
+        if runs.height == 0:
+            return runs
+        runs = runs.filter((pl.col("kind") == KGX + "MiningRun") & (pl.col("status") == "completed"))
+        return runs.with_columns(pl.col("run").map_elements(local_id, return_dtype=pl.String).alias("run_id"),
+                                 pl.col("dataset").map_elements(local_id, return_dtype=pl.String).alias("dataset_id"))
+
+    def refresh(self) -> None:
+        runs = self._mining_runs()
+        key = tuple(sorted(runs["run"].to_list())) if runs.height else ()
+        with self._lock:
+            if key == self._key:
+                return
+            rules, items = [], []
+            for run_id, dataset_id, graph, ended in runs.select("run_id", "dataset_id", "graph", "ended").iter_rows():
+                frame = self.store.select(load_query("rules/rules"), graph=NamedNode(graph))
+                if frame.height:
+                    rules.append(frame.with_columns(pl.lit(run_id).alias("run"), pl.lit(dataset_id).alias("dataset"),
+                                                    pl.lit(ended).alias("ended")))
+                part = self.store.select(load_query("rules/rule_items"), graph=NamedNode(graph))
+                if part.height:
+                    items.append(part.select("rule", "item", pl.col("property").cast(pl.String),
+                                             pl.col("value").cast(pl.String), "direction",
+                                             pl.col("label").alias("item_label")))
+            self._rules = pl.concat(rules, how="diagonal_relaxed") if rules else pl.DataFrame()
+            self._items = pl.concat(items) if items else pl.DataFrame()
+            if self._rules.height:
+                self._rules = self._rules.with_columns(
+                    (pl.col("run") + "/" + pl.col("rule").map_elements(local_id, return_dtype=pl.String)).alias("id"),
+                    pl.col("consequent").map_elements(local_id, return_dtype=pl.String))
+            self.runs = runs
+            self._key = key
+
+    def search(self, query: RuleQuery) -> tuple[int, pl.DataFrame]:
+        """(matching rules in all, the requested page)."""
+        self.refresh()
+        rules, items = self._rules, self._items
+        if rules.height == 0:
+            return 0, rules
+        if query.run is not None:
+            rules = rules.filter(pl.col("run") == query.run)
+        else:   # the latest completed mining run of each dataset
+            latest = self.runs.sort("ended", descending=True).unique("dataset_id", keep="first")["run_id"]
+            rules = rules.filter(pl.col("run").is_in(latest.to_list()))
+        if query.dataset is not None:
+            rules = rules.filter(pl.col("dataset") == query.dataset)
+        if query.consequent is not None:
+            rules = rules.filter(pl.col("consequent") == query.consequent)
+        confidence = _MEASURES[query.measure]
+        rules = rules.filter((pl.col(confidence) >= query.min_confidence) & (pl.col("support") >= query.min_support))
+        if query.q:
+            rules = rules.filter(pl.col("label").str.to_lowercase().str.contains(query.q.lower(), literal=True))
+        if (query.property or query.value) and items.height:
+            matching = items
+            if query.property:
+                matching = matching.filter(_term_matches("property", query.property))
+            if query.value:
+                matching = matching.filter(_term_matches("value", query.value))
+            rules = rules.filter(pl.col("rule").is_in(matching["rule"].unique().to_list()))
+        key = {"confidence": confidence, "support": "support", "lift": "lift", "length": "length"}[query.sort]
+        rules = rules.sort([key, "support", "label"], descending=[query.sort != "length", True, False])
+        return rules.height, rules.slice(query.offset, query.limit).with_columns(pl.col(confidence).alias("confidence"))
+
+    def items_of(self, rule_iris: list[str]) -> pl.DataFrame:
+        self.refresh()
+        if self._items.height == 0:
+            return self._items
+        return self._items.filter(pl.col("rule").is_in(rule_iris))
+
+    def get(self, rule_id: str) -> dict[str, object] | None:
+        self.refresh()
+        if self._rules.height == 0:
+            return None
+        found = self._rules.filter(pl.col("id") == rule_id)
+        return found.row(0, named=True) if found.height else None
+
+
+def _term_matches(column: str, wanted: str) -> pl.Expr:
+    """An IRI or literal equal to ``wanted``, or an IRI whose local id is ``wanted`` (P27, Q183)."""
+    col = pl.col(column)
+    return (col == wanted) | col.str.ends_with("/" + wanted) | col.str.ends_with("#" + wanted)

@@ -1,0 +1,230 @@
+"""`kgexplain serve` over real HTTP (uvicorn on loopback) with a real store: the SPARQL 1.1 Protocol, its
+formats and guards, real SPARQL clients, and the REST rule lookup on the demo's rules."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+import pyoxigraph as ox
+import pytest
+import rdflib
+import rdflib.compare
+import uvicorn
+
+from kgexplain.service import ServiceConfig, create_app
+from kgexplain.store import EmbeddedStore, TripleStore
+
+KGX = "https://w3id.org/kgexplain/ns#"
+RULES = f"PREFIX kgx: <{KGX}> SELECT ?rule ?support WHERE {{ GRAPH ?g {{ ?rule a kgx:AssociationRule ; kgx:support ?support }} }}"
+PLANTED = "country(x, Varnia) → Pos"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def serving(store: TripleStore, config: ServiceConfig | None = None) -> Iterator[str]:
+    """The app over ``store`` served by uvicorn in a thread; yields its base URL once /api/health answers."""
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(store, config), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline, "the service did not start"
+        time.sleep(0.05)
+    try:
+        yield url
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def demo_store(demo: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmbeddedStore]:
+    path = tmp_path_factory.mktemp("service") / "store"
+    shutil.copytree(demo[0] / "store", path)
+    with EmbeddedStore(path) as db:
+        yield db
+
+
+@pytest.fixture(scope="module")
+def service(demo_store: EmbeddedStore) -> Iterator[str]:
+    with serving(demo_store) as url:
+        yield url
+
+
+def problem(response: httpx.Response, status: int) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["status"] == status and body["title"] and body["detail"]
+    return body
+
+
+def test_health(service: str) -> None:
+    body = httpx.get(f"{service}/api/health").json()
+    assert body["status"] == "ok" and body["read_only"] is True and "embedded store" in body["store"]
+
+
+def test_query_by_get_form_and_direct_post_agree(service: str, demo_store: EmbeddedStore) -> None:
+    direct = sorted(demo_store.select(RULES)["rule"].to_list())
+    assert direct
+    get = httpx.get(f"{service}/sparql", params={"query": RULES})
+    form = httpx.post(f"{service}/sparql", data={"query": RULES})
+    body = httpx.post(f"{service}/sparql", content=RULES.encode(), headers={"content-type": "application/sparql-query"})
+    for response in (get, form, body):
+        assert response.status_code == 200, response.text
+        assert response.headers["content-type"].startswith("application/sparql-results+json")
+        rows = response.json()["results"]["bindings"]
+        assert sorted(r["rule"]["value"] for r in rows) == direct
+
+
+def test_every_results_format(service: str, demo_store: EmbeddedStore) -> None:
+    direct = {(r, s) for r, s in demo_store.select(RULES).iter_rows()}
+    xml = httpx.get(f"{service}/sparql", params={"query": RULES}, headers={"accept": "application/sparql-results+xml"})
+    assert xml.headers["content-type"].startswith("application/sparql-results+xml")
+    parsed = rdflib.query.Result.parse(io.BytesIO(xml.content), format="xml")
+    assert {(str(r[0]), int(r[1])) for r in parsed} == direct
+    csv_ = httpx.get(f"{service}/sparql", params={"query": RULES}, headers={"accept": "text/csv"})
+    assert csv_.headers["content-type"].startswith("text/csv")
+    assert {(r["rule"], int(r["support"])) for r in csv.DictReader(io.StringIO(csv_.text))} == direct
+    tsv = httpx.get(f"{service}/sparql", params={"query": RULES}, headers={"accept": "text/tab-separated-values;q=0.9, text/html;q=0.1"})
+    lines = tsv.text.strip().split("\n")
+    assert lines[0] == "?rule\t?support" and len(lines) == len(direct) + 1
+    ask = httpx.get(f"{service}/sparql", params={"query": f"ASK {{ GRAPH ?g {{ ?r a <{KGX}AssociationRule> }} }}"})
+    assert ask.json() == {"head": {}, "boolean": True}
+
+
+def test_every_graph_format(service: str, demo_store: EmbeddedStore) -> None:
+    query = f"CONSTRUCT {{ ?r ?p ?o }} WHERE {{ GRAPH ?g {{ ?r a <{KGX}AssociationRule> ; ?p ?o }} }}"
+    expected = rdflib.Graph().parse(data=ox.serialize(demo_store.construct(query), format=ox.RdfFormat.N_TRIPLES),
+                                    format="nt")
+    assert len(expected) > 20
+    for media, fmt in (("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/ld+json", "json-ld")):
+        response = httpx.post(f"{service}/sparql", data={"query": query}, headers={"accept": media})
+        assert response.status_code == 200 and response.headers["content-type"].startswith(media)
+        got = rdflib.Graph().parse(data=response.content, format=fmt)
+        assert rdflib.compare.isomorphic(got, expected), media
+    default = httpx.get(f"{service}/sparql", params={"query": query})
+    assert default.headers["content-type"].startswith("text/turtle")
+    problem(httpx.get(f"{service}/sparql", params={"query": query}, headers={"accept": "text/csv"}), 406)
+
+
+def test_real_clients(service: str, demo_store: EmbeddedStore) -> None:
+    from SPARQLWrapper import JSON, SPARQLWrapper
+
+    direct = sorted(demo_store.select(RULES)["rule"].to_list())
+    client = SPARQLWrapper(f"{service}/sparql")
+    client.setQuery(RULES)
+    client.setReturnFormat(JSON)
+    rows = client.queryAndConvert()["results"]["bindings"]
+    assert sorted(r["rule"]["value"] for r in rows) == direct
+    from rdflib.plugins.stores.sparqlstore import SPARQLStore
+
+    graph = rdflib.Graph(SPARQLStore(f"{service}/sparql", returnFormat="json"))
+    assert sorted(str(r[0]) for r in graph.query(RULES)) == direct
+
+
+def test_guards(service: str, demo_store: EmbeddedStore) -> None:
+    body = problem(httpx.get(f"{service}/sparql", params={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }"}), 400)
+    assert "SERVICE" in body["detail"]
+    problem(httpx.get(f"{service}/sparql", params={"query": "SELEKT nonsense"}), 400)
+    problem(httpx.get(f"{service}/sparql"), 400)
+    before = demo_store.count()
+    insert = "INSERT DATA { GRAPH <http://example.org/g> { <http://example.org/a> <http://example.org/b> 1 } }"
+    problem(httpx.post(f"{service}/sparql", data={"update": insert}), 403)
+    problem(httpx.post(f"{service}/sparql", content=insert.encode(), headers={"content-type": "application/sparql-update"}), 403)
+    problem(httpx.get(f"{service}/sparql", params={"query": insert}), 400)   # an update sent as a query
+    problem(httpx.post(f"{service}/sparql", content=b"x", headers={"content-type": "text/plain"}), 415)
+    assert demo_store.count() == before
+
+
+def test_updates_need_the_token(tmp_path: Path) -> None:
+    insert = "INSERT DATA { GRAPH <http://example.org/g> { <http://example.org/a> <http://example.org/b> 1 } }"
+    with EmbeddedStore(tmp_path / "store") as db, serving(db, ServiceConfig(update_token="s3cret")) as url:
+        problem(httpx.post(f"{url}/sparql", data={"update": insert}), 401)
+        problem(httpx.post(f"{url}/sparql", data={"update": insert}, headers={"authorization": "Bearer wrong"}), 401)
+        assert db.count() == 0
+        ok = httpx.post(f"{url}/sparql", content=insert.encode(), headers={
+            "content-type": "application/sparql-update", "authorization": "Bearer s3cret"})
+        assert ok.status_code == 204 and db.count() == 1
+        service_update = "INSERT { GRAPH <http://example.org/g> { ?s ?p ?o } } WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }"
+        problem(httpx.post(f"{url}/sparql", data={"update": service_update}, headers={"authorization": "Bearer s3cret"}), 400)
+        assert httpx.get(f"{url}/api/health").json()["read_only"] is False
+
+
+def test_timeout_and_size_limit(demo_store: EmbeddedStore) -> None:
+    """A cross product of the demo's 300k triples streams for minutes: stopped at the timeout; a full dump
+    passes the byte limit: refused with 413."""
+    cross = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"
+    with serving(demo_store, ServiceConfig(query_timeout_s=1.0, max_result_bytes=10**9)) as url:
+        start = time.monotonic()
+        body = problem(httpx.get(f"{url}/sparql", params={"query": cross}, timeout=30), 503)
+        assert "timeout" in body["detail"] and time.monotonic() - start < 5
+        assert httpx.get(f"{url}/sparql", params={"query": RULES}).status_code == 200   # the slot came back
+    with serving(demo_store, ServiceConfig(max_result_bytes=20_000)) as url:
+        problem(httpx.get(f"{url}/sparql", params={"query": "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }"}), 413)
+        assert httpx.get(f"{url}/sparql", params={"query": RULES}).status_code == 200
+
+
+def test_rules_list_filters_and_pages(service: str) -> None:
+    every = httpx.get(f"{service}/api/rules").json()
+    assert every["total"] == len(every["rules"]) > 0
+    labels = [r["label"] for r in every["rules"]]
+    assert PLANTED in labels
+    confidences = [r["confidence"]["H"] for r in every["rules"]]
+    assert confidences == sorted(confidences, reverse=True)
+    planted = next(r for r in every["rules"] if r["label"] == PLANTED)
+    assert planted["class"] == "Pos" and planted["support"] == 10 and planted["confidence"]["H"] >= 0.75
+    assert [i["property"] for i in planted["antecedent"]] == ["http://www.wikidata.org/prop/direct/P17"]
+    pos = httpx.get(f"{service}/api/rules", params={"class": "Pos"}).json()["rules"]
+    assert pos and all(r["class"] == "Pos" for r in pos)
+    by_item = httpx.get(f"{service}/api/rules", params={"property": "P17", "q": "varnia"}).json()["rules"]
+    assert [r["label"] for r in by_item] == [PLANTED]
+    assert httpx.get(f"{service}/api/rules", params={"min_confidence": 1.0, "measure": "TC", "min_support": 10**6}).json()["total"] == 0
+    first = httpx.get(f"{service}/api/rules", params={"limit": 1}).json()
+    assert len(first["rules"]) == 1 and first["total"] == every["total"]
+    if every["total"] > 1:
+        second = httpx.get(first["next"]).json()
+        assert second["offset"] == 1 and second["rules"][0]["id"] == every["rules"][1]["id"]
+    problem(httpx.get(f"{service}/api/rules", params={"limit": 10_000}), 422)
+    problem(httpx.get(f"{service}/api/rules", params={"class": "Maybe"}), 422)
+
+
+def test_one_rule(service: str) -> None:
+    planted = next(r for r in httpx.get(f"{service}/api/rules").json()["rules"] if r["label"] == PLANTED)
+    rule = httpx.get(f"{service}{planted['url']}").json()
+    assert rule["label"] == PLANTED and rule["confidence"] == planted["confidence"]
+    assert len(rule["entities"]) == 10 and all(e["label"] for e in rule["entities"])   # Varnia's cities
+    assert rule["documents"] and all(d["iri"].startswith("https://") for d in rule["documents"])
+    assert rule["provenance"]["run_id"] == planted["run"] and rule["provenance"]["measure"] == "H"
+    assert rule["provenance"]["informedBy"].startswith("https://")
+    problem(httpx.get(f"{service}/api/rules/{planted['run']}/nope"), 404)
+    problem(httpx.get(f"{service}/api/nothing-here"), 404)
+
+
+def test_openapi_lists_the_endpoints(service: str) -> None:
+    spec = httpx.get(f"{service}/openapi.json").json()
+    assert {"/sparql", "/api/health", "/api/rules", "/api/rules/{run_id}/{rule_id}"} <= set(spec["paths"])
+    assert httpx.get(f"{service}/docs").status_code == 200
+    assert json.dumps(spec)   # serialisable as served
