@@ -508,7 +508,8 @@ def document_heatmap_data(store: TripleStore, dataset: str, doc_id: str, setting
              for r in mentions.iter_rows(named=True)]
     score = float(tokens["score"][0])
     return {"tokens": tokens["surface"].to_list(), "scores": tokens["relevance"].cast(pl.Float64).to_list(),
-            "mentions": spans, "title": f"{doc_id}: P(positive) = {score:.3f}", "subtitle": f"run {run}"}
+            "mentions": spans, "title": f"{doc_id}: P(positive) = {score:.3f}", "subtitle": f"run {run}",
+            "run": run, "score": score}
 
 
 def explainer_agreement(store: TripleStore, dataset: str, settings: Settings) -> pl.DataFrame:

@@ -16,17 +16,18 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
-from fastapi import FastAPI, Query, Request
+from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from pyoxigraph import NamedNode
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from .. import __version__
-from ..errors import StoreError
+from ..errors import InputError, StoreError
+from ..pipeline import Settings, document_heatmap_data
 from ..queries import load_query
 from ..store import NotAcceptable, TripleStore
-from ..vocab import DEFAULT_BASE, Minter, local_id
+from ..vocab import DEFAULT_BASE, SYN, WD, Minter, local_id
 from .guard import Budget, BudgetExceeded, QueryRefused, check_operation
 from .rules import SORTS, RuleIndex, RuleQuery
 
@@ -244,9 +245,11 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
         entities, documents = [], []
         for kind, target, label in (coverage.iter_rows() if coverage.height else []):
             if kind == "entity":
-                entities.append({"iri": target, "id": local_id(target), "label": label})
+                entities.append({"iri": target, "id": local_id(target), "label": label,
+                                 "url": f"/api/entities/{local_id(target)}"})
             else:
-                documents.append({"iri": target, "id": local_id(target), "url": f"/api/documents/{local_id(target)}"})
+                documents.append({"iri": target, "id": local_id(target),
+                                  "url": f"/api/documents/{found['dataset']}/{local_id(target)}"})
         record = store.select(load_query("catalog/run_record"), catalog=minter.catalog_graph(),
                               run=NamedNode(minter.run(run_id)))
         provenance: dict[str, Any] = {"run": minter.run(run_id), "run_id": run_id}
@@ -255,6 +258,47 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
         body = _rule_summary(found, index.items_of([found["rule"]]))
         body.update(entities=entities, documents=documents, provenance=provenance)
         return body
+
+    @app.get("/api/entities/{entity_id}", summary="An entity: its facts, influence, and the rules about it")
+    def entity(entity_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]+$", description="Q-id (Q183)")],
+               iri: Annotated[str | None, Query(description="The entity's full IRI, when not a Wikidata or demo Q-id.")] = None) -> dict[str, Any]:
+        for candidate in ([iri] if iri else [WD + entity_id, SYN + entity_id]):
+            found = store.select(load_query("kg/entity_label"), entity=NamedNode(candidate))
+            if found.height:
+                break
+        else:
+            raise Problem(404, "No such entity", f"the store holds no facts about {iri or entity_id}")
+        node = NamedNode(candidate)
+        facts = store.select(load_query("kg/entity_facts"), entity=node)
+        influence = store.select(load_query("mining/entity_influence"), entity=node)
+        covering = store.select(load_query("rules/rules_covering"), entity=node)
+        covered_by = index.rules_by_iri(covering["rule"].to_list() if covering.height else [])
+        mentioned = index.rules_by_iri(index.mentioning(candidate))
+        iris = [r["rule"] for r in covered_by + mentioned]
+        items = index.items_of(iris) if iris else None
+        return {
+            "iri": candidate, "id": local_id(candidate), "label": found["label"][0],
+            "facts": [dict(zip(facts.columns, row, strict=True)) for row in facts.iter_rows()] if facts.height else [],
+            "influence": ([dict(zip(influence.columns, row, strict=True)) | {"run": local_id(row[0])}
+                           for row in influence.iter_rows()] if influence.height else []),
+            "rules_covering": [_rule_summary(r, items) for r in covered_by],
+            "rules_mentioning": [_rule_summary(r, items) for r in mentioned],
+        }
+
+    @app.get("/api/documents/{dataset}/{doc_id}", summary="A document: tokens with relevance, mentions, prediction")
+    def document(dataset: str, doc_id: str) -> dict[str, Any]:
+        try:
+            data = document_heatmap_data(store, dataset, doc_id, Settings(base_iri=config.base_iri))
+        except InputError as exc:
+            raise Problem(404, "No such document", str(exc)) from None
+        return {
+            "dataset": dataset, "id": doc_id, "iri": minter.document(dataset, doc_id),
+            "run": local_id(str(data["run"])), "prediction": data["score"],
+            "tokens": [{"position": i, "surface": t, "relevance": r}
+                       for i, (t, r) in enumerate(zip(data["tokens"], data["scores"], strict=True))],   # type: ignore[call-overload]
+            "mentions": [{"start": a, "end": b, "entity": e, "label": label}
+                         for a, b, e, label in data["mentions"]],   # type: ignore[attr-defined]
+        }
 
     app.router.on_shutdown.append(lambda: pool.shutdown(wait=False, cancel_futures=True))
     return app

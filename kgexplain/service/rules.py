@@ -116,6 +116,21 @@ class RuleIndex:
             return self._items
         return self._items.filter(pl.col("rule").is_in(rule_iris))
 
+    def rules_by_iri(self, iris: list[str]) -> list[dict[str, object]]:
+        """The published rules among ``iris`` (completed runs only), best first by conf_H."""
+        self.refresh()
+        if self._rules.height == 0 or not iris:
+            return []
+        found = self._rules.filter(pl.col("rule").is_in(iris)).sort(["conf_h", "support"], descending=True)
+        return list(found.iter_rows(named=True))
+
+    def mentioning(self, iri: str) -> list[str]:
+        """Rules whose antecedent names ``iri`` as an item's value."""
+        self.refresh()
+        if self._items.height == 0:
+            return []
+        return self._items.filter(pl.col("value") == iri)["rule"].unique().to_list()
+
     def get(self, rule_id: str) -> dict[str, object] | None:
         self.refresh()
         if self._rules.height == 0:

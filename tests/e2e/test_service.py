@@ -228,3 +228,23 @@ def test_openapi_lists_the_endpoints(service: str) -> None:
     assert {"/sparql", "/api/health", "/api/rules", "/api/rules/{run_id}/{rule_id}"} <= set(spec["paths"])
     assert httpx.get(f"{service}/docs").status_code == 200
     assert json.dumps(spec)   # serialisable as served
+
+
+def test_entity_and_document(service: str) -> None:
+    planted = next(r for r in httpx.get(f"{service}/api/rules").json()["rules"] if r["label"] == PLANTED)
+    rule = httpx.get(f"{service}{planted['url']}").json()
+    city = httpx.get(f"{service}{rule['entities'][0]['url']}").json()
+    assert city["label"] == rule["entities"][0]["label"]
+    assert {"out", "in"} >= {f["direction"] for f in city["facts"]}
+    country = [f for f in city["facts"] if f["property"].endswith("/P17")]
+    assert country and country[0]["value_label"] == "Varnia" and country[0]["property_label"] == "country"
+    assert city["influence"] and city["influence"][0]["occurrences"] >= 1
+    assert planted["id"] in [r["id"] for r in city["rules_covering"]]
+    varnia = httpx.get(f"{service}/api/entities/{planted['antecedent'][0]['value'].rsplit('/', 1)[-1]}").json()
+    assert varnia["label"] == "Varnia" and planted["id"] in [r["id"] for r in varnia["rules_mentioning"]]
+    problem(httpx.get(f"{service}/api/entities/Q999999999"), 404)
+    doc = httpx.get(f"{service}{rule['documents'][0]['url']}").json()
+    assert doc["tokens"] and 0.0 <= doc["prediction"] <= 1.0
+    named = {m["entity"] for m in doc["mentions"]}
+    assert named & {e["iri"] for e in rule["entities"]}     # the document mentions a covered city
+    problem(httpx.get(f"{service}/api/documents/synthetic/no-such-doc"), 404)
