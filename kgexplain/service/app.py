@@ -18,7 +18,7 @@ from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from pyoxigraph import NamedNode
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -29,6 +29,7 @@ from ..queries import load_query
 from ..store import NotAcceptable, TripleStore
 from ..vocab import DEFAULT_BASE, SYN, WD, Minter, local_id
 from .guard import Budget, BudgetExceeded, QueryRefused, check_operation
+from .pages import document_page, graph_page, message_page, rule_list_page, rule_page
 from .rules import SORTS, RuleIndex, RuleQuery
 
 __all__ = ["ServiceConfig", "create_app", "Problem"]
@@ -300,8 +301,136 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
                          for a, b, e, label in data["mentions"]],   # type: ignore[attr-defined]
         }
 
+    # ----------------------------------------------------------------------------------- pages
+
+    def html_error(exc: Problem) -> HTMLResponse:
+        return HTMLResponse(message_page(exc.title, exc.detail), status_code=exc.status)
+
+    @app.get("/", include_in_schema=False)
+    def home() -> RedirectResponse:
+        return RedirectResponse("/rules")
+
+    @app.get("/rules", response_class=HTMLResponse, include_in_schema=False)
+    def rules_page(request: Request) -> HTMLResponse:
+        params = dict(request.query_params)
+        try:
+            result = rules(request, run=params.get("run") or None, dataset=params.get("dataset") or None,
+                           consequent=_choice(params.get("class"), ("Pos", "Neg")),
+                           measure=_choice(params.get("measure"), ("TC", "TS", "WTS", "H")) or "H",
+                           min_confidence=_number(params.get("min_confidence"), float, 0.0, 0.0, 1.0),
+                           min_support=_number(params.get("min_support"), int, 0, 0, None),
+                           property=params.get("property") or None, value=params.get("value") or None,
+                           q=params.get("q") or None, sort=_choice(params.get("sort"), SORTS) or "confidence",
+                           limit=_number(params.get("limit"), int, 50, 1, MAX_PAGE),
+                           offset=_number(params.get("offset"), int, 0, 0, None))
+        except Problem as exc:
+            return html_error(exc)
+        return HTMLResponse(rule_list_page(result, params))
+
+    @app.get("/rules/{run_id}/{rule_id}", response_class=HTMLResponse, include_in_schema=False)
+    def rule_html(run_id: str, rule_id: str) -> HTMLResponse:
+        try:
+            return HTMLResponse(rule_page(rule(run_id, rule_id)))
+        except Problem as exc:
+            return html_error(exc)
+
+    @app.get("/documents/{dataset}/{doc_id}", response_class=HTMLResponse, include_in_schema=False)
+    def document_html(dataset: str, doc_id: str) -> HTMLResponse:
+        from ..attribution.heatmap import render_html
+
+        try:
+            doc = document(dataset, doc_id)
+        except Problem as exc:
+            return html_error(exc)
+        tokens = [t["surface"] for t in doc["tokens"]]
+        heatmap = render_html(tokens, [t["relevance"] for t in doc["tokens"]], title=doc_id,
+                              subtitle=f"run {doc['run']}", fragment=True,
+                              mentions=[(m["start"], m["end"], m["entity"], m["label"] or local_id(m["entity"]))
+                                        for m in doc["mentions"]])
+        return HTMLResponse(document_page(doc, heatmap))
+
+    graphs: dict[str, tuple[bytes, list[list[dict[str, Any]]]]] = {}
+
+    def rule_graph_of(run: str | None) -> tuple[str | None, bytes, list[list[dict[str, Any]]]]:
+        total, frame = index.search(RuleQuery(run=run, limit=10**9))
+        if total == 0:
+            raise Problem(404, "No rules", f"no published rules{' in run ' + run if run else ''}")
+        runs = sorted(set(frame["run"].to_list()))
+        key = "|".join(runs)
+        if key not in graphs:
+            graphs[key] = _draw_rule_graph(store, minter, frame)
+        png, components = graphs[key]
+        return (runs[0] if len(runs) == 1 else None), png, components
+
+    @app.get("/graph", response_class=HTMLResponse, include_in_schema=False)
+    def graph_html(run: str | None = None) -> HTMLResponse:
+        try:
+            shown, _png, components = rule_graph_of(run)
+        except Problem as exc:
+            return html_error(exc)
+        return HTMLResponse(graph_page(shown, components, "/graph.png" + (f"?run={run}" if run else "")))
+
+    @app.get("/graph.png", include_in_schema=False)
+    def graph_png(run: str | None = None) -> Response:
+        try:
+            _shown, png, _components = rule_graph_of(run)
+        except Problem as exc:
+            return html_error(exc)
+        return Response(png, media_type="image/png")
+
     app.router.on_shutdown.append(lambda: pool.shutdown(wait=False, cancel_futures=True))
     return app
+
+
+def _choice(value: str | None, allowed: Collection[str]) -> str | None:
+    if not value:
+        return None
+    if value not in allowed:
+        raise Problem(422, "Invalid request", f"{value!r} is not one of {', '.join(allowed)}")
+    return value
+
+
+def _number(value: str | None, kind: type, default: Any, low: Any, high: Any) -> Any:
+    if value in (None, ""):
+        return default
+    try:
+        number = kind(value)
+    except ValueError:
+        raise Problem(422, "Invalid request", f"{value!r} is not a number") from None
+    if number < low or (high is not None and number > high):
+        raise Problem(422, "Invalid request", f"{number} is outside {low}..{high if high is not None else ''}")
+    return number
+
+
+def _draw_rule_graph(store: TripleStore, minter: Minter, frame: Any) -> tuple[bytes, list[list[dict[str, Any]]]]:
+    """The rule graph (Figure 4) of the rules in ``frame`` as PNG bytes, and its closed sets as lists of
+    ``{"id", "label"}``, largest first."""
+    import tempfile
+    from pathlib import Path as FilePath
+
+    import numpy as np
+
+    from ..evaluation.rule_graph import closed_sets, render_png, rule_graph
+    from ..mining.rules import Rule
+
+    entity_index: dict[str, int] = {}
+    covered: dict[str, list[int]] = {}
+    for run in sorted(set(frame["run"].to_list())):
+        coverage = store.select(load_query("rules/rule_coverage"), graph=minter.run_graph(run))
+        for rule_iri, entity in (coverage.iter_rows() if coverage.height else []):
+            covered.setdefault(rule_iri, []).append(entity_index.setdefault(entity, len(entity_index)))
+    rules, ids = [], []
+    for row in frame.iter_rows(named=True):
+        confidence = {"TC": row["conf_tc"], "TS": row["conf_ts"], "WTS": row["conf_wts"], "H": row["conf_h"]}
+        rule = Rule((), row["consequent"], int(row["support"]), confidence, float(row["lift"]),
+                    np.asarray(sorted(set(covered.get(row["rule"], []))), dtype=np.int64), {"rule": row["label"]})
+        rules.append(rule)
+        ids.append(row["id"])
+    graph = rule_graph(rules)
+    with tempfile.TemporaryDirectory(prefix="kgx-graph-") as tmp:
+        png = render_png(graph, FilePath(tmp) / "graph.png").read_bytes()
+    components = [[{"id": ids[n], "label": rules[n].labels["rule"]} for n in members] for members in closed_sets(graph)]
+    return png, components
 
 
 def _rule_summary(row: dict[str, Any], items: Any) -> dict[str, Any]:

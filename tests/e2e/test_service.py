@@ -7,11 +7,8 @@ import csv
 import io
 import json
 import shutil
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -19,44 +16,13 @@ import pyoxigraph as ox
 import pytest
 import rdflib
 import rdflib.compare
-import uvicorn
 
-from kgexplain.service import ServiceConfig, create_app
-from kgexplain.store import EmbeddedStore, TripleStore
+from kgexplain.service import ServiceConfig
+from kgexplain.store import EmbeddedStore
 
 KGX = "https://w3id.org/kgexplain/ns#"
 RULES = f"PREFIX kgx: <{KGX}> SELECT ?rule ?support WHERE {{ GRAPH ?g {{ ?rule a kgx:AssociationRule ; kgx:support ?support }} }}"
 PLANTED = "country(x, Varnia) → Pos"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@contextmanager
-def serving(store: TripleStore, config: ServiceConfig | None = None) -> Iterator[str]:
-    """The app over ``store`` served by uvicorn in a thread; yields its base URL once /api/health answers."""
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(store, config), host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.05)
-    try:
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
@@ -68,8 +34,8 @@ def demo_store(demo: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory)
 
 
 @pytest.fixture(scope="module")
-def service(demo_store: EmbeddedStore) -> Iterator[str]:
-    with serving(demo_store) as url:
+def service(demo_store: EmbeddedStore, serve) -> Iterator[str]:
+    with serve(demo_store) as url:
         yield url
 
 
@@ -159,9 +125,9 @@ def test_guards(service: str, demo_store: EmbeddedStore) -> None:
     assert demo_store.count() == before
 
 
-def test_updates_need_the_token(tmp_path: Path) -> None:
+def test_updates_need_the_token(tmp_path: Path, serve) -> None:
     insert = "INSERT DATA { GRAPH <http://example.org/g> { <http://example.org/a> <http://example.org/b> 1 } }"
-    with EmbeddedStore(tmp_path / "store") as db, serving(db, ServiceConfig(update_token="s3cret")) as url:
+    with EmbeddedStore(tmp_path / "store") as db, serve(db, ServiceConfig(update_token="s3cret")) as url:
         problem(httpx.post(f"{url}/sparql", data={"update": insert}), 401)
         problem(httpx.post(f"{url}/sparql", data={"update": insert}, headers={"authorization": "Bearer wrong"}), 401)
         assert db.count() == 0
@@ -173,16 +139,16 @@ def test_updates_need_the_token(tmp_path: Path) -> None:
         assert httpx.get(f"{url}/api/health").json()["read_only"] is False
 
 
-def test_timeout_and_size_limit(demo_store: EmbeddedStore) -> None:
+def test_timeout_and_size_limit(demo_store: EmbeddedStore, serve) -> None:
     """A cross product of the demo's 300k triples streams for minutes: stopped at the timeout; a full dump
     passes the byte limit: refused with 413."""
     cross = "SELECT * WHERE { ?a ?b ?c . ?d ?e ?f }"
-    with serving(demo_store, ServiceConfig(query_timeout_s=1.0, max_result_bytes=10**9)) as url:
+    with serve(demo_store, ServiceConfig(query_timeout_s=1.0, max_result_bytes=10**9)) as url:
         start = time.monotonic()
         body = problem(httpx.get(f"{url}/sparql", params={"query": cross}, timeout=30), 503)
         assert "timeout" in body["detail"] and time.monotonic() - start < 5
         assert httpx.get(f"{url}/sparql", params={"query": RULES}).status_code == 200   # the slot came back
-    with serving(demo_store, ServiceConfig(max_result_bytes=20_000)) as url:
+    with serve(demo_store, ServiceConfig(max_result_bytes=20_000)) as url:
         problem(httpx.get(f"{url}/sparql", params={"query": "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }"}), 413)
         assert httpx.get(f"{url}/sparql", params={"query": RULES}).status_code == 200
 

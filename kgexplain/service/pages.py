@@ -1,0 +1,127 @@
+"""Server-rendered HTML pages: the rule list with filters, a rule's page, a document's heatmap and the rule
+graph. Plain HTML and inline SVG bars, no scripts and no build step; every page reads what the REST API
+returns, so the two never disagree."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+from urllib.parse import urlencode
+
+__all__ = ["rule_list_page", "rule_page", "document_page", "graph_page", "message_page"]
+
+_STYLE = """
+body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 70rem; padding: 1rem 1.5rem; color: #222; }
+nav a { margin-right: 1rem; } h1 { font-size: 1.4rem; } h2 { font-size: 1.1rem; margin-top: 1.6rem; }
+table { border-collapse: collapse; width: 100%; } th, td { padding: .3rem .5rem; border-bottom: 1px solid #ddd; text-align: left; }
+th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
+form.filters { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: end; background: #f7f7f7; padding: .8rem; }
+form.filters label { display: flex; flex-direction: column; font-size: .85rem; }
+.pos { color: #b2182b; } .neg { color: #2166ac; } .muted { color: #777; } .pager a { margin-right: 1rem; }
+"""
+
+
+def _e(value: object) -> str:
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _page(title: str, body: str) -> str:
+    return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_e(title)} · kgexplain</title>"
+            f"<meta name=viewport content='width=device-width, initial-scale=1'><style>{_STYLE}</style></head>"
+            f"<body><nav><a href='/rules'>Rules</a><a href='/graph'>Rule graph</a><a href='/docs'>API</a>"
+            f"<a href='/sparql?query=ASK%7B%7D'>SPARQL</a></nav><h1>{_e(title)}</h1>{body}</body></html>")
+
+
+def _bar(value: float, width: int = 120, colour: str = "#4d4d4d") -> str:
+    """An inline SVG bar for a value in [0, 1], with the number beside it."""
+    filled = max(0.0, min(1.0, float(value))) * width
+    return (f"<svg width={width + 48} height=14 role=img aria-label='{value:.2f}'>"
+            f"<rect width={width} height=12 y=1 fill='#eee'/><rect width={filled:.1f} height=12 y=1 fill='{colour}'/>"
+            f"<text x={width + 6} y=11 font-size=11>{value:.2f}</text></svg>")
+
+
+def _class(name: str) -> str:
+    return f"<span class={'pos' if name == 'Pos' else 'neg'}>{_e(name)}</span>"
+
+
+def _select(name: str, options: Sequence[tuple[str, str]], current: str | None) -> str:
+    opts = "".join(f"<option value='{_e(v)}'{' selected' if v == (current or '') else ''}>{_e(t)}</option>"
+                   for v, t in options)
+    return f"<select name={name} id={name}>{opts}</select>"
+
+
+def rule_list_page(result: Mapping[str, Any], params: Mapping[str, Any]) -> str:
+    """``result`` is ``GET /api/rules``'s body; ``params`` the filters it was asked with."""
+    measure = result["measure"]
+    form = (
+        "<form class=filters method=get action='/rules'>"
+        f"<label>class {_select('class', [('', 'any'), ('Pos', 'Pos'), ('Neg', 'Neg')], params.get('class'))}</label>"
+        f"<label>measure {_select('measure', [(m, m) for m in ('H', 'TC', 'TS', 'WTS')], measure)}</label>"
+        f"<label>min confidence <input name=min_confidence id=min_confidence type=number step=0.05 min=0 max=1 "
+        f"value='{_e(params.get('min_confidence', 0))}'></label>"
+        f"<label>min support <input name=min_support id=min_support type=number min=0 value='{_e(params.get('min_support', 0))}'></label>"
+        f"<label>property <input name=property id=property placeholder='P27' value='{_e(params.get('property') or '')}'></label>"
+        f"<label>value <input name=value id=value placeholder='Q183' value='{_e(params.get('value') or '')}'></label>"
+        f"<label>text <input name=q id=q value='{_e(params.get('q') or '')}'></label>"
+        f"<label>sort {_select('sort', [(s, s) for s in ('confidence', 'support', 'lift', 'length')], params.get('sort'))}</label>"
+        "<button type=submit id=apply>Apply</button></form>")
+    rows = "".join(
+        f"<tr class=rule data-class='{_e(r['class'])}'><td><a href='/rules/{_e(r['id'])}'>{_e(r['label'])}</a></td>"
+        f"<td>{_class(r['class'])}</td><td class=num>{r['support']}</td>"
+        f"<td>{_bar(r['confidence'][measure], colour='#b2182b' if r['class'] == 'Pos' else '#2166ac')}</td>"
+        f"<td class=num>{r['lift']:.2f}</td><td class=muted>{_e(r['run'])}</td></tr>"
+        for r in result["rules"])
+    total, offset, limit = result["total"], result["offset"], result["limit"]
+    shown = f"{offset + 1}–{offset + len(result['rules'])} of {total}" if result["rules"] else "no rules match"
+    links = []
+    query = {k: v for k, v in params.items() if v not in (None, "")}
+    if offset > 0:
+        links.append(f"<a rel=prev href='/rules?{_e(urlencode({**query, 'offset': max(0, offset - limit)}))}'>previous</a>")
+    if offset + limit < total:
+        links.append(f"<a rel=next href='/rules?{_e(urlencode({**query, 'offset': offset + limit}))}'>next</a>")
+    table = (f"<table id=rules><thead><tr><th>rule</th><th>class</th><th>support</th><th>conf<sub>{_e(measure)}</sub></th>"
+             f"<th>lift</th><th>run</th></tr></thead><tbody>{rows}</tbody></table>") if rows else ""
+    return _page("Rules", f"{form}<p id=count>{shown}</p>{table}<p class=pager>{''.join(links)}</p>")
+
+
+def rule_page(rule: Mapping[str, Any]) -> str:
+    """``rule`` is ``GET /api/rules/{run}/{rule}``'s body."""
+    bars = "".join(f"<tr><td>conf<sub>{m}</sub></td><td>{_bar(v)}</td></tr>" for m, v in rule["confidence"].items())
+    items = "".join(
+        f"<li>{_e(i['label'])} <span class=muted>({_e(i['direction'])}: <code>{_e(i['property'])}</code> = "
+        f"<code>{_e(i['value'])}</code>)</span></li>" for i in rule["antecedent"])
+    entities = "".join(f"<li><a href='{_e(e['url'])}'>{_e(e['label'] or e['id'])}</a> <span class=muted>{_e(e['id'])}</span></li>"
+                       for e in rule["entities"])
+    documents = "".join(f"<li><a class=document href='/documents/{_e(rule['dataset'])}/{_e(d['id'])}'>{_e(d['id'])}</a></li>"
+                        for d in rule["documents"])
+    prov = rule["provenance"]
+    provenance = "".join(f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in sorted(prov.items()))
+    body = (f"<p>{_class(rule['class'])} · support {rule['support']} · lift {rule['lift']:.2f} · "
+            f"run <a href='/rules?run={_e(rule['run'])}'>{_e(rule['run'])}</a></p>"
+            f"<h2>Antecedent</h2><ul id=items>{items}</ul>"
+            f"<h2>Confidence</h2><table id=confidence>{bars}</table>"
+            f"<h2>Covered entities ({len(rule['entities'])})</h2><ul id=entities>{entities}</ul>"
+            f"<h2>Documents ({len(rule['documents'])})</h2><ul id=documents>{documents}</ul>"
+            f"<h2>Provenance</h2><table id=provenance>{provenance}</table>")
+    return _page(rule["label"], body)
+
+
+def document_page(doc: Mapping[str, Any], heatmap_html: str) -> str:
+    body = (f"<p>dataset {_e(doc['dataset'])} · P(positive) = {doc['prediction']:.3f} · run {_e(doc['run'])} · "
+            f"{len(doc['mentions'])} grounded mentions</p>{heatmap_html}")
+    return _page(f"Document {doc['id']}", body)
+
+
+def graph_page(run: str | None, components: Iterable[Sequence[Mapping[str, Any]]], png_url: str) -> str:
+    sets = "".join("<li>" + "; ".join(f"<a href='/rules/{_e(n['id'])}'>{_e(n['label'])}</a>" for n in members) + "</li>"
+                   for members in components)
+    body = (f"<p class=muted>Rules are nodes (colour: class, size: support); an edge joins two rules that cover a "
+            f"common entity; each connected component is a closed rule set.{' Run ' + _e(run) + '.' if run else ''}</p>"
+            f"<img id=graph src='{_e(png_url)}' alt='rule graph' style='max-width:100%'>"
+            f"<h2>Closed rule sets</h2><ol id=components>{sets}</ol>")
+    return _page("Rule graph", body)
+
+
+def message_page(title: str, text: str) -> str:
+    return _page(title, f"<p>{_e(text)}</p>")
