@@ -213,7 +213,7 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
                 "read_only": config.update_token is None}
 
     @app.get("/api/rules", summary="Rules, filtered, sorted and paged")
-    def rules(request: Request,
+    async def rules(request: Request,
               run: Annotated[str | None, Query(description="Mining run id (default: the latest per dataset).")] = None,
               dataset: str | None = None,
               consequent: Annotated[str | None, Query(alias="class", pattern="^(Pos|Neg)$")] = None,
@@ -225,15 +225,18 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
               q: Annotated[str | None, Query(description="Text in the rule's label.")] = None,
               sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "confidence",
               limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-              offset: Annotated[int, Query(ge=0)] = 0) -> dict[str, Any]:
+              offset: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
         query = RuleQuery(run, dataset, consequent, measure, min_confidence, min_support, property, value, q,
                           sort, limit, offset)
-        total, page = index.search(query)
-        items = index.items_of(page["rule"].to_list()) if page.height else None
-        out = [_rule_summary(row, items) for row in page.iter_rows(named=True)]
-        body: dict[str, Any] = {"total": total, "limit": limit, "offset": offset, "measure": measure, "rules": out}
-        if offset + limit < total:
-            body["next"] = str(request.url.include_query_params(offset=offset + limit))
+        return JSONResponse(list_rules(query, request))   # plain json.dumps: the body holds JSON types only
+
+    def list_rules(query: RuleQuery, request: Request) -> dict[str, Any]:
+        total, iris = index.page(query)
+        out = index.summaries(iris)
+        body: dict[str, Any] = {"total": total, "limit": query.limit, "offset": query.offset,
+                                "measure": query.measure, "rules": out}
+        if query.offset + query.limit < total:
+            body["next"] = str(request.url.include_query_params(offset=query.offset + query.limit))
         return body
 
     @app.get("/api/rules/{run_id}/{rule_id}", summary="One rule: items, metrics, coverage, provenance")
@@ -256,7 +259,7 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
         provenance: dict[str, Any] = {"run": minter.run(run_id), "run_id": run_id}
         for prop, value in (record.iter_rows() if record.height else []):
             provenance.setdefault(local_id(prop), value)
-        body = _rule_summary(found, index.items_of([found["rule"]]))
+        body = dict(index.summaries([found["rule"]])[0])
         body.update(entities=entities, documents=documents, provenance=provenance)
         return body
 
@@ -275,15 +278,13 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
         covering = store.select(load_query("rules/rules_covering"), entity=node)
         covered_by = index.rules_by_iri(covering["rule"].to_list() if covering.height else [])
         mentioned = index.rules_by_iri(index.mentioning(candidate))
-        iris = [r["rule"] for r in covered_by + mentioned]
-        items = index.items_of(iris) if iris else None
         return {
             "iri": candidate, "id": local_id(candidate), "label": found["label"][0],
             "facts": [dict(zip(facts.columns, row, strict=True)) for row in facts.iter_rows()] if facts.height else [],
             "influence": ([dict(zip(influence.columns, row, strict=True)) | {"run": local_id(row[0])}
                            for row in influence.iter_rows()] if influence.height else []),
-            "rules_covering": [_rule_summary(r, items) for r in covered_by],
-            "rules_mentioning": [_rule_summary(r, items) for r in mentioned],
+            "rules_covering": index.summaries([str(r["rule"]) for r in covered_by]),
+            "rules_mentioning": index.summaries([str(r["rule"]) for r in mentioned]),
         }
 
     @app.get("/api/documents/{dataset}/{doc_id}", summary="A document: tokens with relevance, mentions, prediction")
@@ -314,15 +315,16 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
     def rules_page(request: Request) -> HTMLResponse:
         params = dict(request.query_params)
         try:
-            result = rules(request, run=params.get("run") or None, dataset=params.get("dataset") or None,
-                           consequent=_choice(params.get("class"), ("Pos", "Neg")),
-                           measure=_choice(params.get("measure"), ("TC", "TS", "WTS", "H")) or "H",
-                           min_confidence=_number(params.get("min_confidence"), float, 0.0, 0.0, 1.0),
-                           min_support=_number(params.get("min_support"), int, 0, 0, None),
-                           property=params.get("property") or None, value=params.get("value") or None,
-                           q=params.get("q") or None, sort=_choice(params.get("sort"), SORTS) or "confidence",
-                           limit=_number(params.get("limit"), int, 50, 1, MAX_PAGE),
-                           offset=_number(params.get("offset"), int, 0, 0, None))
+            result = list_rules(RuleQuery(
+                run=params.get("run") or None, dataset=params.get("dataset") or None,
+                consequent=_choice(params.get("class"), ("Pos", "Neg")),
+                measure=_choice(params.get("measure"), ("TC", "TS", "WTS", "H")) or "H",
+                min_confidence=_number(params.get("min_confidence"), float, 0.0, 0.0, 1.0),
+                min_support=_number(params.get("min_support"), int, 0, 0, None),
+                property=params.get("property") or None, value=params.get("value") or None,
+                q=params.get("q") or None, sort=_choice(params.get("sort"), SORTS) or "confidence",
+                limit=_number(params.get("limit"), int, 50, 1, MAX_PAGE),
+                offset=_number(params.get("offset"), int, 0, 0, None)), request)
         except Problem as exc:
             return html_error(exc)
         return HTMLResponse(rule_list_page(result, params))
@@ -378,6 +380,9 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
             return html_error(exc)
         return Response(png, media_type="image/png")
 
+    watching: list[threading.Event] = []
+    app.router.on_startup.append(lambda: watching.append(index.watch()))
+    app.router.on_shutdown.append(lambda: [event.set() for event in watching])
     app.router.on_shutdown.append(lambda: pool.shutdown(wait=False, cancel_futures=True))
     return app
 
@@ -431,17 +436,3 @@ def _draw_rule_graph(store: TripleStore, minter: Minter, frame: Any) -> tuple[by
         png = render_png(graph, FilePath(tmp) / "graph.png").read_bytes()
     components = [[{"id": ids[n], "label": rules[n].labels["rule"]} for n in members] for members in closed_sets(graph)]
     return png, components
-
-
-def _rule_summary(row: dict[str, Any], items: Any) -> dict[str, Any]:
-    mine = items.filter(items["rule"] == row["rule"]) if items is not None and items.height else None
-    antecedent = [] if mine is None else [
-        {"iri": item, "label": label, "property": prop, "value": value, "direction": local_id(direction).lower()}
-        for item, prop, value, direction, label in mine.select("item", "property", "value", "direction",
-                                                              "item_label").iter_rows()]
-    return {
-        "id": row["id"], "iri": row["rule"], "label": row["label"], "class": row["consequent"],
-        "run": row["run"], "dataset": row["dataset"], "support": row["support"], "length": row["length"],
-        "confidence": {"TC": row["conf_tc"], "TS": row["conf_ts"], "WTS": row["conf_wts"], "H": row["conf_h"]},
-        "lift": row["lift"], "antecedent": antecedent, "url": f"/api/rules/{row['id']}",
-    }

@@ -3,7 +3,9 @@ catalog (a new mining run changes it), then filtered, sorted and paged in memory
 
 from __future__ import annotations
 
+import logging
 import threading
+import time
 from dataclasses import dataclass
 
 import polars as pl
@@ -16,6 +18,9 @@ from ..vocab import KGX, Minter, local_id
 __all__ = ["RuleIndex", "RuleQuery", "SORTS"]
 
 SORTS = ("confidence", "support", "lift", "length")
+_CACHED_ANSWERS = 1024
+
+log = logging.getLogger(__name__)
 _MEASURES = {"TC": "conf_tc", "TS": "conf_ts", "WTS": "conf_wts", "H": "conf_h"}
 
 
@@ -36,14 +41,20 @@ class RuleQuery:
 
 
 class RuleIndex:
-    """Rules of the completed mining runs with their items; ``rules`` reloads when the catalog changes."""
+    """Rules of the completed mining runs with their items. The catalog is checked at most every
+    ``recheck_s`` seconds (a new mining run shows up within that time), and the rules reload only when
+    its set of completed mining runs changed."""
 
-    def __init__(self, store: TripleStore, minter: Minter) -> None:
-        self.store, self.minter = store, minter
+    def __init__(self, store: TripleStore, minter: Minter, recheck_s: float = 2.0) -> None:
+        self.store, self.minter, self.recheck_s = store, minter, recheck_s
         self._lock = threading.Lock()
+        self._checked = -float("inf")
+        self._watched = False
         self._key: tuple[str, ...] | None = None
         self._rules = pl.DataFrame()
         self._items = pl.DataFrame()
+        self._summaries: dict[str, dict[str, object]] = {}
+        self._answers: dict[tuple[object, RuleQuery], tuple[int, list[str]]] = {}
         self.runs = pl.DataFrame()
 
     def _mining_runs(self) -> pl.DataFrame:
@@ -54,10 +65,30 @@ class RuleIndex:
         return runs.with_columns(pl.col("run").map_elements(local_id, return_dtype=pl.String).alias("run_id"),
                                  pl.col("dataset").map_elements(local_id, return_dtype=pl.String).alias("dataset_id"))
 
-    def refresh(self) -> None:
+    def watch(self) -> threading.Event:
+        """Rechecks the catalog every ``recheck_s`` seconds in a daemon thread, so requests never wait on
+        the store for it (a recheck costs ~15 ms); set the returned event to stop."""
+        stop = threading.Event()
+
+        def loop() -> None:
+            while not stop.wait(self.recheck_s):
+                try:
+                    self.refresh(force=True)
+                except Exception:  # noqa: BLE001 - a failed recheck keeps the rules already loaded
+                    log.exception("rechecking the catalog failed; serving the rules already loaded")
+
+        threading.Thread(target=loop, name="kgx-rule-index", daemon=True).start()
+        self._watched = True
+        return stop
+
+    def refresh(self, force: bool = False) -> None:
+        if not force and (self._watched and self._key is not None
+                          or time.monotonic() - self._checked < self.recheck_s):
+            return
         runs = self._mining_runs()
         key = tuple(sorted(runs["run"].to_list())) if runs.height else ()
         with self._lock:
+            self._checked = time.monotonic()
             if key == self._key:
                 return
             rules, items = [], []
@@ -77,8 +108,23 @@ class RuleIndex:
                 self._rules = self._rules.with_columns(
                     (pl.col("run") + "/" + pl.col("rule").map_elements(local_id, return_dtype=pl.String)).alias("id"),
                     pl.col("consequent").map_elements(local_id, return_dtype=pl.String))
+            self._summaries = _summaries(self._rules, self._items)
             self.runs = runs
             self._key = key
+
+    def page(self, query: RuleQuery) -> tuple[int, list[str]]:
+        """(matching rules in all, the IRIs of the requested page); answers are cached until the rules
+        reload (the same listing is asked for again and again: the first page, a pager)."""
+        self.refresh()
+        key = (self._key, query)
+        hit = self._answers.get(key)
+        if hit is None:
+            total, frame = self.search(query)
+            hit = (total, frame["rule"].to_list() if frame.height else [])
+            if len(self._answers) >= _CACHED_ANSWERS:
+                self._answers.pop(next(iter(self._answers)))
+            self._answers[key] = hit
+        return hit
 
     def search(self, query: RuleQuery) -> tuple[int, pl.DataFrame]:
         """(matching rules in all, the requested page)."""
@@ -110,11 +156,10 @@ class RuleIndex:
         rules = rules.sort([key, "support", "label"], descending=[query.sort != "length", True, False])
         return rules.height, rules.slice(query.offset, query.limit).with_columns(pl.col(confidence).alias("confidence"))
 
-    def items_of(self, rule_iris: list[str]) -> pl.DataFrame:
+    def summaries(self, rule_iris: list[str]) -> list[dict[str, object]]:
+        """Each rule's JSON summary (built once per reload): items, metrics, URL; in the order given."""
         self.refresh()
-        if self._items.height == 0:
-            return self._items
-        return self._items.filter(pl.col("rule").is_in(rule_iris))
+        return [self._summaries[iri] for iri in rule_iris if iri in self._summaries]
 
     def rules_by_iri(self, iris: list[str]) -> list[dict[str, object]]:
         """The published rules among ``iris`` (completed runs only), best first by conf_H."""
@@ -137,6 +182,27 @@ class RuleIndex:
             return None
         found = self._rules.filter(pl.col("id") == rule_id)
         return found.row(0, named=True) if found.height else None
+
+
+def _summaries(rules: pl.DataFrame, items: pl.DataFrame) -> dict[str, dict[str, object]]:
+    if rules.height == 0:
+        return {}
+    antecedents: dict[str, list[dict[str, object]]] = {}
+    if items.height:
+        for rule, item, prop, value, direction, label in items.select(
+                "rule", "item", "property", "value", "direction", "item_label").iter_rows():
+            antecedents.setdefault(rule, []).append({"iri": item, "label": label, "property": prop, "value": value,
+                                                     "direction": local_id(direction).lower()})
+    out = {}
+    for row in rules.iter_rows(named=True):
+        out[row["rule"]] = {
+            "id": row["id"], "iri": row["rule"], "label": row["label"], "class": row["consequent"],
+            "run": row["run"], "dataset": row["dataset"], "support": row["support"], "length": row["length"],
+            "confidence": {"TC": row["conf_tc"], "TS": row["conf_ts"], "WTS": row["conf_wts"], "H": row["conf_h"]},
+            "lift": row["lift"], "antecedent": sorted(antecedents.get(row["rule"], []), key=lambda i: str(i["iri"])),
+            "url": f"/api/rules/{row['id']}",
+        }
+    return out
 
 
 def _term_matches(column: str, wanted: str) -> pl.Expr:
