@@ -309,19 +309,18 @@ class RemoteStore:
             raise StoreError(f"{what}: {url} answered {response.status_code}: {response.text[:300]}")
         return response
 
-    def select(self, query: Query | str, **bind: object) -> pl.DataFrame:
+    def _select_json(self, query: Query | str, bind: dict[str, object]) -> str:
         response = self._post(self.endpoint, {"query": _text(query, bind)},
                               "application/sparql-results+json", _name(query))
         if "results" not in response.json():
             raise StoreError(f"{_name(query)} is not a SELECT query")
-        return parse_results_json(response.text)
+        return response.text
+
+    def select(self, query: Query | str, **bind: object) -> pl.DataFrame:
+        return parse_results_json(self._select_json(query, bind))
 
     def select_terms(self, query: Query | str, **bind: object) -> pl.DataFrame:
-        response = self._post(self.endpoint, {"query": _text(query, bind)},
-                              "application/sparql-results+json", _name(query))
-        if "results" not in response.json():
-            raise StoreError(f"{_name(query)} is not a SELECT query")
-        return terms_from_json(response.text)
+        return terms_from_json(self._select_json(query, bind))
 
     def ask(self, query: Query | str, **bind: object) -> bool:
         response = self._post(self.endpoint, {"query": _text(query, bind)},
