@@ -36,6 +36,7 @@ __all__ = ["ServiceConfig", "create_app", "Problem"]
 
 PROBLEM = "application/problem+json"
 MAX_PAGE = 200
+MAX_OFFSET = 10**9
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,7 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
               q: Annotated[str | None, Query(description="Text in the rule's label.")] = None,
               sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "confidence",
               limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
-              offset: Annotated[int, Query(ge=0)] = 0) -> JSONResponse:
+              offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> JSONResponse:
         query = RuleQuery(run, dataset, consequent, measure, min_confidence, min_support, property, value, q,
                           sort, limit, offset)
         return JSONResponse(list_rules(query, request))   # plain json.dumps: the body holds JSON types only
@@ -266,6 +267,11 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
     @app.get("/api/entities/{entity_id}", summary="An entity: its facts, influence, and the rules about it")
     def entity(entity_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]+$", description="Q-id (Q183)")],
                iri: Annotated[str | None, Query(description="The entity's full IRI, when not a Wikidata or demo Q-id.")] = None) -> dict[str, Any]:
+        if iri is not None:
+            try:
+                NamedNode(iri)
+            except ValueError as exc:
+                raise Problem(422, "Invalid request", f"iri: not an IRI ({exc})") from None
         for candidate in ([iri] if iri else [WD + entity_id, SYN + entity_id]):
             found = store.select(load_query("kg/entity_label"), entity=NamedNode(candidate))
             if found.height:
@@ -324,7 +330,7 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
                 property=params.get("property") or None, value=params.get("value") or None,
                 q=params.get("q") or None, sort=_choice(params.get("sort"), SORTS) or "confidence",
                 limit=_number(params.get("limit"), int, 50, 1, MAX_PAGE),
-                offset=_number(params.get("offset"), int, 0, 0, None)), request)
+                offset=_number(params.get("offset"), int, 0, 0, MAX_OFFSET)), request)
         except Problem as exc:
             return html_error(exc)
         return HTMLResponse(rule_list_page(result, params))

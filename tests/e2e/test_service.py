@@ -7,6 +7,8 @@ import csv
 import io
 import json
 import shutil
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -214,3 +216,12 @@ def test_entity_and_document(service: str) -> None:
     named = {m["entity"] for m in doc["mentions"]}
     assert named & {e["iri"] for e in rule["entities"]}     # the document mentions a covered city
     problem(httpx.get(f"{service}/api/documents/synthetic/no-such-doc"), 404)
+
+
+def test_schemathesis_finds_no_server_error(service: str) -> None:
+    """Property-based requests generated from the OpenAPI spec (seeded): no answer may be a 5xx."""
+    binary = Path(sys.executable).parent / "schemathesis"
+    run = subprocess.run([str(binary), "run", f"{service}/openapi.json", "--checks", "not_a_server_error",
+                          "--max-examples", "40", "--seed", "1234", "--no-color"],
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
