@@ -445,6 +445,7 @@ def serve(store: StoreOpt = None, endpoint: EndpointOpt = None,
           timeout: Annotated[float, typer.Option("--timeout", help="Seconds a SPARQL query may run.")] = 30.0,
           max_result_mb: Annotated[int, typer.Option("--max-result-mb", help="Largest SPARQL answer, in MiB.")] = 64,
           allow_service: Annotated[list[str] | None, typer.Option("--allow-service", help="An endpoint IRI that SERVICE may call (repeatable; default none).")] = None,
+          work_dir: Annotated[Path | None, typer.Option("--work-dir", help="Where runs started with POST /api/runs keep their models (default: a temporary directory).")] = None,
           ) -> None:
     """Serve the store: SPARQL 1.1 Protocol at /sparql, REST under /api (docs at /docs)."""
     import uvicorn
@@ -458,7 +459,8 @@ def serve(store: StoreOpt = None, endpoint: EndpointOpt = None,
             raise InputError("--timeout and --max-result-mb must be positive")
         db = _open(None, store, endpoint)
         config = ServiceConfig(update_token=update_token, query_timeout_s=timeout,
-                               max_result_bytes=max_result_mb * 1024 * 1024, allowed_services=tuple(allow_service or ()))
+                               max_result_bytes=max_result_mb * 1024 * 1024, allowed_services=tuple(allow_service or ()),
+                               work_dir=work_dir)
         err.print(f"serving the {db.description} on http://{host}:{port} (SPARQL /sparql, REST /api, docs /docs; "
                   f"{'updates with the token' if update_token else 'read-only'})", highlight=False)
         try:

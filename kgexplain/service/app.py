@@ -8,17 +8,20 @@
 from __future__ import annotations
 
 import asyncio
+import tempfile
 import threading
 import time
 from collections.abc import Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Path, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
 from pyoxigraph import NamedNode
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -29,6 +32,7 @@ from ..queries import load_query
 from ..store import NotAcceptable, TripleStore
 from ..vocab import DEFAULT_BASE, SYN, WD, Minter, local_id
 from .guard import Budget, BudgetExceeded, QueryRefused, check_operation
+from .jobs import JobRunner, RunSpec
 from .pages import document_page, graph_page, message_page, rule_list_page, rule_page
 from .rules import SORTS, RuleIndex, RuleQuery
 
@@ -49,6 +53,21 @@ class ServiceConfig:
     max_concurrent_queries: int = 4
     allowed_services: Collection[str] = field(default_factory=tuple)
     base_iri: str = DEFAULT_BASE
+    work_dir: FilePath | None = None         # models of runs started over REST (default: a temporary dir)
+
+
+class RunRequest(BaseModel):
+    """``POST /api/runs``: the built-in demo, or a dataset and a dump on the server's disk."""
+
+    model_config = ConfigDict(extra="forbid")
+    demo: bool = False
+    data: str | None = Field(None, description="Dataset file or directory (as for `kgexplain run --data`).")
+    kg: str | None = Field(None, description="Wikidata dump (as for `kgexplain run --kg`).")
+    model: str = Field("cnn", pattern="^(cnn|bilstm|lstm|gru)$")
+    method: str = Field("shap", pattern="^(shap|gradient-shap|ig|deeplift|lrp|reat)$")
+    preset: str = Field("default", pattern="^(default|paper)$")
+    epochs: int | None = Field(None, ge=1, le=200)
+    max_tokens: int | None = Field(None, ge=1, le=5000)
 
 
 class Problem(Exception):
@@ -308,6 +327,38 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
                          for a, b, e, label in data["mentions"]],   # type: ignore[attr-defined]
         }
 
+    # ----------------------------------------------------------------------------------- runs
+
+    work_dir = config.work_dir or FilePath(tempfile.mkdtemp(prefix="kgx-serve-"))
+    runner = JobRunner(store, work_dir, config.base_iri)
+    app.state.runner = runner
+
+    @app.post("/api/runs", status_code=202, summary="Start a pipeline run in the background (needs the update token)")
+    def start_run(request: Request, body: RunRequest) -> JSONResponse:
+        check_token(request)
+        try:
+            job = runner.submit(RunSpec(**body.model_dump()))
+        except InputError as exc:
+            raise Problem(422, "Invalid run", str(exc)) from None
+        return JSONResponse(job.as_dict(), status_code=202, headers={"Location": f"/api/runs/{job.id}"})
+
+    @app.get("/api/runs", summary="Runs started here, and every run recorded in the store's catalog")
+    def list_runs() -> dict[str, Any]:
+        catalog = store.select(load_query("catalog/runs"), catalog=minter.catalog_graph())
+        recorded = [{"run": local_id(run), "kind": local_id(kind), "dataset": local_id(dataset), "status": status,
+                     "graph": graph, "started": started, "ended": ended}
+                    for run, kind, dataset, status, graph, started, ended in
+                    (catalog.select("run", "kind", "dataset", "status", "graph", "started", "ended").iter_rows()
+                     if catalog.height else [])]
+        return {"jobs": [job.as_dict() for job in reversed(list(runner.jobs.values()))], "recorded": recorded}
+
+    @app.get("/api/runs/{job_id}", summary="One run started here: status, stage, progress, result")
+    def get_run(job_id: str) -> dict[str, Any]:
+        job = runner.jobs.get(job_id)
+        if job is None:
+            raise Problem(404, "No such run", f"no run {job_id} was started on this server; see /api/runs")
+        return job.as_dict()
+
     # ----------------------------------------------------------------------------------- pages
 
     def html_error(exc: Problem) -> HTMLResponse:
@@ -390,6 +441,7 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
     app.router.on_startup.append(lambda: watching.append(index.watch()))
     app.router.on_shutdown.append(lambda: [event.set() for event in watching])
     app.router.on_shutdown.append(lambda: pool.shutdown(wait=False, cancel_futures=True))
+    app.router.on_shutdown.append(runner.close)
     return app
 
 

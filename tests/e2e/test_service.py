@@ -225,3 +225,38 @@ def test_schemathesis_finds_no_server_error(service: str) -> None:
                           "--max-examples", "40", "--seed", "1234", "--no-color"],
                          capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
+
+
+def test_runs_started_over_rest(tmp_path: Path, serve) -> None:
+    """POST /api/runs needs the token, checks its body, runs the demo pipeline in the background with
+    progress, and the run's rules are then listed by /api/rules."""
+    with EmbeddedStore(tmp_path / "store") as db:
+        with serve(db) as url:
+            problem(httpx.post(f"{url}/api/runs", json={"demo": True}), 403)
+        config = ServiceConfig(update_token="t0ken", work_dir=tmp_path / "work")
+        auth = {"authorization": "Bearer t0ken"}
+        with serve(db, config) as url:
+            problem(httpx.post(f"{url}/api/runs", json={"demo": True}), 401)
+            problem(httpx.post(f"{url}/api/runs", json={"demo": True, "model": "transformer"}, headers=auth), 422)
+            problem(httpx.post(f"{url}/api/runs", json={"data": "/no/such.csv", "kg": "/no/kg.nt"}, headers=auth), 422)
+            problem(httpx.post(f"{url}/api/runs", json={"demo": True, "method": "lrp", "model": "gru"}, headers=auth), 422)
+            started = httpx.post(f"{url}/api/runs", json={"demo": True, "epochs": 3}, headers=auth)
+            assert started.status_code == 202 and started.headers["location"] == started.json()["url"]
+            job_url = f"{url}{started.json()['url']}"
+            deadline, seen = time.monotonic() + 300, set()
+            while (job := httpx.get(job_url).json())["status"] in ("queued", "running"):
+                seen.update(job["progress"])
+                assert time.monotonic() < deadline, job
+                time.sleep(0.5)
+            assert job["status"] == "completed", job["error"]
+            assert job["result"]["rules"] > 0 and (tmp_path / "work").is_dir()
+            assert seen or job["progress"]                      # stages reported progress
+            listed = httpx.get(f"{url}/api/runs").json()
+            assert listed["jobs"][0]["id"] == job["id"]
+            assert {r["run"] for r in listed["recorded"]} >= {job["result"]["mining_run"], job["result"]["explain_run"]}
+            deadline = time.monotonic() + 10                     # the rule index rechecks every 2 s
+            while not (rules := httpx.get(f"{url}{job['result']['rules_url']}").json())["total"]:
+                assert time.monotonic() < deadline
+                time.sleep(0.5)
+            assert rules["total"] == job["result"]["rules"]
+            problem(httpx.get(f"{url}/api/runs/job-nope"), 404)
