@@ -36,7 +36,7 @@ from .jobs import JobRunner, RunSpec
 from .pages import document_page, graph_page, message_page, rule_list_page, rule_page
 from .rules import SORTS, RuleIndex, RuleQuery
 
-__all__ = ["ServiceConfig", "create_app", "Problem"]
+__all__ = ["ServiceConfig", "RunRequest", "create_app", "Problem"]
 
 PROBLEM = "application/problem+json"
 MAX_PAGE = 200
