@@ -218,12 +218,13 @@ def test_entity_and_document(service: str) -> None:
     problem(httpx.get(f"{service}/api/documents/synthetic/no-such-doc"), 404)
 
 
-def test_schemathesis_finds_no_server_error(service: str) -> None:
-    """Property-based requests generated from the OpenAPI spec (seeded): no answer may be a 5xx."""
+def test_schemathesis_finds_no_server_error(service: str, tmp_path: Path) -> None:
+    """Property-based requests generated from the OpenAPI spec (seeded): no answer may be a 5xx.
+    Run in a temporary directory: schemathesis keeps a cache (.schemathesis/) where it runs."""
     binary = Path(sys.executable).parent / "schemathesis"
     run = subprocess.run([str(binary), "run", f"{service}/openapi.json", "--checks", "not_a_server_error",
                           "--max-examples", "40", "--seed", "1234", "--no-color"],
-                         capture_output=True, text=True, timeout=600)
+                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
 
 
