@@ -29,7 +29,7 @@ from .. import __version__
 from ..errors import InputError, StoreError
 from ..pipeline import Settings, document_heatmap_data
 from ..queries import load_query
-from ..store import NotAcceptable, TripleStore
+from ..store import GRAPH_FORMATS, RESULTS_FORMATS, NotAcceptable, TripleStore
 from ..vocab import DEFAULT_BASE, SYN, WD, Minter, local_id
 from .guard import Budget, BudgetExceeded, QueryRefused, check_operation
 from .jobs import JobRunner, RunSpec
@@ -195,10 +195,7 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
         return Response(status_code=204)
 
     @app.get("/sparql", summary="SPARQL 1.1 query (GET)", response_class=Response,
-             responses={200: {"content": {m: {} for m in ("application/sparql-results+json",
-                                                          "application/sparql-results+xml", "text/csv",
-                                                          "text/tab-separated-values", "text/turtle",
-                                                          "application/n-triples", "application/ld+json")}}})
+             responses={200: {"content": {m: {} for m in (*RESULTS_FORMATS, *GRAPH_FORMATS)}}})
     async def sparql_get(request: Request,
                          query: Annotated[str | None, Query(description="The SPARQL query.")] = None) -> Response:
         if query is None:
@@ -301,15 +298,13 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
         facts = store.select(load_query("kg/entity_facts"), entity=node)
         influence = store.select(load_query("mining/entity_influence"), entity=node)
         covering = store.select(load_query("rules/rules_covering"), entity=node)
-        covered_by = index.rules_by_iri(covering["rule"].to_list() if covering.height else [])
-        mentioned = index.rules_by_iri(index.mentioning(candidate))
+        covered_by = index.ranked(covering["rule"].to_list() if covering.height else [])
         return {
             "iri": candidate, "id": local_id(candidate), "label": found["label"][0],
-            "facts": [dict(zip(facts.columns, row, strict=True)) for row in facts.iter_rows()] if facts.height else [],
-            "influence": ([dict(zip(influence.columns, row, strict=True)) | {"run": local_id(row[0])}
-                           for row in influence.iter_rows()] if influence.height else []),
-            "rules_covering": index.summaries([str(r["rule"]) for r in covered_by]),
-            "rules_mentioning": index.summaries([str(r["rule"]) for r in mentioned]),
+            "facts": facts.to_dicts(),
+            "influence": [row | {"run": local_id(row["run"])} for row in influence.to_dicts()],
+            "rules_covering": index.summaries(covered_by),
+            "rules_mentioning": index.summaries(index.ranked(index.mentioning(candidate))),
         }
 
     @app.get("/api/documents/{dataset}/{doc_id}", summary="A document: tokens with relevance, mentions, prediction")

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from ..errors import KgExplainError
+from ..errors import InputError, KgExplainError
 from ..store import TripleStore
 
 __all__ = ["Job", "JobRunner", "RunSpec"]
@@ -64,8 +64,6 @@ class JobRunner:
 
     def check(self, spec: RunSpec) -> None:
         """Raises ``InputError`` (a 422) before anything is queued: bad settings, missing files."""
-        from ..errors import InputError
-
         if spec.demo == bool(spec.data or spec.kg):
             raise InputError("give either demo: true, or data and kg (paths on the server)")
         if not spec.demo:

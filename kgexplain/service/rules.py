@@ -154,20 +154,19 @@ class RuleIndex:
             rules = rules.filter(pl.col("rule").is_in(matching["rule"].unique().to_list()))
         key = {"confidence": confidence, "support": "support", "lift": "lift", "length": "length"}[query.sort]
         rules = rules.sort([key, "support", "label"], descending=[query.sort != "length", True, False])
-        return rules.height, rules.slice(query.offset, query.limit).with_columns(pl.col(confidence).alias("confidence"))
+        return rules.height, rules.slice(query.offset, query.limit)
 
     def summaries(self, rule_iris: list[str]) -> list[dict[str, object]]:
         """Each rule's JSON summary (built once per reload): items, metrics, URL; in the order given."""
         self.refresh()
         return [self._summaries[iri] for iri in rule_iris if iri in self._summaries]
 
-    def rules_by_iri(self, iris: list[str]) -> list[dict[str, object]]:
-        """The published rules among ``iris`` (completed runs only), best first by conf_H."""
+    def ranked(self, iris: list[str]) -> list[str]:
+        """The published rules among ``iris`` (completed runs only), best first by conf_H then support."""
         self.refresh()
         if self._rules.height == 0 or not iris:
             return []
-        found = self._rules.filter(pl.col("rule").is_in(iris)).sort(["conf_h", "support"], descending=True)
-        return list(found.iter_rows(named=True))
+        return self._rules.filter(pl.col("rule").is_in(iris)).sort(["conf_h", "support"], descending=True)["rule"].to_list()
 
     def mentioning(self, iri: str) -> list[str]:
         """Rules whose antecedent names ``iri`` as an item's value."""
