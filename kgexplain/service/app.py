@@ -11,7 +11,7 @@ import asyncio
 import tempfile
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path as FilePath
@@ -31,6 +31,7 @@ from ..pipeline import Settings, document_heatmap_data
 from ..queries import load_query
 from ..store import GRAPH_FORMATS, RESULTS_FORMATS, NotAcceptable, TripleStore
 from ..vocab import DEFAULT_BASE, SYN, WD, Minter, local_id
+from .graph_store import BadGraphRequest, GraphTarget, parse_body, target
 from .guard import Budget, BudgetExceeded, QueryRefused, check_operation
 from .jobs import JobRunner, RunSpec
 from .pages import document_page, graph_page, message_page, rule_list_page, rule_page
@@ -41,6 +42,8 @@ __all__ = ["ServiceConfig", "RunRequest", "create_app", "Problem"]
 PROBLEM = "application/problem+json"
 MAX_PAGE = 200
 MAX_OFFSET = 10**9
+GraphIri = Annotated[str | None, Query(description="The graph's IRI.")]
+DefaultFlag = Annotated[str | None, Query(description="Present (`?default`): the default graph.")]
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,7 @@ class ServiceConfig:
     update_token: str | None = None          # None: updates refused
     query_timeout_s: float = 30.0
     max_result_bytes: int = 64 * 1024 * 1024
+    max_upload_bytes: int = 64 * 1024 * 1024   # Graph Store Protocol PUT/POST bodies
     max_concurrent_queries: int = 4
     allowed_services: Collection[str] = field(default_factory=tuple)
     base_iri: str = DEFAULT_BASE
@@ -221,6 +225,81 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
             raise Problem(400, "Missing query", "the form has neither `query` nor `update`")
         raise Problem(415, "Unsupported media type", "POST an application/x-www-form-urlencoded form (query= or "
                       "update=), or an application/sparql-query or application/sparql-update body")
+
+    # ------------------------------------------------------------------------ Graph Store Protocol
+
+    def graph_of(graph: str | None, default: str | None) -> GraphTarget:
+        try:
+            return target(graph, default is not None)
+        except BadGraphRequest as exc:
+            raise Problem(exc.status, "Bad graph request", str(exc)) from None
+
+    async def in_pool(fn: Callable[..., Any], *args: Any) -> Any:
+        return await asyncio.get_running_loop().run_in_executor(pool, fn, *args)
+
+    async def require_graph(graph: GraphTarget) -> None:
+        if not await in_pool(store.ask, graph.exists()):
+            raise Problem(404, "Not Found", f"{graph.label} holds no triples")
+
+    @app.get("/store", summary="Graph Store Protocol: read a graph", response_class=Response,
+             responses={200: {"content": {m: {} for m in GRAPH_FORMATS}}})
+    async def store_get(request: Request, graph: GraphIri = None, default: DefaultFlag = None) -> Response:
+        chosen = graph_of(graph, default)
+        await require_graph(chosen)
+        return await answer(chosen.read(), request.headers.get("accept"))
+
+    @app.head("/store", include_in_schema=False)
+    async def store_head(request: Request, graph: GraphIri = None, default: DefaultFlag = None) -> Response:
+        response = await store_get(request, graph, default)
+        return Response(status_code=response.status_code, media_type=response.media_type)
+
+    async def write_body(request: Request, graph: str | None, default: str | None) -> tuple[GraphTarget, str]:
+        check_token(request)
+        chosen = graph_of(graph, default)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > config.max_upload_bytes:
+            raise Problem(413, "Body too large", f"this endpoint takes graphs of up to "
+                                                 f"{config.max_upload_bytes:,} bytes; load bigger ones offline")
+        body = await request.body()
+        if len(body) > config.max_upload_bytes:
+            raise Problem(413, "Body too large", f"this endpoint takes graphs of up to {config.max_upload_bytes:,} bytes")
+        try:
+            ntriples = await in_pool(parse_body, body, request.headers.get("content-type"), chosen.iri or config.base_iri)
+        except BadGraphRequest as exc:
+            raise Problem(exc.status, "Bad graph", str(exc)) from None
+        return chosen, ntriples
+
+    async def write(text: str, created: bool) -> Response:
+        try:
+            await in_pool(store.update, text)
+        except StoreError as exc:
+            raise Problem(400, "Update failed", str(exc)) from None
+        return Response(status_code=201 if created else 204)
+
+    @app.put("/store", summary="Graph Store Protocol: replace a graph (needs the update token)", status_code=204,
+             response_class=Response, responses={201: {"description": "Created"}, 204: {"description": "Replaced"}})
+    async def store_put(request: Request, graph: GraphIri = None, default: DefaultFlag = None) -> Response:
+        chosen, ntriples = await write_body(request, graph, default)
+        existed = await in_pool(store.ask, chosen.exists())
+        return await write(chosen.replace(ntriples), created=not existed and chosen.iri is not None)
+
+    @app.post("/store", summary="Graph Store Protocol: add triples to a graph (needs the update token)",
+              status_code=204, response_class=Response,
+              responses={201: {"description": "Created"}, 204: {"description": "Merged"}})
+    async def store_post(request: Request, graph: GraphIri = None, default: DefaultFlag = None) -> Response:
+        chosen, ntriples = await write_body(request, graph, default)
+        existed = await in_pool(store.ask, chosen.exists())
+        if not ntriples:
+            return Response(status_code=204)
+        return await write(chosen.merge(ntriples), created=not existed and chosen.iri is not None)
+
+    @app.delete("/store", summary="Graph Store Protocol: drop a graph (needs the update token)", status_code=204,
+                response_class=Response)
+    async def store_delete(request: Request, graph: GraphIri = None, default: DefaultFlag = None) -> Response:
+        check_token(request)
+        chosen = graph_of(graph, default)
+        await require_graph(chosen)
+        return await write(chosen.delete(), created=False)
 
     # ----------------------------------------------------------------------------------- REST
 

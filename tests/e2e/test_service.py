@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,8 +20,10 @@ import pytest
 import rdflib
 import rdflib.compare
 
+from kgexplain.pipeline import Settings, mine_stage
 from kgexplain.service import ServiceConfig
 from kgexplain.store import EmbeddedStore
+from kgexplain.vocab import Minter
 
 KGX = "https://w3id.org/kgexplain/ns#"
 RULES = f"PREFIX kgx: <{KGX}> SELECT ?rule ?support WHERE {{ GRAPH ?g {{ ?rule a kgx:AssociationRule ; kgx:support ?support }} }}"
@@ -139,6 +142,85 @@ def test_updates_need_the_token(tmp_path: Path, serve) -> None:
         service_update = "INSERT { GRAPH <http://example.org/g> { ?s ?p ?o } } WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }"
         problem(httpx.post(f"{url}/sparql", data={"update": service_update}, headers={"authorization": "Bearer s3cret"}), 400)
         assert httpx.get(f"{url}/api/health").json()["read_only"] is False
+
+
+def test_graph_store_protocol(tmp_path: Path, serve) -> None:
+    """/store: reads for everyone, writes with the token; PUT replaces in one update, POST merges, DELETE
+    drops; each RDF format in, each graph format out; a body that does not parse changes nothing."""
+    g = "http://example.org/graph"
+    turtle = b"@prefix ex: <http://example.org/> . ex:a ex:b ex:c , ex:d ; ex:e [ ex:f 1 ] ."
+    token = {"authorization": "Bearer s3cret"}
+    with EmbeddedStore(tmp_path / "store") as db, serve(db, ServiceConfig(update_token="s3cret", max_upload_bytes=10_000)) as url:
+        store = f"{url}/store"
+        problem(httpx.get(store, params={"graph": g}), 404)
+        problem(httpx.get(store), 400)
+        problem(httpx.get(store, params={"graph": "not an iri"}), 400)
+        problem(httpx.put(store, params={"graph": g}, content=turtle, headers={"content-type": "text/turtle"}), 401)
+        assert db.count() == 0
+        created = httpx.put(store, params={"graph": g}, content=turtle, headers={"content-type": "text/turtle", **token})
+        assert created.status_code == 201 and db.count(ox.NamedNode(g)) == 4
+        for media in ("text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"):
+            got = httpx.get(store, params={"graph": g}, headers={"accept": media})
+            assert got.status_code == 200 and got.headers["content-type"].startswith(media)
+            theirs = rdflib.Graph().parse(data=got.content, format={"text/turtle": "turtle", "application/n-triples": "nt",
+                                          "application/ld+json": "json-ld", "application/rdf+xml": "xml"}[media])
+            assert rdflib.compare.isomorphic(theirs, rdflib.Graph().parse(data=turtle, format="turtle")), media
+        assert httpx.head(store, params={"graph": g}).status_code == 200
+        # a body that does not parse, a graph inside the body, an unknown media type, a too large body: no change
+        problem(httpx.put(store, params={"graph": g}, content=b"<a> <b", headers={"content-type": "text/turtle", **token}), 400)
+        problem(httpx.put(store, params={"graph": g}, content=b"<http://x/a> <http://x/b> <http://x/c> <http://x/g> .",
+                          headers={"content-type": "application/n-triples", **token}), 400)
+        problem(httpx.put(store, params={"graph": g}, content=turtle, headers={"content-type": "text/plain", **token}), 415)
+        problem(httpx.put(store, params={"graph": g}, content=b"#" * 20_000, headers={"content-type": "text/turtle", **token}), 413)
+        assert db.count(ox.NamedNode(g)) == 4
+        nt = json.dumps([{"@id": "http://example.org/x", "http://example.org/y": [{"@value": "z"}]}]).encode()
+        merged = httpx.post(store, params={"graph": g}, content=nt, headers={"content-type": "application/ld+json", **token})
+        assert merged.status_code == 204 and db.count(ox.NamedNode(g)) == 5
+        replaced = httpx.put(store, params={"graph": g}, content=b"<http://x/a> <http://x/b> <http://x/c> .",
+                             headers={"content-type": "application/n-triples", **token})
+        assert replaced.status_code == 204 and db.count(ox.NamedNode(g)) == 1
+        assert httpx.post(store, params={"default": ""}, content=turtle, headers={"content-type": "text/turtle", **token}).status_code == 204
+        assert db.count() == 5 and httpx.get(f"{store}?default").status_code == 200
+        assert httpx.delete(store, params={"graph": g}, headers=token).status_code == 204
+        assert db.count(ox.NamedNode(g)) == 0
+        problem(httpx.delete(store, params={"graph": g}, headers=token), 404)
+    with EmbeddedStore(tmp_path / "read-only") as db, serve(db) as url:
+        problem(httpx.put(f"{url}/store", params={"graph": g}, content=turtle, headers={"content-type": "text/turtle", **token}), 403)
+
+
+def test_a_sparql_reader_sees_a_mining_run_all_at_once(demo: tuple[Path, str], tmp_path: Path, serve) -> None:
+    """While `mine` publishes a second run, a client polls /sparql for the rules of every graph and the runs the
+    catalog lists: each answer shows the old state or the new one — never rules without their catalog entry,
+    nor a run with part of its rules."""
+    shutil.copytree(demo[0] / "store", tmp_path / "store")
+    catalog = Minter().catalog_graph()
+    per_graph = (f"PREFIX kgx: <{KGX}> SELECT ?g (COUNT(?rule) AS ?n) (SAMPLE(?run) AS ?listed) WHERE {{ "
+                 f"GRAPH ?g {{ ?rule a kgx:AssociationRule }} OPTIONAL {{ GRAPH {catalog} {{ ?run kgx:runGraph ?g }} }} }} "
+                 "GROUP BY ?g")
+    states: list[tuple[tuple[int, bool], ...]] = []
+    with EmbeddedStore(tmp_path / "store") as db, serve(db) as url:
+        before = httpx.get(f"{url}/sparql", params={"query": per_graph}, headers={"accept": "application/json"}).json()
+        done = threading.Event()
+
+        def poll() -> None:
+            with httpx.Client() as client:
+                while not done.is_set():
+                    rows = client.get(f"{url}/sparql", params={"query": per_graph},
+                                      headers={"accept": "application/json"}).json()["results"]["bindings"]
+                    states.append(tuple(sorted((int(r["n"]["value"]), "listed" in r) for r in rows)))
+
+        reader = threading.Thread(target=poll)
+        reader.start()
+        try:
+            result = mine_stage(db, "synthetic", Settings())
+        finally:
+            done.set()
+            reader.join()
+        after = httpx.get(f"{url}/sparql", params={"query": per_graph}, headers={"accept": "application/json"}).json()
+    old = tuple(sorted((int(r["n"]["value"]), "listed" in r) for r in before["results"]["bindings"]))
+    new = tuple(sorted((int(r["n"]["value"]), "listed" in r) for r in after["results"]["bindings"]))
+    assert result.rules and len(new) == len(old) + 1 and all(listed for _, listed in new)
+    assert states and set(states) <= {old, new}, sorted(set(states) - {old, new})[:3]
 
 
 def test_timeout_and_size_limit(demo_store: EmbeddedStore, serve) -> None:
