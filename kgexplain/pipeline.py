@@ -728,9 +728,9 @@ def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: P
         store.load(run_triples(record, minter), minter.catalog_graph())
         raise ValidationFailed(f"the rules of run {run_id} do not conform to ontology/shapes.ttl "
                                f"({conformance.violations} violations):\n{conformance.report[:2000]}")
-    with _cleanup(store, graph):
-        n = store.load(published + list(influence_triples(table, run_id, minter)), graph)
-    store.load(run_triples(record, minter), minter.catalog_graph())
+    # the rules, their run's record and its catalog entry in one transaction: readers see all or nothing
+    n = store.publish({graph: published + list(influence_triples(table, run_id, minter)),
+                       minter.catalog_graph(): list(run_triples(record, minter))})
     progress("mining", 5, 5)
     return MineResult(run_id, graph.value, explain_run, len(entities), len(frequent.items), len(frequent),
                       len(candidates), rules, labels, table, n, conformance.conforms,

@@ -12,7 +12,7 @@ import bz2
 import gzip
 import io
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
@@ -50,6 +50,7 @@ class TripleStore(Protocol):
     def update(self, query: Query | str, **bind: object) -> None: ...
     def load(self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode,
              format: ox.RdfFormat | None = None) -> int: ...
+    def publish(self, graphs: Mapping[ox.NamedNode, Iterable[RawTriple]]) -> int: ...
     def drop_graph(self, graph: ox.NamedNode) -> None: ...
     def graphs(self) -> list[str]: ...
     def count(self, graph: ox.NamedNode | None = None) -> int: ...
@@ -122,6 +123,11 @@ def to_ntriples(triples: Iterable[RawTriple]) -> Iterator[bytes]:
             buf = []
     if buf:
         yield "".join(buf).encode("utf-8")
+
+
+def _nquads(graphs: Mapping[ox.NamedNode, Iterable[RawTriple]]) -> Iterator[bytes]:
+    for graph, triples in graphs.items():
+        yield "".join(f"{s} {p} {o} {graph} .\n" for s, p, o in triples).encode("utf-8")
 
 
 def _open_rdf_file(path: Path) -> tuple[IO[bytes], ox.RdfFormat]:
@@ -241,6 +247,17 @@ class EmbeddedStore:
             return total
         except (SyntaxError, OSError, RuntimeError, ValueError) as exc:
             raise StoreError(f"bulk load into {graph.value} failed on the {self.description}: {exc}") from exc
+
+    def publish(self, graphs: Mapping[ox.NamedNode, Iterable[RawTriple]]) -> int:
+        """Adds the triples of each graph in one transaction: a reader sees none of them or all (``load``
+        writes in chunks, which readers can see one by one). Returns the triples given."""
+        data = b"".join(_nquads(graphs))
+        try:
+            self._store.load(data, ox.RdfFormat.N_QUADS)
+        except (SyntaxError, OSError, RuntimeError, ValueError) as exc:
+            names = ", ".join(g.value for g in graphs)
+            raise StoreError(f"publishing into {names} failed on the {self.description}: {exc}") from exc
+        return data.count(b"\n")
 
     def optimize(self) -> None:
         """Compacts the on-disk store after a big bulk load: until RocksDB has compacted the new files,
@@ -377,6 +394,13 @@ class RemoteStore:
                        "*/*", f"bulk load into {graph.value}")
             total += body.count("\n")
         return total
+
+    def publish(self, graphs: Mapping[ox.NamedNode, Iterable[RawTriple]]) -> int:
+        """One ``INSERT DATA`` for all the graphs: an endpoint runs one update request as one transaction."""
+        blocks = [f"GRAPH {graph} {{\n{b''.join(to_ntriples(triples)).decode('utf-8')}}}" for graph, triples in graphs.items()]
+        self._post(self.update_endpoint, {"update": "INSERT DATA {\n" + "\n".join(blocks) + "\n}"},
+                   "*/*", f"publishing into {', '.join(g.value for g in graphs)}")
+        return sum(block.count(" .\n") for block in blocks)
 
     def drop_graph(self, graph: ox.NamedNode) -> None:
         self.update(f"DROP SILENT GRAPH {graph}")

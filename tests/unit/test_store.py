@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -115,3 +117,46 @@ def test_bad_remote_endpoint_is_a_store_error() -> None:
     db = RemoteStore("http://127.0.0.1:9/query", timeout_s=1)
     with pytest.raises(StoreError, match="cannot reach"):
         db.select("SELECT * WHERE { ?s ?p ?o }")
+
+
+def _observe_while(store: TripleStore, write: Callable[[], object]) -> set[tuple[int, bool]]:
+    """Runs ``write`` while another thread keeps reading (triples in G, whether the catalog entry exists)."""
+    seen: set[tuple[int, bool]] = set()
+    done = threading.Event()
+    query = (f"SELECT (COUNT(*) AS ?n) (SAMPLE(?c) AS ?entry) WHERE {{ {{ GRAPH <{G.value}> {{ ?s ?p ?o }} }} "
+             f"UNION {{ GRAPH <{CATALOG.value}> {{ ?c ?cp ?co }} }} }}")
+
+    def read() -> None:
+        while not done.is_set():
+            row = store.select(query).row(0, named=True)
+            entry = row["entry"] is not None
+            seen.add((int(row["n"]) - entry, entry))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        write()
+    finally:
+        done.set()
+        reader.join()
+    seen.add((int(store.select(query)["n"][0]) - 1, True))
+    return seen
+
+
+CATALOG = ox.NamedNode(EX + "catalog")
+
+
+def test_publish_is_all_or_nothing_for_a_reader(store: TripleStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A reader polling during ``publish`` sees nothing or everything (the rules and their catalog entry);
+    the same triples written by ``load`` in chunks show the reader states in between — so the reader would
+    notice a half publish."""
+    n = 30_000
+    rules = [(f"<{EX}r{i}>", f"<{EX}p>", f'"{i}"') for i in range(n)]
+    entry = [(f"<{EX}run>", f"<{EX}graph>", f"<{G.value}>")]
+    seen = _observe_while(store, lambda: store.publish({G: rules, CATALOG: entry}))
+    assert seen <= {(0, False), (n, True)} and (n, True) in seen, sorted(seen)[:5]
+    store.drop_graph(G)
+    store.drop_graph(CATALOG)
+    monkeypatch.setattr("kgexplain.store._CHUNK_TRIPLES", 2_000)
+    seen = _observe_while(store, lambda: (store.load(rules, G), store.load(entry, CATALOG)))
+    assert any(0 < count < n for count, _ in seen), "the control never caught a chunked load half done"
