@@ -9,18 +9,18 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
 
 from kgexplain.store import EmbeddedStore
 
+from browser import FLAGS, Browser
+
 
 PLANTED = "country(x, Varnia) → Pos"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture(scope="module")
@@ -66,10 +66,20 @@ def test_rule_list_and_its_filters(chromium: str, site: str, tmp_path: Path) -> 
     assert every and (("Pos", PLANTED.replace(">", "&gt;")) in every or ("Pos", PLANTED) in every)
     for name in ("class", "measure", "min_confidence", "min_support", "property", "value", "q", "sort"):
         assert f'name="{name}"' in dom
-    # the URL the filter form submits (method=get, action=/rules) for class Pos and the text "varnia"
-    query = urlencode({"class": "Pos", "measure": "H", "min_confidence": "0", "min_support": "0",
-                       "property": "", "value": "", "q": "varnia", "sort": "confidence"})
-    filtered = rows(browse(chromium, f"{site}/rules?{query}", "rules-filtered", tmp_path))
+    # the filter form, used as a person would: pick the class, type into the text box, click Apply
+    with Browser(chromium, tmp_path / "profile-filter") as browser:
+        browser.navigate(f"{site}/rules")
+        browser.evaluate("(() => { const s = document.querySelector('select[name=class]'); s.value = 'Pos';"
+                         " s.dispatchEvent(new Event('change', {bubbles: true})); })()")
+        browser.click("input[name=q]")
+        browser.type("varnia")
+        browser.events.clear()
+        browser.click("#apply")
+        browser.wait_for("Page.loadEventFired")
+        query = parse_qs(urlsplit(browser.url).query)
+        assert urlsplit(browser.url).path == "/rules" and query["class"] == ["Pos"] and query["q"] == ["varnia"]
+        filtered = rows(browser.dom)
+        browser.screenshot(ARTIFACTS / "rules-filtered.png")
     assert filtered and all(cls == "Pos" and "Varnia" in label for cls, label in filtered)
     assert len(filtered) < len(every)
 
@@ -83,6 +93,14 @@ def test_rule_page_links_to_documents_and_their_heatmaps(chromium: str, site: st
     heatmap = browse(chromium, f"{site}{documents[0]}", "document", tmp_path)
     assert "P(positive)" in heatmap and heatmap.count("<span") > 5
     assert "404" not in heatmap.split("<h1>")[1][:40]
+    # and by clicking: the rule list's link to the rule, then the rule's first document
+    with Browser(chromium, tmp_path / "profile-click") as browser:
+        browser.navigate(f"{site}/rules")
+        for selector in (f"a[href='/rules/{planted['id']}']", "a.document"):
+            browser.events.clear()
+            browser.click(selector)
+            browser.wait_for("Page.loadEventFired")
+        assert urlsplit(browser.url).path == documents[0] and "P(positive)" in browser.dom
 
 
 def test_rule_graph_page(chromium: str, site: str, tmp_path: Path) -> None:
