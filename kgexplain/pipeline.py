@@ -100,6 +100,7 @@ class Settings:
     activation_layers: tuple[str, ...] = ()   # () = the model's own list (models.activations.default_layers)
     activation_bins: int = 4
     activation_threshold: float = 0.0
+    activation_top_tokens: int = 5             # tokens that drive each neuron, published with it (0: none)
 
     def with_preset(self, name: str) -> Settings:
         if name not in PRESETS:
@@ -415,7 +416,7 @@ def activations_stage(store: TripleStore, dataset: str, model_dir: Path, setting
                       progress: Progress = _no_progress) -> ActivationsResult:
     """Captures the activations of the model's layers for every document of ``dataset`` (forward hooks,
     one pass) and writes them, raw, binarized and binned, as one activation run graph."""
-    from .models.activations import capture
+    from .models.activations import capture, top_tokens
 
     settings.check()
     start_time, start = _now(), time.perf_counter()
@@ -432,6 +433,18 @@ def activations_stage(store: TripleStore, dataset: str, model_dir: Path, setting
 
     progress("activations", 0, len(texts))
     captured = capture(trained, texts, settings.activation_layers or None, device=device, on_batch=on_batch)
+    top = None
+    if settings.activation_top_tokens:
+        pairs = sum(v.shape[1] for v in captured.layers.values()) * 10
+        done[0] = 0
+
+        def on_pairs(n: int) -> None:
+            done[0] += n
+            progress("tokens per neuron", done[0], pairs)
+
+        top = top_tokens(trained, texts, captured, tokens=settings.activation_top_tokens, device=device,
+                         on_batch=on_pairs)
+        progress("tokens per neuron", pairs, pairs)
     run_id = _new_run_id("activations")
     graph = minter.run_graph(run_id)
     record = RunRecord(run_id, "ActivationRun", minter.dataset(dataset), graph.value, start_time,
@@ -439,7 +452,7 @@ def activations_stage(store: TripleStore, dataset: str, model_dir: Path, setting
                                  "activationThreshold": float(settings.activation_threshold),
                                  "maxTokens": trained.max_len})
     body = activation_triples(run_id, minter, docs["doc"].to_list(), captured.layers, settings.activation_bins,
-                              settings.activation_threshold)
+                              settings.activation_threshold, top)
     with _cleanup(store, graph):
         n = store.load(body, graph)
         record.ended = _now()

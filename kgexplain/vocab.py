@@ -128,6 +128,9 @@ class Minter:
     def neuron(self, run_id: str, layer: str, index: int) -> str:
         return self._iri("run", run_id, "layer", layer, index)
 
+    def neuron_token(self, run_id: str, layer: str, index: int, rank: int) -> str:
+        return self._iri("run", run_id, "layer", layer, index, "token", rank)
+
     def activation(self, run_id: str, doc_index: int, layer: str) -> str:
         return self._iri("run", run_id, "act", doc_index, layer)
 

@@ -30,7 +30,7 @@ from ..errors import InputError
 from .training import TrainedModel
 
 __all__ = ["Activations", "DEFAULT_BINS", "BIN_DIGITS", "default_layers", "capture", "binarize", "uniform_bins",
-           "encode_values", "decode_values", "encode_flags", "decode_flags", "encode_bins", "decode_bins"]
+           "top_tokens", "encode_values", "decode_values", "encode_flags", "decode_flags", "encode_bins", "decode_bins"]
 
 DEFAULT_BINS = 4
 #: One character per bin, so a neuron's bin is one character of the document's bin string.
@@ -148,3 +148,73 @@ def encode_bins(row: np.ndarray) -> str:
 
 def decode_bins(text: str) -> np.ndarray:
     return np.asarray([BIN_DIGITS.index(c) for c in text], dtype=np.uint8)
+
+
+def _reduce_live(module: nn.Module, output: object) -> torch.Tensor:
+    """``_reduce`` without detaching, for gradients."""
+    if isinstance(output, tuple):
+        output = output[0]
+    assert isinstance(output, torch.Tensor)
+    if output.dim() == 3:
+        time_axis = 1 if isinstance(module, nn.RNNBase) and module.batch_first else 2
+        return output.max(dim=time_axis).values
+    return output if output.dim() == 2 else output.flatten(1)
+
+
+def top_tokens(trained: TrainedModel, texts: Sequence[str], captured: Activations, *, documents: int = 10,
+               tokens: int = 5, batch_size: int = 256, device: str = "cpu",
+               on_batch: Callable[[int], None] | None = None) -> dict[str, list[list[tuple[str, float]]]]:
+    """Per layer and neuron, the tokens that make the neuron fire: over the ``documents`` documents where its
+    (pooled) activation is highest and positive, input × gradient of that activation at the embedding layer,
+    summed per token; the ``tokens`` best with their share of the total (0–1). One backward pass serves many
+    neurons at once: each row of a batch is one (neuron, document) pair and only its own neuron is summed.
+    A neuron that never fires gets no tokens."""
+    from .adapter import find_embedding
+
+    model = trained.model.to(device).eval()
+    modules = dict(model.named_modules())
+    _name, embedding = find_embedding(model)
+    ids = trained.encode(list(texts))
+    out: dict[str, list[list[tuple[str, float]]]] = {}
+    for layer, values in captured.layers.items():
+        module = modules[layer]
+        pairs = [(neuron, int(doc)) for neuron in range(values.shape[1])
+                 for doc in np.argsort(-values[:, neuron], kind="stable")[:documents] if values[doc, neuron] > 0]
+        scores: list[dict[int, float]] = [{} for _ in range(values.shape[1])]
+        for start in range(0, len(pairs), batch_size):
+            chunk = pairs[start:start + batch_size]
+            neurons = torch.tensor([n for n, _ in chunk], device=device)
+            batch = ids[[d for _, d in chunk]].to(device)
+            kept: dict[str, torch.Tensor] = {}
+
+            def keep_embedded(_m: nn.Module, _i: object, output: torch.Tensor) -> torch.Tensor:
+                leaf = output.detach().requires_grad_(True)
+                kept["embedded"] = leaf
+                return leaf
+
+            def keep_layer(m: nn.Module, _i: object, output: object) -> None:
+                kept["layer"] = _reduce_live(m, output)
+
+            handles = [embedding.register_forward_hook(keep_embedded), module.register_forward_hook(keep_layer)]
+            try:
+                with torch.enable_grad(), torch.backends.cudnn.flags(enabled=False):
+                    model(batch)
+                    chosen = kept["layer"].gather(1, neurons[:, None]).sum()
+                    (grad,) = torch.autograd.grad(chosen, kept["embedded"])
+            finally:
+                for handle in handles:
+                    handle.remove()
+            contribution = (grad * kept["embedded"]).sum(-1).detach().cpu().numpy()
+            batch_ids = batch.cpu().numpy()
+            for row, (neuron, _doc) in enumerate(chunk):
+                for token_id, score in zip(batch_ids[row], contribution[row]):
+                    if token_id > 1 and score > 0:   # not padding (0) nor the unknown word (1)
+                        scores[neuron][int(token_id)] = scores[neuron].get(int(token_id), 0.0) + float(score)
+            if on_batch:
+                on_batch(len(chunk))
+        out[layer] = []
+        for per_token in scores:
+            total = sum(per_token.values())
+            best = sorted(per_token.items(), key=lambda kv: -kv[1])[:tokens]
+            out[layer].append([(trained.vocab.tokens[t], s / total) for t, s in best] if total > 0 else [])
+    return out

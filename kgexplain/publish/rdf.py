@@ -220,10 +220,12 @@ def mention_triples(run_id: str, minter: Minter, documents: list[str], relevance
                 yield nt_iri(minter.token(run_id, index, pos)), _k("mentions"), e
 
 def activation_triples(run_id: str, minter: Minter, documents: list[str], layers: Mapping[str, np.ndarray],
-                       bins: int, threshold: float) -> Iterator[RawTriple]:
-    """An activation run's body: per layer a ``kgx:Layer`` with its ``kgx:Neuron``s (index, min, max),
-    and per document × layer one ``kgx:ActivationVector`` holding the raw values (base64 float32), the
-    binarized flags and the bins as compact literals (see ``models.activations``)."""
+                       bins: int, threshold: float,
+                       top: Mapping[str, list[list[tuple[str, float]]]] | None = None) -> Iterator[RawTriple]:
+    """An activation run's body: per layer a ``kgx:Layer`` with its ``kgx:Neuron``s (index, min, max, and
+    the tokens that drive it most when ``top`` gives them: ``kgx:drivenBy`` a ``kgx:NeuronToken`` with
+    token, share and rank), and per document × layer one ``kgx:ActivationVector`` holding the raw values
+    (base64 float32), the binarized flags and the bins as compact literals (see ``models.activations``)."""
     from ..models.activations import binarize, encode_bins, encode_flags, encode_values, uniform_bins
 
     run = nt_iri(minter.run(run_id))
@@ -246,6 +248,13 @@ def activation_triples(run_id: str, minter: Minter, documents: list[str], layers
             yield n, _k("minimum"), nt_float(float(low[i]))
             yield n, _k("maximum"), nt_float(float(high[i]))
             yield n, _k("activeDocuments"), nt_int(int(active[:, i].sum()))
+            for rank, (token, share) in enumerate((top or {}).get(name, [[]] * values.shape[1])[i], start=1):
+                t = nt_iri(minter.neuron_token(run_id, name, i, rank))
+                yield n, _k("drivenBy"), t
+                yield t, TYPE, _k("NeuronToken")
+                yield t, _k("word"), nt_str(token)
+                yield t, _k("share"), nt_float(share)
+                yield t, _k("rank"), nt_int(rank)
         for index, doc in enumerate(documents):
             a = nt_iri(minter.activation(run_id, index, name))
             yield a, TYPE, _k("ActivationVector")

@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 from kgexplain.errors import InputError
 from kgexplain.models.activations import (
     binarize, capture, decode_bins, decode_flags, decode_values, default_layers, encode_bins, encode_flags,
-    encode_values, uniform_bins,
+    encode_values, top_tokens, uniform_bins,
 )
 from kgexplain.models.training import TrainedModel, TrainSettings, train_model
 from kgexplain.publish.rdf import RunRecord, activation_triples, run_triples
@@ -109,14 +109,17 @@ def test_binarize_is_the_relu_reading() -> None:
 
 
 def test_activation_rdf_is_compact_queryable_and_conforms(trained: TrainedModel) -> None:
-    """Six triples per document × layer, seven per neuron, six per layer; the SPARQL SUBSTR test on the
+    """Six triples per document × layer, seven per neuron, five per token driving a neuron, six per layer; the SPARQL SUBSTR test on the
     0/1 string finds exactly the active (document, neuron) pairs; the graph passes SHACL."""
     acts = capture(trained, TEXTS)
     minter = Minter()
     docs = [minter.document("t", str(i)) for i in range(len(TEXTS))]
-    triples = list(activation_triples("act-1", minter, docs, acts.layers, 4, 0.0))
+    top = top_tokens(trained, TEXTS, acts, tokens=2)
+    triples = list(activation_triples("act-1", minter, docs, acts.layers, 4, 0.0, top))
     neurons = sum(v.shape[1] for v in acts.layers.values())
-    assert len(triples) == 6 * len(docs) * len(acts.layers) + 7 * neurons + 6 * len(acts.layers)
+    driving = sum(len(tokens) for per_layer in top.values() for tokens in per_layer)
+    assert driving and len(triples) == (6 * len(docs) * len(acts.layers) + 7 * neurons + 6 * len(acts.layers)
+                                        + 5 * driving)
     record = RunRecord("act-1", "ActivationRun", minter.dataset("t"), minter.run_graph("act-1").value,
                        "2026-01-01T00:00:00Z", settings={"model": trained.name, "bins": 4, "activationThreshold": 0.0})
     report = validate(b"".join(to_ntriples(triples + list(run_triples(record, minter)))))
@@ -129,3 +132,29 @@ def test_activation_rdf_is_compact_queryable_and_conforms(trained: TrainedModel)
                 for layer, values in acts.layers.items() for i, j in zip(*np.nonzero(values > 0), strict=True)}
     assert set(zip(found["neuron"].to_list(), found["doc"].to_list(), strict=True)) == expected
     assert expected   # some neuron fired
+
+
+@pytest.mark.parametrize("name", ["cnn", "gru"])
+def test_top_tokens_find_the_planted_word(name: str) -> None:
+    """The label is 1 iff a text holds "zeta": the word that drives the output neuron most is "zeta"; rows of
+    many neurons in one backward pass give what one row at a time gives; the shares are a distribution."""
+    rng = np.random.default_rng(3)
+    texts, labels = [], []
+    for i in range(400):
+        words = [f"w{j}" for j in rng.integers(0, 30, size=20)]
+        if i % 2:
+            words[int(rng.integers(0, 20))] = "zeta"
+        texts.append(" ".join(words))
+        labels.append(i % 2)
+    torch.manual_seed(0)
+    trained, result = train_model(texts, labels, TrainSettings(model=name, epochs=8, max_len=32, seed=1))
+    assert result.validation_accuracy > 0.8
+    acts = capture(trained, texts)
+    top = top_tokens(trained, texts, acts, documents=10, tokens=3)
+    assert top["head.dense"][0][0][0] == "zeta"
+    one_by_one = top_tokens(trained, texts, acts, documents=10, tokens=3, batch_size=1)
+    for layer, neurons in top.items():
+        for mine, single in zip(neurons, one_by_one[layer], strict=True):
+            assert [w for w, _ in mine] == [w for w, _ in single]
+            np.testing.assert_allclose([v for _, v in mine], [v for _, v in single], rtol=1e-4, atol=1e-6)
+            assert all(0 < share <= 1 for _, share in mine) and sum(share for _, share in mine) <= 1 + 1e-9
