@@ -318,12 +318,14 @@ def activations(model_dir: Annotated[Path, typer.Option("--model-dir")], dataset
                 layer: Annotated[list[str] | None, typer.Option("--layer", help="A named module to capture (repeat; default: the model's own list).")] = None,
                 bins: Annotated[int, typer.Option("--bins", help="Equal-width bins per neuron (redescriptions).")] = 4,
                 threshold: Annotated[float, typer.Option("--threshold", help="Active iff the value is above this (ExplaiNN: 0).")] = 0.0,
-                top_tokens: Annotated[int, typer.Option("--top-tokens", min=0, help="Tokens that drive each neuron, published with it (0: none).")] = 5) -> None:
+                top_tokens: Annotated[int, typer.Option("--top-tokens", min=0, help="Tokens that drive each neuron, published with it (0: none).")] = 5,
+                binarize: Annotated[str, typer.Option("--binarize", help="auto: layers max-pooled over time are active above each neuron's median; threshold: every layer above --threshold.")] = "auto") -> None:
     """Capture neuron activations of every document (forward hooks) and store them raw, binarized and
     binned, one activation run graph, with the tokens that drive each neuron."""
     with _errors():
         settings = replace(Settings(), activation_layers=tuple(layer or ()), activation_bins=bins,
                            activation_threshold=threshold, activation_top_tokens=top_tokens,
+                           activation_binarize=binarize,
                            train=replace(Settings().train, device=device))
         resolve_device(device)
         settings.check()

@@ -100,6 +100,7 @@ class Settings:
     activation_layers: tuple[str, ...] = ()   # () = the model's own list (models.activations.default_layers)
     activation_bins: int = 4
     activation_threshold: float = 0.0
+    activation_binarize: str = "auto"          # models.activations.neuron_thresholds
     activation_top_tokens: int = 5             # tokens that drive each neuron, published with it (0: none)
 
     def with_preset(self, name: str) -> Settings:
@@ -129,6 +130,8 @@ class Settings:
             raise InputError(f"theta must be in (0.5, 1.0], got {self.theta}")
         if not 1 <= self.activation_bins <= 36:
             raise InputError(f"activation bins must be between 1 and 36, got {self.activation_bins}")
+        if self.activation_binarize not in ("auto", "threshold"):
+            raise InputError(f"unknown binarization rule {self.activation_binarize!r}; use auto or threshold")
         if not 0.0 <= self.min_confidence <= 1.0:
             raise InputError(f"min confidence must be in [0, 1], got {self.min_confidence}")
 
@@ -450,9 +453,11 @@ def activations_stage(store: TripleStore, dataset: str, model_dir: Path, setting
     record = RunRecord(run_id, "ActivationRun", minter.dataset(dataset), graph.value, start_time,
                        settings={"model": trained.name, "bins": settings.activation_bins,
                                  "activationThreshold": float(settings.activation_threshold),
+                                 "binarization": settings.activation_binarize,
                                  "maxTokens": trained.max_len})
     body = activation_triples(run_id, minter, docs["doc"].to_list(), captured.layers, settings.activation_bins,
-                              settings.activation_threshold, top)
+                              settings.activation_threshold, top, pooled=captured.pooled,
+                              rule=settings.activation_binarize)
     with _cleanup(store, graph):
         n = store.load(body, graph)
         record.ended = _now()

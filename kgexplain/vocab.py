@@ -140,6 +140,13 @@ class Minter:
     def rule(self, run_id: str, rule_key: str) -> str:
         return self._iri("run", run_id, "rule", _digest(rule_key))
 
+    def redescription(self, run_id: str, key: str) -> str:
+        return self._iri("run", run_id, "redescription", _digest(key))
+
+    def concept(self, kind: str, prop: str, value: str) -> str:
+        """Concepts, like items, are shared across runs."""
+        return self._iri("concept", _digest(f"{kind}|{prop}|{value}"))
+
     def item(self, direction: str, prop: str, value: str) -> str:
         """Items are shared across runs: the same (direction, property, value) is one IRI."""
         return self._iri("item", _digest(f"{direction}|{prop}|{value}"))

@@ -5,8 +5,11 @@ A layer's output is reduced to one value per neuron and document: recurrent laye
 which is what the papers' models do themselves before their dense layer. From the raw values come the
 two discrete forms the neuron-level methods use:
 
-- *binarized* (ExplaiNN): a neuron is active iff its value is > 0 (the ReLU reading of the paper; for tanh
-  layers the same threshold, which the paper does not give);
+- *binarized* (ExplaiNN): a neuron is active iff its value is > 0 (the ReLU reading of the paper). A layer
+  max-pooled over time is > 0 in nearly every document (the max of a ReLU over 400 positions), so "active"
+  would say nothing there; for those layers (and the ``auto`` rule, the default) a neuron is active iff its
+  pooled value is above its median over the documents — it fires more than it usually does — and never
+  below the layer threshold. tanh layers get the same rule, a threshold the paper does not give;
 - *binned* (redescriptions): ``b`` equal-width bins over each neuron's [min, max] across the documents
   (default 4); min falls in bin 0, max in bin b − 1, a constant neuron in bin 0.
 
@@ -29,7 +32,7 @@ from torch import nn
 from ..errors import InputError
 from .training import TrainedModel
 
-__all__ = ["Activations", "DEFAULT_BINS", "BIN_DIGITS", "default_layers", "capture", "binarize", "uniform_bins",
+__all__ = ["Activations", "DEFAULT_BINS", "BIN_DIGITS", "default_layers", "capture", "binarize", "neuron_thresholds", "BINARIZE_RULES", "uniform_bins",
            "top_tokens", "encode_values", "decode_values", "encode_flags", "decode_flags", "encode_bins", "decode_bins"]
 
 DEFAULT_BINS = 4
@@ -43,6 +46,7 @@ class Activations:
 
     layers: dict[str, np.ndarray]
     predictions: np.ndarray
+    pooled: frozenset[str] = frozenset()      # layers reduced over time (max)
 
     @property
     def documents(self) -> int:
@@ -86,9 +90,13 @@ def capture(trained: TrainedModel, texts: Sequence[str], layers: Sequence[str] |
         known = ", ".join(n for n in modules if n)
         raise InputError(f"no layer named {', '.join(map(repr, unknown))} in the model; its layers are: {known}")
     collected: dict[str, list[np.ndarray]] = {n: [] for n in names}
+    pooled: set[str] = set()
 
     def hook_for(name: str) -> Callable[[nn.Module, object, object], None]:
         def hook(module: nn.Module, _inputs: object, output: object) -> None:
+            tensor = output[0] if isinstance(output, tuple) else output
+            if isinstance(tensor, torch.Tensor) and tensor.dim() == 3:
+                pooled.add(name)
             collected[name].append(_reduce(module, output).float().cpu().numpy())
         return hook
 
@@ -107,12 +115,28 @@ def capture(trained: TrainedModel, texts: Sequence[str], layers: Sequence[str] |
             handle.remove()
     layers_out = {n: (np.concatenate(v) if v else np.zeros((0, 0), np.float32)).astype(np.float32)
                   for n, v in collected.items()}
-    return Activations(layers_out, np.concatenate(probs) if probs else np.zeros(0, np.float32))
+    return Activations(layers_out, np.concatenate(probs) if probs else np.zeros(0, np.float32), frozenset(pooled))
 
 
 def binarize(values: np.ndarray, threshold: float = 0.0) -> np.ndarray:
     """ExplaiNN's binarization: active iff the value is above ``threshold`` (0: a ReLU fired)."""
     return np.asarray(values) > threshold
+
+
+BINARIZE_RULES = ("auto", "threshold")
+
+
+def neuron_thresholds(values: np.ndarray, threshold: float = 0.0, *, pooled: bool = False,
+                      rule: str = "auto") -> np.ndarray:
+    """Each neuron's activity threshold: ``threshold`` (rule ``threshold``, or a layer not pooled over time),
+    else the larger of ``threshold`` and the neuron's median over the documents (see the module docstring)."""
+    if rule not in BINARIZE_RULES:
+        raise InputError(f"unknown binarization rule {rule!r}; use one of {', '.join(BINARIZE_RULES)}")
+    values = np.asarray(values)
+    base = np.full(values.shape[1], float(threshold))
+    if rule == "threshold" or not pooled or values.shape[0] == 0:
+        return base
+    return np.maximum(base, np.median(values, axis=0))
 
 
 def uniform_bins(values: np.ndarray, bins: int = DEFAULT_BINS) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -221,18 +221,20 @@ def mention_triples(run_id: str, minter: Minter, documents: list[str], relevance
 
 def activation_triples(run_id: str, minter: Minter, documents: list[str], layers: Mapping[str, np.ndarray],
                        bins: int, threshold: float,
-                       top: Mapping[str, list[list[tuple[str, float]]]] | None = None) -> Iterator[RawTriple]:
+                       top: Mapping[str, list[list[tuple[str, float]]]] | None = None, *,
+                       pooled: Iterable[str] = (), rule: str = "auto") -> Iterator[RawTriple]:
     """An activation run's body: per layer a ``kgx:Layer`` with its ``kgx:Neuron``s (index, min, max, and
     the tokens that drive it most when ``top`` gives them: ``kgx:drivenBy`` a ``kgx:NeuronToken`` with
     token, share and rank), and per document × layer one ``kgx:ActivationVector`` holding the raw values
     (base64 float32), the binarized flags and the bins as compact literals (see ``models.activations``)."""
-    from ..models.activations import binarize, encode_bins, encode_flags, encode_values, uniform_bins
+    from ..models.activations import encode_bins, encode_flags, encode_values, neuron_thresholds, uniform_bins
 
     run = nt_iri(minter.run(run_id))
     for name, values in layers.items():
         layer = nt_iri(minter.layer(run_id, name))
         codes, low, high = uniform_bins(values, bins)
-        active = binarize(values, threshold)
+        cut = neuron_thresholds(values, threshold, pooled=name in set(pooled), rule=rule)
+        active = values > cut[None, :]
         yield layer, TYPE, _k("Layer")
         yield layer, LABEL, nt_str(name)
         yield layer, _k("run"), run
@@ -248,6 +250,7 @@ def activation_triples(run_id: str, minter: Minter, documents: list[str], layers
             yield n, _k("minimum"), nt_float(float(low[i]))
             yield n, _k("maximum"), nt_float(float(high[i]))
             yield n, _k("activeDocuments"), nt_int(int(active[:, i].sum()))
+            yield n, _k("activationThreshold"), nt_float(float(cut[i]))
             for rank, (token, share) in enumerate((top or {}).get(name, [[]] * values.shape[1])[i], start=1):
                 t = nt_iri(minter.neuron_token(run_id, name, i, rank))
                 yield n, _k("drivenBy"), t

@@ -14,7 +14,7 @@ from hypothesis.extra.numpy import arrays
 from kgexplain.errors import InputError
 from kgexplain.models.activations import (
     binarize, capture, decode_bins, decode_flags, decode_values, default_layers, encode_bins, encode_flags,
-    encode_values, top_tokens, uniform_bins,
+    encode_values, neuron_thresholds, top_tokens, uniform_bins,
 )
 from kgexplain.models.training import TrainedModel, TrainSettings, train_model
 from kgexplain.publish.rdf import RunRecord, activation_triples, run_triples
@@ -109,16 +109,16 @@ def test_binarize_is_the_relu_reading() -> None:
 
 
 def test_activation_rdf_is_compact_queryable_and_conforms(trained: TrainedModel) -> None:
-    """Six triples per document × layer, seven per neuron, five per token driving a neuron, six per layer; the SPARQL SUBSTR test on the
+    """Six triples per document × layer, eight per neuron, five per token driving a neuron, six per layer; the SPARQL SUBSTR test on the
     0/1 string finds exactly the active (document, neuron) pairs; the graph passes SHACL."""
     acts = capture(trained, TEXTS)
     minter = Minter()
     docs = [minter.document("t", str(i)) for i in range(len(TEXTS))]
     top = top_tokens(trained, TEXTS, acts, tokens=2)
-    triples = list(activation_triples("act-1", minter, docs, acts.layers, 4, 0.0, top))
+    triples = list(activation_triples("act-1", minter, docs, acts.layers, 4, 0.0, top, pooled=acts.pooled))
     neurons = sum(v.shape[1] for v in acts.layers.values())
     driving = sum(len(tokens) for per_layer in top.values() for tokens in per_layer)
-    assert driving and len(triples) == (6 * len(docs) * len(acts.layers) + 7 * neurons + 6 * len(acts.layers)
+    assert driving and len(triples) == (6 * len(docs) * len(acts.layers) + 8 * neurons + 6 * len(acts.layers)
                                         + 5 * driving)
     record = RunRecord("act-1", "ActivationRun", minter.dataset("t"), minter.run_graph("act-1").value,
                        "2026-01-01T00:00:00Z", settings={"model": trained.name, "bins": 4, "activationThreshold": 0.0})
@@ -129,7 +129,10 @@ def test_activation_rdf_is_compact_queryable_and_conforms(trained: TrainedModel)
         db.load(triples, graph)
         found = db.select(load_query("neurons/active_neuron_documents"), run_graph=graph)
     expected = {(minter.neuron("act-1", layer, j), docs[i])
-                for layer, values in acts.layers.items() for i, j in zip(*np.nonzero(values > 0), strict=True)}
+                for layer, values in acts.layers.items()
+                for i, j in zip(*np.nonzero(values > neuron_thresholds(values, 0.0, pooled=layer in acts.pooled)),
+                                strict=True)}
+    assert acts.pooled == {name for name in acts.layers if name != "head.dense"}   # conv / recurrent: over time
     assert set(zip(found["neuron"].to_list(), found["doc"].to_list(), strict=True)) == expected
     assert expected   # some neuron fired
 

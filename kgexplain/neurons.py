@@ -1,0 +1,492 @@
+"""Neuron-level stages over a stored activation run: ExplaiNN rules between two layers, redescriptions between
+neurons and knowledge-graph concepts (or another model's neurons), and neuron ↔ concept association rules
+mined from SPARQL-generated itemsets. Each reads what it needs from the store and publishes one run graph
+(rules or redescriptions, their run record and its catalog entry in one transaction).
+
+*Concepts* of a document (``concept_view``) are what the knowledge graph says about it:
+
+- ``mentions``: the entities the attribution run grounded in its text;
+- ``fact``: the outgoing facts (p, v) of those entities (``mining/outgoing_items``, as for token rules);
+- ``subject``: the outgoing facts of the document's own subject entity, linked by name where the
+  identifier is a name (the painters' DBpedia names: normalised label, exact, unique match);
+- ``label``: the gold class.
+
+Concepts held by fewer than ``min_documents`` documents (or by all but that many) are left out: a
+redescription or rule about them could not be significant.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import urllib.parse
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import numpy as np
+import polars as pl
+from pyoxigraph import NamedNode
+
+from .errors import InputError, ValidationFailed
+from .mining.rules import Item
+from .pipeline import (
+    Progress, Settings, _labels, _new_run_id, _no_progress, _now, latest_run, read_activations, read_documents,
+    transactions,
+)
+from .publish.rdf import RunRecord, item_text, run_triples
+from .publish.shacl import validate
+from .queries import load_query
+from .store import RawTriple, TripleStore, to_ntriples
+from .text import normalize
+from .publish.neurons import concept_rule_triples, concept_triples, neuron_rule_triples, redescription_triples
+from .vocab import KGX, Minter, local_id
+
+__all__ = ["Concept", "ConceptView", "NeuronRun", "NeuronRulesResult", "concept_view", "activation_run",
+           "neuron_names", "neuron_tokens", "explainn_stage", "ConceptRule", "ConceptRulesResult", "concept_rules",
+           "concept_rules_stage", "DEFAULT_MIN_DOCUMENTS", "PREDICTED"]
+
+log = logging.getLogger(__name__)
+DEFAULT_MIN_DOCUMENTS = 10
+
+
+@dataclass(frozen=True)
+class Concept:
+    """One column of the concept view: ``kind`` is mentions, fact, subject or label."""
+
+    kind: str
+    item: Item | None = None        # fact / subject: the (p, v) item; mentions: property "" and the entity
+    value: str = ""                 # label: the class name
+    text: str = ""                  # readable form
+
+    @property
+    def key(self) -> tuple[str, str, str]:
+        if self.item is None:
+            return (self.kind, "", self.value)
+        return (self.kind, self.item.property, self.item.value)
+
+
+@dataclass
+class ConceptView:
+    documents: list[str]            # document IRIs, in the activation run's order
+    concepts: list[Concept]
+    matrix: np.ndarray              # (documents, concepts) bool
+    linked_subjects: int = 0        # documents whose subject entity was found in the KG
+    ambiguous_subjects: int = 0
+
+
+@dataclass
+class NeuronRun:
+    """An activation run of a dataset: its IRI and graph, the model it captured, its id."""
+
+    run: str
+    graph: str
+    model: str
+
+    @property
+    def run_id(self) -> str:
+        return local_id(self.run)
+
+
+def activation_run(store: TripleStore, dataset: str, settings: Settings, model: str | None = None,
+                   run_id: str | None = None) -> NeuronRun:
+    """The newest activation run of ``dataset`` (of ``model`` if given), or the run ``run_id``."""
+    minter = Minter(settings.base_iri)
+    frame = store.select(load_query("catalog/activation_runs"), catalog=minter.catalog_graph(),
+                         dataset=NamedNode(minter.dataset(dataset)))
+    if run_id is not None:
+        frame = frame.filter(pl.col("run").str.ends_with("/" + run_id)) if frame.height else frame
+    elif model is not None and frame.height:
+        frame = frame.filter(pl.col("model") == model)
+    if frame.height == 0:
+        what = f"run {run_id}" if run_id else f"model {model}" if model else "any model"
+        raise InputError(f"no completed activation run of dataset {dataset!r} for {what} in the {store.description}; "
+                         "run `kgexplain activations` first")
+    row = frame.row(0, named=True)
+    return NeuronRun(row["run"], row["graph"], str(row["model"]))
+
+
+def neuron_names(layer: str, count: int) -> list[str]:
+    return [f"{layer}#{i}" for i in range(count)]
+
+
+def neuron_tokens(store: TripleStore, run: NeuronRun) -> dict[str, list[tuple[str, float]]]:
+    """``{"layer#i": [(word, share), ...]}``: the tokens published with each neuron, best first."""
+    frame = store.select(load_query("neurons/neuron_tokens"), run_graph=NamedNode(run.graph))
+    out: dict[str, list[tuple[str, float]]] = {}
+    for row in frame.iter_rows(named=True):
+        out.setdefault(f"{row['layer']}#{row['index']}", []).append((row["word"], float(row["share"])))
+    return out
+
+
+def _subject_name(identifier: str) -> str:
+    """A painter-style identifier (``Louis-François_Lejeune``, ``Jan_Both_(painter)``) as a name key."""
+    name = urllib.parse.unquote(identifier).replace("_", " ")
+    if name.endswith(")") and " (" in name:
+        name = name[: name.rindex(" (")]
+    return normalize(name)
+
+
+def _subjects(store: TripleStore, kg: NamedNode, identifiers: list[str]) -> tuple[dict[int, str], int]:
+    """Document position → its subject entity, by the exact normalised label; (found, ambiguous count)."""
+    wanted = {i: _subject_name(ident) for i, ident in enumerate(identifiers)}
+    keys = {k for k in wanted.values() if k.count(" ") >= 1}     # one word is not a name
+    if not keys:
+        return {}, 0
+    rows = store.select(load_query("kg/lexicon"), kg=kg)
+    by_key: dict[str, set[str]] = {}
+    for entity, text in zip(rows["entity"].to_list(), rows["text"].to_list(), strict=True) if rows.height else []:
+        key = normalize(text)
+        if key in keys:
+            by_key.setdefault(key, set()).add(entity)
+    found = {i: next(iter(by_key[k])) for i, k in wanted.items() if len(by_key.get(k, ())) == 1}
+    ambiguous = sum(1 for k in wanted.values() if len(by_key.get(k, ())) > 1)
+    return found, ambiguous
+
+
+def concept_view(store: TripleStore, dataset: str, documents: list[str], settings: Settings, *,
+                 explain_run: str | None = None, min_documents: int = DEFAULT_MIN_DOCUMENTS,
+                 kinds: Iterable[str] = ("mentions", "fact", "subject", "label"),
+                 progress: Progress = _no_progress) -> ConceptView:
+    """The concepts of each of ``documents`` (IRIs) as a boolean matrix; see the module docstring."""
+    kinds = set(kinds)
+    unknown = kinds - {"mentions", "fact", "subject", "label"}
+    if unknown:
+        raise InputError(f"unknown concept kinds {', '.join(sorted(unknown))}; use mentions, fact, subject, label")
+    minter = Minter(settings.base_iri)
+    kg = minter.kg_graph(dataset)
+    position = {d: i for i, d in enumerate(documents)}
+    docs, classes = read_documents(store, dataset, settings)
+    docs = docs.filter(pl.col("doc").is_in(list(position)))
+    pairs: list[tuple[int, tuple[str, str, str]]] = []
+    concepts: dict[tuple[str, str, str], Concept] = {}
+    progress("concepts", 0, 4)
+    if "label" in kinds:
+        for doc, label in zip(docs["doc"].to_list(), docs["label"].to_list(), strict=True):
+            if int(label) not in (0, 1):
+                continue            # unlabelled
+            name = classes[int(label)]
+            concept = Concept("label", value=name, text=f"label = {name}")
+            concepts.setdefault(concept.key, concept)
+            pairs.append((position[doc], concept.key))
+    entity_docs: dict[str, list[int]] = {}
+    if kinds & {"mentions", "fact"}:
+        if explain_run is None:
+            explain_run, explain_graph = latest_run(store, "AttributionRun", dataset, settings)
+        else:
+            explain_graph = minter.run_graph(local_id(explain_run)).value
+        mentioned = store.select(load_query("neurons/document_mentions"), run_graph=NamedNode(explain_graph))
+        for doc, entity in mentioned.iter_rows() if mentioned.height else []:
+            if doc in position:
+                entity_docs.setdefault(entity, []).append(position[doc])
+    progress("concepts", 1, 4)
+    subject_of: dict[int, str] = {}
+    ambiguous = 0
+    if "subject" in kinds:
+        ids = dict(zip(docs["doc"].to_list(), docs["id"].to_list(), strict=True))
+        found, ambiguous = _subjects(store, kg, [ids.get(d, "") for d in documents])
+        subject_of = found
+    progress("concepts", 2, 4)
+    entities = sorted(set(entity_docs) | set(subject_of.values()))
+    facts = transactions(store, kg, entities, settings).filter(pl.col("direction") == "out") if entities else None
+    by_entity: dict[str, list[Item]] = {}
+    if facts is not None and facts.height:
+        for entity, prop, value, literal in facts.select("entity", "property", "value", "literal").iter_rows():
+            by_entity.setdefault(entity, []).append(Item("out", prop, value, bool(literal)))
+    progress("concepts", 3, 4)
+    if "mentions" in kinds:
+        for entity, rows in entity_docs.items():
+            concept = Concept("mentions", Item("out", "", entity, False))
+            concepts.setdefault(concept.key, concept)
+            pairs.extend((r, concept.key) for r in rows)
+    if "fact" in kinds:
+        for entity, rows in entity_docs.items():
+            for item in by_entity.get(entity, []):
+                concept = Concept("fact", item)
+                concepts.setdefault(concept.key, concept)
+                pairs.extend((r, concept.key) for r in rows)
+    for row, entity in subject_of.items():
+        for item in by_entity.get(entity, []):
+            concept = Concept("subject", item)
+            concepts.setdefault(concept.key, concept)
+            pairs.append((row, concept.key))
+    keys = list(concepts)
+    column = {k: j for j, k in enumerate(keys)}
+    matrix = np.zeros((len(documents), len(keys)), dtype=bool)
+    for row, key in pairs:
+        matrix[row, column[key]] = True
+    support = matrix.sum(axis=0)
+    keep = (support >= min_documents) & (support <= len(documents) - min_documents)
+    kept = [concepts[k] for k, ok in zip(keys, keep, strict=True) if ok]
+    labels = _labels(store, kg, sorted({c.item.value for c in kept if c.item and not c.item.literal}
+                                       | {c.item.property for c in kept if c.item and c.item.property}
+                                       | {"http://www.wikidata.org/entity/" + local_id(c.item.property)
+                                          for c in kept if c.item and c.item.property}), settings.item_batch)
+    named = [_named(c, labels) for c in kept]
+    progress("concepts", 4, 4)
+    return ConceptView(documents, named, matrix[:, keep], len(subject_of), ambiguous)
+
+
+def _named(concept: Concept, labels: dict[str, str]) -> Concept:
+    if concept.kind == "label":
+        return concept
+    assert concept.item is not None
+    if concept.kind == "mentions":
+        text = f"mentions {labels.get(concept.item.value) or local_id(concept.item.value)}"
+    else:
+        fact = item_text(concept.item, labels)
+        text = f"mentions x: {fact}" if concept.kind == "fact" else f"subject x: {fact}"
+    return Concept(concept.kind, concept.item, concept.value, text)
+
+
+# ---------------------------------------------------------------------------------------------------
+# shared by the neuron stages
+
+
+@dataclass
+class Published:
+    run_id: str
+    graph: str
+    triples: int
+    conforms: bool
+    seconds: float = 0.0
+    extra: dict[str, object] = field(default_factory=dict)
+
+
+def publish_run(store: TripleStore, record: RunRecord, minter: Minter, body: list[RawTriple]) -> int:
+    """Validates ``body`` plus the run record against the shapes, then publishes it and the catalog entry in
+    one transaction; a body that does not conform is refused (the catalog records the failure)."""
+    record.ended = _now()
+    published = body + list(run_triples(record, minter))
+    conformance = validate(b"".join(to_ntriples(published)))
+    if not conformance.conforms:
+        record.status = "failed"
+        store.publish({minter.catalog_graph(): list(run_triples(record, minter))})
+        raise ValidationFailed(f"run {record.run_id} does not conform to ontology/shapes.ttl "
+                               f"({conformance.violations} violations):\n{conformance.report[:2000]}")
+    return store.publish({NamedNode(record.graph): published, minter.catalog_graph(): list(run_triples(record, minter))})
+
+
+def read_layers(store: TripleStore, dataset: str, settings: Settings, run: NeuronRun, form: str,
+                layers: Iterable[str]) -> tuple[list[str], dict[str, np.ndarray]]:
+    """The documents and the requested ``layers`` of ``run`` in ``form`` (values, active, binned)."""
+    documents, all_layers = read_activations(store, dataset, settings, form, run_graph=run.graph)
+    wanted = list(layers)
+    missing = [name for name in wanted if name not in all_layers]
+    if missing:
+        raise InputError(f"activation run {run.run_id} ({run.model}) has no layer {', '.join(map(repr, missing))}; "
+                         f"its layers are: {', '.join(all_layers)}")
+    return documents, {name: all_layers[name] for name in wanted}
+
+
+# ---------------------------------------------------------------------------------------------------
+# ExplaiNN
+
+
+PREDICTED = "predicted"
+
+
+@dataclass
+class NeuronRulesResult:
+    run_id: str
+    graph: str
+    activation_run: str
+    head_layer: str
+    tail_layer: str
+    documents: int
+    rules: list[object]               # mining.explainn.NeuronRule, best (largest gain) first
+    head_names: list[str]
+    tail_names: list[str]
+    baseline_bits: float
+    total_bits: float
+    triples: int
+    seconds: float
+
+
+def _head_matrix(layers: dict[str, np.ndarray], head: str, classes: tuple[str, str]) -> tuple[np.ndarray, list[str]]:
+    """The head view: a layer's active flags, or (``predicted``) the model's predicted class one-hot, read off
+    its output logit (active iff P(positive) > 0.5)."""
+    if head != PREDICTED:
+        return layers[head], neuron_names(head, layers[head].shape[1])
+    outputs = [name for name, values in layers.items() if values.shape[1] == 1]
+    if not outputs:
+        raise InputError("the head 'predicted' needs the model's one-unit output layer among the captured layers "
+                         "(head.dense for kgexplain's models)")
+    positive = layers[outputs[-1]][:, 0]
+    return np.stack([~positive, positive], axis=1), [f"predicted = {classes[0]}", f"predicted = {classes[1]}"]
+
+
+def explainn_stage(store: TripleStore, dataset: str, settings: Settings, head: str, tail: str, *,
+                   model: str | None = None, activation_run_id: str | None = None, theta: float = 0.0,
+                   mu: int | None = None, robust: bool = True, progress: Progress = _no_progress) -> NeuronRulesResult:
+    """ExplaiNN between two layers of an activation run (heads from ``head``, which may be ``predicted``;
+    tails from ``tail``), published as a ``kgx:NeuronRuleRun``."""
+    from .mining.explainn import explainn
+
+    started, clock = _now(), time.perf_counter()
+    minter = Minter(settings.base_iri)
+    if head == tail:
+        raise InputError(f"the head and tail layers must differ (both are {head!r}): ExplaiNN relates two layers")
+    run = activation_run(store, dataset, settings, model, activation_run_id)
+    wanted = [tail] if head == PREDICTED else [head, tail]
+    documents, layers = read_layers(store, dataset, settings, run, "active", wanted)
+    if head == PREDICTED:
+        documents, every = read_activations(store, dataset, settings, "values", run_graph=run.graph)
+        layers = {**{k: v > 0 for k, v in every.items() if v.shape[1] == 1}, **layers}
+    _docs, classes = read_documents(store, dataset, settings)
+    head_matrix, head_names = _head_matrix(layers, head, classes)
+    tail_matrix, tail_names = layers[tail], neuron_names(tail, layers[tail].shape[1])
+    progress("explainn", 0, tail_matrix.shape[1])
+    result = explainn(head_matrix.astype(bool), tail_matrix.astype(bool), theta=theta, mu=mu, robust=robust,
+                      head_is_label=head == PREDICTED,
+                      progress=lambda done, total: progress("explainn", done, total))
+    rules = sorted(result.rules, key=lambda r: -r.gain_bits)
+    run_id = _new_run_id("neurons")
+    graph = minter.run_graph(run_id)
+    if head == PREDICTED:
+        head_iris = [KGX + "Neg", KGX + "Pos"]
+    else:
+        head_iris = [minter.neuron(run.run_id, head, i) for i in range(head_matrix.shape[1])]
+    tail_iris = [minter.neuron(run.run_id, tail, i) for i in range(tail_matrix.shape[1])]
+    body = list(neuron_rule_triples(run_id, minter, rules, head_iris, tail_iris, head_names, tail_names))
+    record = RunRecord(run_id, "NeuronRuleRun", minter.dataset(dataset), graph.value, started,
+                       settings={"headLayer": head, "tailLayer": tail, "theta": float(theta),
+                                 "mu": int(mu) if mu is not None else None, "robust": bool(robust),
+                                 "baselineBits": float(result.baseline_bits), "totalBits": float(result.total_bits),
+                                 "transactions": len(documents), "model": run.model},
+                       links={"informedBy": run.run})
+    n = publish_run(store, record, minter, body)
+    return NeuronRulesResult(run_id, graph.value, run.run, head, tail, len(documents), rules, head_names, tail_names,
+                             float(result.baseline_bits), float(result.total_bits), n, time.perf_counter() - clock)
+
+
+# ---------------------------------------------------------------------------------------------------
+# neuron ↔ concept rules
+
+
+@dataclass
+class ConceptRule:
+    concepts: tuple[int, ...]         # columns of the concept view
+    layer: str
+    neuron: int
+    support: int                      # documents with all the concepts and the neuron active
+    confidence: float                 # support / documents with all the concepts
+    lift: float                       # confidence / share of documents with the neuron active
+    label: str = ""
+
+
+@dataclass
+class ConceptRulesResult:
+    run_id: str
+    graph: str
+    activation_run: str
+    documents: int
+    concepts: int
+    itemsets: int
+    rules: list[ConceptRule]
+    tokens: dict[str, list[tuple[str, float]]]
+    view: ConceptView
+    triples: int
+    seconds: float
+
+
+def concept_rules(view: ConceptView, layers: dict[str, np.ndarray], *, min_support: int = 10,
+                  max_concepts: int = 2, min_confidence: float = 0.5, min_lift: float = 1.5) -> tuple[list[ConceptRule], int]:
+    """Rules ``concepts → neuron active`` over documents as transactions: Apriori over the concept items
+    (at most ``max_concepts`` per antecedent), then, for every frequent concept set and every neuron at once,
+    the support of the set with the neuron (a matrix product of the sets' document sets with the active flags).
+    A rule is kept when its confidence and lift pass and no rule with a sub-antecedent for the same neuron is at
+    least as confident (the shorter rule says it already). Returns (rules by lift, frequent concept sets)."""
+    from .mining.apriori import apriori
+
+    n = view.matrix.shape[0]
+    rows, cols = np.nonzero(view.matrix)
+    baskets: list[list[int]] = [[] for _ in range(n)]
+    for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
+        baskets[r].append(c)
+    frequent = apriori(baskets, min_support=max(1, min_support), max_len=max_concepts)
+    sets = [tuple(sorted(frequent.items[i] for i in s)) for s in frequent.itemsets]
+    if not sets:
+        return [], 0
+    covers = np.zeros((len(sets), n), dtype=np.float32)
+    for j, s in enumerate(sets):
+        covers[j] = view.matrix[:, list(s)].all(axis=1)
+    set_support = covers.sum(axis=1)
+    out: list[ConceptRule] = []
+    for layer, active in layers.items():
+        active = active.astype(np.float32)
+        joint = covers @ active                                     # (sets, neurons)
+        base = active.mean(axis=0)                                  # P(neuron active)
+        confidence = joint / set_support[:, None]
+        lift = np.divide(confidence, base[None, :], out=np.zeros_like(confidence), where=base[None, :] > 0)
+        ok = (joint >= min_support) & (confidence >= min_confidence) & (lift >= min_lift)
+        best: dict[tuple[tuple[int, ...], int], float] = {}
+        for j, neuron in sorted(zip(*np.nonzero(ok), strict=True), key=lambda jn: len(sets[jn[0]])):
+            s = sets[j]
+            conf = float(confidence[j, neuron])
+            if any(best.get((sub, neuron), -1.0) >= conf for sub in _proper_subsets(s)):
+                continue
+            best[(s, neuron)] = conf
+            out.append(ConceptRule(s, layer, int(neuron), int(joint[j, neuron]), conf, float(lift[j, neuron])))
+    out.sort(key=lambda r: (-r.lift, -r.support, r.layer, r.neuron, r.concepts))
+    return out, len(sets)
+
+
+def _proper_subsets(items: tuple[int, ...]) -> Iterable[tuple[int, ...]]:
+    from itertools import combinations
+
+    for size in range(1, len(items)):
+        yield from combinations(items, size)
+
+
+def concept_rules_stage(store: TripleStore, dataset: str, settings: Settings, layers: Iterable[str] = (), *,
+                        model: str | None = None, activation_run_id: str | None = None, min_documents: int = DEFAULT_MIN_DOCUMENTS,
+                        max_concepts: int = 2, min_confidence: float = 0.5, min_lift: float = 1.5,
+                        top: int = 200, progress: Progress = _no_progress) -> ConceptRulesResult:
+    """Neuron ↔ concept rules for ``layers`` (default: every captured layer but the one-unit output) of an
+    activation run; the ``top`` rules by lift are published as a ``kgx:NeuronConceptRuleRun``."""
+    started, clock = _now(), time.perf_counter()
+    minter = Minter(settings.base_iri)
+    run = activation_run(store, dataset, settings, model, activation_run_id)
+    documents, every = read_activations(store, dataset, settings, "active", run_graph=run.graph)
+    chosen = list(layers) or [name for name, values in every.items() if values.shape[1] > 1]
+    missing = [name for name in chosen if name not in every]
+    if missing:
+        raise InputError(f"activation run {run.run_id} ({run.model}) has no layer {', '.join(map(repr, missing))}; "
+                         f"its layers are: {', '.join(every)}")
+    view = concept_view(store, dataset, documents, settings, min_documents=min_documents,
+                        kinds=("mentions", "fact", "subject"), progress=progress)
+    if not view.concepts:
+        raise InputError(f"no concept is held by at least {min_documents} documents of {dataset!r}: is the knowledge "
+                         "graph loaded and an attribution run done (`kgexplain explain`)?")
+    rules, n_sets = concept_rules(view, {name: every[name] for name in chosen}, min_support=min_documents,
+                                  max_concepts=max_concepts, min_confidence=min_confidence, min_lift=min_lift)
+    rules = rules[:top]
+    for rule in rules:
+        rule.label = " ∧ ".join(view.concepts[c].text for c in rule.concepts) + f" → {rule.layer}#{rule.neuron} active"
+    run_id = _new_run_id("concepts")
+    graph = minter.run_graph(run_id)
+    body: list[RawTriple] = []
+    concept_iris: dict[int, str] = {}
+    for c in sorted({c for rule in rules for c in rule.concepts}):
+        concept = view.concepts[c]
+        iri, triples = _concept_rdf(minter, concept)
+        concept_iris[c] = iri
+        body.extend(triples)
+    body.extend(concept_rule_triples(run_id, minter, [
+        ([concept_iris[c] for c in rule.concepts], minter.neuron(run.run_id, rule.layer, rule.neuron), rule.support,
+         rule.confidence, rule.lift, rule.label) for rule in rules]))
+    record = RunRecord(run_id, "NeuronConceptRuleRun", minter.dataset(dataset), graph.value, started,
+                       settings={"minSupport": int(min_documents), "minConfidence": float(min_confidence),
+                                 "minLift": float(min_lift), "maxAntecedentLength": int(max_concepts),
+                                 "transactions": len(documents), "model": run.model},
+                       links={"informedBy": run.run})
+    n = publish_run(store, record, minter, body)
+    return ConceptRulesResult(run_id, graph.value, run.run, len(documents), len(view.concepts), n_sets, rules,
+                              neuron_tokens(store, run), view, n, time.perf_counter() - clock)
+
+
+def _concept_rdf(minter: Minter, concept: Concept) -> tuple[str, list[RawTriple]]:
+    if concept.item is None:
+        return concept_triples(minter, concept.kind, "", concept.value, True, concept.text)
+    return concept_triples(minter, concept.kind, concept.item.property, concept.item.value, concept.item.literal,
+                           concept.text)
