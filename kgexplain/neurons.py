@@ -43,7 +43,8 @@ from .vocab import KGX, Minter, local_id
 
 __all__ = ["Concept", "ConceptView", "NeuronRun", "NeuronRulesResult", "concept_view", "activation_run",
            "neuron_names", "neuron_tokens", "explainn_stage", "ConceptRule", "ConceptRulesResult", "concept_rules",
-           "concept_rules_stage", "DEFAULT_MIN_DOCUMENTS", "PREDICTED"]
+           "concept_rules_stage", "RedescriptionsResult", "redescribe_stage", "query_text", "DEFAULT_MIN_DOCUMENTS",
+           "PREDICTED"]
 
 log = logging.getLogger(__name__)
 DEFAULT_MIN_DOCUMENTS = 10
@@ -490,3 +491,114 @@ def _concept_rdf(minter: Minter, concept: Concept) -> tuple[str, list[RawTriple]
         return concept_triples(minter, concept.kind, "", concept.value, True, concept.text)
     return concept_triples(minter, concept.kind, concept.item.property, concept.item.value, concept.item.literal,
                            concept.text)
+
+
+# ---------------------------------------------------------------------------------------------------
+# redescriptions
+
+
+_OPS = {"==": "=", ">=": "≥", "<=": "≤", ">": ">", "<": "<", "!=": "≠"}
+
+
+def query_text(query: object, names: list[str], ordinal: bool) -> str:
+    """A redescription query as text: ``head.relu2#17 ≥ 3 ∧ head.relu2#4 = 0``, or concepts by name."""
+    parts = []
+    for c in query.conditions:                                  # type: ignore[attr-defined]
+        name = names[c.column]
+        if ordinal:
+            parts.append(f"{name} {_OPS.get(c.op, c.op)} {c.value}")
+        else:
+            holds = (c.op in ("==", ">=") and c.value >= 1) or (c.op in ("<=", "<", "!=") and c.value < 1)
+            parts.append(name if holds else f"not ({name})")
+    return " ∧ ".join(parts)
+
+
+@dataclass
+class RedescriptionsResult:
+    run_id: str
+    graph: str
+    activation_run: str
+    model: str
+    against: str
+    documents: int
+    found: list[object]               # mining.redescribe.Redescription, best first
+    rows: list[dict[str, object]]     # what the CLI and README show
+    triples: int
+    seconds: float
+
+
+def redescribe_stage(store: TripleStore, dataset: str, settings: Settings, layer: str, *, against: str = "concepts",
+                     against_layer: str | None = None, model: str | None = None,
+                     activation_run_id: str | None = None, min_jaccard: float = 0.2, max_p: float = 0.01,
+                     randomizations: int = 200, min_documents: int = DEFAULT_MIN_DOCUMENTS, top: int = 200,
+                     progress: Progress = _no_progress) -> RedescriptionsResult:
+    """Redescriptions between ``layer``'s binned activations and ``against``: ``concepts`` (KG facts and
+    labels), ``labels``, or a model name (that model's newest activation run on the same documents)."""
+    from .mining.redescribe import View, redescribe
+
+    started, clock = _now(), time.perf_counter()
+    minter = Minter(settings.base_iri)
+    run = activation_run(store, dataset, settings, model, activation_run_id)
+    documents, binned = read_layers(store, dataset, settings, run, "binned", [layer])
+    left_names = neuron_names(layer, binned[layer].shape[1])
+    left = View(binned[layer], left_names, ordinal=True)
+    concepts: list[Concept] = []
+    right_iris: list[str]
+    if against in ("concepts", "labels"):
+        kinds = ("mentions", "fact", "subject", "label") if against == "concepts" else ("label",)
+        view = concept_view(store, dataset, documents, settings, min_documents=min_documents, kinds=kinds,
+                            progress=progress)
+        if not view.concepts:
+            raise InputError(f"no {against[:-1]} is held by at least {min_documents} documents of {dataset!r}")
+        concepts = view.concepts
+        right = View(view.matrix.astype(np.uint8), [c.text for c in concepts], ordinal=False)
+        right_iris = [minter.concept(*c.key) for c in concepts]
+        right_property, against_name = "rightConcept", against
+    else:
+        other = activation_run(store, dataset, settings, model=against)
+        if other.run == run.run:
+            raise InputError(f"--against {against} picks the same activation run as the left side ({run.run_id}); "
+                             "capture the other model's activations first (`kgexplain activations`)")
+        other_docs, other_layers = read_activations(store, dataset, settings, "binned", run_graph=other.graph)
+        name = against_layer or [k for k, v in other_layers.items() if v.shape[1] > 1][-1]
+        if name not in other_layers:
+            raise InputError(f"activation run {other.run_id} ({other.model}) has no layer {name!r}; its layers are: "
+                             f"{', '.join(other_layers)}")
+        where = {d: i for i, d in enumerate(other_docs)}
+        missing = [d for d in documents if d not in where]
+        if missing:
+            raise InputError(f"{len(missing)} documents of {run.run_id} are not in {other.run_id} (first: {missing[0]}); "
+                             "capture both models on the same dataset")
+        values = other_layers[name][[where[d] for d in documents]]
+        right = View(values, [f"{other.model}:{n}" for n in neuron_names(name, values.shape[1])], ordinal=True)
+        right_iris = [minter.neuron(other.run_id, name, i) for i in range(values.shape[1])]
+        right_property, against_name = "rightNeuron", f"{other.model} {name}"
+    found = redescribe(left, right, min_jaccard=min_jaccard, max_p=max_p, min_support=min_documents,
+                       randomizations=randomizations, seed=settings.train.seed,
+                       progress=lambda done, total: progress("redescriptions", done, total))[:top]
+    left_text = [query_text(r.left, left.names, True) for r in found]
+    right_text = [query_text(r.right, right.names, right.ordinal) for r in found]
+    left_iris = [[minter.neuron(run.run_id, layer, c.column) for c in r.left.conditions] for r in found]
+    rights = [[right_iris[c.column] for c in r.right.conditions] for r in found]
+    covered = [[documents[i] for i in np.asarray(r.rows).tolist()] for r in found]
+    body: list[RawTriple] = []
+    for c in sorted({c.column for r in found for c in r.right.conditions}) if concepts else []:
+        body.extend(_concept_rdf(minter, concepts[c])[1])
+    run_id = _new_run_id("redescribe")
+    graph = minter.run_graph(run_id)
+    body.extend(redescription_triples(run_id, minter, found, left_text, right_text, left_iris, rights, right_property,
+                                      covered))
+    record = RunRecord(run_id, "RedescriptionRun", minter.dataset(dataset), graph.value, started,
+                       settings={"leftLayer": layer, "against": against_name, "minJaccard": float(min_jaccard),
+                                 "maxPValue": float(max_p), "randomizations": int(randomizations),
+                                 "minSupport": int(min_documents), "transactions": len(documents), "model": run.model},
+                       links={"informedBy": run.run})
+    n = publish_run(store, record, minter, body)
+    tokens = neuron_tokens(store, run)
+    rows = [{"left": lt, "right": rt, "jaccard": float(r.jaccard), "p_value": float(r.p_value),
+             "p_randomized": None if r.p_randomized is None else float(r.p_randomized), "support": int(r.support),
+             "tokens": "; ".join(", ".join(w for w, _ in tokens.get(left_names[c.column], [])[:3]) or "—"
+                                 for c in r.left.conditions)}
+            for r, lt, rt in zip(found, left_text, right_text, strict=True)]
+    return RedescriptionsResult(run_id, graph.value, run.run, run.model, against_name, len(documents), found, rows, n,
+                                time.perf_counter() - clock)

@@ -34,7 +34,8 @@ from ..vocab import DEFAULT_BASE, SYN, WD, Minter, local_id
 from .graph_store import BadGraphRequest, GraphTarget, parse_body, target
 from .guard import Budget, BudgetExceeded, QueryRefused, check_operation
 from .jobs import JobRunner, RunSpec
-from .pages import document_page, graph_page, message_page, rule_list_page, rule_page
+from .neurons import KINDS, NoNeuronRun, neuron_results
+from .pages import document_page, graph_page, message_page, neurons_page, rule_list_page, rule_page
 from .rules import SORTS, RuleIndex, RuleQuery
 
 __all__ = ["ServiceConfig", "RunRequest", "create_app", "Problem"]
@@ -407,6 +408,24 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
     runner = JobRunner(store, work_dir, config.base_iri)
     app.state.runner = runner
 
+    def neuron_page_of(kind: str, run: str | None, dataset: str | None, limit: int, offset: int) -> dict[str, Any]:
+        try:
+            return neuron_results(store, minter, kind, run_id=run, dataset=dataset, limit=limit, offset=offset)
+        except NoNeuronRun as exc:
+            raise Problem(404, "No such run", str(exc)) from None
+
+    @app.get("/api/neurons/{kind}", summary="Neuron rules (ExplaiNN), redescriptions or neuron ↔ concept rules of a "
+                                            "run, with the tokens that drive each neuron")
+    def neurons(request: Request, kind: Annotated[str, Path(pattern="^(" + "|".join(KINDS) + ")$")],
+                run: Annotated[str | None, Query(description="Run id (default: the newest run of the kind).")] = None,
+                dataset: str | None = None,
+                limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
+                offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> dict[str, Any]:
+        body = neuron_page_of(kind, run, dataset, limit, offset)
+        if offset + limit < body["total"]:
+            body["next"] = str(request.url.include_query_params(offset=offset + limit))
+        return body
+
     @app.post("/api/runs", status_code=202, summary="Start a pipeline run in the background (needs the update token)")
     def start_run(request: Request, body: RunRequest) -> JSONResponse:
         check_token(request)
@@ -483,6 +502,16 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
         return HTMLResponse(document_page(doc, heatmap))
 
     graphs: dict[str, tuple[bytes, list[list[dict[str, Any]]]]] = {}
+
+    @app.get("/neurons", response_class=HTMLResponse, include_in_schema=False)
+    def neurons_html(kind: str = "rules", run: str | None = None, dataset: str | None = None) -> HTMLResponse:
+        if kind not in KINDS:
+            return html_error(Problem(404, "Not Found", f"no neuron results of kind {kind!r}; kinds: {', '.join(KINDS)}"))
+        try:
+            body = neuron_results(store, minter, kind, run_id=run, dataset=dataset, limit=MAX_PAGE)
+        except NoNeuronRun as exc:
+            return HTMLResponse(neurons_page(None, kind, str(exc)), status_code=404)
+        return HTMLResponse(neurons_page(body, kind))
 
     def rule_graph_of(run: str | None) -> tuple[str | None, bytes, list[list[dict[str, Any]]]]:
         total, frame = index.search(RuleQuery(run=run, limit=10**9))

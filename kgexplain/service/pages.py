@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
-__all__ = ["rule_list_page", "rule_page", "document_page", "graph_page", "message_page"]
+__all__ = ["rule_list_page", "rule_page", "document_page", "graph_page", "neurons_page", "message_page"]
 
 _STYLE = """
 body { font: 15px/1.45 system-ui, sans-serif; margin: 0 auto; max-width: 70rem; padding: 1rem 1.5rem; color: #222; }
@@ -18,6 +18,8 @@ table { border-collapse: collapse; width: 100%; } th, td { padding: .3rem .5rem;
 th { background: #f4f4f4; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 form.filters { display: flex; flex-wrap: wrap; gap: .6rem 1rem; align-items: end; background: #f7f7f7; padding: .8rem; }
 form.filters label { display: flex; flex-direction: column; font-size: .85rem; }
+.token { display: inline-block; background: #fde0c5; border-radius: 3px; padding: 0 .3rem; margin: 0 .15rem .15rem 0; font-size: .85rem; }
+.tabs a { margin-right: 1rem; } .tabs a.current { font-weight: 600; text-decoration: none; color: #222; }
 .pos { color: #b2182b; } .neg { color: #2166ac; } .muted { color: #777; } .pager a { margin-right: 1rem; }
 """
 
@@ -29,7 +31,7 @@ def _e(value: object) -> str:
 def _page(title: str, body: str) -> str:
     return (f"<!doctype html><html lang=en><head><meta charset=utf-8><title>{_e(title)} · kgexplain</title>"
             f"<meta name=viewport content='width=device-width, initial-scale=1'><style>{_STYLE}</style></head>"
-            f"<body><nav><a href='/rules'>Rules</a><a href='/graph'>Rule graph</a><a href='/docs'>API</a>"
+            f"<body><nav><a href='/rules'>Rules</a><a href='/graph'>Rule graph</a><a href='/neurons'>Neurons</a><a href='/docs'>API</a>"
             f"<a href='/sparql?query=ASK%7B%7D'>SPARQL</a></nav><h1>{_e(title)}</h1>{body}</body></html>")
 
 
@@ -121,6 +123,48 @@ def graph_page(run: str | None, components: Iterable[Sequence[Mapping[str, Any]]
             f"<img id=graph src='{_e(png_url)}' alt='rule graph' style='max-width:100%'>"
             f"<h2>Closed rule sets</h2><ol id=components>{sets}</ol>")
     return _page("Rule graph", body)
+
+
+def _neuron_cell(parts: Sequence[Mapping[str, Any]]) -> str:
+    """Neurons with the tokens that drive them (shaded by share); concepts by their label."""
+    cells = []
+    for part in parts:
+        tokens = "".join(f"<span class=token style='opacity:{0.45 + 0.55 * min(1.0, t['share'] * 3):.2f}' "
+                         f"title='share {t['share']:.2f}'>{_e(t['word'])}</span>" for t in part.get("tokens", [])[:5])
+        cells.append(f"<div><b>{_e(part['name'])}</b> {tokens}</div>")
+    return "".join(cells)
+
+
+def neurons_page(result: Mapping[str, Any] | None, kind: str, message: str | None = None) -> str:
+    """``result`` is ``GET /api/neurons/{kind}``'s body (None with ``message`` when there is no run)."""
+    tabs = "".join(f"<a href='/neurons?kind={k}'{' class=current' if k == kind else ''}>{label}</a>"
+                   for k, label in (("rules", "Neuron rules (ExplaiNN)"), ("redescriptions", "Redescriptions"),
+                                    ("concepts", "Neuron ↔ concept rules")))
+    if result is None:
+        return _page("Neurons", f"<p class=tabs>{tabs}</p><p id=message>{_e(message)}</p>")
+    if kind == "rules":
+        head = "<tr><th>head</th><th>tail</th><th>l / k</th><th>applies</th><th>holds</th><th>confidence</th><th>gain (bits)</th></tr>"
+        rows = "".join(
+            f"<tr class=result><td>{_neuron_cell(r['parts'].get('head', []))}</td><td>{_neuron_cell(r['parts'].get('tail', []))}</td>"
+            f"<td class=num>{r['l']} / {r['k']}</td><td class=num>{r['applies']}</td><td class=num>{r['holds']}</td>"
+            f"<td>{_bar(r['confidence'])}</td><td class=num>{r['gain']:.1f}</td></tr>" for r in result["results"])
+    elif kind == "redescriptions":
+        head = "<tr><th>neurons</th><th>⇔</th><th>Jaccard</th><th>p</th><th>p (randomized)</th><th>support</th></tr>"
+        rows = "".join(
+            f"<tr class=result><td><div>{_e(r['left'])}</div>{_neuron_cell(r['parts'].get('left', []))}</td>"
+            f"<td>{_e(r['right'])}</td><td>{_bar(r['jaccard'])}</td>"
+            f"<td class=num>{r['p']:.1e}</td><td class=num>{'—' if r.get('p_randomized') is None else format(r['p_randomized'], '.3f')}</td>"
+            f"<td class=num>{r['support']}</td></tr>" for r in result["results"])
+    else:
+        head = "<tr><th>concepts</th><th>neuron active</th><th>support</th><th>confidence</th><th>lift</th></tr>"
+        rows = "".join(
+            f"<tr class=result><td>{'<br>'.join(_e(c['name']) for c in r['parts'].get('concept', []))}</td>"
+            f"<td>{_neuron_cell(r['parts'].get('neuron', []))}</td><td class=num>{r['support']}</td><td>{_bar(r['confidence'])}</td>"
+            f"<td class=num>{r['lift']:.2f}</td></tr>" for r in result["results"])
+    body = (f"<p class=tabs>{tabs}</p><p class=muted>run {_e(result['run_id'])} · dataset {_e(result['dataset'])} · "
+            f"{result['total']} results; tokens are those that drive each neuron most (input × gradient)</p>"
+            f"<table id=results>{head}{rows}</table>")
+    return _page("Neurons", body)
 
 
 def message_page(title: str, text: str) -> str:

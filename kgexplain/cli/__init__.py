@@ -20,15 +20,15 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from .errors import InputError, KgExplainError
-from .loaders.datasets import Dataset, read_dataset
-from .attribution.explainers import METHODS
-from .models.training import MODELS, resolve_device
-from .pipeline import (
+from ..errors import InputError, KgExplainError
+from ..loaders.datasets import Dataset, read_dataset
+from ..attribution.explainers import METHODS
+from ..models.training import MODELS, resolve_device
+from ..pipeline import (
     PRESETS, LoadResult, MineResult, Settings, activations_stage, best_rules, explain_stage, export_stage, latest_run, load_stage, mine_stage,
     train_stage,
 )
-from .store import TripleStore, open_store
+from ..store import TripleStore, open_store
 
 __all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "activations", "mine", "evaluate", "export", "heatmap", "serve",
            "agree"]
@@ -208,7 +208,7 @@ def demo(out: OutOpt = Path("kgexplain-demo"), store: StoreOpt = None, endpoint:
          preset: PresetOpt = "default", device: DeviceOpt = "cpu", top: TopOpt = 10,
          verbose: VerboseOpt = False) -> None:
     """Run the whole pipeline on the built-in planted-bias dataset (embedded store unless --endpoint)."""
-    from .loaders.synthetic import PLANTED_COUNTRY, make_synthetic
+    from ..loaders.synthetic import PLANTED_COUNTRY, make_synthetic
 
     _logging(verbose)
     with _errors():
@@ -241,7 +241,7 @@ def run(data: Annotated[Path, typer.Option("--data", help="CSV/TSV/JSONL file, o
         ground_case: GroundCaseOpt = "auto", epochs: EpochsOpt = None, device: DeviceOpt = "cpu", top: TopOpt = 10,
         verbose: VerboseOpt = False) -> None:
     """Run the whole pipeline on a text dataset and a Wikidata dump."""
-    from .loaders.wikidata import detect_format, open_dump
+    from ..loaders.wikidata import detect_format, open_dump
 
     _logging(verbose)
     with _errors():
@@ -265,7 +265,7 @@ def load(data: Annotated[Path, typer.Option("--data")], kg: Annotated[Path, type
          name: Annotated[str | None, typer.Option("--name")] = None,
          kg_filter: Annotated[str, typer.Option("--kg-filter")] = "neighbourhood") -> None:
     """Load a dataset and the part of a Wikidata dump it needs into the store."""
-    from .loaders.wikidata import open_dump
+    from ..loaders.wikidata import open_dump
 
     with _errors():
         settings = replace(Settings(), kg_filter=kg_filter)
@@ -367,7 +367,7 @@ def evaluate(dataset: DatasetOpt, output: Annotated[Path, typer.Option("--output
     mined on the training texts under each measure, scored on the test texts (Acc_imp, Acc_overall,
     coverage; all and unseen entities), model overlap, and with --model-dir the models' scores on outside
     texts about the covered entities, next to the paper's numbers. Writes a Markdown and HTML report."""
-    from .evaluation.stage import evaluate_stage, report_markdown
+    from ..evaluation.stage import evaluate_stage, report_markdown
 
     with _errors():
         settings = _settings(preset, theta, min_confidence, min_support, max_length, None, device=device)
@@ -398,8 +398,8 @@ def heatmap(dataset: DatasetOpt,
             store: StoreOpt = None, endpoint: EndpointOpt = None) -> None:
     """Draw the token heatmap of documents from the latest attribution run: red pushes towards the
     positive class, blue away; grounded mentions are underlined with their entity."""
-    from .attribution.heatmap import html_page, render_html, render_png
-    from .pipeline import document_heatmap_data
+    from ..attribution.heatmap import html_page, render_html, render_png
+    from ..pipeline import document_heatmap_data
 
     with _errors():
         if output.suffix.lower() not in (".png", ".html"):
@@ -424,8 +424,8 @@ def agree(dataset: DatasetOpt, store: StoreOpt = None, endpoint: EndpointOpt = N
           output: Annotated[Path | None, typer.Option("--output", help="Also write per-document values (.csv) or the table (.md).")] = None) -> None:
     """How far explainers agree: Spearman rank correlation of token relevance per document, between the
     latest attribution run of each model/method on a dataset."""
-    from .attribution.heatmap import agreement_markdown, agreement_summary
-    from .pipeline import explainer_agreement
+    from ..attribution.heatmap import agreement_markdown, agreement_summary
+    from ..pipeline import explainer_agreement
 
     with _errors():
         with _open(None, store, endpoint) as db:
@@ -454,7 +454,7 @@ def serve(store: StoreOpt = None, endpoint: EndpointOpt = None,
     """Serve the store: SPARQL 1.1 Protocol at /sparql, REST under /api (docs at /docs)."""
     import uvicorn
 
-    from .service import ServiceConfig, create_app
+    from ..service import ServiceConfig, create_app
 
     with _errors():
         if store is None and endpoint is None:
@@ -475,3 +475,8 @@ def serve(store: StoreOpt = None, endpoint: EndpointOpt = None,
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+from .neurons import neurons_app  # noqa: E402  (the group's commands use the options above)
+
+app.add_typer(neurons_app, name="neurons")
