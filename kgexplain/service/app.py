@@ -31,6 +31,7 @@ from ..pipeline import Settings, document_heatmap_data
 from ..queries import load_query
 from ..store import GRAPH_FORMATS, RESULTS_FORMATS, NotAcceptable, TripleStore
 from ..vocab import DEFAULT_BASE, SYN, WD, Minter, local_id
+from .cache import ResponseCache
 from .graph_store import BadGraphRequest, GraphTarget, parse_body, target
 from .guard import Budget, BudgetExceeded, QueryRefused, check_operation
 from .jobs import JobRunner, RunSpec
@@ -118,6 +119,7 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
                   description="Rules that explain what a text classifier keys on, grounded in Wikidata: "
                               "SPARQL 1.1 Protocol at /sparql, rule lookup under /api.")
     app.state.store, app.state.config, app.state.index = store, config, index
+    app.add_middleware(ResponseCache, paths={"/api/rules"}, version=lambda: index.version)
 
     @app.exception_handler(Problem)
     async def on_problem(_request: Request, exc: Problem) -> JSONResponse:

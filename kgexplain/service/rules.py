@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import polars as pl
 from pyoxigraph import NamedNode
@@ -54,8 +54,13 @@ class RuleIndex:
         self._rules = pl.DataFrame()
         self._items = pl.DataFrame()
         self._summaries: dict[str, dict[str, object]] = {}
-        self._answers: dict[tuple[object, RuleQuery], tuple[int, list[str]]] = {}
+        self._answers: dict[tuple[object, RuleQuery], list[str]] = {}
         self.runs = pl.DataFrame()
+
+    @property
+    def version(self) -> object:
+        """Changes whenever the loaded rules change (the set of completed mining runs)."""
+        return self._key
 
     def _mining_runs(self) -> pl.DataFrame:
         runs = self.store.select(load_query("catalog/runs"), catalog=self.minter.catalog_graph())
@@ -113,18 +118,19 @@ class RuleIndex:
             self._key = key
 
     def page(self, query: RuleQuery) -> tuple[int, list[str]]:
-        """(matching rules in all, the IRIs of the requested page); answers are cached until the rules
-        reload (the same listing is asked for again and again: the first page, a pager)."""
+        """(matching rules in all, the IRIs of the requested page). The ranked IRIs of a listing are cached
+        (whatever the page) until the rules reload: the same listing is asked for again and again, a page at
+        a time."""
         self.refresh()
-        key = (self._key, query)
-        hit = self._answers.get(key)
-        if hit is None:
-            total, frame = self.search(query)
-            hit = (total, frame["rule"].to_list() if frame.height else [])
+        key = (self._key, replace(query, limit=0, offset=0))
+        ranked = self._answers.get(key)
+        if ranked is None:
+            _total, frame = self.search(replace(query, limit=10**9, offset=0))
+            ranked = frame["rule"].to_list() if frame.height else []
             if len(self._answers) >= _CACHED_ANSWERS:
                 self._answers.pop(next(iter(self._answers)))
-            self._answers[key] = hit
-        return hit
+            self._answers[key] = ranked
+        return len(ranked), ranked[query.offset:query.offset + query.limit]
 
     def search(self, query: RuleQuery) -> tuple[int, pl.DataFrame]:
         """(matching rules in all, the requested page)."""

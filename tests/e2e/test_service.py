@@ -200,6 +200,8 @@ def test_a_sparql_reader_sees_a_mining_run_all_at_once(demo: tuple[Path, str], t
     states: list[tuple[tuple[int, bool], ...]] = []
     with EmbeddedStore(tmp_path / "store") as db, serve(db) as url:
         before = httpx.get(f"{url}/sparql", params={"query": per_graph}, headers={"accept": "application/json"}).json()
+        listed = httpx.get(f"{url}/api/rules", params={"limit": 200}).json()   # now in the response cache
+        assert httpx.get(f"{url}/api/rules", params={"limit": 200}).json() == listed
         done = threading.Event()
 
         def poll() -> None:
@@ -217,6 +219,12 @@ def test_a_sparql_reader_sees_a_mining_run_all_at_once(demo: tuple[Path, str], t
             done.set()
             reader.join()
         after = httpx.get(f"{url}/sparql", params={"query": per_graph}, headers={"accept": "application/json"}).json()
+        # the cached listing gives way to one with the new run's rules once the index sees the run (≤ 2 s)
+        deadline = time.monotonic() + 10
+        while (now := httpx.get(f"{url}/api/rules", params={"limit": 200}).json()) == listed:
+            assert time.monotonic() < deadline, "GET /api/rules still answers from before the new run"
+            time.sleep(0.2)
+        assert {r["run"] for r in now["rules"]} >= {result.run_id}
     old = tuple(sorted((int(r["n"]["value"]), "listed" in r) for r in before["results"]["bindings"]))
     new = tuple(sorted((int(r["n"]["value"]), "listed" in r) for r in after["results"]["bindings"]))
     assert result.rules and len(new) == len(old) + 1 and all(listed for _, listed in new)
