@@ -30,7 +30,7 @@ from ..errors import InputError, StoreError
 from ..pipeline import Settings, document_heatmap_data
 from ..queries import load_query
 from ..store import GRAPH_FORMATS, RESULTS_FORMATS, NotAcceptable, TripleStore
-from ..vocab import DEFAULT_BASE, SYN, WD, Minter, local_id
+from ..vocab import DEFAULT_BASE, SYN, WD, WDT, Minter, local_id
 from .cache import ResponseCache
 from .graph_store import BadGraphRequest, GraphTarget, parse_body, target
 from .guard import Budget, BudgetExceeded, QueryRefused, check_operation
@@ -359,6 +359,7 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
         for prop, value in (record.iter_rows() if record.height else []):
             provenance.setdefault(local_id(prop), value)
         body = dict(index.summaries([found["rule"]])[0])
+        body["antecedent"] = _with_links(store, body["antecedent"])
         body.update(entities=entities, documents=documents, provenance=provenance)
         return body
 
@@ -548,6 +549,45 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
     app.router.on_shutdown.append(lambda: pool.shutdown(wait=False, cancel_futures=True))
     app.router.on_shutdown.append(runner.close)
     return app
+
+
+def _wikidata_page(iri: str) -> str | None:
+    """The wikidata.org page of a Wikidata entity or direct property IRI."""
+    for prefix in (WD, WDT):
+        if iri.startswith(prefix) and iri[len(prefix):][:1] in ("P", "Q", "L"):
+            return "https://www.wikidata.org/wiki/" + ("Property:" if iri[len(prefix)] == "P" else "") + iri[len(prefix):]
+    return None
+
+
+def _with_links(store: TripleStore, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each item with ``links``: its property's and value's mappings to other vocabularies found in the store
+    (skos:*Match, owl:sameAs, owl:equivalent*; a wdt: property's mappings are stated on its wd: entity), and
+    the Wikidata pages of both."""
+    iris = {i for item in items for i in (item["property"], item["value"]) if isinstance(i, str) and "://" in i}
+    iris |= {WD + i[len(WDT):] for i in list(iris) if i.startswith(WDT)}
+    frame = store.select(load_query("rules/external_links"), iri=[NamedNode(i) for i in sorted(iris)]) if iris else None
+    found: dict[str, list[dict[str, str]]] = {}
+    for iri, relation, target in frame.iter_rows() if frame is not None and frame.height else []:
+        found.setdefault(iri, []).append({"relation": _prefixed(relation), "target": target})
+    out = []
+    for item in items:
+        links = []
+        for role in ("property", "value"):
+            iri = str(item[role])
+            for key in (iri, WD + iri[len(WDT):] if iri.startswith(WDT) else None):
+                links.extend({"of": role, **link} for link in found.get(key or "", []))
+            page = _wikidata_page(iri)
+            if page:
+                links.append({"of": role, "relation": "rdfs:seeAlso", "target": page})
+        out.append({**item, "links": links})
+    return out
+
+
+def _prefixed(iri: str) -> str:
+    for prefix, base in (("skos:", "http://www.w3.org/2004/02/skos/core#"), ("owl:", "http://www.w3.org/2002/07/owl#")):
+        if iri.startswith(base):
+            return prefix + iri[len(base):]
+    return iri
 
 
 def _choice(value: str | None, allowed: Collection[str]) -> str | None:

@@ -92,7 +92,10 @@ def rule_page(rule: Mapping[str, Any]) -> str:
     bars = "".join(f"<tr><td>conf<sub>{m}</sub></td><td>{_bar(v)}</td></tr>" for m, v in rule["confidence"].items())
     items = "".join(
         f"<li>{_e(i['label'])} <span class=muted>({_e(i['direction'])}: <code>{_e(i['property'])}</code> = "
-        f"<code>{_e(i['value'])}</code>)</span></li>" for i in rule["antecedent"])
+        f"<code>{_e(i['value'])}</code>)</span>"
+        + "".join(f" <a class=link href='{_e(link['target'])}' title='{_e(link['of'])} {_e(link['relation'])}'>"
+                  f"{_e(link['relation'])}</a>" for link in i.get("links", []))
+        + "</li>" for i in rule["antecedent"])
     entities = "".join(f"<li><a href='{_e(e['url'])}'>{_e(e['label'] or e['id'])}</a> <span class=muted>{_e(e['id'])}</span></li>"
                        for e in rule["entities"])
     documents = "".join(f"<li><a class=document href='/documents/{_e(rule['dataset'])}/{_e(d['id'])}'>{_e(d['id'])}</a></li>"

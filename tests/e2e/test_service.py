@@ -269,9 +269,17 @@ def test_rules_list_filters_and_pages(service: str) -> None:
     problem(httpx.get(f"{service}/api/rules", params={"class": "Maybe"}), 422)
 
 
-def test_one_rule(service: str) -> None:
+def test_one_rule(service: str, demo_store: EmbeddedStore) -> None:
     planted = next(r for r in httpx.get(f"{service}/api/rules").json()["rules"] if r["label"] == PLANTED)
+    item = planted["antecedent"][0]
+    # an external mapping of the item's property, stated (as `kgexplain link` does) on its wd: entity
+    entity = item["property"].replace("/prop/direct/", "/entity/")
+    demo_store.load([(f"<{entity}>", "<http://www.w3.org/2004/02/skos/core#exactMatch>",
+                      "<http://dbpedia.org/ontology/country>")], ox.NamedNode("https://example.org/links"))
     rule = httpx.get(f"{service}{planted['url']}").json()
+    links = rule["antecedent"][0]["links"]
+    assert {"of": "property", "relation": "skos:exactMatch", "target": "http://dbpedia.org/ontology/country"} in links
+    assert any(link["relation"] == "rdfs:seeAlso" and "wikidata.org/wiki/Property:" in link["target"] for link in links)
     assert rule["label"] == PLANTED and rule["confidence"] == planted["confidence"]
     assert len(rule["entities"]) == 10 and all(e["label"] for e in rule["entities"])   # Varnia's cities
     assert rule["documents"] and all(d["iri"].startswith("https://") for d in rule["documents"])
