@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Collection
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path as FilePath
 from typing import Annotated, Any
 from urllib.parse import parse_qs
@@ -111,6 +111,8 @@ def _accept(header: str | None) -> list[str]:
 def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastAPI:
     """The app over ``store`` (kept open for the app's life; the caller closes it)."""
     config = config or ServiceConfig()
+    if not config.update_token:     # an empty token (KGX_UPDATE_TOKEN= set to nothing) must not open updates
+        config = replace(config, update_token=None)
     minter = Minter(config.base_iri)
     index = RuleIndex(store, minter)
     pool = ThreadPoolExecutor(max_workers=config.max_concurrent_queries, thread_name_prefix="kgx-sparql")

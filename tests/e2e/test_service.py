@@ -142,6 +142,10 @@ def test_updates_need_the_token(tmp_path: Path, serve) -> None:
         service_update = "INSERT { GRAPH <http://example.org/g> { ?s ?p ?o } } WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }"
         problem(httpx.post(f"{url}/sparql", data={"update": service_update}, headers={"authorization": "Bearer s3cret"}), 400)
         assert httpx.get(f"{url}/api/health").json()["read_only"] is False
+    with EmbeddedStore(tmp_path / "empty-token") as db, serve(db, ServiceConfig(update_token="")) as url:
+        # KGX_UPDATE_TOKEN set to nothing (docker/compose.yaml's default) keeps the endpoint read-only
+        problem(httpx.post(f"{url}/sparql", data={"update": insert}, headers={"authorization": "Bearer"}), 403)
+        assert db.count() == 0 and httpx.get(f"{url}/api/health").json()["read_only"] is True
 
 
 def test_graph_store_protocol(tmp_path: Path, serve) -> None:
