@@ -44,7 +44,7 @@ from .vocab import KGX, Minter, local_id
 __all__ = ["Concept", "ConceptView", "NeuronRun", "NeuronRulesResult", "concept_view", "activation_run",
            "neuron_names", "neuron_tokens", "explainn_stage", "ConceptRule", "ConceptRulesResult", "concept_rules",
            "concept_rules_stage", "RedescriptionsResult", "redescribe_stage", "query_text", "DEFAULT_MIN_DOCUMENTS",
-           "PREDICTED"]
+           "PREDICTED", "Published", "publish_run", "read_layers"]
 
 log = logging.getLogger(__name__)
 DEFAULT_MIN_DOCUMENTS = 10

@@ -16,7 +16,7 @@ from ..pipeline import Settings
 from ..publish.neurons import neuron_rule_label
 from . import DatasetOpt, EndpointOpt, StoreOpt, TopOpt, _errors, _open, _progress, console
 
-__all__ = ["neurons_app"]
+__all__ = ["neurons_app", "explainn_command", "redescribe_command", "concepts_command"]
 
 neurons_app = typer.Typer(no_args_is_help=True, help="Inside the network: neuron rules (ExplaiNN), redescriptions, "
                                                      "neuron ↔ concept rules, over a stored activation run.")

@@ -118,8 +118,9 @@ def capture(trained: TrainedModel, texts: Sequence[str], layers: Sequence[str] |
     return Activations(layers_out, np.concatenate(probs) if probs else np.zeros(0, np.float32), frozenset(pooled))
 
 
-def binarize(values: np.ndarray, threshold: float = 0.0) -> np.ndarray:
-    """ExplaiNN's binarization: active iff the value is above ``threshold`` (0: a ReLU fired)."""
+def binarize(values: np.ndarray, threshold: float | np.ndarray = 0.0) -> np.ndarray:
+    """ExplaiNN's binarization: active iff the value is above ``threshold`` (0: a ReLU fired); an array
+    broadcasts, e.g. ``neuron_thresholds(...)[None, :]`` for one threshold per neuron."""
     return np.asarray(values) > threshold
 
 

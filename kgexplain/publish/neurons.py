@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from ..store import RawTriple
 from ..vocab import KGX, PROV, RDF, RDFS, Minter, nt_float, nt_int, nt_iri, nt_str
 
-__all__ = ["concept_triples", "neuron_rule_triples", "redescription_triples", "concept_rule_triples"]
+__all__ = ["concept_triples", "neuron_rule_triples", "redescription_triples", "concept_rule_triples", "neuron_rule_label"]
 
 TYPE = nt_iri(RDF + "type")
 LABEL = nt_iri(RDFS + "label")

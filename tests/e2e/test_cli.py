@@ -284,7 +284,7 @@ def test_demo_activations_read_back_and_recapture(demo: tuple[Path, str], tmp_pa
 
     import numpy as np
 
-    from kgexplain.models.activations import binarize, capture, uniform_bins
+    from kgexplain.models.activations import binarize, capture, neuron_thresholds, uniform_bins
     from kgexplain.models.training import TrainedModel
     from kgexplain.pipeline import Settings, read_activations, read_documents
     from kgexplain.publish.shacl import validate
@@ -305,7 +305,9 @@ def test_demo_activations_read_back_and_recapture(demo: tuple[Path, str], tmp_pa
     assert len(docs) == 2000
     for layer, matrix in fresh.layers.items():
         np.testing.assert_allclose(values[layer], matrix, rtol=1e-5, atol=1e-6)
-        np.testing.assert_array_equal(active[layer], binarize(values[layer]))
+        cut = neuron_thresholds(values[layer], settings.activation_threshold, pooled=layer in fresh.pooled,
+                                rule=settings.activation_binarize)
+        np.testing.assert_array_equal(active[layer], binarize(values[layer], cut[None, :]))
         np.testing.assert_array_equal(binned[layer], uniform_bins(values[layer], 4)[0])
     code, output = run(["activations", "--store", str(out / "store"), "--dataset", "synthetic",
                         "--model-dir", str(out / "model"), "--layer", "head.relu1", "--bins", "6"])
