@@ -158,7 +158,7 @@ def concept_view(store: TripleStore, dataset: str, documents: list[str], setting
     position = {d: i for i, d in enumerate(documents)}
     docs, classes = read_documents(store, dataset, settings)
     docs = docs.filter(pl.col("doc").is_in(list(position)))
-    pairs: list[tuple[int, tuple[str, str, str]]] = []
+    rows_of: dict[tuple[str, str, str], set[int]] = {}      # concept → its documents (sparse until pruned)
     concepts: dict[tuple[str, str, str], Concept] = {}
     progress("concepts", 0, 4)
     if "label" in kinds:
@@ -168,7 +168,7 @@ def concept_view(store: TripleStore, dataset: str, documents: list[str], setting
             name = classes[int(label)]
             concept = Concept("label", value=name, text=f"label = {name}")
             concepts.setdefault(concept.key, concept)
-            pairs.append((position[doc], concept.key))
+            rows_of.setdefault(concept.key, set()).add(position[doc])
     entity_docs: dict[str, list[int]] = {}
     if kinds & {"mentions", "fact"}:
         if explain_run is None:
@@ -198,33 +198,31 @@ def concept_view(store: TripleStore, dataset: str, documents: list[str], setting
         for entity, rows in entity_docs.items():
             concept = Concept("mentions", Item("out", "", entity, False))
             concepts.setdefault(concept.key, concept)
-            pairs.extend((r, concept.key) for r in rows)
+            rows_of.setdefault(concept.key, set()).update(rows)
     if "fact" in kinds:
         for entity, rows in entity_docs.items():
             for item in by_entity.get(entity, []):
                 concept = Concept("fact", item)
                 concepts.setdefault(concept.key, concept)
-                pairs.extend((r, concept.key) for r in rows)
+                rows_of.setdefault(concept.key, set()).update(rows)
     for row, entity in subject_of.items():
         for item in by_entity.get(entity, []):
             concept = Concept("subject", item)
             concepts.setdefault(concept.key, concept)
-            pairs.append((row, concept.key))
-    keys = list(concepts)
-    column = {k: j for j, k in enumerate(keys)}
+            rows_of.setdefault(concept.key, set()).add(row)
+    # prune by support before anything dense: a painters run has ~10^5 candidate facts, most in a few documents
+    keys = [k for k in concepts if min_documents <= len(rows_of.get(k, ())) <= len(documents) - min_documents]
     matrix = np.zeros((len(documents), len(keys)), dtype=bool)
-    for row, key in pairs:
-        matrix[row, column[key]] = True
-    support = matrix.sum(axis=0)
-    keep = (support >= min_documents) & (support <= len(documents) - min_documents)
-    kept = [concepts[k] for k, ok in zip(keys, keep, strict=True) if ok]
+    for j, key in enumerate(keys):
+        matrix[list(rows_of[key]), j] = True
+    kept = [concepts[k] for k in keys]
     labels = _labels(store, kg, sorted({c.item.value for c in kept if c.item and not c.item.literal}
                                        | {c.item.property for c in kept if c.item and c.item.property}
                                        | {"http://www.wikidata.org/entity/" + local_id(c.item.property)
                                           for c in kept if c.item and c.item.property}), settings.item_batch)
     named = [_named(c, labels) for c in kept]
     progress("concepts", 4, 4)
-    return ConceptView(documents, named, matrix[:, keep], len(subject_of), ambiguous)
+    return ConceptView(documents, named, matrix, len(subject_of), ambiguous)
 
 
 def _named(concept: Concept, labels: dict[str, str]) -> Concept:
