@@ -288,7 +288,7 @@ class EmbeddedStore:
         return out.getvalue()
 
     def flush(self) -> None:
-        if self.path is not None:
+        if self.path is not None and not self.read_only:        # a read-only store has nothing to flush
             self._store.flush()
 
     def close(self) -> None:

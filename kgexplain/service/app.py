@@ -577,7 +577,9 @@ def _with_links(store: TripleStore, items: list[dict[str, Any]]) -> list[dict[st
         for role in ("property", "value"):
             iri = str(item[role])
             for key in (iri, WD + iri[len(WDT):] if iri.startswith(WDT) else None):
-                links.extend({"of": role, **link} for link in found.get(key or "", []))
+                for link in found.get(key or "", []):
+                    if {"of": role, **link} not in links:      # wd:P and wdt:P often carry the same link
+                        links.append({"of": role, **link})
             page = _wikidata_page(iri)
             if page:
                 links.append({"of": role, "relation": "rdfs:seeAlso", "target": page})
