@@ -48,6 +48,7 @@ __all__ = ["Concept", "ConceptView", "NeuronRun", "NeuronRulesResult", "concept_
 
 log = logging.getLogger(__name__)
 DEFAULT_MIN_DOCUMENTS = 10
+_SET_BLOCK = 4096          # concept sets whose document sets are held at once (concept_rules)
 
 
 @dataclass(frozen=True)
@@ -386,15 +387,22 @@ class ConceptRulesResult:
     view: ConceptView
     triples: int
     seconds: float
+    found: int = 0                    # rules passing every test, of which ``rules`` are the first
 
 
 def concept_rules(view: ConceptView, layers: dict[str, np.ndarray], *, min_support: int = 10,
-                  max_concepts: int = 2, min_confidence: float = 0.5, min_lift: float = 1.5) -> tuple[list[ConceptRule], int]:
+                  max_concepts: int = 2, min_confidence: float = 0.5, min_lift: float = 1.5,
+                  top: int | None = None) -> tuple[list[ConceptRule], int, int]:
     """Rules ``concepts → neuron active`` over documents as transactions: Apriori over the concept items
     (at most ``max_concepts`` per antecedent), then, for every frequent concept set and every neuron at once,
     the support of the set with the neuron (a matrix product of the sets' document sets with the active flags).
-    A rule is kept when its confidence and lift pass and no rule with a sub-antecedent for the same neuron is at
-    least as confident (the shorter rule says it already). Returns (rules by lift, frequent concept sets)."""
+    A rule is kept when its confidence and lift pass and no rule with a sub-antecedent for the same neuron
+    passes at least as confidently (the shorter rule says it already; a sub-rule itself dropped for that reason
+    has a passing sub-rule at least as confident again, so testing every passing sub-rule is the same).
+
+    Rules are ordered by lift, support (both descending), then layer, neuron and antecedent (shorter first);
+    ``top`` keeps the first ``top`` only, in bounded memory (a painters run has ~10^7 rules). Returns
+    (rules, frequent concept sets, rules found before ``top``)."""
     from .mining.apriori import apriori
 
     n = view.matrix.shape[0]
@@ -403,31 +411,57 @@ def concept_rules(view: ConceptView, layers: dict[str, np.ndarray], *, min_suppo
     for r, c in zip(rows.tolist(), cols.tolist(), strict=True):
         baskets[r].append(c)
     frequent = apriori(baskets, min_support=max(1, min_support), max_len=max_concepts)
-    sets = [tuple(sorted(frequent.items[i] for i in s)) for s in frequent.itemsets]
+    # shortest first: a set's sub-sets are scored before it
+    sets = sorted((tuple(sorted(frequent.items[i] for i in s)) for s in frequent.itemsets), key=lambda s: (len(s), s))
     if not sets:
-        return [], 0
-    covers = np.zeros((len(sets), n), dtype=np.float32)
-    for j, s in enumerate(sets):
-        covers[j] = view.matrix[:, list(s)].all(axis=1)
-    set_support = covers.sum(axis=1)
-    out: list[ConceptRule] = []
-    for layer, active in layers.items():
-        active = active.astype(np.float32)
-        joint = covers @ active                                     # (sets, neurons)
-        base = active.mean(axis=0)                                  # P(neuron active)
-        confidence = joint / set_support[:, None]
-        lift = np.divide(confidence, base[None, :], out=np.zeros_like(confidence), where=base[None, :] > 0)
-        ok = (joint >= min_support) & (confidence >= min_confidence) & (lift >= min_lift)
-        best: dict[tuple[tuple[int, ...], int], float] = {}
-        for j, neuron in sorted(zip(*np.nonzero(ok), strict=True), key=lambda jn: len(sets[jn[0]])):
-            s = sets[j]
-            conf = float(confidence[j, neuron])
-            if any(best.get((sub, neuron), -1.0) >= conf for sub in _proper_subsets(s)):
+        return [], 0, 0
+    names = list(layers)
+    columns = view.matrix.astype(np.float32)
+    actives = [layers[name].astype(np.float32) for name in names]
+    bases = [active.mean(axis=0) for active in actives]                        # P(neuron active)
+    longest = max(len(s) for s in sets)
+    # confidence of every passing rule of a set that can be a sub-antecedent (−1 where none passes)
+    passing: dict[tuple[int, ...], list[np.ndarray]] = {}
+    kept: list[np.ndarray] = []              # columns: lift, support, layer, neuron, set, confidence
+    found = 0
+    for start in range(0, len(sets), _SET_BLOCK):
+        block = sets[start:start + _SET_BLOCK]
+        covers = np.empty((len(block), n), dtype=np.float32)
+        for j, s in enumerate(block):
+            covers[j] = columns[:, s[0]] if len(s) == 1 else np.prod(columns[:, list(s)], axis=1)
+        set_support = covers.sum(axis=1)
+        for k, (active, base) in enumerate(zip(actives, bases, strict=True)):
+            joint = covers @ active                                             # (sets, neurons)
+            confidence = joint / set_support[:, None]
+            lift = np.divide(confidence, base[None, :], out=np.zeros_like(confidence), where=base[None, :] > 0)
+            ok = (joint >= min_support) & (confidence >= min_confidence) & (lift >= min_lift)
+            scored = np.where(ok, confidence, -1.0)
+            for j, s in enumerate(block):
+                if len(s) > 1 and ok[j].any():
+                    shadow = np.max([passing[sub][k] for sub in _proper_subsets(s)], axis=0)
+                    ok[j] &= shadow < confidence[j]
+                if len(s) < longest:
+                    passing.setdefault(s, [None] * len(actives))[k] = scored[j]   # type: ignore[list-item]
+            j_idx, neuron = np.nonzero(ok)
+            if not len(j_idx):
                 continue
-            best[(s, neuron)] = conf
-            out.append(ConceptRule(s, layer, int(neuron), int(joint[j, neuron]), conf, float(lift[j, neuron])))
-    out.sort(key=lambda r: (-r.lift, -r.support, r.layer, r.neuron, r.concepts))
-    return out, len(sets)
+            found += len(j_idx)
+            kept.append(np.column_stack([lift[j_idx, neuron], joint[j_idx, neuron], np.full(len(j_idx), k),
+                                         neuron, start + j_idx, confidence[j_idx, neuron]]).astype(np.float64))
+            if top is not None and sum(len(x) for x in kept) > 4 * max(top, _SET_BLOCK):
+                kept = [_first(np.concatenate(kept), top)]
+    if not kept:
+        return [], len(sets), 0
+    table = _first(np.concatenate(kept), top)
+    out = [ConceptRule(sets[int(row[4])], names[int(row[2])], int(row[3]), int(row[1]), float(row[5]), float(row[0]))
+           for row in table]
+    return out, len(sets), found
+
+
+def _first(table: np.ndarray, top: int | None) -> np.ndarray:
+    """Rows of (lift, support, layer, neuron, set, confidence) in rule order, the first ``top`` of them."""
+    order = np.lexsort((table[:, 4], table[:, 3], table[:, 2], -table[:, 1], -table[:, 0]))
+    return table[order if top is None else order[:top]]
 
 
 def _proper_subsets(items: tuple[int, ...]) -> Iterable[tuple[int, ...]]:
@@ -457,9 +491,9 @@ def concept_rules_stage(store: TripleStore, dataset: str, settings: Settings, la
     if not view.concepts:
         raise InputError(f"no concept is held by at least {min_documents} documents of {dataset!r}: is the knowledge "
                          "graph loaded and an attribution run done (`kgexplain explain`)?")
-    rules, n_sets = concept_rules(view, {name: every[name] for name in chosen}, min_support=min_documents,
-                                  max_concepts=max_concepts, min_confidence=min_confidence, min_lift=min_lift)
-    rules = rules[:top]
+    rules, n_sets, n_found = concept_rules(view, {name: every[name] for name in chosen}, min_support=min_documents,
+                                           max_concepts=max_concepts, min_confidence=min_confidence,
+                                           min_lift=min_lift, top=top)
     for rule in rules:
         rule.label = " ∧ ".join(view.concepts[c].text for c in rule.concepts) + f" → {rule.layer}#{rule.neuron} active"
     run_id = _new_run_id("concepts")
@@ -481,7 +515,7 @@ def concept_rules_stage(store: TripleStore, dataset: str, settings: Settings, la
                        links={"informedBy": run.run})
     n = publish_run(store, record, minter, body)
     return ConceptRulesResult(run_id, graph.value, run.run, len(documents), len(view.concepts), n_sets, rules,
-                              neuron_tokens(store, run), view, n, time.perf_counter() - clock)
+                              neuron_tokens(store, run), view, n, time.perf_counter() - clock, n_found)
 
 
 def _concept_rdf(minter: Minter, concept: Concept) -> tuple[str, list[RawTriple]]:

@@ -120,7 +120,7 @@ def concepts_command(
                                          activation_run_id=activation_run_id, min_documents=min_documents,
                                          max_concepts=max_concepts, min_confidence=min_confidence,
                                          min_lift=min_lift, progress=progress)
-        console.print(f"{len(result.rules)} rules from {result.concepts} concepts and {result.itemsets} frequent concept "
+        console.print(f"{result.found:,} rules ({len(result.rules)} best published) from {result.concepts:,} concepts and {result.itemsets:,} frequent concept "
                       f"sets over {result.documents:,} documents (subject entity linked for "
                       f"{result.view.linked_subjects})")
         table = Table("concepts → neuron active", "support", "confidence", "lift", "tokens behind the neuron")

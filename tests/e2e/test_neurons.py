@@ -47,7 +47,8 @@ def test_the_commands_report_and_publish_valid_runs(neuron_store: tuple[Path, di
     assert found, outputs["explainn"]
     rules, bits, baseline = int(found[1]), int(found[2].replace(",", "")), int(found[3].replace(",", ""))
     assert rules >= 1 and bits < baseline
-    assert re.search(r"\d+ rules from \d+ concepts and \d+ frequent concept sets over 2,000 documents",
+    assert re.search(r"[\d,]+ rules \(\d+ best published\) from [\d,]+ concepts and [\d,]+ frequent concept sets over 2,000 "
+                     r"documents",
                      outputs["concepts"]), outputs["concepts"]
     assert re.search(r"\d+ redescriptions of head.relu2 \(cnn\) against concepts over 2,000 documents",
                      outputs["redescribe"]), outputs["redescribe"]
