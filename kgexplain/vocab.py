@@ -143,6 +143,14 @@ class Minter:
     def redescription(self, run_id: str, key: str) -> str:
         return self._iri("run", run_id, "redescription", _digest(key))
 
+    def setting(self, run_id: str, name: str) -> str:
+        """A run's ``mls:HyperParameterSetting`` for the setting ``name``."""
+        return self._iri("run", run_id, "setting", name)
+
+    def implementation(self, role: str, name: str) -> str:
+        """An ``mls:Implementation`` (role model, method or miner), shared across runs."""
+        return self._iri("implementation", role, name)
+
     def concept(self, kind: str, prop: str, value: str) -> str:
         """Concepts, like items, are shared across runs."""
         return self._iri("concept", _digest(f"{kind}|{prop}|{value}"))

@@ -15,7 +15,7 @@ from ..vocab import KGX, MLS, PROV, RDF, RDFS, WD, WDT, XSD, Minter, local_id, n
 
 __all__ = [
     "RunRecord", "run_triples", "rule_triples", "influence_triples", "token_ntriples", "mention_triples",
-    "activation_triples", "item_text", "label_rules", "item_label", "rule_label",
+    "activation_triples", "item_text", "label_rules", "item_label", "rule_label", "IMPLEMENTATIONS", "OUTCOMES",
 ]
 
 TYPE = nt_iri(RDF + "type")
@@ -39,6 +39,13 @@ class RunRecord:
     status: str = "completed"
     settings: Mapping[str, object] | None = None
     links: Mapping[str, str] | None = None   # kgx property name -> IRI (e.g. informedBy, kgGraph)
+
+
+# Settings that name what a run executed (an ``mls:Implementation``) and settings that are measured
+# outcomes of the run, not chosen: neither is written as an ``mls:HyperParameterSetting``.
+IMPLEMENTATIONS = ("model", "method", "miner")
+OUTCOMES = frozenset({"expectedValue", "additivityError", "testAccuracy", "validationAccuracy", "baselineBits",
+                      "totalBits", "transactions", "ruleIris", "linkCount", "miningRuns"})
 
 
 def _literal(value: object) -> str:
@@ -71,6 +78,32 @@ def run_triples(record: RunRecord, minter: Minter) -> Iterator[RawTriple]:
     for name, value in (record.settings or {}).items():
         if value is not None:
             yield run, _k(name), _literal(value)
+    yield from _ml_schema_triples(record, minter, run)
+
+
+def _ml_schema_triples(record: RunRecord, minter: Minter, run: str) -> Iterator[RawTriple]:
+    """The run's settings once more in ML Schema terms, next to the plain ``kgx:`` properties that queries use:
+    ``prov:wasInformedBy`` the run it used, ``mls:executes`` an ``mls:Implementation`` per model, method or
+    miner name (shared across runs), and ``mls:hasInput`` one ``mls:HyperParameterSetting`` per other chosen
+    setting, ``mls:specifiedBy`` the ``kgx:`` property (an ``mls:HyperParameter`` in the vocabulary) and
+    ``mls:hasValue`` its value."""
+    informed_by = (record.links or {}).get("informedBy")
+    if informed_by:
+        yield run, nt_iri(PROV + "wasInformedBy"), nt_iri(informed_by)
+    for name, value in (record.settings or {}).items():
+        if value is None or name in OUTCOMES:
+            continue
+        if name in IMPLEMENTATIONS:
+            impl = nt_iri(minter.implementation(name, str(value)))
+            yield run, nt_iri(MLS + "executes"), impl
+            yield impl, TYPE, nt_iri(MLS + "Implementation")
+            yield impl, LABEL, nt_str(f"{value} ({name})")
+            continue
+        setting = nt_iri(minter.setting(record.run_id, name))
+        yield run, nt_iri(MLS + "hasInput"), setting
+        yield setting, TYPE, nt_iri(MLS + "HyperParameterSetting")
+        yield setting, nt_iri(MLS + "specifiedBy"), _k(name)
+        yield setting, nt_iri(MLS + "hasValue"), _literal(value)
 
 
 def item_label(direction: str, prop_label: str, value_label: str) -> str:

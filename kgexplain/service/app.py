@@ -30,7 +30,7 @@ from ..errors import InputError, StoreError
 from ..pipeline import Settings, document_heatmap_data
 from ..queries import load_query
 from ..store import GRAPH_FORMATS, RESULTS_FORMATS, NotAcceptable, TripleStore
-from ..vocab import DEFAULT_BASE, SYN, WD, WDT, Minter, local_id
+from ..vocab import DEFAULT_BASE, MLS, PROV, SYN, WD, WDT, Minter, local_id
 from .cache import ResponseCache
 from .graph_store import BadGraphRequest, GraphTarget, parse_body, target
 from .guard import Budget, BudgetExceeded, QueryRefused, check_operation
@@ -359,7 +359,8 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
                               run=NamedNode(minter.run(run_id)))
         provenance: dict[str, Any] = {"run": minter.run(run_id), "run_id": run_id}
         for prop, value in (record.iter_rows() if record.height else []):
-            provenance.setdefault(local_id(prop), value)
+            if not prop.startswith(MLS) and prop != PROV + "wasInformedBy":   # the same facts in ML Schema / PROV-O terms
+                provenance.setdefault(local_id(prop), value)
         body = dict(index.summaries([found["rule"]])[0])
         body["antecedent"] = _with_links(store, body["antecedent"])
         body.update(entities=entities, documents=documents, provenance=provenance)
