@@ -37,6 +37,7 @@ from .models.training import DEFAULT_EPOCHS, TrainedModel, TrainResult, TrainSet
 from .publish.rdf import (
     RunRecord, activation_triples, influence_triples, mention_triples, rule_triples, run_triples, token_ntriples,
 )
+from .publish.export import DEFAULT_ENDPOINT_URL, EXPORT_FORMATS, export_rules
 from .publish.shacl import validate
 from .queries import load_query
 from .results import split_terms
@@ -776,24 +777,8 @@ def best_rules(result: MineResult, per_class: int | None = None) -> list[Rule]:
 # ---------------------------------------------------------------------------------------------------
 # export
 
-EXPORT_FORMATS = {"turtle": RdfFormat.TURTLE, "ntriples": RdfFormat.N_TRIPLES, "json-ld": RdfFormat.JSON_LD}
-
-
-def export_stage(store: TripleStore, graph: str, output: Path, fmt: str = "turtle") -> int:
-    """Writes one run graph to ``output`` (Turtle, N-Triples or expanded JSON-LD, every literal's lexical
-    form kept) through a temporary file; returns its triple count."""
-    import pyoxigraph as ox
-
-    from .vocab import PREFIXES
-
-    if fmt not in EXPORT_FORMATS:
-        raise InputError(f"unknown export format {fmt!r}; use one of {', '.join(EXPORT_FORMATS)}")
-    data = store.dump(NamedNode(graph), RdfFormat.N_TRIPLES)
-    if not data:
-        raise StoreError(f"graph {graph} is empty or missing in the {store.description}")
-    output.parent.mkdir(parents=True, exist_ok=True)
-    tmp = output.with_name(output.name + ".tmp")
-    triples = ox.parse(data, RdfFormat.N_TRIPLES)
-    tmp.write_bytes(ox.serialize(triples, format=EXPORT_FORMATS[fmt], prefixes=PREFIXES) or b"")
-    tmp.replace(output)
-    return data.count(b"\n")
+def export_stage(store: TripleStore, graph: str, output: Path, fmt: str = "turtle", *,
+                 base_iri: str = DEFAULT_BASE, endpoint_url: str = DEFAULT_ENDPOINT_URL) -> int:
+    """Writes one run graph to ``output`` in ``fmt`` (see ``publish.export``: Turtle, N-Triples,
+    compacted JSON-LD, SWRL, SHACL rules or DCAT) through a temporary file; returns its triple count."""
+    return export_rules(store, graph, output, fmt, base_iri=base_iri, endpoint_url=endpoint_url).triples

@@ -28,6 +28,7 @@ from ..pipeline import (
     PRESETS, LoadResult, MineResult, Settings, activations_stage, best_rules, explain_stage, export_stage, latest_run, load_stage, mine_stage,
     train_stage,
 )
+from ..publish.export import DEFAULT_ENDPOINT_URL, export_rules
 from ..store import TripleStore, open_store
 
 __all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "activations", "mine", "evaluate", "export", "heatmap", "serve",
@@ -382,13 +383,20 @@ def evaluate(dataset: DatasetOpt, output: Annotated[Path, typer.Option("--output
 @app.command()
 def export(dataset: DatasetOpt, output: Annotated[Path, typer.Option("--output")],
            store: StoreOpt = None, endpoint: EndpointOpt = None,
-           fmt: Annotated[str, typer.Option("--format", help="turtle, ntriples or json-ld.")] = "turtle") -> None:
-    """Write the rules graph of the latest mining run of a dataset to a file."""
+           fmt: Annotated[str, typer.Option("--format", help="turtle, ntriples, json-ld (compacted, kgexplain context "
+                                            "embedded), swrl, shacl-rules or dcat.")] = "turtle",
+           endpoint_url: Annotated[str, typer.Option("--endpoint-url", help="dcat: the SPARQL endpoint the catalog "
+                                                     "names as its data service.")] = DEFAULT_ENDPOINT_URL) -> None:
+    """Write the rules of the latest mining run of a dataset to a file: the run graph (Turtle, N-Triples,
+    JSON-LD), its rules as SWRL or SHACL rules, or a DCAT catalog of the dataset's rule sets."""
     with _errors():
+        settings = Settings()
         with _open(None, store, endpoint) as db:
-            _run, graph = latest_run(db, "MiningRun", dataset, Settings())
-            n = export_stage(db, graph, output, fmt)
-        console.print(f"wrote {n:,} triples of {graph} to {output}")
+            _run, graph = latest_run(db, "MiningRun", dataset, settings)
+            result = export_rules(db, graph, output, fmt, base_iri=settings.base_iri, endpoint_url=endpoint_url)
+        what = f"{result.rules:,} rules ({result.triples:,} triples)" if fmt in ("swrl", "shacl-rules") else \
+            f"{result.triples:,} triples"
+        console.print(f"wrote {what} of {graph} to {output}")
 
 
 @app.command()
@@ -480,3 +488,4 @@ if __name__ == "__main__":  # pragma: no cover
 from .neurons import neurons_app  # noqa: E402  (the group's commands use the options above)
 
 app.add_typer(neurons_app, name="neurons")
+from .link import link_command  # noqa: E402,F401  (registers `kgexplain link` on the app)
