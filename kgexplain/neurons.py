@@ -562,6 +562,7 @@ class RedescriptionsResult:
 def redescribe_stage(store: TripleStore, dataset: str, settings: Settings, layer: str, *, against: str = "concepts",
                      against_layer: str | None = None, model: str | None = None,
                      activation_run_id: str | None = None, min_jaccard: float = 0.2, max_p: float = 0.01,
+                     max_p_randomized: float | None = 0.05,
                      randomizations: int = 200, min_documents: int = DEFAULT_MIN_DOCUMENTS, top: int = 200,
                      progress: Progress = _no_progress) -> RedescriptionsResult:
     """Redescriptions between ``layer``'s binned activations and ``against``: ``concepts`` (KG facts and
@@ -607,7 +608,12 @@ def redescribe_stage(store: TripleStore, dataset: str, settings: Settings, layer
         right_property, against_name = "rightNeuron", f"{other.model} {name}"
     found = redescribe(left, right, min_jaccard=min_jaccard, max_p=max_p, min_support=min_documents,
                        randomizations=randomizations, seed=settings.train.seed,
-                       progress=lambda done, total: progress("redescriptions", done, total))[:top]
+                       progress=lambda done, total: progress("redescriptions", done, total))
+    if randomizations and max_p_randomized is not None:
+        # the binomial p of a searched-for pair is small by construction; the randomized one is adjusted
+        # for the whole search (mining.redescribe), so it decides what is reported
+        found = [r for r in found if r.p_randomized is not None and r.p_randomized <= max_p_randomized]
+    found = found[:top]
     left_text = [query_text(r.left, left.names, True) for r in found]
     right_text = [query_text(r.right, right.names, right.ordinal) for r in found]
     left_iris = [[minter.neuron(run.run_id, layer, c.column) for c in r.left.conditions] for r in found]
@@ -623,6 +629,8 @@ def redescribe_stage(store: TripleStore, dataset: str, settings: Settings, layer
     record = RunRecord(run_id, "RedescriptionRun", minter.dataset(dataset), graph.value, started,
                        settings={"leftLayer": layer, "against": against_name, "minJaccard": float(min_jaccard),
                                  "maxPValue": float(max_p), "randomizations": int(randomizations),
+                                 "maxRandomizedPValue": (float(max_p_randomized) if randomizations and
+                                                         max_p_randomized is not None else None),
                                  "minSupport": int(min_documents), "transactions": len(documents), "model": run.model},
                        links={"informedBy": run.run})
     n = publish_run(store, record, minter, body)

@@ -77,7 +77,10 @@ def redescribe_command(
         against_layer: Annotated[str | None, typer.Option("--against-layer", help="The other model's layer "
                                                           "(default: its last layer with more than one neuron).")] = None,
         min_jaccard: Annotated[float, typer.Option("--min-jaccard", min=0.0, max=1.0)] = 0.2,
-        max_p: Annotated[float, typer.Option("--max-p", min=0.0, max=1.0, help="Largest p-value kept.")] = 0.01,
+        max_p: Annotated[float, typer.Option("--max-p", min=0.0, max=1.0, help="Largest binomial p-value kept.")] = 0.01,
+        max_p_randomized: Annotated[float, typer.Option("--max-p-randomized", min=0.0, max=1.0, help="Largest "
+                                                        "randomized p-value kept (adjusted for the whole search; "
+                                                        "1: keep all).")] = 0.05,
         randomizations: Annotated[int, typer.Option("--randomizations", min=0, help="Permutations per redescription "
                                                     "for the randomized p-value (0: none).")] = 200,
         min_documents: MinDocs = DEFAULT_MIN_DOCUMENTS, top: TopOpt = 10) -> None:
@@ -88,7 +91,7 @@ def redescribe_command(
         with _open(None, store, endpoint) as db, _progress() as progress:
             result = redescribe_stage(db, dataset, settings, layer, against=against, against_layer=against_layer,
                                       model=model, activation_run_id=activation_run_id, min_jaccard=min_jaccard,
-                                      max_p=max_p, randomizations=randomizations, min_documents=min_documents,
+                                      max_p=max_p, max_p_randomized=max_p_randomized, randomizations=randomizations, min_documents=min_documents,
                                       progress=progress)
         console.print(f"{len(result.found)} redescriptions of {layer} ({result.model}) against {result.against} over "
                       f"{result.documents:,} documents")

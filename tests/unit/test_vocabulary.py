@@ -3,7 +3,7 @@ publishes: every kgx term a publish function writes or a query reads is declared
 comment; every class the publish functions instantiate is the target of a shape and their graphs conform; the
 ontology is aligned with PROV-O, ML Schema, SKOS and DCAT as it says; docs/vocabulary.md is current.
 
-tests/e2e/test_vocabulary.py does the same over every graph of a real demo store."""
+tests/e2e/test_demo_vocabulary.py does the same over every graph of a real demo store."""
 
 from __future__ import annotations
 

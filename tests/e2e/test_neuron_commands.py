@@ -80,7 +80,7 @@ def test_neuron_results_over_rest_and_sparql(neuron_store: tuple[Path, dict[str,
                 neurons = [p for parts in result["parts"].values() for p in parts if "active_documents" in p]
                 assert neurons and all(n["tokens"] and 0 < n["active_documents"] < 2000 for n in neurons)
         redescriptions = httpx.get(f"{url}/api/neurons/redescriptions", params={"limit": 200}).json()["results"]
-        assert all(r["jaccard"] >= 0.2 and r["p"] <= 0.01 and 0 < r["p_randomized"] <= 1 for r in redescriptions)
+        assert all(r["jaccard"] >= 0.2 and r["p"] <= 0.01 and 0 < r["p_randomized"] <= 0.05 for r in redescriptions)
         # the planted bias (country Varnia → Pos) is what the model keys on: some neuron follows that concept
         concepts = httpx.get(f"{url}/api/neurons/concepts", params={"limit": 200}).json()["results"]
         assert any(r["label"].startswith("mentions x: country(x, Varnia) → head.relu") for r in concepts)
