@@ -20,13 +20,23 @@ def main() -> None:
     parser.add_argument("--output", default=str(HERE / "results.jsonl"))
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--readme", help="rewrite the table between the bench markers of this Markdown file")
+    parser.add_argument("--only", nargs="+", metavar="FILE", choices=[b for b, _ in BENCHES],
+                        help="run only these benchmarks; their rows replace theirs in --output, the others stay")
     args = parser.parse_args()
     output = Path(args.output)
     tmp = output.with_name(output.name + ".tmp")
     tmp.unlink(missing_ok=True)
     for bench, extra in BENCHES:
+        if args.only and bench not in args.only:
+            continue
         cmd = [sys.executable, str(HERE / bench), "--output", str(tmp), *extra] + (["--quick"] if args.quick else [])
         subprocess.run(cmd, check=True)
+    if args.only and output.exists():
+        fresh = tmp.read_text().splitlines() if tmp.exists() else []
+        replaced = {json.loads(line)["bench"] for line in fresh if line.strip()}
+        kept = [line for line in output.read_text().splitlines()
+                if line.strip() and json.loads(line)["bench"] not in replaced]
+        tmp.write_text("".join(line + "\n" for line in kept + fresh))
     tmp.replace(output)
     rows = [json.loads(line) for line in output.read_text().splitlines() if line.strip()]
     table = markdown_table(rows)
