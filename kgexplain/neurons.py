@@ -569,6 +569,10 @@ def redescribe_stage(store: TripleStore, dataset: str, settings: Settings, layer
     labels), ``labels``, or a model name (that model's newest activation run on the same documents)."""
     from .mining.redescribe import View, redescribe
 
+    if randomizations and max_p_randomized is not None and 1 / (randomizations + 1) > max_p_randomized:
+        raise InputError(f"with {randomizations} randomizations the smallest randomized p-value is "
+                         f"{1 / (randomizations + 1):.3g}, above --max-p-randomized {max_p_randomized:g}: use at least "
+                         f"{int(np.ceil(1 / max_p_randomized)) - 1} randomizations, or --randomizations 0")
     started, clock = _now(), time.perf_counter()
     minter = Minter(settings.base_iri)
     run = activation_run(store, dataset, settings, model, activation_run_id)

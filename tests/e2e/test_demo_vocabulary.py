@@ -32,7 +32,7 @@ def store_graphs(demo: tuple[Path, str], tmp_path_factory: pytest.TempPathFactor
     shutil.copytree(demo[0] / "store", store)
     common = ["--store", str(store), "--dataset", "synthetic"]
     for name, extra in (("explainn", ["--layers", "head.relu1", "head.relu2"]), ("concepts", []),
-                        ("redescribe", ["--layer", "head.relu2", "--randomizations", "9"])):
+                        ("redescribe", ["--layer", "head.relu2", "--randomizations", "19"])):
         result = CliRunner().invoke(app, ["neurons", name, *common, *extra])
         assert result.exit_code == 0, result.output
     with EmbeddedStore(store) as db:

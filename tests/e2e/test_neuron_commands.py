@@ -67,6 +67,8 @@ def test_bad_neuron_input_is_a_clear_error(neuron_store: tuple[Path, dict[str, s
     assert code == 2 and "head.nope" in output and "Traceback" not in output
     code, output = _run(["neurons", "redescribe", *common, "--layer", "head.relu2", "--against", "cnn"])
     assert code == 2 and "same activation run" in output and "Traceback" not in output
+    code, output = _run(["neurons", "redescribe", *common, "--layer", "head.relu2", "--randomizations", "9"])
+    assert code == 2 and "use at least 19 randomizations" in output and "Traceback" not in output
 
 
 def test_neuron_results_over_rest_and_sparql(neuron_store: tuple[Path, dict[str, str]], serve) -> None:
