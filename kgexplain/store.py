@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 RawTriple = tuple[str, str, str]
 
 _CHUNK_TRIPLES = 200_000
+#: Triples per ``GRAPH`` block of an ``INSERT DATA``: Virtuoso 7.2's SPARQL parser runs out of stack
+#: ("SP030 … memory exhausted") at about 5,000 triples in one block, so a request carries several blocks.
+_BLOCK_TRIPLES = 1_000
 
 
 @runtime_checkable
@@ -123,6 +126,20 @@ def to_ntriples(triples: Iterable[RawTriple]) -> Iterator[bytes]:
             buf = []
     if buf:
         yield "".join(buf).encode("utf-8")
+
+
+def _insert_data(graphs: Iterable[tuple[ox.NamedNode, bytes]]) -> tuple[str, int]:
+    """One ``INSERT DATA`` for N-Triples chunks, each into its graph, in ``GRAPH`` blocks of at most
+    ``_BLOCK_TRIPLES`` triples (a graph may take several blocks); with the number of triples."""
+    blocks: list[str] = []
+    total = 0
+    for graph, chunk in graphs:
+        lines = chunk.decode("utf-8").split("\n")[:-1]   # N-Triples escapes line breaks inside literals
+        total += len(lines)
+        for start in range(0, len(lines), _BLOCK_TRIPLES):
+            body = "\n".join(lines[start:start + _BLOCK_TRIPLES])
+            blocks.append(f"GRAPH {graph} {{\n{body}\n}}")
+    return "INSERT DATA {\n" + "\n".join(blocks) + "\n}", total
 
 
 def _nquads(graphs: Mapping[ox.NamedNode, Iterable[RawTriple]]) -> Iterator[bytes]:
@@ -324,6 +341,13 @@ class RemoteStore:
             raise StoreError(f"{what}: cannot reach {url}: {exc}") from exc
         if response.status_code >= 400:
             raise StoreError(f"{what}: {url} answered {response.status_code}: {response.text[:300]}")
+        # Virtuoso answers 200 with part of the results when they reach its row limit or its time limit.
+        if "x-sparql-maxrows" in response.headers:
+            raise StoreError(f"{what}: {url} cut the results at its limit of {response.headers['x-sparql-maxrows']} "
+                             "rows (Virtuoso: raise [SPARQL] ResultSetMaxRows)")
+        if response.headers.get("x-sql-state") == "S1TAT":
+            raise StoreError(f"{what}: {url} ran out of time and gave a partial answer (Virtuoso: raise "
+                             "[SPARQL] MaxQueryExecutionTime, or set it to 0)")
         return response
 
     def _select_json(self, query: Query | str, bind: dict[str, object]) -> str:
@@ -389,18 +413,18 @@ class RemoteStore:
             return self.load(triples, graph)
         total = 0
         for chunk in to_ntriples(source):
-            body = chunk.decode("utf-8")
-            self._post(self.update_endpoint, {"update": f"INSERT DATA {{ GRAPH {graph} {{\n{body}}} }}"},
-                       "*/*", f"bulk load into {graph.value}")
-            total += body.count("\n")
+            update, count = _insert_data([(graph, chunk)])
+            self._post(self.update_endpoint, {"update": update}, "*/*", f"bulk load into {graph.value}")
+            total += count
         return total
 
     def publish(self, graphs: Mapping[ox.NamedNode, Iterable[RawTriple]]) -> int:
         """One ``INSERT DATA`` for all the graphs: an endpoint runs one update request as one transaction."""
-        blocks = [f"GRAPH {graph} {{\n{b''.join(to_ntriples(triples)).decode('utf-8')}}}" for graph, triples in graphs.items()]
-        self._post(self.update_endpoint, {"update": "INSERT DATA {\n" + "\n".join(blocks) + "\n}"},
-                   "*/*", f"publishing into {', '.join(g.value for g in graphs)}")
-        return sum(block.count(" .\n") for block in blocks)
+        update, count = _insert_data((graph, chunk) for graph, triples in graphs.items()
+                                     for chunk in to_ntriples(triples))
+        self._post(self.update_endpoint, {"update": update}, "*/*",
+                   f"publishing into {', '.join(g.value for g in graphs)}")
+        return count
 
     def drop_graph(self, graph: ox.NamedNode) -> None:
         self.update(f"DROP SILENT GRAPH {graph}")
