@@ -30,6 +30,18 @@ def shared_data() -> Path:
 
 
 @pytest.fixture(scope="session")
+def dbpedia_ontology() -> Path:
+    """``../shared/data/mappings/dbpedia-ontology.ttl``: fails in CI when missing, skips elsewhere."""
+    path = _shared_data_dir() / "mappings" / "dbpedia-ontology.ttl"
+    if not path.is_file():
+        message = f"the DBpedia ontology snapshot is not at {path} (set KGX_SHARED_DATA to point at shared/data)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return path
+
+
+@pytest.fixture(scope="session")
 def java() -> None:
     """Spark needs Java 17+: fails loudly in CI, skips elsewhere (a fresh Debian has none:
     ``apt install default-jre-headless``). pyspark itself is in the test extra: missing, it fails."""

@@ -4,7 +4,6 @@ dump excerpt), then the links on the rule's page: /api/rules/{run}/{rule} (the s
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 from collections.abc import Callable
@@ -21,7 +20,6 @@ from kgexplain.publish.shacl import validate
 from kgexplain.store import EmbeddedStore
 from kgexplain.vocab import SYN, WD, WDT
 
-ROOT = Path(__file__).resolve().parents[2]
 PLANTED = "country(x, Varnia) → Pos"
 DBO_COUNTRY = "http://dbpedia.org/ontology/country"
 
@@ -62,18 +60,6 @@ ORDER BY ?label
 def _run(args: list[str]) -> tuple[int, str]:
     result = CliRunner().invoke(app, args)
     return result.exit_code, " ".join(result.output.split())      # rich wraps at the terminal's width
-
-
-@pytest.fixture(scope="module")
-def dbpedia_ontology() -> Path:
-    base = Path(os.environ["KGX_SHARED_DATA"]) if os.environ.get("KGX_SHARED_DATA") else ROOT.parent / "shared" / "data"
-    path = base / "mappings" / "dbpedia-ontology.ttl"
-    if not path.is_file():
-        message = f"the DBpedia ontology snapshot is not at {path} (set KGX_SHARED_DATA to point at shared/data)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 @pytest.fixture(scope="module")

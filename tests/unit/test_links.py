@@ -5,7 +5,6 @@ finds it, and that it conforms to the shapes."""
 from __future__ import annotations
 
 import gzip
-import os
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -22,23 +21,9 @@ from kgexplain.queries import load_query
 from kgexplain.store import EmbeddedStore, RemoteStore, TripleStore
 from kgexplain.vocab import KGX, SKOS, WD, WDT, Minter
 
-ROOT = Path(__file__).resolve().parents[2]
 EXACT, CLOSE, BROAD, NARROW = (SKOS + n for n in ("exactMatch", "closeMatch", "broadMatch", "narrowMatch"))
 EX = "https://example.org/onto/"
 DBPEDIA_SHA256 = "98ef886d4c638759f25983d650fc108076ad0a6505eb1cb129ed02f66fe62d21"   # shared/data/README.md
-
-
-@pytest.fixture(scope="session")
-def dbpedia_ontology() -> Path:
-    """``../shared/data/mappings/dbpedia-ontology.ttl``: fails in CI when missing, skips elsewhere."""
-    base = Path(os.environ["KGX_SHARED_DATA"]) if os.environ.get("KGX_SHARED_DATA") else ROOT.parent / "shared" / "data"
-    path = base / "mappings" / "dbpedia-ontology.ttl"
-    if not path.is_file():
-        message = f"the DBpedia ontology snapshot is not at {path} (set KGX_SHARED_DATA to point at shared/data)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
 
 
 # --- IRIs -------------------------------------------------------------------------------------------
