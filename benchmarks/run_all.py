@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -23,6 +24,10 @@ def main() -> None:
     parser.add_argument("--only", nargs="+", metavar="FILE", choices=[b for b, _ in BENCHES],
                         help="run only these benchmarks; their rows replace theirs in --output, the others stay")
     args = parser.parse_args()
+    if (not args.only or "service.py" in args.only) and shutil.which("wrk") is None:
+        # Fail before an hour of other benchmarks, not after: service.py needs wrk as its load generator.
+        raise SystemExit("the service benchmark needs wrk (Debian: apt install wrk); "
+                         "install it or leave service.py out with --only")
     output = Path(args.output)
     tmp = output.with_name(output.name + ".tmp")
     tmp.unlink(missing_ok=True)
