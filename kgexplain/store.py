@@ -319,6 +319,17 @@ class EmbeddedStore:
         self.close()
 
 
+def _refuse_partial(response: httpx.Response, where: str) -> None:
+    """Virtuoso answers 200 with part of the results when they reach its row limit or its time limit, and
+    says so only in a header: that is an error here, never a short result."""
+    if "x-sparql-maxrows" in response.headers:
+        raise StoreError(f"{where} cut the results at its limit of {response.headers['x-sparql-maxrows']} "
+                         "rows (Virtuoso: raise [SPARQL] ResultSetMaxRows)")
+    if response.headers.get("x-sql-state") == "S1TAT":
+        raise StoreError(f"{where} ran out of time and gave a partial answer (Virtuoso: raise "
+                         "[SPARQL] MaxQueryExecutionTime, or set it to 0)")
+
+
 class RemoteStore:
     """Any SPARQL 1.1 endpoint. ``endpoint`` is the query URL; the update URL defaults to the same
     URL, or to ``…/update`` when the query URL ends with ``/query`` (Oxigraph, Fuseki)."""
@@ -341,13 +352,7 @@ class RemoteStore:
             raise StoreError(f"{what}: cannot reach {url}: {exc}") from exc
         if response.status_code >= 400:
             raise StoreError(f"{what}: {url} answered {response.status_code}: {response.text[:300]}")
-        # Virtuoso answers 200 with part of the results when they reach its row limit or its time limit.
-        if "x-sparql-maxrows" in response.headers:
-            raise StoreError(f"{what}: {url} cut the results at its limit of {response.headers['x-sparql-maxrows']} "
-                             "rows (Virtuoso: raise [SPARQL] ResultSetMaxRows)")
-        if response.headers.get("x-sql-state") == "S1TAT":
-            raise StoreError(f"{what}: {url} ran out of time and gave a partial answer (Virtuoso: raise "
-                             "[SPARQL] MaxQueryExecutionTime, or set it to 0)")
+        _refuse_partial(response, f"{what}: {url}")
         return response
 
     def _select_json(self, query: Query | str, bind: dict[str, object]) -> str:
@@ -392,6 +397,7 @@ class RemoteStore:
                 if response.status_code >= 400:
                     response.read()
                     raise StoreError(f"{self.endpoint} answered {response.status_code}: {response.text[:300]}")
+                _refuse_partial(response, self.endpoint)   # before a byte reaches the client
                 for chunk in response.iter_bytes():
                     output.write(chunk)
                 return response.headers.get("content-type", "application/octet-stream").split(";")[0]
@@ -430,6 +436,7 @@ class RemoteStore:
         self.update(f"DROP SILENT GRAPH {graph}")
 
     def graphs(self) -> list[str]:
+        """Every named graph with a triple, the server's own included (a fresh Virtuoso has a few)."""
         frame = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
         return sorted(frame["g"].to_list()) if frame.height else []
 

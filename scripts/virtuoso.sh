@@ -8,8 +8,9 @@
 #
 # Then: kgexplain demo --out OUT --endpoint "$(scripts/virtuoso.sh start /tmp/v)"
 # VIRTUOSO_HTTP_PORT and VIRTUOSO_ISQL_PORT choose the ports (free ones otherwise); VIRTUOSO_BIN and
-# VIRTUOSO_ISQL the binaries (virtuoso-t and isql-vt, as Debian names them). DIR keeps virtuoso.ini,
-# virtuoso.log (the server's log), server.pid and endpoint (the URL).
+# VIRTUOSO_ISQL the binaries (virtuoso-t and isql-vt, as Debian names them); VIRTUOSO_MAX_ROWS the row limit
+# of one answer (100,000,000). DIR keeps virtuoso.ini, virtuoso.log (the server's log), server.pid and
+# endpoint (the URL).
 set -euo pipefail
 
 VIRTUOSO_BIN=${VIRTUOSO_BIN:-virtuoso-t}
@@ -17,7 +18,7 @@ VIRTUOSO_ISQL=${VIRTUOSO_ISQL:-isql-vt}
 # A fresh database's DBA password. The server only listens on loopback.
 DBA_PASSWORD=dba
 
-usage() { sed -n '2,13s/^# \{0,1\}//p' "$0" >&2; exit 2; }
+usage() { sed -n '2,14s/^# \{0,1\}//p' "$0" >&2; exit 2; }
 
 # A port nothing listens on (bash's /dev/tcp probe), from a range above the usual services.
 free_port() {
@@ -83,7 +84,7 @@ EnabledGzipContent   = 0
 
 [SPARQL]
 ; The packaged limits cut results at 10,000 rows and queries at 60 s, returning partial answers: lift them.
-ResultSetMaxRows           = 100000000
+ResultSetMaxRows           = ${VIRTUOSO_MAX_ROWS:-100000000}
 MaxQueryCostEstimationTime = 0
 MaxQueryExecutionTime      = 0
 INI

@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import asyncio
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Collection
@@ -348,13 +347,13 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
         graph = minter.run_graph(run_id)
         coverage = store.select(load_query("rules/rule_coverage_of"), graph=graph, rule=NamedNode(found["rule"]))
         entities, documents = [], []
-        for kind, target, label in (coverage.iter_rows() if coverage.height else []):
+        for kind, covered, label in (coverage.iter_rows() if coverage.height else []):
             if kind == "entity":
-                entities.append({"iri": target, "id": local_id(target), "label": label,
-                                 "url": f"/api/entities/{local_id(target)}"})
+                entities.append({"iri": covered, "id": local_id(covered), "label": label,
+                                 "url": f"/api/entities/{local_id(covered)}"})
             else:
-                documents.append({"iri": target, "id": local_id(target),
-                                  "url": f"/api/documents/{found['dataset']}/{local_id(target)}"})
+                documents.append({"iri": covered, "id": local_id(covered),
+                                  "url": f"/api/documents/{found['dataset']}/{local_id(covered)}"})
         record = store.select(load_query("catalog/run_record"), catalog=minter.catalog_graph(),
                               run=NamedNode(minter.run(run_id)))
         provenance: dict[str, Any] = {"run": minter.run(run_id), "run_id": run_id}
@@ -410,8 +409,7 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
 
     # ----------------------------------------------------------------------------------- runs
 
-    work_dir = config.work_dir or FilePath(tempfile.mkdtemp(prefix="kgx-serve-"))
-    runner = JobRunner(store, work_dir, config.base_iri)
+    runner = JobRunner(store, config.work_dir, config.base_iri)
     app.state.runner = runner
 
     def neuron_page_of(kind: str, run: str | None, dataset: str | None, limit: int, offset: int) -> dict[str, Any]:
@@ -570,8 +568,8 @@ def _with_links(store: TripleStore, items: list[dict[str, Any]]) -> list[dict[st
     iris |= {WD + i[len(WDT):] for i in list(iris) if i.startswith(WDT)}
     frame = store.select(load_query("rules/external_links"), iri=[NamedNode(i) for i in sorted(iris)]) if iris else None
     found: dict[str, list[dict[str, str]]] = {}
-    for iri, relation, target in frame.iter_rows() if frame is not None and frame.height else []:
-        found.setdefault(iri, []).append({"relation": _prefixed(relation), "target": target})
+    for iri, relation, linked in frame.iter_rows() if frame is not None and frame.height else []:
+        found.setdefault(iri, []).append({"relation": _prefixed(relation), "target": linked})
     out = []
     for item in items:
         links = []

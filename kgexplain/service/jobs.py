@@ -5,6 +5,7 @@ a run's rules all at once or not at all."""
 
 from __future__ import annotations
 
+import tempfile
 import threading
 import time
 import uuid
@@ -56,8 +57,10 @@ class Job:
 class JobRunner:
     """Runs jobs one after another (each trains a model: running two at once would only slow both)."""
 
-    def __init__(self, store: TripleStore, work_dir: Path, base_iri: str) -> None:
-        self.store, self.work_dir, self.base_iri = store, work_dir, base_iri
+    def __init__(self, store: TripleStore, work_dir: Path | None, base_iri: str) -> None:
+        """``work_dir`` keeps the models of the runs; ``None``: a temporary directory made by the first run
+        (and left behind with its models, which the runs' results name)."""
+        self.store, self._work_dir, self.base_iri = store, work_dir, base_iri
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kgx-run")
@@ -86,6 +89,13 @@ class JobRunner:
         settings = replace(settings, train=train, method=spec.method)
         settings.check()
         return settings
+
+    @property
+    def work_dir(self) -> Path:
+        with self._lock:
+            if self._work_dir is None:
+                self._work_dir = Path(tempfile.mkdtemp(prefix="kgx-serve-"))
+            return self._work_dir
 
     def submit(self, spec: RunSpec) -> Job:
         self.check(spec)

@@ -9,6 +9,7 @@ import json
 import shutil
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -330,12 +331,15 @@ def test_schemathesis_finds_no_server_error(service: str, tmp_path: Path) -> Non
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
 
 
-def test_runs_started_over_rest(tmp_path: Path, serve) -> None:
+def test_runs_started_over_rest(tmp_path: Path, serve, monkeypatch: pytest.MonkeyPatch) -> None:
     """POST /api/runs needs the token, checks its body, runs the demo pipeline in the background with
-    progress, and the run's rules are then listed by /api/rules."""
+    progress, and the run's rules are then listed by /api/rules. A service that runs nothing leaves no
+    work directory behind."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     with EmbeddedStore(tmp_path / "store") as db:
         with serve(db) as url:
             problem(httpx.post(f"{url}/api/runs", json={"demo": True}), 403)
+        assert not list(tmp_path.glob("kgx-serve-*"))
         config = ServiceConfig(update_token="t0ken", work_dir=tmp_path / "work")
         auth = {"authorization": "Bearer t0ken"}
         with serve(db, config) as url:

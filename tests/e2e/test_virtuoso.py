@@ -13,8 +13,10 @@ import shutil
 import subprocess
 import threading
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
+import httpx
 import pyoxigraph as ox
 import pytest
 from typer.testing import CliRunner
@@ -37,24 +39,29 @@ TRIPLES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A throwaway Virtuoso on loopback (scripts/virtuoso.sh); yields its /sparql URL, stops it afterwards.
-    Fails loudly in CI without Virtuoso, skips elsewhere."""
+@contextmanager
+def _virtuoso(directory: Path, **env: str) -> Iterator[str]:
+    """A throwaway Virtuoso on loopback (scripts/virtuoso.sh, ``env`` for its settings); yields its /sparql
+    URL, stops it afterwards. Fails loudly in CI without Virtuoso, skips elsewhere."""
     if shutil.which("virtuoso-t") is None:
         message = "Virtuoso is missing: `virtuoso-t` is not on PATH (Debian: apt install virtuoso-opensource)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    directory = tmp_path_factory.mktemp("virtuoso")
     started = subprocess.run(["bash", str(SCRIPT), "start", str(directory)], capture_output=True, text=True,
-                             timeout=180)
+                             timeout=180, env={**os.environ, **env})
     if started.returncode != 0:
         pytest.fail(f"scripts/virtuoso.sh start failed: {started.stderr[-1000:]}")
     try:
         yield started.stdout.strip().splitlines()[-1]
     finally:
         subprocess.run(["bash", str(SCRIPT), "stop", str(directory)], capture_output=True, timeout=60)
+
+
+@pytest.fixture(scope="module")
+def virtuoso(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with _virtuoso(tmp_path_factory.mktemp("virtuoso")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -110,9 +117,12 @@ def test_every_shipped_query_runs_on_virtuoso(store: RemoteStore) -> None:
 
 
 def _observe_while(store: RemoteStore, write: Callable[[], object]) -> set[tuple[int, bool]]:
-    """Runs ``write`` while another client keeps reading (triples in G, whether the catalog entry exists)."""
-    query = (f"SELECT (COUNT(*) AS ?n) (SAMPLE(?c) AS ?entry) WHERE {{ {{ GRAPH {G} {{ ?s ?p ?o }} }} "
-             f"UNION {{ GRAPH {CATALOG} {{ ?c ?cp ?co }} }} }}")
+    """Runs ``write`` while another client keeps reading: whether the catalog entry exists, then, in a second
+    query, the triples in G. Two queries in that order, because Virtuoso reads at READ COMMITTED: one query
+    over both graphs may read G before a commit and the catalog after it, and so see an entry without rules
+    however atomic the write (it did on 1 of 6 runs)."""
+    has_entry = f"ASK {{ GRAPH {CATALOG} {{ ?c ?cp ?co }} }}"
+    count = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {G} {{ ?s ?p ?o }} }}"
     seen: set[tuple[int, bool]] = set()
     errors: list[StoreError] = []
     done = threading.Event()
@@ -121,12 +131,11 @@ def _observe_while(store: RemoteStore, write: Callable[[], object]) -> set[tuple
         with RemoteStore(store.endpoint) as reader:
             while not done.is_set():
                 try:
-                    row = reader.select(query).row(0, named=True)
+                    entry = reader.ask(has_entry)
+                    seen.add((int(reader.select(count)["n"][0]), entry))
                 except StoreError as exc:
                     errors.append(exc)
                     return
-                entry = row["entry"] is not None
-                seen.add((int(row["n"]) - entry, entry))
 
     thread = threading.Thread(target=read)
     thread.start()
@@ -140,13 +149,15 @@ def _observe_while(store: RemoteStore, write: Callable[[], object]) -> set[tuple
 
 
 def test_publish_is_all_or_nothing_for_a_reader(store: RemoteStore, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A reader polling during ``publish`` (one request, in many GRAPH blocks) sees nothing or everything: the
-    rules and their catalog entry. The same triples written by ``load`` in chunks show the states between."""
+    """A reader polling during ``publish`` (one request, in many GRAPH blocks) sees no rules or all of them, and
+    never the catalog entry without all the rules. The same triples written by ``load`` in chunks show the
+    states between."""
     n = 30_000
     rules = [(f"<{EX}r{i}>", f"<{EX}p>", f'"{i}"') for i in range(n)]
     entry = [(f"<{EX}run>", f"<{EX}graph>", f"<{G.value}>")]
     seen = _observe_while(store, lambda: store.publish({G: rules, CATALOG: entry}))
-    assert seen <= {(0, False), (n, True)}, sorted(seen)[:5]
+    # (n, False): the entry was read just before the commit, the rules just after it
+    assert seen <= {(0, False), (n, False), (n, True)}, sorted(seen)[:5]
     assert store.count(G) == n and store.count(CATALOG) == 1
     store.drop_graph(G)
     store.drop_graph(CATALOG)
@@ -155,19 +166,36 @@ def test_publish_is_all_or_nothing_for_a_reader(store: RemoteStore, monkeypatch:
     assert any(0 < count < n for count, _ in seen), "the control never caught a chunked load half done"
 
 
-@pytest.mark.parametrize(("header", "value", "advice"), [("X-SPARQL-MaxRows", "10000", "ResultSetMaxRows"),
-                                                      ("X-SQL-State", "S1TAT", "MaxQueryExecutionTime")])
-def test_a_partial_answer_is_an_error_not_a_short_result(monkeypatch: pytest.MonkeyPatch, header: str, value: str,
-                                                         advice: str) -> None:
-    """Virtuoso answers 200 with the rows it had when they reach ResultSetMaxRows or time runs out, and says so
-    only in a header: the store raises (no server needed)."""
-    import httpx
+def test_a_cut_answer_is_an_error_not_a_short_result(tmp_path: Path,
+                                                     serve: Callable[..., AbstractContextManager[str]]) -> None:
+    """A real Virtuoso whose ResultSetMaxRows is 100 answers 200 with 100 of 150 rows and says so only in a
+    header: the store raises, and the service's SPARQL pass-through answers an error, not the 100 rows. (Virtuoso
+    sends the header whenever an answer reaches the limit, so a query's own LIMIT 100 is refused too.)"""
+    with _virtuoso(tmp_path / "limited", VIRTUOSO_MAX_ROWS="100") as url, RemoteStore(url) as db:
+        db.load([(f"<{EX}s{i}>", f"<{EX}p>", f'"{i}"^^<{XSD}integer>') for i in range(150)], G)
+        query = f"SELECT ?s WHERE {{ GRAPH {G} {{ ?s ?p ?o }} }}"
+        assert db.select(query + " LIMIT 99").height == 99
+        with pytest.raises(StoreError, match="limit of 100 rows.*ResultSetMaxRows"):
+            db.select(query)
+        with serve(db) as base:
+            for accept in ("application/sparql-results+json", "text/csv"):
+                response = httpx.get(f"{base}/sparql", params={"query": query}, headers={"accept": accept})
+                assert response.status_code == 500, response.text[:300]
+                assert "ResultSetMaxRows" in response.json()["detail"]
+            assert httpx.get(f"{base}/sparql", params={"query": query + " LIMIT 99"},
+                             headers={"accept": "text/csv"}).text.count("\n") == 100
 
+
+def test_a_timed_out_answer_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Virtuoso marks an answer cut at MaxQueryExecutionTime with ``X-SQL-State: S1TAT``. A real server could
+    not be made to give one here (7.2 fails such a query with SR171, HTTP 500, first), so this checks the
+    store's reading of the header on a response built in the test (no server needed)."""
     def partial(self: httpx.Client, url: str, **kwargs: object) -> httpx.Response:
-        return httpx.Response(200, headers={header: value}, json={"head": {"vars": ["s"]}, "results": {"bindings": []}})
+        return httpx.Response(200, headers={"X-SQL-State": "S1TAT"},
+                              json={"head": {"vars": ["s"]}, "results": {"bindings": []}})
 
     monkeypatch.setattr(httpx.Client, "post", partial)
-    with RemoteStore("http://127.0.0.1:9/sparql") as db, pytest.raises(StoreError, match=advice):
+    with RemoteStore("http://127.0.0.1:9/sparql") as db, pytest.raises(StoreError, match="MaxQueryExecutionTime"):
         db.select("SELECT * WHERE { ?s ?p ?o }")
 
 
