@@ -12,6 +12,7 @@ import bz2
 import gzip
 import io
 import logging
+import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
@@ -38,6 +39,9 @@ _CHUNK_TRIPLES = 200_000
 #: Triples per ``GRAPH`` block of an ``INSERT DATA``: Virtuoso 7.2's SPARQL parser runs out of stack
 #: ("SP030 … memory exhausted") at about 5,000 triples in one block, so a request carries several blocks.
 _BLOCK_TRIPLES = 1_000
+#: Bytes of N-Triples per update request to a remote endpoint: Virtuoso 7.2 refuses a query text over
+#: 10 MB ("SR0??: The requested string session is longer than 10Mb"); the GRAPH blocks add a little.
+_REQUEST_BYTES = 8_000_000
 
 
 @runtime_checkable
@@ -116,16 +120,30 @@ def _name(query: Query | str) -> str:
     return query.name if isinstance(query, Query) else "<inline query>"
 
 
-def to_ntriples(triples: Iterable[RawTriple]) -> Iterator[bytes]:
-    """N-Triples bytes in chunks of at most ``_CHUNK_TRIPLES`` lines."""
-    buf: list[str] = []
-    for s, p, o in triples:
-        buf.append(f"{s} {p} {o} .\n")
-        if len(buf) >= _CHUNK_TRIPLES:
+def to_ntriples(triples: Iterable[RawTriple], max_bytes: int | None = None) -> Iterator[bytes]:
+    """N-Triples bytes in chunks of at most ``_CHUNK_TRIPLES`` lines and, if given, at most ``max_bytes``
+    bytes (a single longer line is a chunk of its own)."""
+    if max_bytes is None:
+        buf: list[str] = []
+        for s, p, o in triples:
+            buf.append(f"{s} {p} {o} .\n")
+            if len(buf) >= _CHUNK_TRIPLES:
+                yield "".join(buf).encode("utf-8")
+                buf = []
+        if buf:
             yield "".join(buf).encode("utf-8")
-            buf = []
-    if buf:
-        yield "".join(buf).encode("utf-8")
+        return
+    lines: list[bytes] = []
+    size = 0
+    for s, p, o in triples:
+        line = f"{s} {p} {o} .\n".encode()
+        if lines and (size + len(line) > max_bytes or len(lines) >= _CHUNK_TRIPLES):
+            yield b"".join(lines)
+            lines, size = [], 0
+        lines.append(line)
+        size += len(line)
+    if lines:
+        yield b"".join(lines)
 
 
 def _insert_data(graphs: Iterable[tuple[ox.NamedNode, bytes]]) -> tuple[str, int]:
@@ -418,18 +436,42 @@ class RemoteStore:
             triples = ((str(t.subject), str(t.predicate), str(t.object)) for t in ox.parse(source, fmt))
             return self.load(triples, graph)
         total = 0
-        for chunk in to_ntriples(source):
+        for chunk in to_ntriples(source, _REQUEST_BYTES):
             update, count = _insert_data([(graph, chunk)])
             self._post(self.update_endpoint, {"update": update}, "*/*", f"bulk load into {graph.value}")
             total += count
         return total
 
     def publish(self, graphs: Mapping[ox.NamedNode, Iterable[RawTriple]]) -> int:
-        """One ``INSERT DATA`` for all the graphs: an endpoint runs one update request as one transaction."""
-        update, count = _insert_data((graph, chunk) for graph, triples in graphs.items()
-                                     for chunk in to_ntriples(triples))
-        self._post(self.update_endpoint, {"update": update}, "*/*",
-                   f"publishing into {', '.join(g.value for g in graphs)}")
+        """Adds the triples of each graph in one update request, which an endpoint runs as one transaction.
+        What fits one request (``_REQUEST_BYTES``, ``_CHUNK_TRIPLES``) goes as one ``INSERT DATA``; more is
+        loaded into staging graphs first and then added to its graphs by one request of ``ADD`` and ``DROP``
+        operations. A failure drops the staging graphs and leaves the graphs as they were."""
+        chunks = [(graph, chunk) for graph, triples in graphs.items()
+                  for chunk in to_ntriples(triples, _REQUEST_BYTES)]
+        names = ", ".join(g.value for g in graphs)
+        if len(chunks) <= 1 or (sum(len(c) for _, c in chunks) <= _REQUEST_BYTES
+                                and sum(c.count(b"\n") for _, c in chunks) <= _CHUNK_TRIPLES):
+            update, count = _insert_data(chunks)
+            self._post(self.update_endpoint, {"update": update}, "*/*", f"publishing into {names}")
+            return count
+        tag = uuid.uuid4().hex[:12]
+        staging = {graph: ox.NamedNode(f"{graph.value}--publish-{tag}") for graph, _ in chunks}
+        count = 0
+        try:
+            for graph, chunk in chunks:
+                update, n = _insert_data([(staging[graph], chunk)])
+                self._post(self.update_endpoint, {"update": update}, "*/*", f"staging {graph.value} to publish it")
+                count += n
+            moves = " ;\n".join(f"ADD GRAPH {s} TO {g} ;\nDROP SILENT GRAPH {s}" for g, s in staging.items())
+            self._post(self.update_endpoint, {"update": moves}, "*/*", f"publishing into {names}")
+        except StoreError:
+            for graph in staging.values():
+                try:
+                    self.drop_graph(graph)
+                except StoreError:
+                    log.exception("could not drop the staging graph %s", graph.value)
+            raise
         return count
 
     def drop_graph(self, graph: ox.NamedNode) -> None:

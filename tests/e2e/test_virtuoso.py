@@ -166,6 +166,25 @@ def test_publish_is_all_or_nothing_for_a_reader(store: RemoteStore, monkeypatch:
     assert any(0 < count < n for count, _ in seen), "the control never caught a chunked load half done"
 
 
+def test_a_publish_over_virtuosos_request_limit(store: RemoteStore, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Virtuoso refuses an update text over 10 MB; a bigger publish goes through staging graphs and one request
+    of ADD and DROP, and is still all or nothing for a reader; a failed one leaves the graphs as they were."""
+    n = 120_000
+    rules = [(f"<{EX}r{i}>", f"<{EX}p>", f'"rule number {i}, padded to make the publish over 10 MB: {"x" * 40}"')
+             for i in range(n)]
+    entry = [(f"<{EX}run>", f"<{EX}graph>", f"<{G.value}>")]
+    assert sum(len(" ".join(t)) for t in rules) > 10_500_000
+    seen = _observe_while(store, lambda: store.publish({G: rules, CATALOG: entry}))
+    assert seen <= {(0, False), (n, False), (n, True)}, sorted(seen)[:5]
+    assert (store.count(G), store.count(CATALOG)) == (n, 1)
+    assert not [g for g in store.graphs() if "--publish-" in g]
+    monkeypatch.setattr("kgexplain.store._REQUEST_BYTES", 1_000_000)
+    with pytest.raises(StoreError):
+        store.publish({G: rules[:50_000], CATALOG: [(f"<{EX}run2>", f"<{EX}p>", '"unterminated')]})
+    assert (store.count(G), store.count(CATALOG)) == (n, 1)
+    assert not [g for g in store.graphs() if "--publish-" in g]
+
+
 def test_a_cut_answer_is_an_error_not_a_short_result(tmp_path: Path,
                                                      serve: Callable[..., AbstractContextManager[str]]) -> None:
     """A real Virtuoso whose ResultSetMaxRows is 100 answers 200 with 100 of 150 rows and says so only in a

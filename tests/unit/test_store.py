@@ -160,3 +160,23 @@ def test_publish_is_all_or_nothing_for_a_reader(store: TripleStore, monkeypatch:
     monkeypatch.setattr("kgexplain.store._CHUNK_TRIPLES", 2_000)
     seen = _observe_while(store, lambda: (store.load(rules, G), store.load(entry, CATALOG)))
     assert any(0 < count < n for count, _ in seen), "the control never caught a chunked load half done"
+
+
+def test_a_publish_too_big_for_one_request_is_still_all_or_nothing(store: TripleStore,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A remote publish over ``_REQUEST_BYTES`` goes through staging graphs and one request of ADD and DROP:
+    a reader still sees nothing or everything, and no staging graph stays behind. A publish that fails
+    half-way (a malformed triple in the last graph) leaves the graphs as they were."""
+    monkeypatch.setattr("kgexplain.store._REQUEST_BYTES", 100_000)   # 30,000 triples: about 15 requests
+    n = 30_000
+    rules = [(f"<{EX}r{i}>", f"<{EX}p>", f'"{i}"') for i in range(n)]
+    entry = [(f"<{EX}run>", f"<{EX}graph>", f"<{G.value}>")]
+    seen = _observe_while(store, lambda: store.publish({G: rules, CATALOG: entry}))
+    assert seen <= {(0, False), (n, True)} and (n, True) in seen, sorted(seen)[:5]
+    assert (store.count(G), store.count(CATALOG)) == (n, 1)
+    assert not [g for g in store.graphs() if "--publish-" in g]
+    more = [(f"<{EX}s{i}>", f"<{EX}p>", f'"{i}"') for i in range(n)]
+    with pytest.raises(StoreError, match="publish|load"):
+        store.publish({G: more, CATALOG: [*entry, (f"<{EX}run2>", f"<{EX}p>", '"unterminated')]})
+    assert (store.count(G), store.count(CATALOG)) == (n, 1)
+    assert not [g for g in store.graphs() if "--publish-" in g]
