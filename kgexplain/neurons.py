@@ -212,7 +212,8 @@ def concept_view(store: TripleStore, dataset: str, documents: list[str], setting
             concepts.setdefault(concept.key, concept)
             rows_of.setdefault(concept.key, set()).add(row)
     # prune by support before anything dense: a painters run has ~10^5 candidate facts, most in a few documents
-    keys = [k for k in concepts if min_documents <= len(rows_of.get(k, ())) <= len(documents) - min_documents]
+    # in key order, not the order the store returned them in: the same columns on every backend
+    keys = sorted(k for k in concepts if min_documents <= len(rows_of.get(k, ())) <= len(documents) - min_documents)
     matrix = np.zeros((len(documents), len(keys)), dtype=bool)
     for j, key in enumerate(keys):
         matrix[list(rows_of[key]), j] = True
