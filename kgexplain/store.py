@@ -465,7 +465,7 @@ class RemoteStore:
                 count += n
             moves = " ;\n".join(f"ADD GRAPH {s} TO {g} ;\nDROP SILENT GRAPH {s}" for g, s in staging.items())
             self._post(self.update_endpoint, {"update": moves}, "*/*", f"publishing into {names}")
-        except StoreError:
+        except BaseException:   # a failed request or an interrupt (Ctrl-C): leave no staging graph behind
             for graph in staging.values():
                 try:
                     self.drop_graph(graph)

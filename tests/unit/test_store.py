@@ -180,3 +180,27 @@ def test_a_publish_too_big_for_one_request_is_still_all_or_nothing(store: Triple
         store.publish({G: more, CATALOG: [*entry, (f"<{EX}run2>", f"<{EX}p>", '"unterminated')]})
     assert (store.count(G), store.count(CATALOG)) == (n, 1)
     assert not [g for g in store.graphs() if "--publish-" in g]
+
+
+def test_an_interrupted_remote_publish_leaves_no_staging_graph(oxigraph_server: str,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C while a big publish is being staged (the fourth request is interrupted): the staging graphs
+    already written are dropped on the real server, the target graph is untouched, the interrupt goes on."""
+    monkeypatch.setattr("kgexplain.store._REQUEST_BYTES", 100_000)
+    with RemoteStore(oxigraph_server) as db:
+        for g in db.graphs():
+            db.drop_graph(ox.NamedNode(g))
+        post, calls = RemoteStore._post, []
+
+        def interrupted(self: RemoteStore, url: str, data: dict[str, str], accept: str, what: str) -> object:
+            calls.append(what)
+            if len(calls) == 4:
+                raise KeyboardInterrupt
+            return post(self, url, data, accept, what)
+
+        monkeypatch.setattr(RemoteStore, "_post", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            db.publish({G: [(f"<{EX}r{i}>", f"<{EX}p>", f'"{i}"') for i in range(30_000)]})
+        monkeypatch.setattr(RemoteStore, "_post", post)
+        assert len([c for c in calls if c.startswith("staging")]) == 4
+        assert db.graphs() == [] and db.count(G) == 0
