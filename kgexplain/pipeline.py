@@ -14,8 +14,7 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import TypeVar
 from datetime import UTC, datetime
@@ -41,7 +40,7 @@ from .publish.export import DEFAULT_ENDPOINT_URL, EXPORT_FORMATS, export_rules
 from .publish.shacl import validate
 from .queries import load_query
 from .results import split_terms
-from .store import RawTriple, TripleStore, to_ntriples
+from .store import RawTriple, TripleStore, dropped_on_failure, to_ntriples
 from .text import is_cased_corpus, tokenize, tokenize_cased
 from .vocab import DEFAULT_BASE, KGX, WD, WDT, Minter
 
@@ -150,25 +149,12 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-@contextmanager
-def _cleanup(store: TripleStore, graph: NamedNode) -> Iterator[None]:
-    """Drops ``graph`` if writing it fails or is interrupted, so no half-written run stays behind."""
-    try:
-        yield
-    except BaseException:
-        try:
-            store.drop_graph(graph)
-        except StoreError:
-            log.exception("could not drop the half-written graph %s", graph.value)
-        raise
-
-
 def _replace_graph(store: TripleStore, graph: NamedNode, source: Path | Iterable[RawTriple]) -> int:
     """Loads ``source`` into a staging graph, then moves it over ``graph`` in one SPARQL update, so
     readers see the old graph or the new one, and a failed load leaves the old one in place."""
     staging = NamedNode(graph.value + "--staging")
     store.drop_graph(staging)
-    with _cleanup(store, staging):
+    with dropped_on_failure(store, staging):
         n = store.load(source, staging, RdfFormat.N_TRIPLES if isinstance(source, Path) else None)
         store.update(f"MOVE SILENT GRAPH {staging} TO {graph}")
     return n
@@ -358,8 +344,8 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
     # The store side runs beside torch (which, like polars and pyoxigraph, releases the GIL): one thread
     # builds the grounding lexicon while the documents are explained, another writes each explained batch's
     # tokens to the run graph while the next batch is explained. Both pools are left (their work finished)
-    # before _cleanup would drop the graph of a failed run.
-    with (_cleanup(store, graph), ThreadPoolExecutor(1, "kgx-lexicon") as reader,
+    # before dropped_on_failure would drop the graph of a failed run.
+    with (dropped_on_failure(store, graph), ThreadPoolExecutor(1, "kgx-lexicon") as reader,
           ThreadPoolExecutor(1, "kgx-writer") as writer):
         pending_lexicon = reader.submit(_lexicon, store, kg_graph, settings)
         loads: list[Future[int]] = []
@@ -459,7 +445,7 @@ def activations_stage(store: TripleStore, dataset: str, model_dir: Path, setting
     body = activation_triples(run_id, minter, docs["doc"].to_list(), captured.layers, settings.activation_bins,
                               settings.activation_threshold, top, pooled=captured.pooled,
                               rule=settings.activation_binarize)
-    with _cleanup(store, graph):
+    with dropped_on_failure(store, graph):
         n = store.load(body, graph)
         record.ended = _now()
         n += store.load(run_triples(record, minter), graph)

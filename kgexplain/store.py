@@ -14,6 +14,7 @@ import io
 import logging
 import uuid
 from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Protocol, runtime_checkable
 
@@ -27,7 +28,8 @@ from .results import parse_results_json, parse_results_tsv, terms_from_json
 
 __all__ = [
     "RESULTS_FORMATS", "GRAPH_FORMATS", "NotAcceptable",
-    "TripleStore", "EmbeddedStore", "RemoteStore", "open_store", "RawTriple", "to_ntriples", "parse_results_json",
+    "TripleStore", "EmbeddedStore", "RemoteStore", "open_store", "RawTriple", "to_ntriples", "dropped_on_failure",
+    "parse_results_json",
 ]
 
 log = logging.getLogger(__name__)
@@ -337,6 +339,20 @@ class EmbeddedStore:
         self.close()
 
 
+@contextmanager
+def dropped_on_failure(store: TripleStore, *graphs: ox.NamedNode) -> Iterator[None]:
+    """Drops ``graphs`` if the block fails or is interrupted (Ctrl-C), so no half-written graph stays behind."""
+    try:
+        yield
+    except BaseException:
+        for graph in graphs:
+            try:
+                store.drop_graph(graph)
+            except StoreError:
+                log.exception("could not drop the half-written graph %s", graph.value)
+        raise
+
+
 def _refuse_partial(response: httpx.Response, where: str) -> None:
     """Virtuoso answers 200 with part of the results when they reach its row limit or its time limit, and
     says so only in a header: that is an error here, never a short result."""
@@ -435,12 +451,14 @@ class RemoteStore:
             fmt = format or ox.RdfFormat.N_TRIPLES
             triples = ((str(t.subject), str(t.predicate), str(t.object)) for t in ox.parse(source, fmt))
             return self.load(triples, graph)
-        total = 0
-        for chunk in to_ntriples(source, _REQUEST_BYTES):
-            update, count = _insert_data([(graph, chunk)])
-            self._post(self.update_endpoint, {"update": update}, "*/*", f"bulk load into {graph.value}")
-            total += count
-        return total
+        return sum(self._insert(graph, chunk, f"bulk load into {graph.value}")
+                   for chunk in to_ntriples(source, _REQUEST_BYTES))
+
+    def _insert(self, graph: ox.NamedNode, chunk: bytes, what: str) -> int:
+        """One ``INSERT DATA`` request of an N-Triples chunk into ``graph``; returns its triples."""
+        update, count = _insert_data([(graph, chunk)])
+        self._post(self.update_endpoint, {"update": update}, "*/*", what)
+        return count
 
     def publish(self, graphs: Mapping[ox.NamedNode, Iterable[RawTriple]]) -> int:
         """Adds the triples of each graph in one update request, which an endpoint runs as one transaction.
@@ -457,21 +475,11 @@ class RemoteStore:
             return count
         tag = uuid.uuid4().hex[:12]
         staging = {graph: ox.NamedNode(f"{graph.value}--publish-{tag}") for graph, _ in chunks}
-        count = 0
-        try:
-            for graph, chunk in chunks:
-                update, n = _insert_data([(staging[graph], chunk)])
-                self._post(self.update_endpoint, {"update": update}, "*/*", f"staging {graph.value} to publish it")
-                count += n
+        with dropped_on_failure(self, *staging.values()):
+            count = sum(self._insert(staging[graph], chunk, f"staging {graph.value} to publish it")
+                        for graph, chunk in chunks)
             moves = " ;\n".join(f"ADD GRAPH {s} TO {g} ;\nDROP SILENT GRAPH {s}" for g, s in staging.items())
             self._post(self.update_endpoint, {"update": moves}, "*/*", f"publishing into {names}")
-        except BaseException:   # a failed request or an interrupt (Ctrl-C): leave no staging graph behind
-            for graph in staging.values():
-                try:
-                    self.drop_graph(graph)
-                except StoreError:
-                    log.exception("could not drop the staging graph %s", graph.value)
-            raise
         return count
 
     def drop_graph(self, graph: ox.NamedNode) -> None:
