@@ -6,6 +6,8 @@ __all__ = [
     "KgExplainError",
     "InputError",
     "StoreError",
+    "StoreUnreachable",
+    "QuerySyntaxError",
     "QueryError",
     "ModelError",
     "ValidationFailed",
@@ -24,6 +26,14 @@ class InputError(KgExplainError):
 
 class StoreError(KgExplainError):
     """The triple store could not be opened, read or written."""
+
+
+class StoreUnreachable(StoreError):
+    """A remote store did not answer (connection refused, timed out, name not found)."""
+
+
+class QuerySyntaxError(StoreError):
+    """The store refused a query or update as malformed (a user's text, at the SPARQL endpoint)."""
 
 
 class QueryError(KgExplainError):

@@ -22,7 +22,7 @@ import httpx
 import polars as pl
 import pyoxigraph as ox
 
-from .errors import StoreError
+from .errors import QuerySyntaxError, StoreError, StoreUnreachable
 from .queries import Query, bind
 from .results import parse_results_json, parse_results_tsv, terms_from_json
 
@@ -204,7 +204,9 @@ class EmbeddedStore:
     def _query(self, query: Query | str, bindings: dict[str, object]) -> object:
         try:
             return self._store.query(_text(query, bindings), use_default_graph_as_union=True)
-        except (SyntaxError, OSError, RuntimeError) as exc:
+        except SyntaxError as exc:
+            raise QuerySyntaxError(f"{_name(query)} does not parse: {exc}") from exc
+        except (OSError, RuntimeError) as exc:
             raise StoreError(f"{_name(query)} failed on the {self.description}: {exc}") from exc
 
     def _tsv(self, query: Query | str, bindings: dict[str, object]) -> bytes:
@@ -260,7 +262,9 @@ class EmbeddedStore:
     def update(self, query: Query | str, **bind: object) -> None:
         try:
             self._store.update(_text(query, bind))
-        except (SyntaxError, OSError, RuntimeError) as exc:
+        except SyntaxError as exc:
+            raise QuerySyntaxError(f"{_name(query)} does not parse: {exc}") from exc
+        except (OSError, RuntimeError) as exc:
             raise StoreError(f"{_name(query)} failed on the {self.description}: {exc}") from exc
 
     def load(self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode,
@@ -383,7 +387,7 @@ class RemoteStore:
         try:
             response = self._client.post(url, data=data, headers={"Accept": accept})
         except httpx.HTTPError as exc:
-            raise StoreError(f"{what}: cannot reach {url}: {exc}") from exc
+            raise StoreUnreachable(f"{what}: cannot reach {url}: {exc}") from exc
         if response.status_code >= 400:
             raise StoreError(f"{what}: {url} answered {response.status_code}: {response.text[:300]}")
         _refuse_partial(response, f"{what}: {url}")
@@ -430,13 +434,14 @@ class RemoteStore:
                     raise NotAcceptable(f"{self.endpoint} cannot answer in {headers['Accept']}")
                 if response.status_code >= 400:
                     response.read()
-                    raise StoreError(f"{self.endpoint} answered {response.status_code}: {response.text[:300]}")
+                    error = QuerySyntaxError if response.status_code == 400 else StoreError
+                    raise error(f"{self.endpoint} answered {response.status_code}: {response.text[:300]}")
                 _refuse_partial(response, self.endpoint)   # before a byte reaches the client
                 for chunk in response.iter_bytes():
                     output.write(chunk)
                 return response.headers.get("content-type", "application/octet-stream").split(";")[0]
         except httpx.HTTPError as exc:
-            raise StoreError(f"cannot reach {self.endpoint}: {exc}") from exc
+            raise StoreUnreachable(f"cannot reach {self.endpoint}: {exc}") from exc
 
     def load(self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode,
              format: ox.RdfFormat | None = None) -> int:

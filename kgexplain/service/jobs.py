@@ -48,19 +48,21 @@ class Job:
     error: str | None = None
     result: dict[str, Any] | None = None
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self, *, show_error: bool = True) -> dict[str, Any]:
+        """``show_error=False``: a failed job's reason is kept for token holders (it can quote server files)."""
+        error = self.error if show_error or self.error is None else "failed (details for token holders)"
         return {"id": self.id, "status": self.status, "stage": self.stage, "progress": self.progress,
-                "created": self.created, "started": self.started, "ended": self.ended, "error": self.error,
+                "created": self.created, "started": self.started, "ended": self.ended, "error": error,
                 "result": self.result, "spec": self.spec.__dict__, "url": f"/api/runs/{self.id}"}
 
 
 class JobRunner:
     """Runs jobs one after another (each trains a model: running two at once would only slow both)."""
 
-    def __init__(self, store: TripleStore, work_dir: Path | None, base_iri: str) -> None:
+    def __init__(self, store: TripleStore, work_dir: Path | None, base_iri: str, data_dir: Path | None = None) -> None:
         """``work_dir`` keeps the models of the runs; ``None``: a temporary directory made by the first run
         (and left behind with its models, which the runs' results name)."""
-        self.store, self._work_dir, self.base_iri = store, work_dir, base_iri
+        self.store, self._work_dir, self.base_iri, self.data_dir = store, work_dir, base_iri, data_dir
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kgx-run")

@@ -97,7 +97,8 @@ class RuleIndex:
             if key == self._key:
                 return
             rules, items = [], []
-            for run_id, dataset_id, graph, ended in runs.select("run_id", "dataset_id", "graph", "ended").iter_rows():
+            completed = runs.select("run_id", "dataset_id", "graph", "ended").iter_rows() if runs.height else []
+            for run_id, dataset_id, graph, ended in completed:   # a store with no mining run yet has none
                 frame = self.store.select(load_query("rules/rules"), graph=NamedNode(graph))
                 if frame.height:
                     rules.append(frame.with_columns(pl.lit(run_id).alias("run"), pl.lit(dataset_id).alias("dataset"),
