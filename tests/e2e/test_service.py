@@ -118,8 +118,8 @@ def test_real_clients(service: str, demo_store: EmbeddedStore) -> None:
 
 
 def test_guards(service: str, demo_store: EmbeddedStore) -> None:
-    body = problem(httpx.get(f"{service}/sparql", params={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }"}), 400)
-    assert "SERVICE" in body["detail"]
+    body = problem(httpx.get(f"{service}/sparql", params={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }"}), 403)
+    assert "SERVICE" in body["detail"]      # refused by policy (403), not as malformed
     problem(httpx.get(f"{service}/sparql", params={"query": "SELEKT nonsense"}), 400)
     problem(httpx.get(f"{service}/sparql"), 400)
     before = demo_store.count()
@@ -141,7 +141,7 @@ def test_updates_need_the_token(tmp_path: Path, serve) -> None:
             "content-type": "application/sparql-update", "authorization": "Bearer s3cret"})
         assert ok.status_code == 204 and db.count() == 1
         service_update = "INSERT { GRAPH <http://example.org/g> { ?s ?p ?o } } WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }"
-        problem(httpx.post(f"{url}/sparql", data={"update": service_update}, headers={"authorization": "Bearer s3cret"}), 400)
+        problem(httpx.post(f"{url}/sparql", data={"update": service_update}, headers={"authorization": "Bearer s3cret"}), 403)
         assert httpx.get(f"{url}/api/health").json()["read_only"] is False
     with EmbeddedStore(tmp_path / "empty-token") as db, serve(db, ServiceConfig(update_token="")) as url:
         # KGX_UPDATE_TOKEN set to nothing (docker/compose.yaml's default) keeps the endpoint read-only
