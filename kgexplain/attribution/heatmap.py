@@ -31,6 +31,8 @@ from typing import Any
 import numpy as np
 import polars as pl
 
+from ..palette import NEG_COLOUR, POS_COLOUR, rgb
+
 __all__ = [
     "NEGATIVE_RGB",
     "POSITIVE_RGB",
@@ -45,8 +47,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-POSITIVE_RGB: tuple[int, int, int] = (215, 48, 39)    # red: pushes towards the positive class
-NEGATIVE_RGB: tuple[int, int, int] = (49, 104, 181)   # blue: pushes away from it
+POSITIVE_RGB: tuple[int, int, int] = rgb(POS_COLOUR)   # red: pushes towards the positive class (the Pos colour)
+NEGATIVE_RGB: tuple[int, int, int] = rgb(NEG_COLOUR)   # blue: pushes away from it (the Neg colour)
 _LINK_SCHEMES = ("http://", "https://")
 _WHITE_TEXT_ABOVE = 0.7      # alpha above which a token is written in white for contrast
 

@@ -6,14 +6,19 @@ Every mined rule is a node; two rules are joined by an edge when the sets of tra
 in different components speak about disjoint sets of entities.
 
 ``rule_graph`` builds the graph, ``closed_sets`` lists its components, ``graph_data`` turns it into
-a JSON-ready node/link dict (d3 style) for a web page, and ``render_png`` draws it.
+a JSON-ready node/link dict (d3 style) for a web page, and ``render_png`` draws it (``graph_picture`` says
+where: every node inside the picture, no two overlapping, labels clear of them). Classes have the colours of
+``palette.py``, as on the web pages and in the heatmaps.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import re
 from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,21 +28,20 @@ from scipy import sparse
 
 from ..errors import InputError
 from ..mining.rules import MEASURES, Rule
+from ..palette import CLASS_COLOURS, NEG_COLOUR, OTHER_COLOUR, POS_COLOUR, class_colour
 
 __all__ = [
     "NEG_COLOUR",
     "OTHER_COLOUR",
     "POS_COLOUR",
+    "DrawnNode",
+    "GraphPicture",
     "closed_sets",
     "graph_data",
+    "graph_picture",
     "render_png",
     "rule_graph",
 ]
-
-POS_COLOUR = "#1f77b4"
-NEG_COLOUR = "#d62728"
-OTHER_COLOUR = "#7f7f7f"
-_CLASS_COLOURS = {"Pos": POS_COLOUR, "Neg": NEG_COLOUR}
 _LABEL_CHARS = 40
 _DENSE_LIMIT = 500
 _URI = re.compile(r"https?://[^\s|→]*[/#]([^\s|→/#]+)")
@@ -141,105 +145,330 @@ def _spring(component: nx.Graph, scale: float, seed: int) -> dict[int, np.ndarra
     return nx.spring_layout(component, pos=start, weight="jaccard", iterations=iterations, scale=scale, seed=seed)
 
 
-def _packed_layout(graph: nx.Graph, components: list[list[int]], seed: int) -> dict[int, np.ndarray]:
-    """A seeded spring layout per component, the components packed in rows (largest first) so none overlap.
+def _snap(points: np.ndarray) -> np.ndarray:
+    """Each point moved to the nearest free cell of the unit grid, in order: no two share a cell, so all are
+    at least 1 apart."""
+    taken: set[tuple[int, int]] = set()
+    out = np.empty_like(points)
+    for i, (x, y) in enumerate(points):
+        cx, cy = round(float(x)), round(float(y))
+        ring = 0
+        while True:
+            cells = [(cx + dx, cy + dy) for dx in range(-ring, ring + 1) for dy in range(-ring, ring + 1)
+                     if max(abs(dx), abs(dy)) == ring and (cx + dx, cy + dy) not in taken]
+            if cells:
+                best = min(cells, key=lambda c: ((c[0] - x) ** 2 + (c[1] - y) ** 2, c))
+                taken.add(best)
+                out[i] = best
+                break
+            ring += 1
+    return out
 
-    A component of ``n`` nodes gets a disc of radius ``0.5·√n``; discs are placed left to right in
-    shelves whose width is about the square root of their total area.
-    """
-    gap = 0.6
-    radii = [0.5 * math.sqrt(len(c)) for c in components]
-    width = max(max(2 * r for r in radii), 1.15 * math.sqrt(sum((2 * r + gap) ** 2 for r in radii)))
-    positions: dict[int, np.ndarray] = {}
-    x = y = row_height = 0.0
-    for members, radius in zip(components, radii, strict=True):
-        diameter = 2 * radius
-        if x > 0 and x + diameter > width:
-            x, y, row_height = 0.0, y - row_height - gap, 0.0
-        centre = np.array([x + radius, y - radius])
+
+def _separate(points: np.ndarray, seed: int, rounds: int = 200) -> np.ndarray:
+    """``points`` moved apart until every two are at least 1 apart: pairs closer than that are pushed
+    apart along the line joining them; what is still too close after ``rounds`` snaps to the unit grid."""
+    from scipy.spatial import cKDTree
+
+    points = np.array(points, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    for _ in range(rounds):
+        pairs = cKDTree(points).query_pairs(1.0 - 1e-9, output_type="ndarray")
+        if len(pairs) == 0:
+            return points
+        delta = points[pairs[:, 1]] - points[pairs[:, 0]]
+        distance = np.hypot(delta[:, 0], delta[:, 1])
+        same = distance < 1e-9
+        if same.any():                      # coincident points: part them in a random (seeded) direction
+            delta[same] = rng.normal(size=(int(same.sum()), 2))
+            distance[same] = np.hypot(delta[same, 0], delta[same, 1])
+        push = ((1.02 - distance) / 2 / distance)[:, None] * delta
+        np.subtract.at(points, pairs[:, 0], push)
+        np.add.at(points, pairs[:, 1], push)
+    return _snap(points)
+
+
+def _packed_layout(graph: nx.Graph, components: list[list[int]], seed: int,
+                   label_room: float = 0.0) -> dict[int, np.ndarray]:
+    """Node centres in units of the smallest allowed distance between two of them: a seeded spring layout
+    per component, spread until no two nodes are closer than 1, the components' boxes (``label_room`` wider,
+    for the labels of their rightmost nodes) packed in shelves (largest first) half a unit apart, the shelves'
+    width chosen to make the whole about 1.6 times as wide as high."""
+    gap = 0.5
+    placed: list[tuple[list[int], np.ndarray]] = []
+    for members in components:
         if len(members) == 1:
-            positions[members[0]] = centre
+            local = np.zeros((1, 2))
         else:
-            local = _spring(graph.subgraph(members), radius, seed)
-            positions.update({node: centre + np.asarray(p) for node, p in local.items()})
-        x += diameter + gap
-        row_height = max(row_height, diameter)
-    return positions
+            spring = _spring(graph.subgraph(members), 0.9 * math.sqrt(len(members)), seed)
+            local = _separate(np.array([spring[node] for node in members]), seed)
+        local = local - local.min(axis=0) + 0.5          # each node is a unit wide: its box starts at 0
+        placed.append((members, local))
+    sizes = [local.max(axis=0) + (0.5 + label_room, 0.5) for _, local in placed]
+    widest, total = max(w for w, _ in sizes), sum(w + gap for w, _ in sizes)
+    shelves = [_shelves(sizes, width, gap) for width in np.geomspace(widest, max(total, widest), 40)]
+    corners, _ = min(shelves, key=lambda packed: abs(math.log(packed[1][0] / packed[1][1] / 1.6)))
+    return {node: local[k] + corner for (members, local), corner in zip(placed, corners, strict=True)
+            for k, node in enumerate(members)}
+
+
+def _shelves(sizes: list[np.ndarray], width: float, gap: float) -> tuple[list[tuple[float, float]], tuple[float, float]]:
+    """Boxes of ``sizes`` placed left to right in rows no wider than ``width``: their corners and the extent."""
+    corners = []
+    x = y = row_height = right = 0.0
+    for w, h in sizes:
+        if x > 0 and x + w > width:
+            x, y, row_height = 0.0, y + row_height + gap, 0.0
+        corners.append((x, y))
+        right = max(right, x + w)
+        x += w + gap
+        row_height = max(row_height, h)
+    return corners, (right, y + row_height)
+
+
+_DPI = 100
+_LABEL_PT, _TITLE_PT, _NOTE_PT = 8.0, 12.0, 9.0
+_MARGIN = 16.0        # px around everything
+_LABEL_PAD = 2.0      # px between a label's text and the edge of its box
+_LABEL_GAP = 3.0      # px between a node's marker and its label
+
+
+@dataclass(frozen=True)
+class DrawnNode:
+    """A rule as ``render_png`` draws it, in pixels from the PNG's top-left corner: its marker's centre and
+    radius, and its label's box (left, top, right, bottom; None for a node outside the labelled ones).
+    ``label`` is the rule's shortened label, or its number in the key under the graph where that did not fit."""
+
+    node: int
+    x: float
+    y: float
+    radius: float
+    colour: str
+    label: str
+    label_box: tuple[float, float, float, float] | None
+
+
+@dataclass(frozen=True)
+class GraphPicture:
+    """Where ``render_png`` puts everything: the PNG's size, the area the nodes and labels are kept in
+    (left, top, right, bottom), every node, and the key's lines for labels written as numbers."""
+
+    width: int
+    height: int
+    area: tuple[float, float, float, float]
+    nodes: tuple[DrawnNode, ...]
+    key: tuple[str, ...] = ()
+
+
+class _Text:
+    """Text sizes in pixels at ``_DPI``, as the Agg renderer lays them out."""
+
+    def __init__(self) -> None:
+        from matplotlib.backends.backend_agg import RendererAgg
+        from matplotlib.font_manager import FontProperties
+
+        self.renderer = RendererAgg(8, 8, _DPI)
+        self.props = {(pt, bold): FontProperties(size=pt, weight="bold" if bold else "normal")
+                      for pt in (_LABEL_PT, _TITLE_PT, _NOTE_PT) for bold in (False, True)}
+
+    def size(self, text: str, pt: float, bold: bool = False) -> tuple[float, float]:
+        width, _, _ = self.renderer.get_text_width_height_descent(text, self.props[pt, bold], ismath=False)
+        _, height, _ = self.renderer.get_text_width_height_descent("Ágy", self.props[pt, bold], ismath=False)
+        return float(width), float(height)
+
+
+def _radii(supports: list[int]) -> tuple[np.ndarray, float]:
+    """Marker radii in pixels, growing with the square root of support; the largest shrinks as the graph
+    grows, so a few thousand rules are still dots, not a blot."""
+    biggest = max(3.0, min(14.0, 160.0 / math.sqrt(len(supports))))
+    smallest = max(1.5, 0.4 * biggest)
+    top = max(max(supports), 1)
+    share = np.sqrt(np.clip(np.asarray(supports, dtype=np.float64), 0, None) / top)
+    return smallest + (biggest - smallest) * share, biggest
+
+
+def _label_spots(x: float, y: float, r: float, w: float, h: float) -> Iterator[tuple[float, float]]:
+    """Top-left corners a label ``w`` × ``h`` may take around a marker, nearest first."""
+    g = _LABEL_GAP
+    right, left = x + r + g, x - r - g - w
+    yield right, y - h / 2
+    yield left, y - h / 2
+    yield x - w / 2, y - r - g - h
+    yield x - w / 2, y + r + g
+    for k in (1, 2, 3):
+        for dy in (-k * (h + 1), k * (h + 1)):
+            yield right, y - h / 2 + dy
+            yield left, y - h / 2 + dy
+            yield x - w / 2, (y - r - g - h if dy < 0 else y + r + g) + dy
+
+
+def _free(box: tuple[float, float, float, float], area: tuple[float, float, float, float],
+          boxes: list[tuple[float, float, float, float]], centres: np.ndarray, radii: np.ndarray) -> bool:
+    """Whether ``box`` lies in ``area`` and clear of the other labels' boxes and of every marker."""
+    left, top, right, bottom = box
+    if left < area[0] or top < area[1] or right > area[2] or bottom > area[3]:
+        return False
+    if any(left < b[2] + 1 and b[0] < right + 1 and top < b[3] + 1 and b[1] < bottom + 1 for b in boxes):
+        return False
+    nearest_x = np.clip(centres[:, 0], left, right)
+    nearest_y = np.clip(centres[:, 1], top, bottom)
+    return bool(np.all(np.hypot(centres[:, 0] - nearest_x, centres[:, 1] - nearest_y) >= radii + 1))
+
+
+def _note_size(text: _Text, note: str, legend: list[tuple[str, str]]) -> tuple[float, float]:
+    """The size of the line under the title: the counts, then a dot and a name per class."""
+    width, height = text.size(note, _NOTE_PT)
+    return width + sum(text.size("   " + item, _NOTE_PT)[0] + 1.1 * height for item, _ in legend), height
+
+
+def _heading(graph: nx.Graph, components: int) -> tuple[str, list[tuple[str, str]]]:
+    counts = Counter(graph.nodes[n]["consequent"] for n in graph.nodes)
+    classes = [c for c in ("Pos", "Neg") if counts[c]] + sorted(c for c in counts if c not in CLASS_COLOURS)
+    note = f"{graph.number_of_nodes()} rules · {graph.number_of_edges()} overlaps · {components} closed rule sets"
+    return note, [(f"→ {c} ({counts[c]})", class_colour(c)) for c in classes]
+
+
+def graph_picture(graph: nx.Graph, title: str | None = None, max_labels: int = 30, *,
+                  seed: int = 0) -> GraphPicture:
+    """The geometry of ``render_png``'s drawing, in PNG pixels: every node's marker (no two overlap; all lie
+    in ``area``) and label box (clear of the markers and of each other, in ``area``). The ``max_labels``
+    highest-confidence rules are labelled; a label that finds no free spot beside its marker is written as
+    a number there and spelled out in the key under the graph (and where even the number finds none, in a
+    very crowded graph, it sits beside its node over what is there)."""
+    text = _Text()
+    heading = title or "Rule graph"
+    title_w, title_h = text.size(heading, _TITLE_PT, bold=True)
+    note, legend = _heading(graph, len(closed_sets(graph)))
+    note_w, note_h = _note_size(text, note, legend)
+    header = _MARGIN + title_h + 8 + note_h + 14
+    if graph.number_of_nodes() == 0:
+        width = math.ceil(max(400.0, title_w, note_w) + 2 * _MARGIN)
+        return GraphPicture(width, math.ceil(header + 120), (_MARGIN, header, width - _MARGIN, header + 120), ())
+
+    nodes = sorted(graph.nodes)
+    attrs = graph.nodes
+    radii, biggest = _radii([attrs[n]["support"] for n in nodes])
+    unit = max(2 * biggest + max(4.0, 0.5 * biggest), min(80.0, 600.0 / math.sqrt(len(nodes))))
+    labels = {n: _short_label(attrs[n]["label"]) for n in nodes}
+    sizes = {n: text.size(labels[n], _LABEL_PT) for n in nodes}
+    pad = 2 * _LABEL_PAD
+    room_x = max(w for w, _ in sizes.values()) + pad + _LABEL_GAP       # a label beside the rightmost nodes
+    room_y = max(h for _, h in sizes.values()) + pad + _LABEL_GAP       # and above the top ones, below the bottom
+    layout = _packed_layout(graph, closed_sets(graph), seed, label_room=room_x / unit)
+    units = np.array([layout[n] for n in nodes])
+    right = max(layout[n][0] + 0.5 + room_x / unit for n in nodes)     # boxes start at 0 (``_packed_layout``)
+    graph_w, graph_h = right * unit, (units[:, 1].max() + 0.5) * unit + 2 * room_y
+    width = math.ceil(max(graph_w, title_w, note_w) + 2 * _MARGIN)
+    left = (width - graph_w) / 2
+    area = (left, header, left + graph_w, header + graph_h)
+    centres = units * unit + (left, header + room_y)
+
+    ranked = sorted(range(len(nodes)), key=lambda i: (-attrs[nodes[i]]["confidence"], -attrs[nodes[i]]["support"], nodes[i]))
+    boxes: list[tuple[float, float, float, float]] = []
+    placed: dict[int, tuple[str, tuple[float, float, float, float]]] = {}
+    key: list[str] = []
+    for i in ranked[:max(max_labels, 0)]:
+        x, y = centres[i]
+        for shown in (labels[nodes[i]], str(len(key) + 1)):
+            w, h = text.size(shown, _LABEL_PT)
+            spots = [(bx, by, bx + w + pad, by + h + pad) for bx, by in _label_spots(x, y, radii[i], w + pad, h + pad)]
+            box = next((b for b in spots if _free(b, area, boxes, centres, radii)), None)
+            if box is not None or shown != labels[nodes[i]]:
+                box = box or spots[0]           # crowded past the key too: beside the node, over what is there
+                break
+        if shown != labels[nodes[i]]:
+            key.append(f"{shown}  {labels[nodes[i]]}")
+        boxes.append(box)
+        placed[i] = (shown, box)
+    key_h = len(key) * (text.size("Ágy", _LABEL_PT)[1] + 4) + (8 if key else 0)
+    height = math.ceil(area[3] + key_h + _MARGIN)
+    drawn = tuple(DrawnNode(int(n), float(centres[i][0]), float(centres[i][1]), float(radii[i]),
+                            class_colour(attrs[n]["consequent"]), *(placed[i] if i in placed else ("", None)))
+                  for i, n in enumerate(nodes))
+    return GraphPicture(width, height, area, drawn, tuple(key))
 
 
 def render_png(graph: nx.Graph, path: Path, title: str | None = None, max_labels: int = 30, *,
                seed: int = 0) -> Path:
     """Draw the rule graph to a PNG at ``path`` (parent folders created) and return ``path``.
 
-    Nodes are coloured by consequent (legend shows the classes present), sized by support; edges are as
-    wide as their overlap. Only the ``max_labels`` highest-confidence rules are labelled. The layout is
-    deterministic for a given ``seed``. An empty graph gives a small PNG that says "no rules".
+    Nodes are coloured by consequent (``palette.py``, as on the web pages; the legend shows the classes
+    present) and sized by support; edges are as wide as their overlap. Every node lies inside the picture
+    and no two overlap; the ``max_labels`` highest-confidence rules are labelled (``graph_picture`` has the
+    geometry). The layout is deterministic for a given ``seed``. An empty graph gives a small PNG that says
+    "no rules".
     """
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.collections import LineCollection, PatchCollection
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Circle, Rectangle
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    picture = graph_picture(graph, title, max_labels, seed=seed)
+    text = _Text()
     heading = title or "Rule graph"
+    note, legend = _heading(graph, len(closed_sets(graph)))
+    # A quarter pixel of slack: Agg truncates the figure's pixel size, so this keeps it exactly width × height.
+    fig = Figure(figsize=((picture.width + 0.25) / _DPI, (picture.height + 0.25) / _DPI), dpi=_DPI, facecolor="white")
+    FigureCanvasAgg(fig)
+    ax = fig.add_axes((0.0, 0.0, 1.0, 1.0))
+    ax.set_xlim(0, picture.width + 0.25)
+    ax.set_ylim(picture.height + 0.25, 0)
+    ax.set_axis_off()
+    plain: dict[str, Any] = {"parse_math": False, "usetex": False}    # "$" in a label is text, never mathtext
 
-    if graph.number_of_nodes() == 0:
-        fig, ax = plt.subplots(figsize=(6, 4), dpi=100)
-        try:
-            ax.set_axis_off()
-            ax.set_title(heading)
-            ax.text(0.5, 0.5, "no rules", ha="center", va="center", fontsize=20, transform=ax.transAxes)
-            fig.savefig(path, format="png")
-        finally:
-            plt.close(fig)
-        return path
+    _, title_h = text.size(heading, _TITLE_PT, bold=True)
+    ax.text(picture.width / 2, _MARGIN, heading, ha="center", va="top", fontsize=_TITLE_PT, fontweight="bold", **plain)
+    note_w, note_h = _note_size(text, note, legend)
+    x, y = (picture.width - note_w) / 2, _MARGIN + title_h + 8 + note_h / 2
+    ax.text(x, y, note, ha="left", va="center", fontsize=_NOTE_PT, color="#444444", **plain)
+    x += text.size(note, _NOTE_PT)[0]
+    for item, colour in legend:
+        x += text.size("   ", _NOTE_PT)[0]
+        ax.add_patch(Circle((x + note_h * 0.45, y), note_h * 0.45, facecolor=colour, edgecolor="none"))
+        x += 1.1 * note_h
+        ax.text(x, y, item, ha="left", va="center", fontsize=_NOTE_PT, color="#444444", **plain)
+        x += text.size(item, _NOTE_PT)[0]
 
-    components = closed_sets(graph)
-    positions = _packed_layout(graph, components, seed)
-    xy = np.array(list(positions.values()))
-    span_x, span_y = np.ptp(xy[:, 0]) + 2.0, np.ptp(xy[:, 1]) + 2.0
-    fig_width = 12.0
-    fig_height = min(16.0, max(5.0, fig_width * span_y / span_x + 1.0))
-
-    nodes = sorted(graph.nodes)
-    attrs = graph.nodes
-    max_support = max(max(attrs[n]["support"] for n in nodes), 1)
-    # The largest node shrinks as the graph grows, so a few thousand rules are still dots, not a blot.
-    biggest = min(400.0, max(16.0, 72.0 * 72.0 * fig_width * fig_height / (6.0 * len(nodes))))
-    sizes = [biggest * (0.1 + 0.9 * math.sqrt(max(attrs[n]["support"], 0) / max_support)) for n in nodes]
-    colours = [_CLASS_COLOURS.get(attrs[n]["consequent"], OTHER_COLOUR) for n in nodes]
-    edges = list(graph.edges(data="overlap"))
-    max_overlap = max((o for _, _, o in edges), default=1)
-    widths = [0.4 + 3.6 * o / max_overlap for _, _, o in edges]
-    edge_alpha = 0.6 if len(edges) <= 500 else max(0.08, 0.6 * math.sqrt(500 / len(edges)))
-    labelled = sorted(nodes, key=lambda n: (-attrs[n]["confidence"], -attrs[n]["support"], n))[:max(max_labels, 0)]
-    labels = {n: _short_label(attrs[n]["label"]) for n in labelled}
-
-    fig, ax = plt.subplots(figsize=(fig_width, fig_height), dpi=100)
-    try:
+    if not picture.nodes:
+        area = picture.area
+        ax.text((area[0] + area[2]) / 2, (area[1] + area[3]) / 2, "no rules", ha="center", va="center",
+                fontsize=20, **plain)
+    else:
+        at = {d.node: (d.x, d.y) for d in picture.nodes}
+        edges = list(graph.edges(data="overlap"))
         if edges:
-            nx.draw_networkx_edges(graph, positions, ax=ax, edgelist=[(u, v) for u, v, _ in edges],
-                                   width=widths, edge_color="#999999", alpha=edge_alpha)
-        nx.draw_networkx_nodes(graph, positions, ax=ax, nodelist=nodes, node_size=sizes, node_color=colours,
-                               edgecolors="white", linewidths=0.5)
-        if labels:
-            nx.draw_networkx_labels(graph, positions, labels=labels, ax=ax, font_size=7, clip_on=False,
-                                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.7})
-        counts = Counter(attrs[n]["consequent"] for n in nodes)
-        classes = [c for c in ("Pos", "Neg") if counts[c]] + sorted(c for c in counts if c not in _CLASS_COLOURS)
-        handles = [Line2D([], [], marker="o", linestyle="", markersize=9, markeredgecolor="white",
-                          markerfacecolor=_CLASS_COLOURS.get(c, OTHER_COLOUR), label=f"→ {c} ({counts[c]})")
-                   for c in classes]
-        ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), title="consequent",
-                  fontsize=8, title_fontsize=8, frameon=False)
-        ax.set_title(f"{heading}\n{len(nodes)} rules · {len(edges)} overlaps · {len(components)} closed rule sets",
-                     fontsize=11)
-        ax.set_aspect("equal")
-        ax.margins(0.06)
-        ax.set_axis_off()
-        fig.savefig(path, format="png", bbox_inches="tight", pad_inches=0.2)
+            most = max(o for _, _, o in edges)
+            alpha = 0.6 if len(edges) <= 500 else max(0.08, 0.6 * math.sqrt(500 / len(edges)))
+            ax.add_collection(LineCollection([(at[u], at[v]) for u, v, _ in edges], colors="#999999", alpha=alpha,
+                                             linewidths=[0.4 + 3.6 * o / most for _, _, o in edges], zorder=1))
+        # markers drawn within their radius: a white rim of 1 px inside the edge, so touching nodes stay apart
+        ax.add_collection(PatchCollection([Circle((d.x, d.y), d.radius - 0.5) for d in picture.nodes],
+                                          facecolors=[d.colour for d in picture.nodes], edgecolors="white",
+                                          linewidths=0.72, zorder=2))
+        for d in picture.nodes:
+            if d.label_box is None:
+                continue
+            left, top, right, bottom = d.label_box
+            near = (min(max(d.x, left), right), min(max(d.y, top), bottom))       # the box's point nearest the node
+            reach = math.hypot(near[0] - d.x, near[1] - d.y)
+            if reach > d.radius + _LABEL_GAP + 1:          # a label moved off its node gets a leader line to it
+                edge = (d.x + (near[0] - d.x) * d.radius / reach, d.y + (near[1] - d.y) * d.radius / reach)
+                ax.plot([edge[0], near[0]], [edge[1], near[1]], color="#888888", linewidth=0.6, zorder=3)
+            ax.add_patch(Rectangle((left, top), right - left, bottom - top, facecolor="white", alpha=0.85,
+                                   edgecolor="#cccccc", linewidth=0.5, zorder=3))
+            ax.text(left + _LABEL_PAD, (top + bottom) / 2, d.label, ha="left", va="center", fontsize=_LABEL_PT,
+                    color="#222222", zorder=4, **plain)
+        line_h = text.size("Ágy", _LABEL_PT)[1] + 4
+        for k, line in enumerate(picture.key):
+            ax.text(picture.area[0] + 4, picture.area[3] + 8 + (k + 0.5) * line_h, line, ha="left", va="center",
+                    fontsize=_LABEL_PT, color="#222222", **plain)
+
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fig.savefig(tmp, format="png", dpi=_DPI, facecolor="white")
+        os.replace(tmp, path)
     finally:
-        plt.close(fig)
+        tmp.unlink(missing_ok=True)
     return path

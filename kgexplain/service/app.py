@@ -25,7 +25,7 @@ from .errors import ServiceError, Unprocessable, of_status, problem_of
 from .executor import QueryExecutor
 from .jobs import JobRunner
 from .pages import message_page
-from .routes import documents, entities, graph_store, meta, neurons, pages, rules, runs, sparql
+from .routes import documents, editor, entities, graph_store, meta, neurons, pages, rules, runs, sparql
 from .rules import RuleIndex
 from .security import BodyLimit, Deadline, SecurityHeaders
 from .state import ServiceConfig, ServiceState
@@ -49,7 +49,7 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
                               "SPARQL 1.1 Protocol at /sparql, rule lookup under /api.")
     app.state.kgx = state
     app.state.store, app.state.config, app.state.index, app.state.runner = store, config, index, state.runner
-    for module in (sparql, graph_store, rules, entities, documents, neurons, runs, meta, pages):
+    for module in (sparql, graph_store, rules, entities, documents, neurons, runs, meta, pages, editor):
         app.include_router(module.router)
     app.add_exception_handler(ServiceError, _answer)
     app.add_exception_handler(KgExplainError, _answer)
@@ -62,6 +62,7 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
     app.add_middleware(SecurityHeaders)
     watching = []
     app.router.on_startup.append(lambda: watching.append(index.watch()))
+    app.router.on_startup.append(state.executor.start)
     app.router.on_shutdown.append(lambda: [event.set() for event in watching])
     app.router.on_shutdown.append(state.executor.close)
     app.router.on_shutdown.append(state.runner.close)

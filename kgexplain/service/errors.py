@@ -18,8 +18,7 @@ from ..errors import InputError, QuerySyntaxError, StoreError, StoreUnreachable
 __all__ = [
     "ServiceError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "NotAcceptable",
     "PayloadTooLarge", "UnsupportedMediaType", "Unprocessable", "ServerError", "BadGateway",
-    "ServiceUnavailable", "problem_of", "public_detail",
-]
+    "ServiceUnavailable", "problem_of", "public_detail", "of_status"]
 
 log = logging.getLogger(__name__)
 

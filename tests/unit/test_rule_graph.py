@@ -1,9 +1,11 @@
-"""The rule graph (paper Fig. 4): edges where covered entity sets overlap, closed rule sets, JSON, PNG."""
+"""The rule graph (paper Fig. 4): edges where covered entity sets overlap, closed rule sets, JSON, PNG: every
+node drawn inside the picture, none overlapping another, each labelled, in the classes' one palette."""
 
 from __future__ import annotations
 
 import itertools
 import json
+import math
 from pathlib import Path
 
 import matplotlib.image
@@ -13,16 +15,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from kgexplain import palette
+from kgexplain.attribution import heatmap
 from kgexplain.errors import InputError
 from kgexplain.evaluation.rule_graph import (
     NEG_COLOUR,
     POS_COLOUR,
+    GraphPicture,
     closed_sets,
     graph_data,
+    graph_picture,
     render_png,
     rule_graph,
 )
 from kgexplain.mining.rules import Item, Rule
+from kgexplain.service import pages
 
 P17 = "http://www.wikidata.org/prop/direct/P17"
 ENTITY = "http://www.wikidata.org/entity/Q"
@@ -260,3 +267,110 @@ def test_render_png_larger_graph(tmp_path: Path) -> None:
                        "Pos" if i % 3 else "Neg", h=float(rng.random())) for i in range(150)]
     image = matplotlib.image.imread(render_png(rule_graph(rules), tmp_path / "big.png"))
     assert image.shape[1] > 300
+
+
+# ---------------------------------------------------------------- every node drawn, apart and labelled
+
+#: The rules `kgexplain demo` publishes: four, each covering ten entities of its own (no overlaps).
+DEMO = ["country(x, Varnia) → Pos", "country(x, Belloria) → Neg", "country(x, Kestia) → Neg", "country(x, Oskland) → Neg"]
+
+
+def demo_rules() -> list[Rule]:
+    return [make_rule(i, list(range(10 * i, 10 * i + 10)), label.rsplit(" ", 1)[1], label=label, h=1.0 - 0.05 * i)
+            for i, label in enumerate(DEMO)]
+
+
+def synthetic_rules(n: int = 30, seed: int = 1) -> list[Rule]:
+    """``n`` rules with long labels over 60 entities: a big tangled component, a chain and loners."""
+    rng = np.random.default_rng(seed)
+    return [make_rule(i, rng.choice(60, size=int(rng.integers(1, 5)), replace=False).tolist(),
+                      "Pos" if i % 3 else "Neg", h=float(rng.random()),
+                      label=f"country(x, Land{i}) ∧ occupation(x, Job{i % 7}) → {'Pos' if i % 3 else 'Neg'}")
+            for i in range(n)]
+
+
+def assert_drawn_apart(picture: GraphPicture, graph: nx.Graph, *, labelled: int) -> None:
+    """Every node's marker lies wholly in the drawing area, which lies in the picture; no two markers overlap;
+    ``labelled`` nodes have a label box, in the area and clear of every marker and of each other."""
+    assert sorted(d.node for d in picture.nodes) == sorted(graph.nodes)
+    left, top, right, bottom = picture.area
+    assert 0 <= left < right <= picture.width and 0 <= top < bottom <= picture.height
+    for d in picture.nodes:
+        assert d.radius > 1
+        assert left <= d.x - d.radius and d.x + d.radius <= right, d
+        assert top <= d.y - d.radius and d.y + d.radius <= bottom, d
+    for a, b in itertools.combinations(picture.nodes, 2):
+        assert math.hypot(a.x - b.x, a.y - b.y) >= a.radius + b.radius, (a, b)
+    boxes = [d.label_box for d in picture.nodes if d.label_box is not None]
+    assert len(boxes) == labelled
+    for box_left, box_top, box_right, box_bottom in boxes:
+        assert left <= box_left < box_right <= right and top <= box_top < box_bottom <= bottom
+        for d in picture.nodes:
+            nearest = (min(max(d.x, box_left), box_right), min(max(d.y, box_top), box_bottom))
+            assert math.hypot(nearest[0] - d.x, nearest[1] - d.y) >= d.radius, (box_left, box_top, d)
+    for a, b in itertools.combinations(boxes, 2):
+        assert a[2] <= b[0] or b[2] <= a[0] or a[3] <= b[1] or b[3] <= a[1], (a, b)
+
+
+def assert_drawn_where_said(picture: GraphPicture, image: np.ndarray) -> None:
+    """The PNG is the picture's size, and each node's centre has its class's colour."""
+    assert image.shape[:2] == (picture.height, picture.width)
+    for d in picture.nodes:
+        pixel = image[int(d.y), int(d.x), :3]
+        assert np.all(np.abs(pixel - hex_rgb(d.colour)) < 1.5 / 255), (d, pixel)
+
+
+@pytest.mark.parametrize("rules", [demo_rules, synthetic_rules], ids=["demo", "30 rules"])
+def test_every_node_is_drawn_inside_apart_and_labelled(rules, tmp_path: Path) -> None:
+    graph = rule_graph(rules())
+    picture = graph_picture(graph)
+    assert_drawn_apart(picture, graph, labelled=graph.number_of_nodes())
+    assert_drawn_where_said(picture, matplotlib.image.imread(render_png(graph, tmp_path / "graph.png")))
+    keyed = dict(line.split("  ", 1) for line in picture.key)      # labels with no room beside their node
+    for d in picture.nodes:
+        assert graph.nodes[d.node]["label"].startswith(keyed.get(d.label, d.label).removesuffix("…"))
+    assert len(keyed) <= 5
+
+
+def test_demo_rules_are_labelled_beside_their_nodes() -> None:
+    picture = graph_picture(rule_graph(demo_rules()))
+    assert [d.label for d in picture.nodes] == DEMO and picture.key == ()
+    assert [d.colour for d in picture.nodes] == [POS_COLOUR, NEG_COLOUR, NEG_COLOUR, NEG_COLOUR]
+
+
+def test_only_the_most_confident_are_labelled() -> None:
+    graph = rule_graph(synthetic_rules(40, seed=2))
+    picture = graph_picture(graph, max_labels=10)
+    assert_drawn_apart(picture, graph, labelled=10)
+    best = sorted(graph.nodes, key=lambda n: (-graph.nodes[n]["confidence"], -graph.nodes[n]["support"], n))[:10]
+    assert {d.node for d in picture.nodes if d.label_box is not None} == set(best)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.sets(st.integers(min_value=0, max_value=12), min_size=1, max_size=4), min_size=1, max_size=14),
+       st.integers(0, 3))
+def test_markers_never_overlap(sets: list[set[int]], seed: int) -> None:
+    graph = rule_graph([make_rule(i, list(s), "Pos" if i % 2 else "Neg", label=f"rule {i}") for i, s in enumerate(sets)])
+    assert_drawn_apart(graph_picture(graph, seed=seed), graph, labelled=len(sets))
+
+
+def test_large_graph_markers_stay_apart() -> None:
+    rng = np.random.default_rng(5)
+    graph = rule_graph([make_rule(i, rng.choice(900, size=int(rng.integers(1, 6)), replace=False).tolist())
+                        for i in range(400)])
+    picture = graph_picture(graph, max_labels=0)
+    assert_drawn_apart(picture, graph, labelled=0)
+
+
+# ---------------------------------------------------------------- one palette
+
+
+def test_classes_have_one_colour_everywhere() -> None:
+    """The rule graph, the pages' CSS and bars and the heatmaps' relevance colours are the palette's."""
+    assert (POS_COLOUR, NEG_COLOUR) == (palette.POS_COLOUR, palette.NEG_COLOUR)
+    assert heatmap.POSITIVE_RGB == palette.rgb(POS_COLOUR) and heatmap.NEGATIVE_RGB == palette.rgb(NEG_COLOUR)
+    page = pages.rule_list_page({"measure": "H", "total": 2, "offset": 0, "limit": 50, "rules": [
+        {"id": f"run/{c}", "label": f"country(x, A) → {c}", "class": c, "support": 3, "lift": 1.0, "run": "run",
+         "confidence": {"H": 0.5}} for c in ("Pos", "Neg")]}, {})
+    assert f".pos {{ color: {POS_COLOUR}; }}" in page and f".neg {{ color: {NEG_COLOUR}; }}" in page
+    assert f"fill='{POS_COLOUR}'" in page and f"fill='{NEG_COLOUR}'" in page     # the confidence bars

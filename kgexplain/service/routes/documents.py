@@ -12,7 +12,7 @@ from ...vocab import local_id
 from ..errors import NotFound
 from ..state import ServiceState, StateDep
 
-__all__ = ["router", "document_detail"]
+__all__ = ["router", "document_detail", "document"]
 
 router = APIRouter()
 

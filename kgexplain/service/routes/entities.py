@@ -12,7 +12,7 @@ from ...vocab import SYN, WD, local_id
 from ..errors import NotFound, Unprocessable
 from ..state import StateDep
 
-__all__ = ["router"]
+__all__ = ["router", "entity"]
 
 router = APIRouter()
 

@@ -13,7 +13,7 @@ from ..graph_store import BadGraphRequest, GraphTarget, parse_body, target
 from ..state import ServiceState, StateDep, require_token
 from .sparql import answer_query, run_update
 
-__all__ = ["router"]
+__all__ = ["router", "store_delete", "store_get", "store_head", "store_post", "store_put"]
 
 router = APIRouter()
 GraphIri = Annotated[str | None, Query(description="The graph's IRI.")]

@@ -13,7 +13,7 @@ from ...store import EmbeddedStore
 from ..security import content_security_policy, script_hash
 from ..state import StateDep
 
-__all__ = ["router"]
+__all__ = ["router", "docs", "health", "redoc"]
 
 router = APIRouter()
 _CDN = "https://cdn.jsdelivr.net"

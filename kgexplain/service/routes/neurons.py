@@ -11,7 +11,7 @@ from ..neurons import KINDS, NoNeuronRun, neuron_results
 from ..state import ServiceState, StateDep
 from .rules import MAX_OFFSET, MAX_PAGE
 
-__all__ = ["router", "neuron_page"]
+__all__ = ["router", "neuron_page", "neurons"]
 
 router = APIRouter()
 

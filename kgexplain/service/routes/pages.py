@@ -6,6 +6,7 @@ from __future__ import annotations
 import tempfile
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -21,11 +22,11 @@ from ..state import ServiceState, StateDep
 from .documents import document_detail
 from .rules import MAX_OFFSET, MAX_PAGE, list_rules, rule_detail
 
-__all__ = ["router", "PAGE_PREFIXES"]
+__all__ = ["router", "PAGE_PREFIXES", "home", "rules_page", "rule_html", "document_html", "neurons_html", "graph_html", "graph_png"]
 
 router = APIRouter(include_in_schema=False)
 #: Paths answered with HTML, errors included.
-PAGE_PREFIXES = ("/rules", "/documents/", "/neurons", "/graph")
+PAGE_PREFIXES = ("/rules", "/documents/", "/neurons", "/graph", "/query")
 
 
 @router.get("/")
@@ -94,7 +95,7 @@ def _rule_graph(state: ServiceState, run: str | None) -> tuple[str | None, bytes
 @router.get("/graph", response_class=HTMLResponse)
 def graph_html(state: StateDep, run: str | None = None) -> HTMLResponse:
     shown, _png, components = _rule_graph(state, run)
-    return HTMLResponse(graph_page(shown, components, "/graph.png" + (f"?run={run}" if run else "")))
+    return HTMLResponse(graph_page(shown, components, "/graph.png" + (f"?{urlencode({'run': run})}" if run else "")))
 
 
 @router.get("/graph.png")

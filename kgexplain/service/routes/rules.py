@@ -16,7 +16,7 @@ from ..errors import NotFound
 from ..rules import SORTS, RuleQuery
 from ..state import ServiceState, StateDep
 
-__all__ = ["router", "MAX_PAGE", "MAX_OFFSET", "list_rules", "rule_detail"]
+__all__ = ["router", "MAX_PAGE", "MAX_OFFSET", "list_rules", "rule_detail", "rule", "rules"]
 
 router = APIRouter()
 MAX_PAGE = 200

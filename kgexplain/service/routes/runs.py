@@ -15,7 +15,7 @@ from ..errors import NotFound, Unprocessable
 from ..jobs import RunSpec
 from ..state import StateDep, has_token, require_token
 
-__all__ = ["router", "RunRequest"]
+__all__ = ["router", "RunRequest", "get_run", "list_runs", "start_run"]
 
 router = APIRouter()
 

@@ -14,7 +14,7 @@ from ..errors import BadRequest, Forbidden, PayloadTooLarge, UnsupportedMediaTyp
 from ..guard import QueryRefused, check_operation
 from ..state import ServiceState, StateDep, require_token
 
-__all__ = ["router", "accepted", "answer_query", "run_update"]
+__all__ = ["router", "accepted", "answer_query", "run_update", "sparql_get", "sparql_post"]
 
 router = APIRouter()
 
