@@ -1,9 +1,11 @@
 """The pipeline's stages as plain functions over a ``TripleStore``.
 
 load → train → explain → mine → export. Each stage reads what it needs from the store (and the model
-directory) and writes one named graph, so any stage can be re-run alone. A run's graph is recorded in the
-catalog graph only once it is complete, so readers never pick up a half-written run, and a failed or
-interrupted stage leaves earlier results as they were.
+directory) and writes one named graph, so any stage can be re-run alone. Every write goes through
+``store.Staging``: a run's graph stays private (out of ``public_graphs``) until one update makes it public
+together with its catalog entry, and ``load`` swaps the knowledge graph and the dataset graph in by one
+update too. So readers never see a half-written run, and a stage that fails, is interrupted or is killed
+(``kill -9``) leaves the store with its earlier results, as they were.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import tempfile
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from typing import TypeVar
 from datetime import UTC, datetime
@@ -40,7 +42,7 @@ from .publish.export import DEFAULT_ENDPOINT_URL, EXPORT_FORMATS, export_rules
 from .publish.shacl import validate
 from .queries import load_query
 from .results import split_terms
-from .store import RawTriple, TripleStore, dropped_on_failure, to_ntriples
+from .store import RawTriple, Staging, TripleStore, to_ntriples
 from .text import is_cased_corpus, tokenize, tokenize_cased
 from .vocab import DEFAULT_BASE, KGX, WD, WDT, Minter
 
@@ -149,17 +151,6 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _replace_graph(store: TripleStore, graph: NamedNode, source: Path | Iterable[RawTriple]) -> int:
-    """Loads ``source`` into a staging graph, then moves it over ``graph`` in one SPARQL update, so
-    readers see the old graph or the new one, and a failed load leaves the old one in place."""
-    staging = NamedNode(graph.value + "--staging")
-    store.drop_graph(staging)
-    with dropped_on_failure(store, staging):
-        n = store.load(source, staging, RdfFormat.N_TRIPLES if isinstance(source, Path) else None)
-        store.update(f"MOVE SILENT GRAPH {staging} TO {graph}")
-    return n
-
-
 def _new_run_id(kind: str) -> str:
     return f"{kind}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
@@ -215,29 +206,33 @@ def load_stage(store: TripleStore, dataset: Dataset, kg: Path | list[RawTriple],
     """Puts the documents and the knowledge graph the task needs into the store.
 
     A dump is cut (see ``_cut_dump``) into a temporary file first, so an unreadable or useless dump
-    fails before the store is touched; then both graphs are swapped in (``_replace_graph``)."""
+    fails before the store is touched; then both graphs are loaded under staging names and swapped in by
+    one update (``Staging``): a reader sees the old knowledge graph and dataset, or the new ones."""
     from .loaders.wikidata import open_dump
 
     start = time.perf_counter()
     minter = Minter(settings.base_iri)
     if not dataset.docs:
         raise InputError(f"dataset {dataset.name!r} has no documents")
-    kg_graph = minter.kg_graph(dataset.name)
+    kg_graph, data_graph = minter.kg_graph(dataset.name), minter.dataset_graph(dataset.name)
     examples: list[tuple[int, str]] = []
     malformed = 0
     with tempfile.TemporaryDirectory(prefix="kgx-load-") as tmp:
+        source: Path | list[RawTriple] = kg
         if isinstance(kg, Path):
             open_dump(kg).close()   # fails early, with the file name, if unreadable
-            cut_file = Path(tmp) / "kg.nt"
-            summary, malformed, examples = _cut_dump(kg, cut_file, dataset, settings, progress)
-            if cut_file.stat().st_size == 0:
+            source = Path(tmp) / "kg.nt"
+            summary, malformed, examples = _cut_dump(kg, source, dataset, settings, progress)
+            if source.stat().st_size == 0:
                 raise InputError(f"{kg.name}: no usable triple for this dataset ({summary}); "
                                  "is it a Wikidata dump whose labels match the texts?")
-            kg_triples = _replace_graph(store, kg_graph, cut_file)
-        else:
-            kg_triples = _replace_graph(store, kg_graph, kg)
+        with Staging(store, replaced=[kg_graph, data_graph]) as staging:
+            kg_triples = store.load(source, staging.target(kg_graph),
+                                    RdfFormat.N_TRIPLES if isinstance(source, Path) else None)
+            store.load(dataset_triples(dataset, minter), staging.target(data_graph))
+            staging.commit()
+        if not isinstance(kg, Path):
             summary = f"built-in knowledge graph: {kg_triples:,} triples"
-    _replace_graph(store, minter.dataset_graph(dataset.name), dataset_triples(dataset, minter))
     store.optimize()   # compact once after the big loads: later queries run about twice as fast
     summary = "; ".join([*dataset.notes, summary])
     return LoadResult(dataset.name, len(dataset.docs), kg_triples, summary, malformed, examples,
@@ -344,8 +339,8 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
     # The store side runs beside torch (which, like polars and pyoxigraph, releases the GIL): one thread
     # builds the grounding lexicon while the documents are explained, another writes each explained batch's
     # tokens to the run graph while the next batch is explained. Both pools are left (their work finished)
-    # before dropped_on_failure would drop the graph of a failed run.
-    with (dropped_on_failure(store, graph), ThreadPoolExecutor(1, "kgx-lexicon") as reader,
+    # before the Staging drops the graph of a failed run; until its commit, the graph is private.
+    with (Staging(store, new=[graph]) as staging, ThreadPoolExecutor(1, "kgx-lexicon") as reader,
           ThreadPoolExecutor(1, "kgx-writer") as writer):
         pending_lexicon = reader.submit(_lexicon, store, kg_graph, settings)
         loads: list[Future[int]] = []
@@ -380,8 +375,8 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
                            links={"kgGraph": kg_graph.value})
         record.ended = _now()
         n += store.load(run_triples(record, minter), graph)
+        staging.commit({minter.catalog_graph(): run_triples(record, minter)})
     entities = {m.entity for doc_mentions in mentions for m in doc_mentions}
-    store.load(run_triples(record, minter), minter.catalog_graph())
     return ExplainResult(run_id, attribution.method, graph.value, len(texts),
                          sum(len(r) for r in attribution.relevance), sum(len(m) for m in mentions),
                          sum(1 for m in mentions if m), len(entities), len(lexicon),
@@ -445,11 +440,11 @@ def activations_stage(store: TripleStore, dataset: str, model_dir: Path, setting
     body = activation_triples(run_id, minter, docs["doc"].to_list(), captured.layers, settings.activation_bins,
                               settings.activation_threshold, top, pooled=captured.pooled,
                               rule=settings.activation_binarize)
-    with dropped_on_failure(store, graph):
+    with Staging(store, new=[graph]) as staging:
         n = store.load(body, graph)
         record.ended = _now()
         n += store.load(run_triples(record, minter), graph)
-    store.load(run_triples(record, minter), minter.catalog_graph())
+        staging.commit({minter.catalog_graph(): run_triples(record, minter)})
     return ActivationsResult(run_id, graph.value, len(texts), {k: v.shape[1] for k, v in captured.layers.items()},
                              n, time.perf_counter() - start)
 

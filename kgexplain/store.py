@@ -4,19 +4,25 @@
 SPARQL 1.1 Protocol over HTTP to any endpoint (Oxigraph server, QLever, Virtuoso, Fuseki). Both take
 the same ``Query`` objects from ``queries/`` and bind parameters the same way (see ``queries.bind``);
 SELECT results come back as polars frames. Only this module knows which backend is in use.
+
+Writes are crash-safe (``Staging``): a graph being written is private (``vocab.private_graph``) until one
+update makes it public with its catalog entry, so ``public_graphs`` never lists a half-written graph, even
+after ``kill -9``. An embedded store opened for writing sweeps such orphans away (it holds the store's
+lock, so no other writer can be mid-run); a remote store leaves that to ``RemoteStore.sweep_staging``.
 """
 
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import io
 import logging
-import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+import os
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Protocol, runtime_checkable
+from typing import IO, Protocol, TypeVar, runtime_checkable
 
 import httpx
 import polars as pl
@@ -25,14 +31,16 @@ import pyoxigraph as ox
 from .errors import QuerySyntaxError, StoreError, StoreUnreachable
 from .queries import Query, bind
 from .results import parse_results_json, parse_results_tsv, terms_from_json
+from .vocab import RDFS, pending_marker, private_graph, staging_graph, staging_token
 
 __all__ = [
     "RESULTS_FORMATS", "GRAPH_FORMATS", "NotAcceptable",
-    "TripleStore", "EmbeddedStore", "RemoteStore", "open_store", "RawTriple", "to_ntriples", "dropped_on_failure",
-    "parse_results_json",
+    "TripleStore", "EmbeddedStore", "RemoteStore", "open_store", "RawTriple", "to_ntriples",
+    "parse_results_json", "Staging", "private_graphs",
 ]
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 #: A triple as three terms in N-Triples syntax, e.g. ``("<http://…/Q1>", "<…/P31>", '"x"@en')``.
 RawTriple = tuple[str, str, str]
@@ -62,6 +70,7 @@ class TripleStore(Protocol):
     def publish(self, graphs: Mapping[ox.NamedNode, Iterable[RawTriple]]) -> int: ...
     def drop_graph(self, graph: ox.NamedNode) -> None: ...
     def graphs(self) -> list[str]: ...
+    def public_graphs(self) -> list[str]: ...
     def count(self, graph: ox.NamedNode | None = None) -> int: ...
     def dump(self, graph: ox.NamedNode, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES) -> bytes: ...
     def optimize(self) -> None: ...
@@ -91,11 +100,15 @@ class NotAcceptable(StoreError):
 
 
 def _pick(accept: Sequence[str], offered: Sequence[str], form: str) -> str:
+    """The first of ``accept`` (media types or ranges, most preferred first) that one of ``offered`` fits: a
+    range (``text/*``, ``*/*``) takes the first offered type within it (``text/*`` a SELECT's ``text/csv``)."""
     for media in accept:
         if media in offered:
             return media
-        if media in ("*/*", "application/*", "text/*") and (media == "*/*" or offered[0].startswith(media[:-1])):
-            return offered[0]
+        if media.endswith("/*"):
+            fitting = next((m for m in offered if media == "*/*" or m.startswith(media[:-1])), None)
+            if fitting is not None:
+                return fitting
     if not accept:
         return offered[0]
     raise NotAcceptable(f"a {form} query can be answered as {', '.join(offered)}; the request accepts "
@@ -183,12 +196,26 @@ def _open_rdf_file(path: Path) -> tuple[IO[bytes], ox.RdfFormat]:
         raise StoreError(f"cannot read {path}: {exc}") from exc
 
 
+def _writes(method: Callable[..., T]) -> Callable[..., T]:
+    """Counts the store's writes in ``generation`` (a write that failed half-way may have written too), so
+    that a read-only view of the store elsewhere knows when it is out of date (the service's query workers)."""
+    @functools.wraps(method)
+    def counted(self: EmbeddedStore, *args: object, **kwargs: object) -> T:
+        try:
+            return method(self, *args, **kwargs)
+        finally:
+            self.generation += 1
+    return counted
+
+
 class EmbeddedStore:
-    """pyoxigraph, on disk (``path``) or in memory (``path=None``)."""
+    """pyoxigraph, on disk (``path``) or in memory (``path=None``). Opened for writing on disk, it drops the
+    graphs that a killed writer left private (``sweep_staging``): it holds the store's lock, so they are orphans."""
 
     def __init__(self, path: Path | None = None, *, read_only: bool = False) -> None:
         self.path = path
         self.read_only = read_only
+        self.generation = 0
         try:
             if path is None:
                 self._store = ox.Store()
@@ -200,6 +227,8 @@ class EmbeddedStore:
         except OSError as exc:
             raise StoreError(f"cannot open the store at {path}: {exc}") from exc
         self.description = f"embedded store at {path}" if path else "in-memory store"
+        if path is not None and not read_only:
+            self.sweep_staging()
 
     def _query(self, query: Query | str, bindings: dict[str, object]) -> object:
         try:
@@ -220,11 +249,43 @@ class EmbeddedStore:
         finally:
             result = None   # pyoxigraph results must die in their thread, not with a traceback elsewhere
 
-    def answer(self, text: str, accept: Sequence[str], output: IO[bytes]) -> str:
+    def answer(self, text: str, accept: Sequence[str], output: IO[bytes], *, base_iri: str | None = None,
+               default_graphs: tuple[str, ...] | None = None, named_graphs: tuple[str, ...] | None = None,
+               own_dataset: bool = False) -> str:
         """Runs a user's query and writes its results to ``output`` in the first media type of ``accept``
         (in order of preference) that fits the query's form; returns that media type. ``output``'s
-        ``write`` may raise to stop the query (a size or time budget): Oxigraph evaluates lazily."""
-        result = self._query(text, {})
+        ``write`` may raise to stop the query (a size or time budget): Oxigraph evaluates lazily.
+
+        Relative IRIs resolve against ``base_iri``. The dataset (SPARQL 1.1 Protocol §2.1.4): when
+        ``default_graphs`` or ``named_graphs`` is given (``default-graph-uri`` / ``named-graph-uri``), exactly
+        those graphs, whatever the query's ``FROM`` says (one not given is empty); else, when ``own_dataset``
+        (the caller read ``FROM`` / ``FROM NAMED`` in the text), the query's own; else the union of the
+        default graph and every public named graph (``public_graphs``), each of which ``GRAPH`` reaches too.
+        A triple in several graphs of a default graph counts once per graph (Oxigraph's union, not an RDF
+        merge)."""
+        dataset: dict[str, object] = {}
+        if default_graphs is not None or named_graphs is not None:
+            try:
+                dataset = {"default_graph": [ox.NamedNode(g) for g in default_graphs or ()],
+                           "named_graphs": [ox.NamedNode(g) for g in named_graphs or ()]}
+            except ValueError as exc:
+                raise QuerySyntaxError(f"a graph of the dataset is not an IRI: {exc}") from exc
+        elif not own_dataset:
+            names = self.graphs()
+            hidden = private_graphs(names)
+            if hidden:
+                named = [ox.NamedNode(g) for g in names if g not in hidden]
+                dataset = {"default_graph": [ox.DefaultGraph(), *named], "named_graphs": named}
+            else:
+                dataset = {"use_default_graph_as_union": True}
+        try:
+            result = self._store.query(text, base_iri=base_iri, **dataset)  # type: ignore[arg-type]
+        except SyntaxError as exc:
+            raise QuerySyntaxError(f"the query does not parse: {exc}") from exc
+        except ValueError as exc:   # a base IRI Oxigraph refuses
+            raise QuerySyntaxError(f"the query cannot run: {exc}") from exc
+        except (OSError, RuntimeError) as exc:
+            raise StoreError(f"the query failed on the {self.description}: {exc}") from exc
         try:
             if isinstance(result, ox.QueryTriples):
                 media = _pick(accept, list(GRAPH_FORMATS), "CONSTRUCT or DESCRIBE")
@@ -259,14 +320,19 @@ class EmbeddedStore:
             raise StoreError(f"{_name(query)} is not a CONSTRUCT or DESCRIBE query")
         return iter(result)
 
-    def update(self, query: Query | str, **bind: object) -> None:
+    @_writes
+    def update(self, query: Query | str, *, base_iri: str | None = None, **bind: object) -> None:
+        """Runs an update; relative IRIs resolve against ``base_iri``. A text without ``bind`` is run as given
+        (a user's update: its ``VALUES`` rows are not parameters)."""
         try:
-            self._store.update(_text(query, bind))
+            text = query if isinstance(query, str) and not bind else _text(query, bind)
+            self._store.update(text, base_iri=base_iri)
         except SyntaxError as exc:
             raise QuerySyntaxError(f"{_name(query)} does not parse: {exc}") from exc
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"{_name(query)} failed on the {self.description}: {exc}") from exc
 
+    @_writes
     def load(self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode,
              format: ox.RdfFormat | None = None) -> int:
         """Bulk-loads a file, N-Triples bytes, or raw triples into ``graph``; returns triples given."""
@@ -289,6 +355,7 @@ class EmbeddedStore:
         except (SyntaxError, OSError, RuntimeError, ValueError) as exc:
             raise StoreError(f"bulk load into {graph.value} failed on the {self.description}: {exc}") from exc
 
+    @_writes
     def publish(self, graphs: Mapping[ox.NamedNode, Iterable[RawTriple]]) -> int:
         """Adds the triples of each graph in one transaction: a reader sees none of them or all (``load``
         writes in chunks, which readers can see one by one). Returns the triples given."""
@@ -309,12 +376,28 @@ class EmbeddedStore:
             except (OSError, RuntimeError) as exc:
                 raise StoreError(f"compacting the {self.description} failed: {exc}") from exc
 
+    @_writes
     def drop_graph(self, graph: ox.NamedNode) -> None:
         if self._store.contains_named_graph(graph):
             self._store.remove_graph(graph)
 
     def graphs(self) -> list[str]:
+        """Every named graph, private ones (being written, or orphans) included."""
         return sorted(g.value for g in self._store.named_graphs() if isinstance(g, ox.NamedNode))
+
+    def public_graphs(self) -> list[str]:
+        """The named graphs a reader may see: all but those being written (``private_graphs``). One read of
+        the store's list of graph names (one snapshot, so a graph and its marker are seen together)."""
+        names = self.graphs()
+        return sorted(set(names) - private_graphs(names))
+
+    def sweep_staging(self, *, older_than_s: float | None = None) -> int:
+        """Drops the private graphs that interrupted writes left behind (all of them, or those whose token is
+        older than ``older_than_s``); returns how many. Runs when the store is opened for writing; calling it
+        while a ``Staging`` of this same store is open would destroy that write."""
+        if self.read_only:
+            raise StoreError(f"the {self.description} is open read-only: cannot sweep its staging graphs")
+        return _sweep(self, self.graphs(), older_than_s)
 
     def count(self, graph: ox.NamedNode | None = None) -> int:
         if graph is None:
@@ -343,18 +426,111 @@ class EmbeddedStore:
         self.close()
 
 
-@contextmanager
-def dropped_on_failure(store: TripleStore, *graphs: ox.NamedNode) -> Iterator[None]:
-    """Drops ``graphs`` if the block fails or is interrupted (Ctrl-C), so no half-written graph stays behind."""
-    try:
-        yield
-    except BaseException:
-        for graph in graphs:
-            try:
-                store.drop_graph(graph)
-            except StoreError:
-                log.exception("could not drop the half-written graph %s", graph.value)
-        raise
+def private_graphs(names: Iterable[str]) -> set[str]:
+    """Which of ``names`` a reader must not see: staging and pending-marker graphs, and each graph whose
+    pending marker is among ``names`` (it is being written in place)."""
+    private: set[str] = set()
+    for name in names:
+        found = private_graph(name)
+        if found is not None:
+            private.add(name)
+            if found.role == "pending":
+                private.add(found.final)
+    return private
+
+
+def _sweep(store: TripleStore, names: Sequence[str], older_than_s: float | None) -> int:
+    """Drops the private graphs among ``names`` (older than ``older_than_s`` by their token, when given): a
+    staging graph alone; a pending marker after the half-written graph it keeps private, so that an interrupted
+    sweep leaves the marker and the next sweep finishes the job."""
+    now = datetime.now(UTC)
+    found = [p for p in map(private_graph, names) if p is not None
+             and (older_than_s is None or p.started is None or (now - p.started).total_seconds() > older_than_s)]
+    for orphan in sorted(found, key=lambda p: p.role == "pending"):
+        if orphan.role == "pending":
+            store.drop_graph(ox.NamedNode(orphan.final))
+        store.drop_graph(ox.NamedNode(orphan.iri))
+    if found:
+        log.warning("dropped %d graphs left private by interrupted writes on the %s: %s", len(found),
+                    store.description, ", ".join(p.final if p.role == "pending" else p.iri for p in found[:5])
+                    + (", …" if len(found) > 5 else ""))
+    return len(found)
+
+
+class Staging:
+    """One crash-safe write of several graphs: readers (``public_graphs``, the catalog) see all of them, each
+    complete, or none of them, whether the writer fails, is interrupted, or is killed (``kill -9``).
+
+    - ``new`` graphs (a run's graph, which does not exist yet) are written in place, under their final name,
+      while a one-triple pending marker graph (``vocab.pending_marker``) keeps them private. Nothing is copied
+      at the end: Oxigraph copies and drops only some 20-40k triples/s, in one transaction held in memory, so
+      moving a big attribution run graph would cost more than writing it.
+    - ``replaced`` graphs (a knowledge graph and its dataset) are written under a staging name
+      (``vocab.staging_graph``, see ``target``) and moved over their graph at the end; ``appended`` graphs
+      likewise, but added to what the graph holds.
+
+    ``commit`` does all of that, and adds ``extra`` triples (a run's catalog entry: keep it small), in ONE
+    update request, one transaction on Oxigraph. Leaving the ``with`` block without committing (an exception,
+    Ctrl-C) drops what was written; after ``kill -9`` the private graphs stay, out of readers' sight, until
+    ``sweep_staging`` (at the next writable open of an embedded store)."""
+
+    def __init__(self, store: TripleStore, *, new: Iterable[ox.NamedNode] = (),
+                 replaced: Iterable[ox.NamedNode] = (), appended: Iterable[ox.NamedNode] = ()) -> None:
+        self.store = store
+        self.token = staging_token()
+        self.new = {g: pending_marker(g, self.token) for g in new}
+        self.replaced = list(replaced)
+        self.staged = {g: staging_graph(g, self.token) for g in (*self.replaced, *appended)}
+        self.committed = False
+
+    def target(self, graph: ox.NamedNode) -> ox.NamedNode:
+        """The graph to write ``graph``'s triples into until the commit."""
+        if graph in self.staged:
+            return self.staged[graph]
+        if graph in self.new:
+            return graph
+        raise StoreError(f"{graph.value} is not part of this staged write")
+
+    def __enter__(self) -> Staging:
+        if self.new:   # the markers exist before the first triple of their graph is written
+            comment = f"<{RDFS}comment>"
+            note = f'"kgexplain (process {os.getpid()}) is writing this graph; it is complete once this graph is gone"'
+            chunks = [(marker, f"{graph} {comment} {note} .\n".encode()) for graph, marker in self.new.items()]
+            self.store.update(_insert_data(chunks)[0])
+        return self
+
+    def commit(self, extra: Mapping[ox.NamedNode, Iterable[RawTriple]] | None = None) -> None:
+        """Makes every graph public, and adds ``extra``, in one update."""
+        operations = []
+        for graph, staging in self.staged.items():
+            if graph in self.replaced:
+                operations.append(f"DROP SILENT GRAPH {graph}")
+            operations += [f"ADD SILENT GRAPH {staging} TO {graph}", f"DROP SILENT GRAPH {staging}"]
+        operations += [f"DROP SILENT GRAPH {marker}" for marker in self.new.values()]
+        chunks = [(graph, chunk) for graph, triples in (extra or {}).items() for chunk in to_ntriples(triples)]
+        if chunks:
+            operations.append(_insert_data(chunks)[0])
+        if operations:
+            self.store.update(" ;\n".join(operations))
+        self.committed = True
+
+    def __exit__(self, *exc: object) -> None:
+        if not self.committed:
+            self._abort()
+
+    def _abort(self) -> None:
+        """Drops what was written. A new graph only while its marker is there: a commit that failed on the
+        client's side (a remote store's answer lost) may have gone through, and made it public."""
+        try:
+            for staging in self.staged.values():
+                self.store.drop_graph(staging)
+            for graph, marker in self.new.items():
+                if self.store.ask(f"ASK {{ GRAPH {marker} {{ ?s ?p ?o }} }}"):
+                    self.store.drop_graph(graph)
+                    self.store.drop_graph(marker)
+        except StoreError:
+            log.exception("could not drop the graphs of an unfinished write on the %s (sweep_staging drops "
+                          "them later)", self.store.description)
 
 
 def _refuse_partial(response: httpx.Response, where: str) -> None:
@@ -419,17 +595,31 @@ class RemoteStore:
                               _name(query))
         return iter(ox.parse(response.content, ox.RdfFormat.N_TRIPLES))
 
-    def update(self, query: Query | str, **bind: object) -> None:
-        self._post(self.update_endpoint, {"update": _text(query, bind)}, "*/*", _name(query))
+    def update(self, query: Query | str, *, base_iri: str | None = None, **bind: object) -> None:
+        """Runs an update; relative IRIs resolve against ``base_iri`` (sent as a ``BASE`` before the text)."""
+        text = query if isinstance(query, str) and not bind else _text(query, bind)
+        if base_iri is not None:
+            text = f"BASE <{base_iri}> {text}"     # on the text's first line: the endpoint's line numbers hold
+        self._post(self.update_endpoint, {"update": text}, "*/*", _name(query))
 
     def optimize(self) -> None:
         """Nothing to do from here: the remote server manages its own storage."""
 
-    def answer(self, text: str, accept: Sequence[str], output: IO[bytes]) -> str:
-        """Forwards a user's query with the client's preferences and streams the answer to ``output``."""
+    def answer(self, text: str, accept: Sequence[str], output: IO[bytes], *, base_iri: str | None = None,
+               default_graphs: tuple[str, ...] | None = None, named_graphs: tuple[str, ...] | None = None,
+               own_dataset: bool = False) -> str:
+        """Forwards a user's query with the client's preferences and streams the answer to ``output``.
+        ``base_iri`` goes as a ``BASE`` before the text, ``default_graphs`` / ``named_graphs`` as the protocol's
+        ``default-graph-uri`` / ``named-graph-uri``; without them the endpoint's own default dataset applies
+        (``own_dataset`` changes nothing here: the endpoint reads the query's ``FROM`` itself)."""
         headers = {"Accept": ", ".join(accept) or "*/*"}
+        form: dict[str, str | list[str]] = {"query": text if base_iri is None else f"BASE <{base_iri}> {text}"}
+        if default_graphs:
+            form["default-graph-uri"] = list(default_graphs)
+        if named_graphs:
+            form["named-graph-uri"] = list(named_graphs)
         try:
-            with self._client.stream("POST", self.endpoint, data={"query": text}, headers=headers) as response:
+            with self._client.stream("POST", self.endpoint, data=form, headers=headers) as response:
                 if response.status_code == 406:
                     raise NotAcceptable(f"{self.endpoint} cannot answer in {headers['Accept']}")
                 if response.status_code >= 400:
@@ -468,8 +658,8 @@ class RemoteStore:
     def publish(self, graphs: Mapping[ox.NamedNode, Iterable[RawTriple]]) -> int:
         """Adds the triples of each graph in one update request, which an endpoint runs as one transaction.
         What fits one request (``_REQUEST_BYTES``, ``_CHUNK_TRIPLES``) goes as one ``INSERT DATA``; more is
-        loaded into staging graphs first and then added to its graphs by one request of ``ADD`` and ``DROP``
-        operations. A failure drops the staging graphs and leaves the graphs as they were."""
+        loaded into staging graphs first (``Staging``) and then added to its graphs by one request of ``ADD`` and
+        ``DROP`` operations. A failure drops the staging graphs and leaves the graphs as they were."""
         chunks = [(graph, chunk) for graph, triples in graphs.items()
                   for chunk in to_ntriples(triples, _REQUEST_BYTES)]
         names = ", ".join(g.value for g in graphs)
@@ -478,13 +668,10 @@ class RemoteStore:
             update, count = _insert_data(chunks)
             self._post(self.update_endpoint, {"update": update}, "*/*", f"publishing into {names}")
             return count
-        tag = uuid.uuid4().hex[:12]
-        staging = {graph: ox.NamedNode(f"{graph.value}--publish-{tag}") for graph, _ in chunks}
-        with dropped_on_failure(self, *staging.values()):
-            count = sum(self._insert(staging[graph], chunk, f"staging {graph.value} to publish it")
+        with Staging(self, appended=dict.fromkeys(graph for graph, _ in chunks)) as staging:
+            count = sum(self._insert(staging.target(graph), chunk, f"staging {graph.value} to publish it")
                         for graph, chunk in chunks)
-            moves = " ;\n".join(f"ADD GRAPH {s} TO {g} ;\nDROP SILENT GRAPH {s}" for g, s in staging.items())
-            self._post(self.update_endpoint, {"update": moves}, "*/*", f"publishing into {names}")
+            staging.commit()
         return count
 
     def drop_graph(self, graph: ox.NamedNode) -> None:
@@ -494,6 +681,23 @@ class RemoteStore:
         """Every named graph with a triple, the server's own included (a fresh Virtuoso has a few)."""
         frame = self.select("SELECT DISTINCT ?g WHERE { GRAPH ?g { ?s ?p ?o } }")
         return sorted(frame["g"].to_list()) if frame.height else []
+
+    def public_graphs(self) -> list[str]:
+        """The named graphs a reader may see: all but those being written (``private_graphs``), read in one
+        query (``graphs``: a scan of the endpoint's quads, so cache it on a big store)."""
+        names = self.graphs()
+        return sorted(set(names) - private_graphs(names))
+
+    def sweep_staging(self, *, older_than_s: float) -> int:
+        """Drops the private graphs whose token is older than ``older_than_s`` seconds (a staging graph; a
+        half-written graph with its pending marker): what writers killed mid-run (``kill -9``, a lost machine)
+        left behind. Another process may be writing right now, so nothing sweeps a remote store by itself: an
+        operator runs, once no run can have been going for a day, say,
+        ``python -c "from kgexplain.store import RemoteStore; print(RemoteStore(URL).sweep_staging(older_than_s=86400))"``.
+        Returns how many graphs it dropped."""
+        if older_than_s < 0:
+            raise StoreError(f"older_than_s must be ≥ 0, got {older_than_s}")
+        return _sweep(self, self.graphs(), older_than_s)
 
     def count(self, graph: ox.NamedNode | None = None) -> int:
         if graph is None:

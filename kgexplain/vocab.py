@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -29,6 +32,13 @@ __all__ = [
     "PREFIXES",
     "Minter",
     "local_id",
+    "STAGING_MARK",
+    "PENDING_MARK",
+    "staging_token",
+    "staging_graph",
+    "pending_marker",
+    "PrivateGraph",
+    "private_graph",
 ]
 
 KGX = "https://w3id.org/kgexplain/ns#"
@@ -158,6 +168,52 @@ class Minter:
     def item(self, direction: str, prop: str, value: str) -> str:
         """Items are shared across runs: the same (direction, property, value) is one IRI."""
         return self._iri("item", _digest(f"{direction}|{prop}|{value}"))
+
+
+# Graphs being written: private until complete. ------------------------------------------------------
+# One scheme, ``<final>--<role>-<token>``: ``staging`` holds the new triples of ``<final>`` until they replace
+# (or are added to) it; ``pending`` is a one-triple marker graph that exists while ``<final>`` itself is written
+# in place, so ``<final>`` is private until the marker goes. The token starts with the UTC time it was made, so
+# a sweep can tell an orphan's age from its name alone.
+
+STAGING_MARK = "--staging-"
+PENDING_MARK = "--pending-"
+_PRIVATE = re.compile(r"^(?P<final>.+)--(?P<role>staging|pending)"
+                      r"(?:-(?P<time>\d{8}T\d{6}Z)-[0-9a-f]+)?$")
+
+
+def staging_token() -> str:
+    """A fresh token for the graphs of one write: ``20260101T120000Z-1a2b3c4d``."""
+    return f"{datetime.now(UTC):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def staging_graph(graph: NamedNode, token: str) -> NamedNode:
+    """Where the new triples of ``graph`` are written before one update moves (or adds) them into it."""
+    return NamedNode(f"{graph.value}{STAGING_MARK}{token}")
+
+
+def pending_marker(graph: NamedNode, token: str) -> NamedNode:
+    """The marker graph that keeps ``graph`` private while it is written in place."""
+    return NamedNode(f"{graph.value}{PENDING_MARK}{token}")
+
+
+@dataclass(frozen=True)
+class PrivateGraph:
+    """A staging or pending-marker graph, read back from its IRI."""
+
+    iri: str
+    final: str                      # the graph it stages, or that it keeps private
+    role: str                       # "staging" or "pending"
+    started: datetime | None        # None: ``<final>--staging``, the older name with no token
+
+
+def private_graph(iri: str) -> PrivateGraph | None:
+    """``iri`` as a staging or pending-marker graph, or None for any other graph."""
+    found = _PRIVATE.match(iri)
+    if found is None or (found["role"] == "pending" and found["time"] is None):
+        return None
+    started = datetime.strptime(found["time"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC) if found["time"] else None
+    return PrivateGraph(iri, found["final"], found["role"], started)
 
 
 def _digest(text: str) -> str:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -454,10 +456,12 @@ def serve(store: StoreOpt = None, endpoint: EndpointOpt = None,
           port: Annotated[int, typer.Option("--port")] = 8000,
           update_token: Annotated[str | None, typer.Option("--update-token", envvar="KGX_UPDATE_TOKEN",
                                                            help="Allow SPARQL updates with `Authorization: Bearer TOKEN` (default: read-only).")] = None,
-          timeout: Annotated[float, typer.Option("--timeout", help="Seconds a SPARQL query may run.")] = 30.0,
-          max_result_mb: Annotated[int, typer.Option("--max-result-mb", help="Largest SPARQL answer, in MiB.")] = 64,
+          timeout: Annotated[float, typer.Option("--timeout-s", "--timeout", help="Seconds a SPARQL query may run (then its worker is ended: 503).")] = 30.0,
+          max_result_mb: Annotated[int, typer.Option("--max-result-mib", "--max-result-mb", help="Largest SPARQL answer, in MiB (413 past it).")] = 64,
           allow_service: Annotated[list[str] | None, typer.Option("--allow-service", help="An endpoint IRI that SERVICE may call (repeatable; default none).")] = None,
+          allow_load_host: Annotated[list[str] | None, typer.Option("--allow-load-host", help="A host that an update's LOAD may fetch from (repeatable; default none).")] = None,
           work_dir: Annotated[Path | None, typer.Option("--work-dir", help="Where runs started with POST /api/runs keep their models (default: a temporary directory).")] = None,
+          data_dir: Annotated[Path | None, typer.Option("--data-dir", help="The only directory POST /api/runs reads datasets and dumps from, by relative paths (default: none; only the demo runs).")] = None,
           ) -> None:
     """Serve the store: SPARQL 1.1 Protocol at /sparql, REST under /api (docs at /docs)."""
     import uvicorn
@@ -468,17 +472,33 @@ def serve(store: StoreOpt = None, endpoint: EndpointOpt = None,
         if store is None and endpoint is None:
             raise InputError("give --store DIR or --endpoint URL")
         if timeout <= 0 or max_result_mb <= 0:
-            raise InputError("--timeout and --max-result-mb must be positive")
+            raise InputError("--timeout-s and --max-result-mib must be positive")
+        if data_dir is not None and not data_dir.is_dir():
+            raise InputError(f"--data-dir {data_dir}: no such directory")
         db = _open(None, store, endpoint)
         config = ServiceConfig(update_token=update_token, query_timeout_s=timeout,
                                max_result_bytes=max_result_mb * 1024 * 1024, allowed_services=tuple(allow_service or ()),
-                               work_dir=work_dir)
+                               allowed_load_hosts=tuple(allow_load_host or ()), work_dir=work_dir, data_dir=data_dir)
         err.print(f"serving the {db.description} on http://{host}:{port} (SPARQL /sparql, REST /api, docs /docs; "
                   f"{'updates with the token' if update_token else 'read-only'})", highlight=False)
         try:
-            uvicorn.run(create_app(db, config), host=host, port=port, log_level="warning")
+            # SIGTERM/Ctrl-C: requests get 5 s to finish, then the query workers are ended (shutdown)
+            uvicorn.run(create_app(db, config), host=host, port=port, log_level="warning",
+                        timeout_graceful_shutdown=5)
         finally:
             db.close()
+        _exit_despite_running_jobs()
+
+
+def _exit_despite_running_jobs() -> None:
+    """A run started over REST may still be training in its thread, which Python would wait for at exit. Its
+    writes are crash-safe (the store drops them when next opened), so the server stops now instead."""
+    busy = [t.name for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if busy:
+        err.print(f"stopping with work in progress ({', '.join(busy)}); the store keeps its state from before it")
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,7 +1,12 @@
 """Pipeline runs started over REST (``POST /api/runs``): one at a time in a background thread, with their
 stage and progress kept for ``GET /api/runs/{id}``. A run writes to the served store exactly as
 ``kgexplain run`` does: every stage's graph is listed in the catalog only once complete, so readers see
-a run's rules all at once or not at all."""
+a run's rules all at once or not at all.
+
+A run reads its dataset and dump only from the server's data directory (``kgexplain serve --data-dir``),
+by paths relative to it; every other path is refused with one message per field, which says nothing about
+what exists on the server. A failed job's reason can quote server files, so ``Job.as_dict`` hides it from
+callers without the token."""
 
 from __future__ import annotations
 
@@ -23,7 +28,8 @@ __all__ = ["Job", "JobRunner", "RunSpec"]
 
 @dataclass(frozen=True)
 class RunSpec:
-    """What to run: the built-in demo, or a dataset file and a Wikidata dump on the server's disk."""
+    """What to run: the built-in demo, or a dataset (file or directory) and a Wikidata dump, given as paths
+    relative to the server's data directory."""
 
     demo: bool = False
     data: str | None = None
@@ -61,22 +67,40 @@ class JobRunner:
 
     def __init__(self, store: TripleStore, work_dir: Path | None, base_iri: str, data_dir: Path | None = None) -> None:
         """``work_dir`` keeps the models of the runs; ``None``: a temporary directory made by the first run
-        (and left behind with its models, which the runs' results name)."""
+        (and left behind with its models, which the runs' results name). ``data_dir``: where runs may read
+        datasets and dumps; ``None``: nowhere, only the demo runs."""
         self.store, self._work_dir, self.base_iri, self.data_dir = store, work_dir, base_iri, data_dir
         self.jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kgx-run")
 
     def check(self, spec: RunSpec) -> None:
-        """Raises ``InputError`` (a 422) before anything is queued: bad settings, missing files."""
+        """Raises ``InputError`` (a 422) before anything is queued: bad settings, paths outside the data
+        directory or missing."""
         if spec.demo == bool(spec.data or spec.kg):
-            raise InputError("give either demo: true, or data and kg (paths on the server)")
+            raise InputError("give either demo: true, or data and kg (paths relative to the server's data directory)")
         if not spec.demo:
-            for name in ("data", "kg"):
-                path = Path(getattr(spec, name) or "")
-                if not getattr(spec, name) or not path.exists():
-                    raise InputError(f"{name}: no file or directory {getattr(spec, name)!r} on the server")
+            self._resolve("data", spec.data)
+            self._resolve("kg", spec.kg)
         self._settings(spec)
+
+    def _resolve(self, name: str, value: str | None) -> Path:
+        """``value`` as a path under ``data_dir`` (symbolic links followed). An absolute path, one that
+        leaves the directory (``..``, a link out), a missing one, the wrong kind, any path when the server
+        has no data directory: all get the same message, so the answer tells nothing of the server's files."""
+        refused = InputError(f"{name}: not a {'file or directory' if name == 'data' else 'file'} under the "
+                             "server's data directory")
+        if self.data_dir is None or not value or "\x00" in value or Path(value).is_absolute():
+            raise refused
+        root = self.data_dir.resolve()
+        try:
+            path = (root / value).resolve()
+            usable = path.is_relative_to(root) and (path.is_file() or name == "data" and path.is_dir())
+        except (OSError, RuntimeError):   # a link loop, a name too long
+            usable = False
+        if not usable:
+            raise refused
+        return path
 
     def _settings(self, spec: RunSpec) -> Any:
         from ..errors import InputError
@@ -130,8 +154,9 @@ class JobRunner:
             if job.spec.demo:
                 synthetic = make_synthetic()
                 dataset, kg = synthetic.dataset, synthetic.kg
-            else:
-                dataset, kg = read_dataset(Path(str(job.spec.data))), Path(str(job.spec.kg))
+            else:   # resolved again: a file may have changed since the job was queued
+                dataset = read_dataset(self._resolve("data", job.spec.data))
+                kg = self._resolve("kg", job.spec.kg)
             model_dir = self.work_dir / job.id / "model"
             loaded = load_stage(self.store, dataset, kg, settings, progress)
             trained = train_stage(self.store, dataset.name, model_dir, settings, progress)

@@ -1,11 +1,14 @@
 """The service's limits under attack, over real HTTP: runaway queries end (their worker processes are ended,
 their slots come back, the service keeps answering), every route has a deadline and a body cap, SIGTERM
-and no answer shows a filesystem path."""
+stops `kgexplain serve` and frees the store, and no answer shows a filesystem path."""
 
 from __future__ import annotations
 
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -13,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import pytest
 import uvicorn
 
 from kgexplain.service import ServiceConfig, create_app
@@ -109,6 +113,19 @@ def test_runaway_queries_end_and_slots_come_back(tmp_path: Path) -> None:
         assert response.json()["results"]["bindings"][0]["n"]["value"] == "3000"
 
 
+def test_workers_see_writes_made_after_they_started(tmp_path: Path) -> None:
+    count = "SELECT (COUNT(*) AS ?n) { ?s ?p ?o }"
+    with _filled(tmp_path / "store", 10) as db, _app(db, ServiceConfig(update_token="t")) as (url, _app_):
+        first = httpx.get(f"{url}/sparql", params={"query": count}, timeout=60).json()
+        assert first["results"]["bindings"][0]["n"]["value"] == "10"
+        insert = "INSERT DATA { GRAPH <http://example.org/g> { <http://example.org/new> <http://example.org/p> 1 } }"
+        assert httpx.post(f"{url}/sparql", data={"update": insert}, headers={"authorization": "Bearer t"}).status_code == 204
+        db.update("INSERT DATA { GRAPH <http://example.org/h> { <http://example.org/other> <http://example.org/p> 2 } }")
+        for _ in range(8):    # every worker, not only the one that answered first
+            again = httpx.get(f"{url}/sparql", params={"query": count}, timeout=60).json()
+            assert again["results"]["bindings"][0]["n"]["value"] == "12"
+
+
 def test_every_route_has_a_body_cap(tmp_path: Path) -> None:
     config = ServiceConfig(update_token="t", max_query_bytes=10_000, max_body_bytes=1_000, max_upload_bytes=20_000)
     with EmbeddedStore(tmp_path / "store") as db, _app(db, config) as (url, _app_):
@@ -139,6 +156,47 @@ def test_no_filesystem_path_in_answers(tmp_path: Path) -> None:
         for response in answers:
             assert str(tmp_path) not in response.text and "/etc/passwd" not in response.text, response.text
         assert answers[0].json()["store"] == "embedded store"
+
+
+def test_sigterm_stops_serve_and_frees_the_store(tmp_path: Path) -> None:
+    path = tmp_path / "store"
+    _filled(path).close()
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-m", "kgexplain.cli", "serve", "--store", str(path), "--port",
+                                str(port), "--timeout-s", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
+            assert time.monotonic() < deadline, "kgexplain serve did not start"
+            time.sleep(0.1)
+
+        def runaway() -> None:
+            try:
+                httpx.get(f"{url}/sparql", params={"query": RUNAWAY}, timeout=30)
+            except httpx.HTTPError:
+                pass
+
+        for _ in range(2):
+            threading.Thread(target=runaway, daemon=True).start()
+        time.sleep(2)          # the runaways are running
+        start = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=10)
+        assert time.monotonic() - start < 10
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+            pytest.fail("kgexplain serve did not stop within 10 s of SIGTERM")
+    with EmbeddedStore(path) as db:       # the lock is free: a writer can open the store
+        assert db.count() == 3000
 
 
 def test_a_query_that_crashes_oxigraph_costs_a_worker_not_the_service(tmp_path: Path) -> None:
