@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -13,8 +13,9 @@ from ..errors import InputError, ModelError
 from ..models.training import TrainedModel
 from ..models.vocabulary import PAD
 
-__all__ = ["Attribution", "OnBatch", "OnRows", "REFERENCE_SIZE", "ADDITIVITY_TOLERANCE", "batched_attribution",
-           "collect_rows", "embedding_and_head", "reference_embeddings"]
+__all__ = ["Attribution", "OnBatch", "OnRows", "OrderedRows", "REFERENCE_SIZE", "ADDITIVITY_TOLERANCE",
+           "batched_attribution", "collect_rows", "embedding_and_head", "length_sorted_batches",
+           "reference_embeddings"]
 
 #: The main paper's reference set: the first 500 training texts.
 REFERENCE_SIZE = 500
@@ -91,6 +92,45 @@ def collect_rows(per_position: np.ndarray, batch: torch.Tensor, predictions: np.
         on_rows(rows, predictions)
     if on_batch:
         on_batch(len(batch))
+
+
+def length_sorted_batches(lengths: torch.Tensor, batch_size: int, window: int = 1) -> Iterator[torch.Tensor]:
+    """Row indices of ``lengths``, ``batch_size`` at a time. With ``window`` > 1, the rows of each run of
+    ``window`` batches are sorted by length (longest first, ties in document order), so that a batch's rows
+    are of similar length; 1 keeps document order."""
+    if batch_size < 1:
+        raise InputError(f"batch size must be at least 1, got {batch_size}")
+    span = batch_size * max(1, window)
+    for start in range(0, len(lengths), span):
+        index = torch.arange(start, min(len(lengths), start + span))
+        if window > 1:
+            index = index[torch.argsort(lengths[index], descending=True, stable=True)]
+        yield from index.split(batch_size)
+
+
+class OrderedRows:
+    """Per-position scores of documents explained out of order (``length_sorted_batches``), kept as token
+    rows in document order: each time the documents after the last ones handed on are complete, they go
+    to ``on_rows`` (which, like ``collect_rows``, always sees document order)."""
+
+    def __init__(self, ids: torch.Tensor, on_rows: OnRows = None) -> None:
+        self.ids, self.on_rows = ids, on_rows
+        self.relevance: list[np.ndarray] = []
+        self.predictions = np.zeros(len(ids), dtype=np.float32)
+        self._pending: dict[int, np.ndarray] = {}
+
+    def add(self, index: torch.Tensor, per_position: np.ndarray, predictions: np.ndarray) -> None:
+        """Scores (rows, length) and predictions (rows,) of the documents ``index``."""
+        for row, i in enumerate(index.tolist()):
+            self._pending[i] = per_position[row]
+            self.predictions[i] = predictions[row]
+        start = stop = len(self.relevance)
+        while stop in self._pending:
+            stop += 1
+        if stop > start:
+            done = np.stack([self._pending.pop(i) for i in range(start, stop)])
+            collect_rows(done, self.ids[start:stop], self.predictions[start:stop].copy(), self.relevance, None,
+                         self.on_rows)
 
 
 def embedding_and_head(trained: TrainedModel, device: str, method: str) -> tuple[torch.nn.Embedding, torch.nn.Module]:

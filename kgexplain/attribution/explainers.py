@@ -106,13 +106,15 @@ def explain_ig(trained: TrainedModel, texts: list[str], *, n_steps: int = 64, ba
 
 
 def explain_deeplift(trained: TrainedModel, texts: list[str], reference_texts: list[str], *, batch_size: int = 64,
-                     device: str = "cpu", on_batch: OnBatch = None, on_rows: OnRows = None) -> Attribution:
+                     device: str = "cpu", on_batch: OnBatch = None, on_rows: OnRows = None,
+                     engine: str = "auto") -> Attribution:
     """DeepLIFT (rescale rule) against the all-zero (padding) embedding. captum's DeepLift breaks
     summation-to-delta at ``MaxPool1d`` (measured: 0.03 on this CNN, 1e-8 without the pools), so this
-    runs shap's DeepExplainer machinery, which implements the same rule and handles max pooling, with
-    that single reference."""
+    gives shap DeepExplainer's values (the same rule, with its max-pool rule) with that single reference:
+    computed a batch per pass by ``deeplift_batched`` for kgexplain's own models, by shap itself for others
+    or with ``engine="shap"`` (see ``shap_deep.ENGINES``)."""
     result = explain_shap(trained, texts, reference_texts, background="zero", batch_size=batch_size,
-                          device=device, on_batch=on_batch, on_rows=on_rows)
+                          device=device, on_batch=on_batch, on_rows=on_rows, engine=engine)
     result.method = "deeplift"
     return result
 

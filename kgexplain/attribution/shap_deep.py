@@ -3,9 +3,16 @@
 The paper's reference is "the average of the first 500 instances from the respective training sets".
 ``background="mean"`` (default) uses exactly that: one reference, the element-wise mean of the first 500
 embedded training texts. ``background="full"`` gives DeepExplainer all 500 as background instead (it
-then averages over them; 500 times slower). ``background="zero"`` is one all-zero reference (the padding
-embedding): DeepLIFT's rescale rule with its usual reference, which is how ``--method deeplift`` runs.
+then averages over them: 500 times the work of one reference). ``background="zero"`` is one all-zero
+reference (the padding embedding): DeepLIFT's rescale rule with its usual reference, which is how
+``--method deeplift`` runs.
 A token's relevance is the sum of its SHAP values over the embedding dimensions; padding is dropped.
+
+``engine`` (``ENGINES``): kgexplain's own CNN and recurrent heads are explained by ``deeplift_batched``,
+which gives ``shap.DeepExplainer``'s values (to float32 rounding) a whole batch per pass, and the full
+background at N times one reference's work rather than N rows per document in a per-document loop; other
+models, or ``engine="shap"``, run ``shap.DeepExplainer`` itself, one document per backward pass. shap stays
+the reference the tests hold the batched values to.
 """
 
 from __future__ import annotations
@@ -21,19 +28,24 @@ from ..models.training import TrainedModel
 from .base import (
     ADDITIVITY_TOLERANCE, REFERENCE_SIZE, Attribution, OnBatch, OnRows, batched_attribution, reference_embeddings,
 )
+from .deeplift_batched import explain_batched, supports
 
-__all__ = ["Attribution", "explain_shap", "REFERENCE_SIZE"]
+__all__ = ["Attribution", "ENGINES", "explain_shap", "REFERENCE_SIZE"]
 
 log = logging.getLogger(__name__)
+
+#: ``auto``: ``deeplift_batched`` where it applies, else shap; ``batched``: ``deeplift_batched`` or an error;
+#: ``shap``: ``shap.DeepExplainer``.
+ENGINES = ("auto", "batched", "shap")
 
 
 def explain_shap(trained: TrainedModel, texts: list[str], reference_texts: list[str], *,
                  background: str = "mean", batch_size: int = 64, device: str = "cpu",
-                 on_batch: OnBatch = None, on_rows: OnRows = None) -> Attribution:
-    import shap  # imported here: shap is slow to import and only this stage needs it
-
+                 on_batch: OnBatch = None, on_rows: OnRows = None, engine: str = "auto") -> Attribution:
     if background not in ("mean", "full", "zero"):
         raise InputError(f"unknown SHAP background {background!r}; use mean, full or zero")
+    if engine not in ENGINES:
+        raise InputError(f"unknown SHAP engine {engine!r}; use {', '.join(ENGINES)}")
     if not reference_texts and background != "zero":
         raise InputError("SHAP needs reference texts (the first training texts); none were given")
     model = trained.model.to(device).eval()
@@ -43,6 +55,31 @@ def explain_shap(trained: TrainedModel, texts: list[str], reference_texts: list[
     else:
         ref_emb = reference_embeddings(trained, reference_texts, device)
         reference = ref_emb.mean(0, keepdim=True) if background == "mean" else ref_emb
+    described = ("zero embeddings" if background == "zero" else
+                 f"{background} of the first {min(len(reference_texts), REFERENCE_SIZE)} training texts")
+    batched = engine != "shap" and supports(trained)
+    if engine == "batched" and not batched:
+        raise InputError(f"the batched SHAP engine does not apply to the {trained.name} model "
+                         f"({type(head).__name__}); use engine auto or shap")
+    if batched:
+        result = explain_batched(trained, texts, reference, method="shap-deep", described=described,
+                                 batch_size=batch_size, device=device, on_batch=on_batch, on_rows=on_rows)
+    else:
+        result = _explain_with_shap(trained, texts, reference, described, batch_size=batch_size, device=device,
+                                    on_batch=on_batch, on_rows=on_rows)
+    if result.max_additivity_error > ADDITIVITY_TOLERANCE:
+        log.warning("SHAP additivity off by up to %.2g (tolerance %g): relevance may be unfaithful",
+                    result.max_additivity_error, ADDITIVITY_TOLERANCE)
+    return result
+
+
+def _explain_with_shap(trained: TrainedModel, texts: list[str], reference: torch.Tensor, described: str, *,
+                       batch_size: int, device: str, on_batch: OnBatch, on_rows: OnRows) -> Attribution:
+    """``shap.DeepExplainer`` itself: one backward pass per document, over 2N rows (the document tiled N
+    times, then the N references)."""
+    import shap  # imported here: shap is slow to import and only this path needs it
+
+    head = trained.model.to(device).eval().head
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         explainer = shap.DeepExplainer(head, reference)
@@ -62,12 +99,6 @@ def explain_shap(trained: TrainedModel, texts: list[str], reference_texts: list[
             hook.remove()
         return values, np.asarray(seen, dtype=np.float32) if len(seen) == emb.shape[0] else None
 
-    described = ("zero embeddings" if background == "zero" else
-                 f"{background} of the first {min(len(reference_texts), REFERENCE_SIZE)} training texts")
-    result = batched_attribution(trained, texts, attribute, method="shap-deep", expected=expected,
-                                 reference=described, batch_size=batch_size, device=device, on_batch=on_batch,
-                                 on_rows=on_rows)
-    if result.max_additivity_error > ADDITIVITY_TOLERANCE:
-        log.warning("SHAP additivity off by up to %.2g (tolerance %g): relevance may be unfaithful",
-                    result.max_additivity_error, ADDITIVITY_TOLERANCE)
-    return result
+    return batched_attribution(trained, texts, attribute, method="shap-deep", expected=expected,
+                               reference=described, batch_size=batch_size, device=device, on_batch=on_batch,
+                               on_rows=on_rows)

@@ -62,6 +62,21 @@ def test_training_learns_a_keyword_and_shap_points_at_it() -> None:
         assert top in ("golden", "grey")
 
 
+def test_training_passes_over_the_data_once_per_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each epoch: one pass over the fit split and one over the validation split, as a plain loop with a
+    held-out check makes; the reported accuracies come from those passes, not from extra ones."""
+    rows: list[int] = []
+    forward = TextCNN.forward
+    monkeypatch.setattr(TextCNN, "forward", lambda self, ids: (rows.append(len(ids)), forward(self, ids))[1])
+    texts = [" ".join(f"w{(i * 7 + j) % 40}" for j in range(20 + i % 15)) for i in range(100)]
+    _, result = train_model(texts, [i % 2 for i in range(100)], TrainSettings(epochs=3, max_len=64, patience=5))
+    assert result.epochs_run == 3
+    assert sum(rows) == 3 * 100
+    best = result.history[result.best_epoch - 1]
+    assert result.train_accuracy == best["train_accuracy"]
+    assert result.validation_accuracy == best["validation_accuracy"]
+
+
 def test_bad_model_and_device_requests() -> None:
     with pytest.raises(InputError, match="unknown model 'transformer'"):
         build_model("transformer", 10, 64)
