@@ -9,6 +9,7 @@ the serving process says the store changed since (``generation``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -18,6 +19,8 @@ from typing import Any
 
 __all__ = ["serve_queries"]
 
+_RETRY_PAUSES_S = (0.0, 0.05, 0.2, 0.5, 1.0)
+
 
 def serve_queries(conn: Connection, path: str, generation: int = 0) -> None:
     """Answers ``(text, accept, options, max_bytes, timeout_s, generation)`` requests from ``conn`` until it
@@ -26,10 +29,8 @@ def serve_queries(conn: Connection, path: str, generation: int = 0) -> None:
     from ..store import EmbeddedStore, NotAcceptable
     from .guard import Budget, BudgetExceeded
 
-    try:
+    with contextlib.suppress(OSError):
         os.nice(10)     # a long query yields the CPU to the serving process: the service stays responsive
-    except OSError:
-        pass
     store: EmbeddedStore | None = None
     opened: Any = generation
     try:
@@ -46,12 +47,17 @@ def serve_queries(conn: Connection, path: str, generation: int = 0) -> None:
         except (EOFError, OSError):
             return
         reply: tuple[Any, ...]
-        for attempt in (1, 2):   # the serving process may have compacted away a file this view still named
+        deadline = time.monotonic() + timeout_s
+        # The serving process may flush or compact away a file this view still names, between its opening and
+        # its reading ("IO error: No such file"): then the view is opened anew, after a pause that lets the
+        # writer finish, while the query has time left.
+        for attempt, pause in enumerate(_RETRY_PAUSES_S):
             try:
-                if store is None or wanted != opened or attempt == 2:
+                if store is None or wanted != opened or attempt > 0:
+                    time.sleep(pause)
                     store = None
                     store, opened = EmbeddedStore(Path(path), read_only=True), wanted
-                budget = Budget(max_bytes, time.monotonic() + timeout_s, timeout_s)
+                budget = Budget(max_bytes, deadline, timeout_s)
                 try:
                     media = store.answer(text, accept, budget, **options)
                 except StoreError:
@@ -65,9 +71,9 @@ def serve_queries(conn: Connection, path: str, generation: int = 0) -> None:
                 reply = ("error", "not-acceptable", 406, str(exc))
             except QuerySyntaxError as exc:
                 reply = ("error", "syntax", 400, str(exc))
-            except StoreError as exc:
+            except (StoreError, OSError, RuntimeError) as exc:   # pyoxigraph's own, from reading a stale view
                 reply = ("error", "store", 500, str(exc))
-                if attempt == 1:
+                if attempt + 1 < len(_RETRY_PAUSES_S) and time.monotonic() + _RETRY_PAUSES_S[attempt + 1] < deadline:
                     continue
             except Exception as exc:  # noqa: BLE001 - a worker answers every request; it dies only when ended
                 reply = ("error", "store", 500, f"{type(exc).__name__}: {exc}")
