@@ -22,16 +22,27 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from ..attribution.explainers import METHODS
 from ..errors import InputError, KgExplainError
 from ..loaders.datasets import Dataset, read_dataset
-from ..attribution.explainers import METHODS
 from ..models.training import MODELS, resolve_device
 from ..pipeline import (
-    PRESETS, LoadResult, MineResult, Settings, activations_stage, best_rules, explain_stage, export_stage, latest_run, load_stage, mine_stage,
+    PRESETS,
+    LoadResult,
+    MineResult,
+    Settings,
+    activations_stage,
+    best_rules,
+    explain_stage,
+    export_stage,
+    latest_run,
+    load_stage,
+    mine_stage,
     train_stage,
 )
 from ..publish.export import DEFAULT_ENDPOINT_URL, export_rules
 from ..store import TripleStore, open_store
+from ..threads import apply_threads, choose_threads
 
 __all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "activations", "mine", "evaluate", "export", "heatmap", "serve",
            "agree"]
@@ -60,6 +71,7 @@ DeviceOpt = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
 EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Maximum training epochs (early stopping on validation loss).")]
 TopOpt = Annotated[int, typer.Option("--top", help="How many rules to print.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")]
+ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads torch uses (default: $KGX_THREADS, else 1 on ≤ 2 cores, else the cores the load average leaves free).")]
 
 
 def main() -> None:  # pragma: no cover - console entry point
@@ -111,6 +123,10 @@ def _settings(preset: str, theta: float | None, min_confidence: float | None, mi
     resolve_device(device)
     settings.check()
     return settings
+
+
+def _threads(requested: int | None) -> None:
+    apply_threads(choose_threads(requested))
 
 
 def _open(out: Path | None, store: Path | None, endpoint: str | None) -> TripleStore:
@@ -171,7 +187,7 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
         for fmt, name in (("turtle", "rules.ttl"), ("json-ld", "rules.jsonld")):
             export_stage(db, mined.graph, out / name, fmt)
             exports[fmt] = str(out / name)
-        where = endpoint or str((store or out / "store"))
+        where = endpoint or str(store or out / "store")
     _print_rules(mined, settings, top)
     summary = {
         "dataset": dataset.name, "documents": len(dataset.docs), "kg_triples": loaded.kg_triples,
@@ -209,12 +225,13 @@ def _logging(verbose: bool) -> None:
 def demo(out: OutOpt = Path("kgexplain-demo"), store: StoreOpt = None, endpoint: EndpointOpt = None,
          model: ModelOpt = "cnn", method: MethodOpt = "shap", fallback: FallbackOpt = None,
          preset: PresetOpt = "default", device: DeviceOpt = "cpu", top: TopOpt = 10,
-         verbose: VerboseOpt = False) -> None:
+         verbose: VerboseOpt = False, threads: ThreadsOpt = None) -> None:
     """Run the whole pipeline on the built-in planted-bias dataset (embedded store unless --endpoint)."""
     from ..loaders.synthetic import PLANTED_COUNTRY, make_synthetic
 
     _logging(verbose)
     with _errors():
+        _threads(threads)
         settings = _settings(preset, None, None, None, None, None, model, device, None, method, fallback)
         synthetic = make_synthetic()
         console.print(f"[bold]kgexplain demo[/]: {len(synthetic.dataset)} synthetic texts; the label depends on "
@@ -242,12 +259,13 @@ def run(data: Annotated[Path, typer.Option("--data", help="CSV/TSV/JSONL file, o
         min_support: SupOpt = None, max_length: LenOpt = None, measure: MeasureOpt = None,
         kg_filter: Annotated[str, typer.Option("--kg-filter", help="neighbourhood (cut the dump to what the texts mention) or none.")] = "neighbourhood",
         ground_case: GroundCaseOpt = "auto", epochs: EpochsOpt = None, device: DeviceOpt = "cpu", top: TopOpt = 10,
-        verbose: VerboseOpt = False) -> None:
+        verbose: VerboseOpt = False, threads: ThreadsOpt = None) -> None:
     """Run the whole pipeline on a text dataset and a Wikidata dump."""
     from ..loaders.wikidata import detect_format, open_dump
 
     _logging(verbose)
     with _errors():
+        _threads(threads)
         settings = replace(_settings(preset, theta, min_confidence, min_support, max_length, measure, model,
                                      device, epochs, method, fallback, max_tokens), kg_filter=kg_filter,
                            ground_case=ground_case)
@@ -284,9 +302,11 @@ def load(data: Annotated[Path, typer.Option("--data")], kg: Annotated[Path, type
 @app.command()
 def train(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to save the model.")],
           dataset: DatasetOpt, store: StoreOpt = None, endpoint: EndpointOpt = None, model: ModelOpt = "cnn",
-          epochs: EpochsOpt = None, max_tokens: MaxTokensOpt = None, device: DeviceOpt = "cpu") -> None:
+          epochs: EpochsOpt = None, max_tokens: MaxTokensOpt = None, device: DeviceOpt = "cpu",
+          threads: ThreadsOpt = None) -> None:
     """Train a classifier on a dataset already in the store."""
     with _errors():
+        _threads(threads)
         settings = _settings("default", None, None, None, None, None, model, device, epochs, method="ig",
                              max_tokens=max_tokens)
         with _open(None, store, endpoint) as db, _progress() as progress:
@@ -301,9 +321,10 @@ def explain(model_dir: Annotated[Path, typer.Option("--model-dir")], dataset: Da
             method: MethodOpt = "shap", fallback: FallbackOpt = None,
             background: Annotated[str, typer.Option("--background", help="SHAP reference: mean (one averaged reference) or full (500 instances).")] = "mean",
             aggregation: Annotated[str, typer.Option("--aggregation", help="Token → mention relevance: sum, mean or max.")] = "sum",
-            ground_case: GroundCaseOpt = "auto") -> None:
+            ground_case: GroundCaseOpt = "auto", threads: ThreadsOpt = None) -> None:
     """Attribute every document token by token and ground the tokens in the knowledge graph."""
     with _errors():
+        _threads(threads)
         settings = replace(Settings(), method=method, fallback=fallback, shap_background=background,
                            aggregation=aggregation, ground_case=ground_case,
                            train=replace(Settings().train, device=device))
@@ -322,10 +343,12 @@ def activations(model_dir: Annotated[Path, typer.Option("--model-dir")], dataset
                 bins: Annotated[int, typer.Option("--bins", help="Equal-width bins per neuron (redescriptions).")] = 4,
                 threshold: Annotated[float, typer.Option("--threshold", help="Active iff the value is above this (ExplaiNN: 0).")] = 0.0,
                 top_tokens: Annotated[int, typer.Option("--top-tokens", min=0, help="Tokens that drive each neuron, published with it (0: none).")] = 5,
-                binarize: Annotated[str, typer.Option("--binarize", help="auto: layers max-pooled over time are active above each neuron's median; threshold: every layer above --threshold.")] = "auto") -> None:
+                binarize: Annotated[str, typer.Option("--binarize", help="auto: layers max-pooled over time are active above each neuron's median; threshold: every layer above --threshold.")] = "auto",
+                threads: ThreadsOpt = None) -> None:
     """Capture neuron activations of every document (forward hooks) and store them raw, binarized and
     binned, one activation run graph, with the tokens that drive each neuron."""
     with _errors():
+        _threads(threads)
         settings = replace(Settings(), activation_layers=tuple(layer or ()), activation_bins=bins,
                            activation_threshold=threshold, activation_top_tokens=top_tokens,
                            activation_binarize=binarize,
