@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 OUT    ?= kgexplain-demo
 
-.PHONY: demo test bench install clean
+.PHONY: demo test lint bench install clean
 
 install: $(STAMP)
 
@@ -25,6 +25,9 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check kgexplain tests benchmarks
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run_all.py --output benchmarks/results.jsonl --readme README.md

@@ -20,7 +20,7 @@ KEYS = ("bench", "case", "unit", "ours", "peer", "peer_value", "ratio")
 
 def emit(bench: str, case: str, unit: str, ours: float, peer: str, peer_value: float, ratio: float) -> dict:
     """Prints one measurement as a JSON line and returns it."""
-    row = dict(zip(KEYS, (bench, case, unit, float(ours), peer, float(peer_value), float(ratio))))
+    row = dict(zip(KEYS, (bench, case, unit, float(ours), peer, float(peer_value), float(ratio)), strict=False))
     print(json.dumps(row), flush=True)
     return row
 

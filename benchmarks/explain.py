@@ -50,7 +50,13 @@ from kgexplain.attribution.shap_deep import REFERENCE_SIZE
 from kgexplain.loaders.datasets import read_dataset
 from kgexplain.loaders.synthetic import make_synthetic
 from kgexplain.models.training import (
-    DEFAULT_MAX_LEN, MIN_TOKENS, MODELS, TrainedModel, TrainSettings, build_model, train_model,
+    DEFAULT_MAX_LEN,
+    MIN_TOKENS,
+    MODELS,
+    TrainedModel,
+    TrainSettings,
+    build_model,
+    train_model,
 )
 from kgexplain.models.vocabulary import PAD, Vocabulary
 from kgexplain.text import tokenize

@@ -25,6 +25,8 @@ from pathlib import Path
 import pyoxigraph as ox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import contextlib
+
 from _common import Recorder, arg_parser, best_of, time_ratio  # noqa: E402
 
 from kgexplain.service.guard import QueryRefused, inspect_operation  # noqa: E402
@@ -49,19 +51,15 @@ def escaped_quotes(size: int) -> str:
 
 def guard(text: str) -> Callable[[], None]:
     def run() -> None:
-        try:
+        with contextlib.suppress(QueryRefused):
             inspect_operation(text, expected="query", max_chars=len(text))
-        except QueryRefused:
-            pass
     return run
 
 
 def oxigraph(text: str) -> Callable[[], None]:
     def run() -> None:
-        try:
+        with contextlib.suppress(SyntaxError):
             ox.Store().query(text)
-        except SyntaxError:
-            pass
     return run
 
 

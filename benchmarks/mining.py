@@ -238,7 +238,7 @@ def _mlxtend(kind: str) -> Callable[[Baskets, float, int], Itemsets] | None:
         frame = pd.DataFrame(onehot, columns=encoder.columns_)
         found = miner(frame, min_support=min_support, use_colnames=True, max_len=max_len)
         n = len(baskets)
-        return {frozenset(s): round(f * n) for s, f in zip(found["itemsets"], found["support"])}
+        return {frozenset(s): round(f * n) for s, f in zip(found["itemsets"], found["support"], strict=False)}
 
     return run
 
@@ -319,7 +319,7 @@ def bench_case(
         if theirs != reference:
             mismatch = _describe_mismatch(reference, theirs)
             raise AssertionError(f"{case}: {name} disagrees with ours: {mismatch}")
-        peer_time = best_of(lambda: run(baskets, min_support, max_len), repeat)
+        peer_time = best_of(lambda run=run: run(baskets, min_support, max_len), repeat)
         log(f"{case}: {name} {peer_time * 1e3:.1f} ms")
         recorder.emit("mining", case, "s", ours, name, peer_time, time_ratio(ours, peer_time))
 

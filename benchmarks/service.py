@@ -32,6 +32,8 @@ import httpx
 import pyoxigraph as ox
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+import contextlib
+
 from _common import Recorder, arg_parser, best_of, time_ratio  # noqa: E402
 
 BENCH = "service"
@@ -158,10 +160,8 @@ def health_under_runaways(rec: Recorder, base: str, quick: bool) -> None:
     idle_p50, idle_p99, _ = wrk(url, 10, seconds)
 
     def runaway() -> None:
-        try:
+        with contextlib.suppress(httpx.HTTPError):
             httpx.get(f"{base}/sparql", params={"query": RUNAWAY}, timeout=120)
-        except httpx.HTTPError:
-            pass
 
     threads = [threading.Thread(target=runaway, daemon=True) for _ in range(4)]
     for thread in threads:

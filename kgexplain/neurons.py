@@ -30,15 +30,23 @@ from pyoxigraph import NamedNode
 from .errors import InputError, ValidationFailed
 from .mining.rules import Item
 from .pipeline import (
-    Progress, Settings, _labels, _new_run_id, _no_progress, _now, latest_run, read_activations, read_documents,
+    Progress,
+    Settings,
+    _labels,
+    _new_run_id,
+    _no_progress,
+    _now,
+    latest_run,
+    read_activations,
+    read_documents,
     transactions,
 )
+from .publish.neurons import concept_rule_triples, concept_triples, neuron_rule_triples, redescription_triples
 from .publish.rdf import RunRecord, item_text, run_triples
 from .publish.shacl import validate
 from .queries import load_query
 from .store import RawTriple, TripleStore, to_ntriples
 from .text import normalize
-from .publish.neurons import concept_rule_triples, concept_triples, neuron_rule_triples, redescription_triples
 from .vocab import KGX, Minter, local_id
 
 __all__ = ["Concept", "ConceptView", "NeuronRun", "NeuronRulesResult", "concept_view", "activation_run",

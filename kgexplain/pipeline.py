@@ -15,12 +15,12 @@ import logging
 import tempfile
 import time
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from typing import TypeVar
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 import polars as pl
@@ -35,10 +35,16 @@ from .mining.influence import influence
 from .mining.pruning import prune
 from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, rules_from_itemsets, score_itemsets
 from .models.training import DEFAULT_EPOCHS, TrainedModel, TrainResult, TrainSettings, resolve_device, train_model
-from .publish.rdf import (
-    RunRecord, activation_triples, influence_triples, mention_triples, rule_triples, run_triples, token_ntriples,
-)
 from .publish.export import DEFAULT_ENDPOINT_URL, EXPORT_FORMATS, export_rules
+from .publish.rdf import (
+    RunRecord,
+    activation_triples,
+    influence_triples,
+    mention_triples,
+    rule_triples,
+    run_triples,
+    token_ntriples,
+)
 from .publish.shacl import validate
 from .queries import load_query
 from .results import split_terms

@@ -32,7 +32,13 @@ import torch
 from ..errors import InputError, ModelError
 from ..models.training import TrainedModel
 from .base import (
-    ADDITIVITY_TOLERANCE, REFERENCE_SIZE, Attribution, OnBatch, OnRows, batched_attribution, reference_embeddings,
+    ADDITIVITY_TOLERANCE,
+    REFERENCE_SIZE,
+    Attribution,
+    OnBatch,
+    OnRows,
+    batched_attribution,
+    reference_embeddings,
 )
 from .shap_deep import explain_shap
 

@@ -331,7 +331,7 @@ def render_png(tokens: Sequence[str], scores: Sequence[float], path: Path, *, ti
     if not tokens:
         ax.text(lay.width_px / 2, lay.colorbar.y - 0.15 * dpi, "(no tokens)", ha="center", va="bottom",
                 fontsize=_FONT_PT, color="#777777", style="italic", **text_kw)
-    for token, value, a, box in zip(tokens, values, alpha, lay.boxes):
+    for token, value, a, box in zip(tokens, values, alpha, lay.boxes, strict=False):
         rgb = POSITIVE_RGB if value > 0 else NEGATIVE_RGB
         ax.add_patch(Rectangle((box.x, box.y), box.w, box.h, facecolor=_blend(rgb, float(a)),
                                edgecolor="none", linewidth=0))

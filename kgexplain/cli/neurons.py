@@ -9,7 +9,12 @@ import typer
 from rich.table import Table
 
 from ..neurons import (
-    DEFAULT_MIN_DOCUMENTS, PREDICTED, concept_rules_stage, explainn_stage, neuron_tokens, activation_run,
+    DEFAULT_MIN_DOCUMENTS,
+    PREDICTED,
+    activation_run,
+    concept_rules_stage,
+    explainn_stage,
+    neuron_tokens,
     redescribe_stage,
 )
 from ..pipeline import Settings

@@ -383,7 +383,7 @@ def graph_picture(graph: nx.Graph, title: str | None = None, max_labels: int = 3
     key_h = len(key) * (text.size("Ágy", _LABEL_PT)[1] + 4) + (8 if key else 0)
     height = math.ceil(area[3] + key_h + _MARGIN)
     drawn = tuple(DrawnNode(int(n), float(centres[i][0]), float(centres[i][1]), float(radii[i]),
-                            class_colour(attrs[n]["consequent"]), *(placed[i] if i in placed else ("", None)))
+                            class_colour(attrs[n]["consequent"]), *(placed.get(i, ("", None))))
                   for i, n in enumerate(nodes))
     return GraphPicture(width, height, area, drawn, tuple(key))
 

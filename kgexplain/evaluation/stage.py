@@ -23,14 +23,23 @@ from pyoxigraph import NamedNode
 
 from ..errors import InputError
 from ..mining.rules import MEASURES, Item, Rule
+from ..models.training import TrainedModel, predict, resolve_device
 from ..pipeline import Progress, Settings, _labels, _no_progress, mining_input, transactions
 from ..publish.rdf import label_rules
 from ..queries import load_query
-from ..models.training import TrainedModel, predict, resolve_device
 from ..store import TripleStore
 from ..vocab import WD, WDT, Minter
-from .metrics import (PAPER_ACCURACY, PAPER_TABLE1, PAPER_TABLE3, ContextMetrics, SetMetrics, assign_classes,
-                      context_metrics, overlap, set_metrics)
+from .metrics import (
+    PAPER_ACCURACY,
+    PAPER_TABLE1,
+    PAPER_TABLE3,
+    ContextMetrics,
+    SetMetrics,
+    assign_classes,
+    context_metrics,
+    overlap,
+    set_metrics,
+)
 
 __all__ = ["ModelEvaluation", "Evaluation", "OutsideTexts", "evaluate_stage", "report_markdown", "report_html"]
 

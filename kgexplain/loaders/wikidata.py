@@ -343,9 +343,8 @@ def _iter_nt(
         triples = 0
         try:
             for i, line in enumerate(lines):
-                if subjects is not None and line[:1] == "<":
-                    if line[: line.find(">") + 1] not in subjects:
-                        continue
+                if subjects is not None and line[:1] == "<" and line[: line.find(">") + 1] not in subjects:
+                    continue
                 m = match(line)
                 if m is not None and (bad is None or i not in bad):
                     triples += 1
@@ -677,7 +676,7 @@ class _NTriplesWriter:
         try:
             self.out.parent.mkdir(parents=True, exist_ok=True)
             if _compression(self.out) == "gzip":
-                self.file = gzip.open(self.tmp, "wt", encoding="utf-8", newline="\n", compresslevel=6)
+                self.file = gzip.open(self.tmp, "wt", encoding="utf-8", newline="\n", compresslevel=6)  # noqa: SIM115 - closed in commit() or abort()
             else:
                 self.file = open(  # noqa: SIM115 - closed in commit() or abort()
                     self.tmp, "w", encoding="utf-8", newline="\n", buffering=1 << 20

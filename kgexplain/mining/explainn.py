@@ -783,7 +783,7 @@ def explainn(head: np.ndarray, tail: np.ndarray, *, theta: float = 0.0, mu: int 
                     if x:
                         pairs.append(((x, y), id1, id2))
         missing = list(dict.fromkeys(key for key, _, _ in pairs if key not in cache))
-        for key, ev in zip(missing, search.evaluate(missing)):
+        for key, ev in zip(missing, search.evaluate(missing), strict=False):
             cache[key] = ev
         shrink = model_count_bits(len(model) - 1) - model_count_bits(len(model))
         ranked = []

@@ -352,7 +352,7 @@ def binomial_p_value(n: int | np.ndarray, support_left: int | np.ndarray, suppor
     """``P[X ≥ intersection]`` for ``X ~ Binomial(n, (support_left/n)·(support_right/n))`` (vectorised:
     arrays broadcast and give an array)."""
     arrays = [np.asarray(v) for v in (n, support_left, support_right, intersection)]
-    for name, arr in zip(("n", "support_left", "support_right", "intersection"), arrays):
+    for name, arr in zip(("n", "support_left", "support_right", "intersection"), arrays, strict=False):
         if arr.dtype.kind not in "iu" and not (arr.dtype.kind == "f" and np.all(arr == np.round(arr))):
             raise InputError(f"binomial_p_value needs integer counts, got {name} of dtype {arr.dtype}")
     n_a, left, right, inter = (a.astype(np.int64) for a in arrays)

@@ -214,11 +214,11 @@ def top_tokens(trained: TrainedModel, texts: Sequence[str], captured: Activation
 
             def keep_embedded(_m: nn.Module, _i: object, output: torch.Tensor) -> torch.Tensor:
                 leaf = output.detach().requires_grad_(True)
-                kept["embedded"] = leaf
+                kept["embedded"] = leaf   # noqa: B023 - the hooks run within this iteration
                 return leaf
 
             def keep_layer(m: nn.Module, _i: object, output: object) -> None:
-                kept["layer"] = _reduce_live(m, output)
+                kept["layer"] = _reduce_live(m, output)   # noqa: B023 - the hooks run within this iteration
 
             handles = [embedding.register_forward_hook(keep_embedded), module.register_forward_hook(keep_layer)]
             try:
@@ -232,7 +232,7 @@ def top_tokens(trained: TrainedModel, texts: Sequence[str], captured: Activation
             contribution = (grad * kept["embedded"]).sum(-1).detach().cpu().numpy()
             batch_ids = batch.cpu().numpy()
             for row, (neuron, _doc) in enumerate(chunk):
-                for token_id, score in zip(batch_ids[row], contribution[row]):
+                for token_id, score in zip(batch_ids[row], contribution[row], strict=False):
                     if token_id > 1 and score > 0:   # not padding (0) nor the unknown word (1)
                         scores[neuron][int(token_id)] = scores[neuron].get(int(token_id), 0.0) + float(score)
             if on_batch:

@@ -11,7 +11,24 @@ import polars as pl
 from ..attribution.grounding import Mention
 from ..mining.rules import Item, Rule
 from ..store import RawTriple
-from ..vocab import KGX, MLS, PROV, RDF, RDFS, WD, WDT, XSD, Minter, local_id, nt_bool, nt_datetime, nt_float, nt_int, nt_iri, nt_str
+from ..vocab import (
+    KGX,
+    MLS,
+    PROV,
+    RDF,
+    RDFS,
+    WD,
+    WDT,
+    XSD,
+    Minter,
+    local_id,
+    nt_bool,
+    nt_datetime,
+    nt_float,
+    nt_int,
+    nt_iri,
+    nt_str,
+)
 
 __all__ = [
     "RunRecord", "run_triples", "rule_triples", "influence_triples", "token_ntriples", "mention_triples",

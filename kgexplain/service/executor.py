@@ -31,7 +31,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from ..errors import KgExplainError, StoreError
 from ..store import EmbeddedStore, TripleStore
 from ..store import NotAcceptable as StoreNotAcceptable
-from .errors import BadRequest, NotAcceptable, PayloadTooLarge, ServerError, ServiceError, ServiceUnavailable, problem_of
+from .errors import (
+    BadRequest,
+    NotAcceptable,
+    PayloadTooLarge,
+    ServerError,
+    ServiceError,
+    ServiceUnavailable,
+    problem_of,
+)
 from .guard import Budget, BudgetExceeded
 
 if TYPE_CHECKING:

@@ -145,9 +145,9 @@ def test_demo_graphs_pass_shacl(demo: tuple[Path, str]) -> None:
         graph = next(g for g in db.graphs() if summary["explain_run"] in g)
         sample = db.construct(
             "PREFIX kgx: <https://w3id.org/kgexplain/ns#> CONSTRUCT { ?s ?p ?o } WHERE { "
-            "GRAPH ?dg { ?d kgx:index ?i FILTER(?i < 20) } GRAPH <%s> { ?s kgx:document ?d ; ?p ?o } }" % graph)
+            f"GRAPH ?dg {{ ?d kgx:index ?i FILTER(?i < 20) }} GRAPH <{graph}> {{ ?s kgx:document ?d ; ?p ?o }} }}")
         runs = db.construct("PREFIX kgx: <https://w3id.org/kgexplain/ns#> CONSTRUCT { ?s ?p ?o } "
-                            "WHERE { GRAPH <%s> { ?s a kgx:AttributionRun ; ?p ?o } }" % graph)
+                            f"WHERE {{ GRAPH <{graph}> {{ ?s a kgx:AttributionRun ; ?p ?o }} }}")
         attribution = ox.serialize(list(sample) + list(runs), format=ox.RdfFormat.N_TRIPLES)
     report = validate(mining)
     assert report.conforms, report.report[:2000]

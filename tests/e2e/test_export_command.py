@@ -77,7 +77,7 @@ def test_demo_shacl_rules_classify_new_entities_as_kgexplain_does(exported: tupl
     for k in range(40):
         entity = URIRef(f"{NEW}e{k}")
         mine: set[Item] = set(rng.sample(pool, rng.randint(0, min(3, len(pool)))))
-        for s, p, o in rng.sample(facts, 2):                # someone else's facts, moved onto the new entity
+        for _s, p, o in rng.sample(facts, 2):                # someone else's facts, moved onto the new entity
             mine.add(Item("out", str(p), str(o)))
         for item in mine:
             assert not item.literal

@@ -10,13 +10,12 @@ from pathlib import Path
 import httpx
 import pyoxigraph as ox
 import pytest
+from test_pages import browse, chromium  # noqa: F401  (the fixture)
 from typer.testing import CliRunner
 
 from kgexplain.cli import app
 from kgexplain.publish.shacl import validate
 from kgexplain.store import EmbeddedStore
-
-from test_pages import browse, chromium  # noqa: F401  (the fixture)
 
 
 def _run(args: list[str]) -> tuple[int, str]:

@@ -21,12 +21,11 @@ from typing import Any
 import httpx
 import pyoxigraph as ox
 import pytest
+from browser import Browser
+from test_pages import ARTIFACTS, PLANTED, chromium  # noqa: F401 - the fixture
 
 from kgexplain.service.pages import web_url
 from kgexplain.store import EmbeddedStore
-
-from browser import Browser
-from test_pages import ARTIFACTS, PLANTED, chromium  # noqa: F401 - the fixture
 
 SKOS = "http://www.w3.org/2004/02/skos/core#"
 OWL = "http://www.w3.org/2002/07/owl#"
@@ -118,7 +117,8 @@ def assert_only_web_links(browser: Browser) -> list[list[str]]:
     return anchors
 
 
-def test_store_values_never_become_script_links(chromium: str, hostile, tmp_path: Path) -> None:
+def test_store_values_never_become_script_links(chromium: str,  # noqa: F811 - the fixture
+                                                 hostile, tmp_path: Path) -> None:
     url, rule_id, document = hostile
     with Browser(chromium, tmp_path / "profile") as browser:
         responses = visit(browser, f"{url}/rules/{rule_id}")
@@ -138,7 +138,7 @@ def test_store_values_never_become_script_links(chromium: str, hostile, tmp_path
         assert_secure_headers(response)
 
 
-def test_every_page_answer_carries_the_policy(chromium: str, hostile, tmp_path: Path) -> None:
+def test_every_page_answer_carries_the_policy(chromium: str, hostile, tmp_path: Path) -> None:  # noqa: F811 - the fixture
     url, rule_id, document = hostile
     pages = ["/rules", "/rules?class=Pos", f"/rules/{rule_id}", document, "/graph", "/neurons", "/query",
              "/query?query=ASK%7B%7D", "/rules/no-such-run/no-such-rule", "/documents/synthetic/nope"]

@@ -18,14 +18,12 @@ import httpx
 import matplotlib.image
 import numpy as np
 import pytest
+from browser import FLAGS, Browser
 from scipy import ndimage
 
 from kgexplain.palette import NEG_COLOUR, POS_COLOUR, rgb
 from kgexplain.service.routes.editor import examples
 from kgexplain.store import EmbeddedStore
-
-from browser import FLAGS, Browser
-
 
 PLANTED = "country(x, Varnia) → Pos"
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "pages"
@@ -176,7 +174,7 @@ def test_query_page_runs_queries_into_a_table(chromium: str, served: tuple[str, 
         status, rows = run_query(browser)
         expected = db.select(shown[0].text)
         assert rows[0] == [f"?{c}" for c in expected.columns] and status.startswith(f"{expected.height} rows")
-        assert [r[0] for r in rows[1:]] == expected["label"].to_list() and any(PLANTED == r[0] for r in rows[1:])
+        assert [r[0] for r in rows[1:]] == expected["label"].to_list() and any(r[0] == PLANTED for r in rows[1:])
         assert browser.evaluate("document.getElementById('csv').hidden") is False
         browser.evaluate("window.scrollTo(0, document.getElementById('status').offsetTop - 420)")
         browser.screenshot(ARTIFACTS / "query.png")

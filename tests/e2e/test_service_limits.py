@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 
 import httpx
@@ -178,10 +178,8 @@ def test_sigterm_stops_serve_and_frees_the_store(tmp_path: Path) -> None:
             time.sleep(0.1)
 
         def runaway() -> None:
-            try:
+            with suppress(httpx.HTTPError):
                 httpx.get(f"{url}/sparql", params={"query": RUNAWAY}, timeout=30)
-            except httpx.HTTPError:
-                pass
 
         for _ in range(2):
             threading.Thread(target=runaway, daemon=True).start()

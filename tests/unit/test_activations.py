@@ -13,8 +13,18 @@ from hypothesis.extra.numpy import arrays
 
 from kgexplain.errors import InputError
 from kgexplain.models.activations import (
-    binarize, capture, decode_bins, decode_flags, decode_values, default_layers, encode_bins, encode_flags,
-    encode_values, neuron_thresholds, top_tokens, uniform_bins,
+    binarize,
+    capture,
+    decode_bins,
+    decode_flags,
+    decode_values,
+    default_layers,
+    encode_bins,
+    encode_flags,
+    encode_values,
+    neuron_thresholds,
+    top_tokens,
+    uniform_bins,
 )
 from kgexplain.models.training import TrainedModel, TrainSettings, train_model
 from kgexplain.publish.rdf import RunRecord, activation_triples, run_triples

@@ -25,10 +25,7 @@ def brute_force(baskets, min_support, max_len, min_len=1):
         for combo in itertools.combinations(universe, size):
             candidate = frozenset(combo)
             count = sum(candidate <= s for s in sets)
-            if isinstance(min_support, float):
-                ok = count / n >= min_support
-            else:
-                ok = count >= min_support
+            ok = count / n >= min_support if isinstance(min_support, float) else count >= min_support
             if count and ok:
                 out[candidate] = count
     return out
@@ -97,7 +94,7 @@ def test_support_is_anti_monotone_and_tidsets_match():
     result = apriori(baskets, 0.02, 4)
     found = result.as_dict()
     assert len(found) > 50
-    for itemset, support in zip(result.itemsets, result.support.tolist()):
+    for itemset, support in zip(result.itemsets, result.support.tolist(), strict=False):
         for size in range(1, len(itemset)):
             for subset in itertools.combinations(itemset, size):
                 assert found[frozenset(subset)] >= support
@@ -269,7 +266,7 @@ def test_equals_mlxtend():
     theirs = mlxtend.apriori(frame, min_support=0.02, use_colnames=True, max_len=3)
     expected = {
         frozenset(int(i) for i in items): round(support * len(baskets))
-        for items, support in zip(theirs["itemsets"], theirs["support"])
+        for items, support in zip(theirs["itemsets"], theirs["support"], strict=False)
     }
     ours = apriori(baskets, 0.02, 3)
     assert len(expected) > 100

@@ -13,6 +13,7 @@ and the models are only ever touched by the forked child.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -240,10 +241,8 @@ class Zygote:
 
 
 def _kill(pid: int) -> None:
-    try:
+    with contextlib.suppress(ProcessLookupError):   # it may have just finished
         os.kill(pid, signal.SIGKILL)
-    except ProcessLookupError:   # it had just finished
-        pass
 
 
 @pytest.fixture(scope="module")

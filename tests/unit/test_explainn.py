@@ -248,7 +248,7 @@ def check_result(head, tail, result, options):
     message = encode(head, tail, result.rules, **encoding)
     rebuilt_head, rebuilt_tail = decode(message)
     assert np.array_equal(rebuilt_head, head) and np.array_equal(rebuilt_tail, tail)
-    for rule, sent in zip(result.rules, message.rules):
+    for rule, sent in zip(result.rules, message.rules, strict=False):
         assert rule.applies == sent.holds.size and rule.holds == int(sent.holds.sum())
         if message.error_matrices:
             assert (rule.x_plus, rule.x_minus) == (int(sent.x_plus.sum()), int(sent.x_minus.sum()))
@@ -284,7 +284,7 @@ def test_round_trip_of_hand_written_rules_with_noise():
     rules = [NeuronRule((0, 1, 2), (0, 1, 2), 2, 2), NeuronRule((3,), (3, 4), 1, 1), NeuronRule((0, 5), (7,), 1, 1)]
     for literal in (False, True):
         assert all(np.array_equal(a, b) for a, b in zip(decode(encode(head, tail, rules, literal_holds=literal)),
-                                                         (head, tail)))
+                                                         (head, tail), strict=False))
     exact = [NeuronRule(r.head, r.tail, r.l, len(r.tail)) for r in rules]
     rebuilt = decode(encode(head, tail, exact, error_matrices=False))
     assert np.array_equal(rebuilt[0], head) and np.array_equal(rebuilt[1], tail)

@@ -4,6 +4,7 @@ connects to a real listener, and the guard must refuse it."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import socket
@@ -41,7 +42,7 @@ class Listener:
         while not self.stopped.is_set():
             try:
                 conn, _ = self.sock.accept()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 continue
             except OSError:
                 return
@@ -314,7 +315,7 @@ def test_less_than_and_iris() -> None:
 
 def _any_case(word: str) -> st.SearchStrategy[str]:
     return st.lists(st.booleans(), min_size=len(word), max_size=len(word)).map(
-        lambda up: "".join(c.upper() if u else c.lower() for c, u in zip(word, up)))
+        lambda up: "".join(c.upper() if u else c.lower() for c, u in zip(word, up, strict=False)))
 
 
 GAPS = st.sampled_from(["", " ", "\n", "\t ", " # SERVICE <http://x/> ' \" {\n", "#>'\"\r", " #\n "])
@@ -391,10 +392,8 @@ def test_what_the_guard_lets_through_never_calls_out(listener: Listener, parts: 
                                               + ["\u00e9", "\U0001f600", "\x00"]), max_size=60))
 def test_only_query_refused_ever_escapes(text: str) -> None:
     for kind in ("query", "update"):
-        try:
+        with contextlib.suppress(QueryRefused):
             inspect_operation(text, expected=kind)  # type: ignore[arg-type]
-        except QueryRefused:
-            pass
 
 
 # ------------------------------------------------------------------------------------ linear time
@@ -405,10 +404,8 @@ def _inspect_time(text: str, repeat: int = 1) -> float:
     best = float("inf")
     for _ in range(repeat):
         start = time.process_time()
-        try:
+        with contextlib.suppress(QueryRefused):
             inspect_operation(text, expected="query", max_chars=2_000_000)
-        except QueryRefused:
-            pass
         best = min(best, time.process_time() - start)
     return best
 
@@ -550,8 +547,6 @@ def test_w3c_invalid_texts_never_crash(w3c_cases: list[tuple[str, str, Path]]) -
     negatives = [(kind, path) for name, kind, path in w3c_cases if name.startswith("Negative")]
     assert len(negatives) > 50
     for kind, path in negatives:
-        try:
+        with contextlib.suppress(QueryRefused):
             inspect_operation(path.read_text(encoding="utf-8"), expected=kind,  # type: ignore[arg-type]
                               base_iri=path.as_uri())
-        except QueryRefused:
-            pass

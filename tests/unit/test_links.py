@@ -12,7 +12,16 @@ import pytest
 
 from kgexplain.errors import InputError
 from kgexplain.links import (
-    DBO, DBR, OWL, SEMAPV, Link, dbpedia_resource, dump_links, link_stage, ontology_links, read_sssom,
+    DBO,
+    DBR,
+    OWL,
+    SEMAPV,
+    Link,
+    dbpedia_resource,
+    dump_links,
+    link_stage,
+    ontology_links,
+    read_sssom,
     wikidata_forms,
 )
 from kgexplain.pipeline import Settings
@@ -231,7 +240,7 @@ def _store_with_rules(minter: Minter, store: TripleStore | None = None) -> Tripl
     rule, item = minter.rule("mine-1", "r"), minter.item("out", WDT + "P27", WD + "Q142")
     store.load([
         (f"<{run}>", f"<{k}status>", '"completed"'), (f"<{run}>", f"<{k}runGraph>", f"<{graph.value}>"),
-        (f"<{run}>", f"<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>", f"<{k}MiningRun>"),
+        (f"<{run}>", "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>", f"<{k}MiningRun>"),
         (f"<{run}>", f"<{k}onDataset>", f"<{minter.dataset('toy')}>"),
     ], minter.catalog_graph())
     store.load([

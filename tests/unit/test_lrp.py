@@ -149,10 +149,7 @@ def test_epsilon_per_layer_conservation_with_biases(epsilon: float) -> None:
         if name.startswith("pool"):
             continue
         layer = getattr(head, name)
-        if name == "dense":
-            z = a @ layer.weight.T
-        else:
-            z = F.conv1d(a, layer.weight)
+        z = a @ layer.weight.T if name == "dense" else F.conv1d(a, layer.weight)
         y = z + (layer.bias if name == "dense" else layer.bias.view(1, -1, 1))
         denominator = y + epsilon * torch.where(y >= 0, 1.0, -1.0).double()
         ratio = torch.where(denominator == 0, 0.0, z / denominator).double()

@@ -51,7 +51,7 @@ def _head(kind: str, seed: int = 0) -> RNNHead:
     cell, bidirectional, pooling = HEADS[kind]
     head = RNNHead(cell, DIM, HIDDEN, bidirectional, pooling).double().eval()
     with torch.no_grad():  # larger weights than the default init, so that gates spread over (0, 1)
-        for name, p in head.rnn.named_parameters():
+        for _name, p in head.rnn.named_parameters():
             p.uniform_(-1.0, 1.0)
         head.dense.weight.normal_()
         head.dense.bias.fill_(0.37)

@@ -368,7 +368,7 @@ def test_large_graph_markers_stay_apart() -> None:
 def test_classes_have_one_colour_everywhere() -> None:
     """The rule graph, the pages' CSS and bars and the heatmaps' relevance colours are the palette's."""
     assert (POS_COLOUR, NEG_COLOUR) == (palette.POS_COLOUR, palette.NEG_COLOUR)
-    assert heatmap.POSITIVE_RGB == palette.rgb(POS_COLOUR) and heatmap.NEGATIVE_RGB == palette.rgb(NEG_COLOUR)
+    assert palette.rgb(POS_COLOUR) == heatmap.POSITIVE_RGB and palette.rgb(NEG_COLOUR) == heatmap.NEGATIVE_RGB
     page = pages.rule_list_page({"measure": "H", "total": 2, "offset": 0, "limit": 50, "rules": [
         {"id": f"run/{c}", "label": f"country(x, A) → {c}", "class": c, "support": 3, "lift": 1.0, "run": "run",
          "confidence": {"H": 0.5}} for c in ("Pos", "Neg")]}, {})

@@ -43,17 +43,17 @@ def test_round_trip(store: TripleStore) -> None:
     assert store.load(TRIPLES, G) == 4
     assert store.count(G) == 4
     assert G.value in store.graphs()
-    frame = store.select("SELECT ?s ?o WHERE { GRAPH <%s> { ?s <%sp> ?o } } ORDER BY ?s" % (G.value, EX))
+    frame = store.select(f"SELECT ?s ?o WHERE {{ GRAPH <{G.value}> {{ ?s <{EX}p> ?o }} }} ORDER BY ?s")
     assert frame["s"].to_list() == [EX + "a", EX + "b"]
     assert frame["o"].to_list() == [1.0, 2.5]  # an int and a double share a float column
-    text = store.select("SELECT ?o WHERE { GRAPH ?g { ?s <%sq> ?o } }" % EX)["o"][0]
+    text = store.select(f"SELECT ?o WHERE {{ GRAPH ?g {{ ?s <{EX}q> ?o }} }}")["o"][0]
     assert text == 'Ünïcode "quoted"'
     dumped = {(str(t.subject), str(t.predicate), str(t.object)) for t in ox.parse(store.dump(G), ox.RdfFormat.N_TRIPLES)}
     assert dumped == set(TRIPLES)
-    assert store.ask("ASK { GRAPH ?g { <%sb> <%sr> <%sa> } }" % (EX, EX, EX))
+    assert store.ask(f"ASK {{ GRAPH ?g {{ <{EX}b> <{EX}r> <{EX}a> }} }}")
     built = list(store.construct("CONSTRUCT { ?o ?p ?s } WHERE { GRAPH ?g { ?s ?p ?o FILTER(isIRI(?o)) } }"))
     assert [(t.subject.value, t.object.value) for t in built] == [(EX + "a", EX + "b")]
-    store.update("INSERT DATA { GRAPH <%s> { <%sc> <%sp> 3 } }" % (G.value, EX, EX))
+    store.update(f"INSERT DATA {{ GRAPH <{G.value}> {{ <{EX}c> <{EX}p> 3 }} }}")
     assert store.count(G) == 5
     store.drop_graph(G)
     assert store.count(G) == 0

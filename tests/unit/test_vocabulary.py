@@ -23,8 +23,15 @@ from kgexplain.loaders.datasets import Dataset, Document, dataset_triples
 from kgexplain.mining.rules import Item, Rule
 from kgexplain.publish.neurons import concept_rule_triples, concept_triples, neuron_rule_triples, redescription_triples
 from kgexplain.publish.rdf import (
-    IMPLEMENTATIONS, OUTCOMES, RunRecord, activation_triples, influence_triples, mention_triples, rule_triples,
-    run_triples, token_ntriples,
+    IMPLEMENTATIONS,
+    OUTCOMES,
+    RunRecord,
+    activation_triples,
+    influence_triples,
+    mention_triples,
+    rule_triples,
+    run_triples,
+    token_ntriples,
 )
 from kgexplain.publish.shacl import ONTOLOGY, SHAPES, validate
 from kgexplain.publish.vocabdoc import DOCUMENT, vocabulary_markdown
