@@ -10,6 +10,7 @@ page, ``/query``.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, Literal
 
@@ -73,7 +74,7 @@ async def answer_query(state: ServiceState, text: str, accept_header: str | None
 
 async def _answer(state: ServiceState, text: str, accept: Sequence[str], base_iri: str | None,
                   dataset: dict[str, Any]) -> Response:
-    op = _inspect(state, text, "query", base_iri)
+    op = await asyncio.to_thread(_inspect, state, text, "query", base_iri)   # linear, but 1 MB is not instant
     body, media = await state.executor.answer(text, accept, base_iri=base_iri, own_dataset=op.dataset_clause,
                                               **dataset)
     charset = "; charset=utf-8" if media.startswith(("text/", "application/")) else ""
@@ -93,8 +94,8 @@ async def _run(state: ServiceState, request: Request, sparql: SparqlRequest) -> 
     if sparql.kind == "query":
         return await _answer(state, sparql.text, sparql.accept, base, sparql.dataset())
     require_token(request, state.config)
-    op = _inspect(state, sparql.text, "update", base)
-    text = with_using(sparql.text, op, sparql.using_graphs, sparql.using_named_graphs)
+    op = await asyncio.to_thread(_inspect, state, sparql.text, "update", base)
+    text = await asyncio.to_thread(with_using, sparql.text, op, sparql.using_graphs, sparql.using_named_graphs)
     await state.executor.call(run_update, state.store, text, base)
     return Response(status_code=204)
 
@@ -118,6 +119,6 @@ async def sparql_get(request: Request, state: StateDep) -> Response:
              openapi_extra={"parameters": _QUERY_PARAMS[1:] + _UPDATE_PARAMS})
 async def sparql_post(request: Request, state: StateDep) -> Response:
     body = await request.body()    # at most max_query_bytes: security.BodyLimit refused more
-    sparql = parse_request("POST", request.scope["query_string"], request.headers.get("content-type"), body,
-                           request.headers.get("accept"))
+    sparql = await asyncio.to_thread(parse_request, "POST", request.scope["query_string"],
+                                     request.headers.get("content-type"), body, request.headers.get("accept"))
     return await _run(state, request, sparql)
