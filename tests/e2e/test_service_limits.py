@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -17,18 +16,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
+from loopback import free_port, served, wait_healthy
 
 from kgexplain.service import ServiceConfig, create_app
 from kgexplain.store import EmbeddedStore
 
 RUNAWAY = "SELECT (COUNT(*) AS ?n) { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i }"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _filled(path: Path, n: int = 3000) -> EmbeddedStore:
@@ -42,25 +35,8 @@ def _filled(path: Path, n: int = 3000) -> EmbeddedStore:
 def _app(db: EmbeddedStore, config: ServiceConfig) -> Iterator[tuple[str, object]]:
     """The app served on loopback, and the app (for its executor)."""
     app = create_app(db, config)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                break
-        except httpx.HTTPError:
-            pass
-        assert time.monotonic() < deadline, "the service did not start"
-        time.sleep(0.05)
-    try:
+    with served(app) as url:
         yield url, app
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
 
 
 def _gone(pid: int) -> bool:
@@ -161,21 +137,12 @@ def test_no_filesystem_path_in_answers(tmp_path: Path) -> None:
 def test_sigterm_stops_serve_and_frees_the_store(tmp_path: Path) -> None:
     path = tmp_path / "store"
     _filled(path).close()
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen([sys.executable, "-m", "kgexplain.cli", "serve", "--store", str(path), "--port",
                                 str(port), "--timeout-s", "60"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None, process.stderr.read().decode() if process.stderr else ""
-            assert time.monotonic() < deadline, "kgexplain serve did not start"
-            time.sleep(0.1)
+        wait_healthy(url, process=process)
 
         def runaway() -> None:
             with suppress(httpx.HTTPError):

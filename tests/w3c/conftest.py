@@ -4,15 +4,11 @@ fresh store (one per test module and store kind), with an update token."""
 from __future__ import annotations
 
 import os
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
-import uvicorn
+from loopback import served
 from w3c_suite import TOKEN, Live, suite_dir
 
 from kgexplain.service import ServiceConfig, create_app
@@ -32,37 +28,12 @@ def w3c() -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module", params=["disk", "memory"])
 def live(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     """``kgexplain serve`` as it runs for users (uvicorn), with updates allowed to ``Authorization: Bearer
     TOKEN``, over a store on disk (users' queries then run in the query worker processes) or in memory (in
     threads): the executor's two paths."""
-    port = _free_port()
     config = ServiceConfig(update_token=TOKEN, max_concurrent_queries=2)
     path = tmp_path_factory.mktemp("w3c") / "store" if request.param == "disk" else None
-    with EmbeddedStore(path) as store:
-        server = uvicorn.Server(uvicorn.Config(create_app(store, config), host="127.0.0.1", port=port,
-                                               log_level="error"))
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/api/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline, "the service did not start"
-            time.sleep(0.05)
-        try:
-            yield Live(url, store)
-        finally:
-            server.should_exit = True
-            thread.join(timeout=10)
+    with EmbeddedStore(path) as store, served(create_app(store, config)) as url:
+        yield Live(url, store)
