@@ -643,6 +643,7 @@ class MiningInput:
     frequent: object                    # mining.apriori.FrequentItemsets
     vocab: list[Item]
     arrays: InfluenceArrays
+    min_support: int = 1                # the threshold used: the settings' clamped to the transactions there are
     scores: dict[str, np.ndarray] | None = field(default=None, repr=False)   # every measure, once
 
     def rules(self, settings: Settings, measure: str | None = None) -> tuple[list[Rule], list[Rule]]:
@@ -692,7 +693,8 @@ def mining_input(store: TripleStore, dataset: str, settings: Settings, explain_r
     vocab = [Item(d, p, v, bool(lit)) for d, p, v, lit in frequent.items]
     arrays = InfluenceArrays(table["tc"].to_numpy().astype(np.int8), table["ts"].to_numpy().astype(float),
                              table["n_pos"].to_numpy(), table["n_neg"].to_numpy())
-    return MiningInput(explain_run, explain_graph, table, entities, items, frequent, vocab, arrays)
+    return MiningInput(explain_run, explain_graph, table, entities, items, frequent, vocab, arrays,
+                       min_support=min_support)
 
 
 def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: Progress = _no_progress,
@@ -720,7 +722,7 @@ def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: P
     graph = minter.run_graph(run_id)
     record = RunRecord(run_id, "MiningRun", minter.dataset(dataset), graph.value, start_time,
                        settings={"theta": float(settings.theta), "minConfidence": float(settings.min_confidence),
-                                 "minSupport": int(settings.min_support),
+                                 "minSupport": int(mined.min_support),   # used, not asked for (clamped)
                                  "maxAntecedentLength": int(settings.max_antecedent),
                                  "measure": settings.measure, "miner": settings.miner,
                                  "transactions": len(entities)},

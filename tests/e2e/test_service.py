@@ -367,3 +367,18 @@ def test_runs_started_over_rest(tmp_path: Path, serve, monkeypatch: pytest.Monke
                 time.sleep(0.5)
             assert rules["total"] == job["result"]["rules"]
             problem(httpx.get(f"{url}/api/runs/job-nope"), 404)
+
+
+def test_the_run_record_names_the_support_threshold_used(demo: tuple[Path, str], tmp_path: Path) -> None:
+    """A min_support above the number of transactions is clamped to it; the published provenance says what was
+    used, so a reader can reproduce the run (it used to record the number asked for)."""
+    shutil.copytree(demo[0] / "store", tmp_path / "store")
+    with EmbeddedStore(tmp_path / "store") as db:
+        result = mine_stage(db, "synthetic", Settings(min_support=10**6))
+        minter = Minter(Settings().base_iri)
+        record = db.select(f"""PREFIX kgx: <{KGX}> SELECT ?support ?transactions WHERE {{
+            GRAPH <{minter.catalog_graph().value}> {{ <{minter.run(result.run_id)}> kgx:minSupport ?support ;
+                                                       kgx:transactions ?transactions }} }}""")
+    assert record.height == 1
+    support, transactions = record.row(0)
+    assert int(support) == int(transactions) < 10**6
