@@ -52,8 +52,8 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 console = Console()
 err = Console(stderr=True)
 
-StoreOpt = Annotated[Path | None, typer.Option("--store", help="Embedded store directory (default: OUT/store).")]
-EndpointOpt = Annotated[str | None, typer.Option("--endpoint", help="A SPARQL 1.1 endpoint (query URL) instead of the embedded store.")]
+StoreOpt = Annotated[Path | None, typer.Option("--store", envvar="KGX_STORE", help="Embedded store directory (default: OUT/store).")]
+EndpointOpt = Annotated[str | None, typer.Option("--endpoint", envvar="KGX_ENDPOINT", help="A SPARQL 1.1 endpoint (query URL) instead of the embedded store.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Directory for the store, model, exports and summary.")]
 DatasetOpt = Annotated[str, typer.Option("--dataset", help="Dataset name inside the store.")]
 PresetOpt = Annotated[str, typer.Option("--preset", help=f"Mining settings preset: {', '.join(PRESETS)}.")]
@@ -130,6 +130,8 @@ def _threads(requested: int | None) -> None:
 
 
 def _open(out: Path | None, store: Path | None, endpoint: str | None) -> TripleStore:
+    if endpoint and store is not None:
+        raise InputError("give either --store DIR or --endpoint URL (or KGX_STORE / KGX_ENDPOINT), not both")
     if endpoint:
         return open_store(endpoint=endpoint)
     if store is None:
