@@ -73,14 +73,6 @@ def seed() -> int:
     return value
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="session")
 def oxigraph_server(tmp_path_factory: pytest.TempPathFactory):
     """A real Oxigraph server (the `oxigraph` PyPI package's binary) on loopback; stopped afterwards.
@@ -95,7 +87,9 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory):
     binary = shutil.which("oxigraph") or str(Path(sys.executable).parent / "oxigraph")
     if not Path(binary).exists():
         pytest.fail("the oxigraph server binary is missing: `pip install oxigraph` (it is in the test extra)")
-    port = _free_port()
+    from loopback import free_port  # tests/loopback.py: this folder is on the import path
+
+    port = free_port()
     location = tmp_path_factory.mktemp("oxigraph-server")
     proc = subprocess.Popen([binary, "serve", "--location", str(location), "--bind", f"127.0.0.1:{port}"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -225,7 +225,7 @@ class QueryExecutor:
         try:
             worker.conn.send((text, list(accept), options, self.config.max_result_bytes,
                               max(0.0, deadline - time.monotonic()), generation))
-            # a new worker spends its first second or so importing: that time is not the query's
+            # half a second's grace past the deadline for the reply to cross the pipe
             ready = worker.conn.poll(max(0.0, deadline - time.monotonic()) + 0.5)
             reply = worker.conn.recv() if ready else None
         except (EOFError, OSError):
