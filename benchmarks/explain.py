@@ -133,8 +133,10 @@ def value_bound(shap_scores: np.ndarray, gap: float) -> float:
     return 1e-6 + float(np.abs(shap_scores).max()) * (1e-5 + 2.0 ** -23 / max(gap, 1e-12))
 
 
-def plain_training(texts: list[str], labels: list[int], settings: TrainSettings, epochs: int) -> None:
-    """A plain torch loop: tokenise, encode, build, train ``epochs`` epochs on the fit-split's size."""
+def plain_training(texts: list[str], labels: list[int], settings: TrainSettings,
+                   epochs: int) -> tuple[nn.Module, Vocabulary, int]:
+    """A plain torch loop: tokenise, encode, build, train ``epochs`` epochs on the fit-split's size; the
+    model, its vocabulary and input length."""
     tokens = [tokenize(t) for t in texts]
     longest = max(len(t) for t in tokens)
     max_len = max(MIN_TOKENS[settings.model], min(settings.max_len or DEFAULT_MAX_LEN[settings.model], longest))
@@ -155,6 +157,7 @@ def plain_training(texts: list[str], labels: list[int], settings: TrainSettings,
             loss = loss_fn(model(ids[batch]).squeeze(1), y[batch])
             loss.backward()
             optimiser.step()
+    return model, vocab, max_len
 
 
 def bench_training(rec: Recorder, case: str, texts: list[str], labels: list[int], settings: TrainSettings,

@@ -232,7 +232,11 @@ def load_stage(store: TripleStore, dataset: Dataset, kg: Path | list[RawTriple],
             if source.stat().st_size == 0:
                 raise InputError(f"{kg.name}: no usable triple for this dataset ({summary}); "
                                  "is it a Wikidata dump whose labels match the texts?")
-        with Staging(store, replaced=[kg_graph, data_graph]) as staging:
+        # A graph the store does not hold yet is written in place (kept private until the commit); only one
+        # that is there already is staged and moved over, which costs a copy of it inside the store.
+        present = [g for g in (kg_graph, data_graph) if store.ask(f"ASK {{ GRAPH {g} {{ ?s ?p ?o }} }}")]
+        absent = [g for g in (kg_graph, data_graph) if g not in present]
+        with Staging(store, new=absent, replaced=present) as staging:
             kg_triples = store.load(source, staging.target(kg_graph),
                                     RdfFormat.N_TRIPLES if isinstance(source, Path) else None)
             store.load(dataset_triples(dataset, minter), staging.target(data_graph))

@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -25,7 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..attribution.explainers import METHODS
 from ..errors import InputError, KgExplainError
 from ..loaders.datasets import Dataset, read_dataset
-from ..models.training import MODELS, resolve_device
+from ..models.training import MODELS, import_optimiser_support, resolve_device
 from ..pipeline import (
     PRESETS,
     LoadResult,
@@ -170,10 +171,13 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
              settings: Settings, top: int) -> dict[str, object]:
     out.mkdir(parents=True, exist_ok=True)
     model_dir = out / "model"
+    import_optimiser_support()   # overlaps the load stage (see its docstring)
     with _open(out, store, endpoint) as db, _progress() as progress:
         loaded = load_stage(db, dataset, kg, settings, progress)
         _report_load(loaded)
+        training = time.perf_counter()
         trained = train_stage(db, dataset.name, model_dir, settings, progress)
+        trained_s = time.perf_counter() - training
         err.print(f"trained {trained.model}: test accuracy {trained.test_accuracy:.3f} "
                   f"(validation {trained.validation_accuracy:.3f}, {trained.epochs_run} epochs)", highlight=False)
         explained = explain_stage(db, dataset.name, model_dir, settings, progress)
@@ -186,9 +190,11 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
                   f"for {captured.documents:,} documents: {captured.triples:,} triples", highlight=False)
         mined = mine_stage(db, dataset.name, settings, progress)
         exports = {}
+        exporting = time.perf_counter()
         for fmt, name in (("turtle", "rules.ttl"), ("json-ld", "rules.jsonld")):
             export_stage(db, mined.graph, out / name, fmt)
             exports[fmt] = str(out / name)
+        exported = time.perf_counter() - exporting
         where = endpoint or str(store or out / "store")
     _print_rules(mined, settings, top)
     summary = {
@@ -207,8 +213,8 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
         "top_rules": [{"rule": r.labels.get("rule"), "consequent": r.consequent, "support": r.support,
                        **{f"conf_{m}": round(v, 4) for m, v in r.confidence.items()}}
                       for r in best_rules(mined)[:top]],
-        "seconds": {"load": loaded.seconds, "explain": explained.seconds, "activations": captured.seconds,
-                    "mine": mined.seconds},
+        "seconds": {"load": loaded.seconds, "train": trained_s, "explain": explained.seconds,
+                    "activations": captured.seconds, "mine": mined.seconds, "export": exported},
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     console.print(f"\nstore: {where}\nrules: {exports['turtle']} and {exports['json-ld']}\n"

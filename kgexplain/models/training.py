@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import math
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -126,6 +128,19 @@ def _accuracy(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor) -> floa
     if len(ids) == 0:
         return float("nan")
     return float(((predict(model, ids) > 0.5).long() == labels).float().mean())
+
+
+def import_optimiser_support() -> threading.Thread:
+    """Starts, in a daemon thread, the import that torch makes on the first optimiser it builds.
+
+    ``torch.optim.Optimizer.__init__`` is wrapped so that its first call imports ``torch._dynamo`` (the
+    compiler, about 1.5 s of Python on a quiet 2-core machine), even in eager mode. Started before the
+    store work that precedes training, the import overlaps that work instead of delaying the first epoch;
+    the optimiser's own import then finds the module loaded (or waits on its import lock)."""
+    thread = threading.Thread(target=importlib.import_module, args=("torch._dynamo",),
+                              name="kgx-import-dynamo", daemon=True)
+    thread.start()
+    return thread
 
 
 def train_model(train_texts: list[str], train_labels: list[int], settings: TrainSettings,
