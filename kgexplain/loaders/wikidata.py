@@ -17,7 +17,9 @@ never stop the reading. Files that cannot be opened, or that are not what their 
 raise :class:`~kgexplain.errors.InputError` before any line is read.
 
 Memory is bounded by one read chunk (1 MiB of text, or one JSON line) plus, for
-:func:`cut_neighbourhood`, the sets of candidate and neighbour IRIs: by the task, never by the dump.
+:func:`cut_neighbourhood`, the sets of candidate and neighbour IRIs: by the task and what the dump
+says about it, never by the rest of the dump. Neighbours include every item holding a fact about a
+candidate, so a candidate that many items point at (a country, "human") brings them all.
 """
 
 from __future__ import annotations
@@ -152,9 +154,11 @@ class CutResult:
 
     ``report`` is that of pass 1 (``lines``, ``triples``, ``malformed`` and its examples: each
     malformed line is counted once; passes 2 and 3 read the same file), with ``kept`` for all
-    passes. ``neighbours`` is the number of distinct IRIs the candidates' triples point to
-    (objects, and ``wd:Pn`` for every ``wdt:Pn`` used) that are not candidates themselves, whether
-    or not the dump says anything about them.
+    passes. ``neighbours`` is the number of distinct IRIs the kept facts connect the candidates to
+    (objects of the candidates' triples, IRI subjects of incoming facts, and ``wd:Pn`` for every
+    ``wdt:Pn`` used) that are not candidates themselves, whether or not the dump says anything
+    about them. ``incoming`` is the number of facts kept only because their object is a candidate
+    (their subject is not one).
     """
 
     report: LoadReport
@@ -162,6 +166,7 @@ class CutResult:
     neighbours: int
     kept: int
     passes_s: list[float]
+    incoming: int = 0
 
 
 # --- opening -----------------------------------------------------------------------------------
@@ -329,13 +334,21 @@ def iter_triples(
 
 
 def _iter_nt(
-    path: Path, report: LoadReport, on_progress: Progress | None, subjects: set[str] | None = None
+    path: Path,
+    report: LoadReport,
+    on_progress: Progress | None,
+    subjects: set[str] | None = None,
+    *,
+    predicates: frozenset[str] | None = None,
+    objects: set[str] | None = None,
 ) -> Iterator[Triple]:
     """N-Triples, one regular expression per line.
 
-    With ``subjects``, lines that start with an IRI not in ``subjects`` are skipped before the
-    expression runs (the subject of a well-formed line starting with ``<`` ends at its first
-    ``>``); they are counted in ``lines`` but in neither ``triples`` nor ``malformed``.
+    With ``subjects``, a line that starts with an IRI is skipped before the expression runs unless
+    its subject is in ``subjects`` (and its predicate in ``predicates``, if given) or its object is
+    an IRI in ``objects``, if given. Skipped lines are counted in ``lines`` but in neither
+    ``triples`` nor ``malformed``. In a well-formed line each IRI ends at its first ``>``, so the
+    terms are found with ``find`` alone, and the expression runs on the lines kept only.
     """
     match = _NT_LINE.match
     for first, lines, bad in _chunks(path, on_progress):
@@ -343,8 +356,19 @@ def _iter_nt(
         triples = 0
         try:
             for i, line in enumerate(lines):
-                if subjects is not None and line[:1] == "<" and line[: line.find(">") + 1] not in subjects:
-                    continue
+                if subjects is not None and line[:1] == "<":
+                    end = line.find(">") + 1  # the subject's end
+                    if line[:end] in subjects:
+                        if predicates is not None:
+                            predicate = line[end : line.find(">", end) + 1].lstrip(" \t")
+                            if predicate not in predicates:
+                                continue
+                    else:
+                        if objects is None:
+                            continue
+                        end = line.find(">", end) + 1  # the predicate's end
+                        if line[end : line.find(">", end) + 1].lstrip(" \t") not in objects:
+                            continue
                 m = match(line)
                 if m is not None and (bad is None or i not in bad):
                     triples += 1
@@ -358,15 +382,27 @@ def _iter_nt(
 
 
 def _iter_subjects(
-    path: Path, report: LoadReport, on_progress: Progress | None, subjects: set[str]
+    path: Path,
+    report: LoadReport,
+    on_progress: Progress | None,
+    subjects: set[str],
+    *,
+    predicates: frozenset[str] | None = None,
+    objects: set[str] | None = None,
 ) -> Iterator[Triple]:
-    """The triples whose subject is in ``subjects``; fast for N-Triples."""
+    """The triples whose subject is in ``subjects`` (and predicate in ``predicates``, if given) or
+    whose object is in ``objects``, if given; from N-Triples, some others too (blank-node subjects,
+    lines the quick test cannot read), so the caller decides on each. Fast for N-Triples; Turtle
+    and JSON are parsed whole."""
     if report.format == "nt":
         open_dump(path).close()
-        yield from _iter_nt(path, report, on_progress, subjects)
+        yield from _iter_nt(path, report, on_progress, subjects, predicates=predicates, objects=objects)
         return
     for triple in iter_triples(path, report, on_progress):
-        if triple[0] in subjects:
+        s, p, o = triple
+        if (s in subjects and (predicates is None or p in predicates)) or (
+            objects is not None and o in objects
+        ):
             yield triple
 
 
@@ -730,13 +766,20 @@ def cut_neighbourhood(
     on_progress: Progress | None = None,
     *,
     neighbour_english_only: bool = True,
+    incoming: bool = True,
 ) -> CutResult:
-    """Keeps the entities a task names, and just enough about what they point to, in three passes.
+    """Keeps the entities a task names, the facts about them, and just enough about what those
+    facts connect them to, in three passes.
 
     1. *Candidates* are subjects with an English (``en``, ``en-…`` or untagged) ``rdfs:label``,
        ``skos:altLabel`` or ``wdt:P1549`` (demonym) whose ``normalize(value)`` is in ``label_keys``.
-    2. Every triple of a candidate is kept; the IRIs it points to, and ``wd:Pn`` for each
-       ``wdt:Pn`` it uses, become *neighbours* unless they are candidates.
+    2. Every triple of a candidate is kept, and (unless ``incoming`` is False) every *incoming*
+       fact: a ``wdt:`` triple whose object is a candidate, whoever its subject. Without these, an
+       entity's items ``(s, p)`` would exist only where the texts also name ``s``. Other
+       predicates (``schema:about`` of sitelinks) make no incoming facts; from JSON only truthy
+       statements make triples at all (best rank, never deprecated). The IRI objects of the
+       candidates' triples, the IRI subjects of incoming facts, and ``wd:Pn`` for each ``wdt:Pn``
+       kept become *neighbours* unless they are candidates.
     3. Of neighbours, only ``rdfs:label``, ``skos:altLabel``, ``schema:description`` (English only
        unless ``neighbour_english_only`` is False), ``wdt:P31`` and ``wdt:P279`` are kept.
 
@@ -766,25 +809,38 @@ def cut_neighbourhood(
 
         started = time.perf_counter()
         neighbours: set[str] = set()
+        incoming_kept = 0
         second = LoadReport(path=path, format=fmt)
-        for triple in _iter_subjects(path, second, progress_of(1), candidates):
+        objects = candidates if incoming else None
+        for triple in _iter_subjects(path, second, progress_of(1), candidates, objects=objects):
             s, p, o = triple
             if s in candidates:
-                writer.write(triple)
                 if o.startswith("<"):
                     neighbours.add(o)
-                if p.startswith(_WDT_PREFIX):
-                    neighbours.add(f"<{WD}{p[len(_WDT_PREFIX):]}")
+            elif incoming and o in candidates and p.startswith(_WDT_PREFIX):
+                incoming_kept += 1
+                if s.startswith("<"):
+                    neighbours.add(s)
+            else:
+                continue
+            writer.write(triple)
+            if p.startswith(_WDT_PREFIX):
+                neighbours.add(f"<{WD}{p[len(_WDT_PREFIX):]}")
         neighbours -= candidates
         passes_s.append(time.perf_counter() - started)
 
         started = time.perf_counter()
         third = LoadReport(path=path, format=fmt)
-        for triple in _iter_subjects(path, third, progress_of(2), neighbours):
+        third_pass = _iter_subjects(
+            path, third, progress_of(2), neighbours, predicates=_NEIGHBOUR_PREDICATES
+        )
+        for triple in third_pass:
             s, p, o = triple
             if s in neighbours and p in _NEIGHBOUR_PREDICATES:
                 if neighbour_english_only and p in _TEXT_PREDICATES and not _is_english(o):
                     continue
+                if incoming and o in candidates:
+                    continue  # a P31/P279 fact about a candidate: written in pass 2 already
                 writer.write(triple)
         passes_s.append(time.perf_counter() - started)
     except BaseException:
@@ -798,4 +854,5 @@ def cut_neighbourhood(
         neighbours=len(neighbours),
         kept=writer.count,
         passes_s=passes_s,
+        incoming=incoming_kept,
     )

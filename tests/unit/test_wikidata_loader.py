@@ -6,6 +6,7 @@ import bz2
 import gzip
 import json
 import re
+from itertools import chain
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -490,25 +491,52 @@ def test_cut_neighbourhood_real_subset(
     for candidate in CUT_CANDIDATES:
         assert kept_by_subject[candidate] == by_subject[candidate]
 
-    # neighbours: IRI objects of the candidates' triples, and wd:Pn of their wdt:Pn predicates
-    neighbours: set[str] = set()
-    for candidate in CUT_CANDIDATES:
-        for line in by_subject[candidate]:
-            _, p, o = line[:-2].split(" ", 2)
-            if o.startswith("<"):
-                neighbours.add(o)
-            if p.startswith(f"<{WDT}"):
-                neighbours.add(wd(p[len(WDT) + 1 : -1]))
+    # incoming facts: every wdt: triple whose object is a candidate, whoever holds it
+    incoming: dict[str, list[str]] = {}
+    for line in subset_lines:
+        s, p, o = line[:-2].split(" ", 2)
+        if o in CUT_CANDIDATES and p.startswith(f"<{WDT}") and s not in CUT_CANDIDATES:
+            incoming.setdefault(s, []).append(line)
+    assert result.incoming == sum(map(len, incoming.values())) > 500
+    # Longarone (not named) is in Italy and borders Belluno; van Gogh (not named) was a painter
+    longarone = wd("Q40161")
+    assert incoming[longarone] == [
+        f"{longarone} {wdt('P17')} {wd('Q38')} .",
+        f"{longarone} {wdt('P47')} {wd('Q6558')} .",
+    ]
+    assert f'{wd("Q5582")} {wdt("P106")} {wd("Q1028181")} .' in incoming[wd("Q5582")]
+
+    # neighbours: IRI objects of the candidates' triples, subjects of incoming facts, and wd:Pn of
+    # the wdt:Pn predicates of both
+    neighbours: set[str] = set(incoming)
+    for line in chain(*(by_subject[c] for c in CUT_CANDIDATES), *incoming.values()):
+        _, p, o = line[:-2].split(" ", 2)
+        if o.startswith("<"):
+            neighbours.add(o)
+        if p.startswith(f"<{WDT}"):
+            neighbours.add(wd(p[len(WDT) + 1 : -1]))
     neighbours -= CUT_CANDIDATES
     assert result.neighbours == len(neighbours)
     assert wd("Q6256") in neighbours and wd("P17") in neighbours  # country; the property "country"
+    assert longarone in neighbours and wd("P47") in neighbours  # "shares border with"
     wanted = (LABEL, ALT_LABEL, DESCRIPTION, P31, P279)
     described = 0
     for neighbour in neighbours:
-        expected = [line for line in by_subject.get(neighbour, []) if line.split(" ", 2)[1] in wanted]
+        # its incoming facts (pass 2), then its text, P31 and P279 not already kept as incoming facts
+        expected = incoming.get(neighbour, []) + [
+            line
+            for line in by_subject.get(neighbour, [])
+            if line.split(" ", 2)[1] in wanted and line not in incoming.get(neighbour, [])
+        ]
         assert kept_by_subject.get(neighbour, []) == expected, neighbour
         described += bool(expected)
     assert described > 100
+    assert kept_by_subject[longarone] == [
+        *incoming[longarone],
+        f'{longarone} {LABEL} "Longarone"@en .',
+        f'{longarone} {DESCRIPTION} "italian comune"@en .',
+        f"{longarone} {P31} {wd('Q747074')} .",
+    ]  # not its other borders, P131 or P421: they are not about a candidate
     assert f'{wd("P17")} {LABEL} "country"@en .' in out_lines
     assert any(line.startswith(f"{wd('Q6256')} {P31} ") for line in out_lines)
 
@@ -558,7 +586,14 @@ def test_cut_english_only_and_demonyms(subset_lines: list[str], tmp_path: Path) 
     assert result.candidates == 2
     assert result.report.malformed == 1
     assert result.report.malformed_examples == [(len(lines) + 1, "not a triple")]
-    assert not [line for line in kept if line.startswith(wd("Q6558"))]
+    # Belluno, no longer named, stays as the holder of a fact about Italy: that fact, and its
+    # English text, as a neighbour's; not its other facts, nor its French label
+    belluno = [line for line in kept if line.startswith(wd("Q6558") + " ")]
+    assert belluno == [
+        f'{wd("Q6558")} {wdt("P17")} {wd("Q38")} .',
+        f'{wd("Q6558")} {DESCRIPTION} "italian comune"@en .',
+    ]
+    assert result.incoming == len([line for line in kept if line.endswith(f" {wd('Q38')} .")]) > 1
     # Poland is a neighbour: its P31 and English aliases are kept, its Polish label is not
     poland = [line for line in kept if line.startswith(wd("Q36") + " ")]
     assert f'{wd("Q36")} {P31} {wd("Q6256")} .' in poland
