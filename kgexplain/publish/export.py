@@ -1,7 +1,7 @@
 """A mining run's rules in the formats other tools read (``kgexplain export --format …``).
 
 - ``turtle``, ``ntriples``: the run graph as it is stored.
-- ``json-ld``: the run graph as compacted JSON-LD 1.1 (pyld) under kgexplain's context,
+- ``json-ld``: the run graph as compacted JSON-LD 1.1 (``publish.jsonld``) under kgexplain's context,
   ``ontology/context.jsonld``, published at ``CONTEXT_IRI``. The context is *embedded* in the document,
   not referenced, so that it reads offline and stays the one it was written with; expanding the document
   gives back the stored graph exactly (every literal's lexical form kept).
@@ -170,15 +170,11 @@ def _literal_forms(store: TripleStore, rule_set: RuleSet) -> dict[tuple[str, str
 # JSON-LD
 
 def jsonld_document(ntriples: bytes) -> dict[str, object]:
-    """An N-Triples graph as compacted JSON-LD with kgexplain's context embedded."""
-    from pyld import jsonld
+    """An N-Triples graph as compacted JSON-LD with kgexplain's context embedded (``publish.jsonld``:
+    the same document pyld's compaction gives, in linear time)."""
+    from .jsonld import JsonLdCompactor
 
-    expanded = jsonld.from_rdf(ntriples.decode("utf-8"), {"format": "application/n-quads"})
-    return jsonld.compact(expanded, _context(), {"documentLoader": _no_remote_documents})
-
-
-def _no_remote_documents(url: str, options: object = None) -> dict[str, object]:
-    raise InputError(f"the JSON-LD export reads no remote documents (asked for {url})")
+    return JsonLdCompactor(_context()["@context"]).document(ntriples)  # type: ignore[arg-type]
 
 
 # ---------------------------------------------------------------------------------------------------
