@@ -6,7 +6,8 @@ it. ``ours`` runs with no ``--threads`` and no ``KGX_THREADS`` (``kgexplain.thre
 peer passes ``--threads`` equal to what torch picks by itself in a fresh process (one per core). The four
 settings are interleaved within each repetition, so both sides see the same background load, and the best
 of the repetitions is reported. Lines: the quiet and the busy time, and the slowdown one busy process causes.
-Not part of ``run_all.py``: it needs minutes and a machine nobody else is using.
+It takes minutes (``run_all.py`` runs two repetitions); its quiet numbers mean something only on a machine
+nobody else is using, so the table states the load.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 #: Each benchmark with its extra arguments. Attribution runs torch on one thread: on this shared 2-core
 #: machine torch's default of two threads spins against other processes and distorts both sides.
-BENCHES = [("store.py", []), ("mining.py", []), ("attribution.py", ["--threads", "1"]), ("activations.py", []), ("itemsets.py", []), ("service.py", []), ("loader.py", []), ("explainn.py", []), ("guard.py", []), ("explain.py", [])]
+BENCHES = [("store.py", []), ("mining.py", []), ("attribution.py", ["--threads", "1"]), ("activations.py", []), ("itemsets.py", []), ("service.py", []), ("loader.py", []), ("explainn.py", []), ("guard.py", []), ("explain.py", []),
+           ("end_to_end.py", []), ("busy.py", ["--repeat", "2"])]
 
 
 def main() -> None:

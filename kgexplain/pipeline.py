@@ -55,7 +55,7 @@ from .vocab import DEFAULT_BASE, KGX, WD, WDT, Minter
 __all__ = [
     "Settings", "PRESETS", "Progress", "LoadResult", "ExplainResult", "MineResult",
     "load_stage", "train_stage", "explain_stage", "activations_stage", "ActivationsResult", "read_activations", "mine_stage", "export_stage", "read_documents",
-    "latest_run", "best_rules", "MiningInput", "mining_input", "document_heatmap_data", "explainer_agreement", "transactions", "AGGREGATIONS", "STOP_CLASSES", "EXPORT_FORMATS",
+    "latest_run", "best_rules", "MiningInput", "mining_input", "document_heatmap_data", "explainer_agreement", "transactions", "AGGREGATIONS", "STOP_CLASSES", "EXPORT_FORMATS", "KG_FILTERS",
 ]
 
 log = logging.getLogger(__name__)
@@ -126,8 +126,8 @@ class Settings:
             raise InputError(f"unknown aggregation {self.aggregation!r}; use one of {', '.join(AGGREGATIONS)}")
         if self.ground_case not in ("auto", "cased", "any"):
             raise InputError(f"unknown --ground-case {self.ground_case!r}; use auto, cased or any")
-        if self.kg_filter not in ("neighbourhood", "none"):
-            raise InputError(f"unknown --kg-filter {self.kg_filter!r}; use neighbourhood or none")
+        if self.kg_filter not in KG_FILTERS:
+            raise InputError(f"unknown --kg-filter {self.kg_filter!r}; use one of {', '.join(KG_FILTERS)}")
         if self.miner not in ("apriori", "spark"):
             raise InputError(f"unknown miner {self.miner!r}; use apriori or spark")
         if self.min_support < 1:
@@ -151,6 +151,12 @@ PRESETS: dict[str, dict[str, object]] = {
 }
 
 AGGREGATIONS = {"sum": np.sum, "mean": np.mean, "max": np.max}
+
+#: How the load stage cuts a dump: ``neighbourhood`` keeps the named entities' facts, the facts that point
+#: at them (the paper's items are ``{(s,p) | (s,p,t) ∈ G} ∪ {(p,o) | (t,p,o) ∈ G}``: both directions) and
+#: their neighbours' labels and classes; ``outgoing`` leaves out the facts that point at them (smaller,
+#: for a full dump where many items point at the named ones); ``none`` loads the whole dump.
+KG_FILTERS = ("neighbourhood", "outgoing", "none")
 
 
 def _now() -> str:
@@ -201,9 +207,10 @@ def _cut_dump(kg: Path, out: Path, dataset: Dataset, settings: Settings,
     if settings.kg_filter == "none":
         report = copy_all(kg, out, on_progress=on_bytes)
         return report.summary(), report.malformed, report.malformed_examples
-    cut = cut_neighbourhood(kg, out, _text_keys(dataset), normalize, on_progress=on_bytes)
+    cut = cut_neighbourhood(kg, out, _text_keys(dataset), normalize, on_progress=on_bytes,
+                            incoming=settings.kg_filter == "neighbourhood")
     summary = (f"{cut.report.summary()}; {cut.candidates:,} entities named in the texts, "
-               f"{cut.neighbours:,} neighbours")
+               f"{cut.incoming:,} facts about them held by others, {cut.neighbours:,} neighbours")
     return summary, cut.report.malformed, cut.report.malformed_examples
 
 

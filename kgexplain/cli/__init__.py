@@ -265,7 +265,7 @@ def run(data: Annotated[Path, typer.Option("--data", help="CSV/TSV/JSONL file, o
         max_tokens: MaxTokensOpt = None, store: StoreOpt = None, endpoint: EndpointOpt = None,
         preset: PresetOpt = "default", theta: ThetaOpt = None, min_confidence: ConfOpt = None,
         min_support: SupOpt = None, max_length: LenOpt = None, measure: MeasureOpt = None,
-        kg_filter: Annotated[str, typer.Option("--kg-filter", help="neighbourhood (cut the dump to what the texts mention) or none.")] = "neighbourhood",
+        kg_filter: Annotated[str, typer.Option("--kg-filter", help="neighbourhood (the named entities' facts, the facts pointing at them, their neighbours' labels and classes), outgoing (the same without the facts pointing at them) or none (the whole dump).")] = "neighbourhood",
         ground_case: GroundCaseOpt = "auto", epochs: EpochsOpt = None, device: DeviceOpt = "cpu", top: TopOpt = 10,
         verbose: VerboseOpt = False, threads: ThreadsOpt = None) -> None:
     """Run the whole pipeline on a text dataset and a Wikidata dump."""

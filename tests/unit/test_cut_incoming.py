@@ -303,3 +303,23 @@ def test_load_stage_makes_incoming_items(tmp_path: Path) -> None:
     assert sorted(incoming) == [(f"{WDT}P1346", f"{WD}Q100"), (f"{WDT}P1346", f"{WD}Q800")]
     outgoing = items.filter(items["direction"] == "out").select("property", "value").rows()
     assert sorted(outgoing) == [(f"{WDT}P106", f"{WD}Q1028181"), (f"{WDT}P31", f"{WD}Q5")]
+
+
+def test_kg_filter_outgoing_leaves_out_the_facts_pointing_at_named_entities(tmp_path: Path) -> None:
+    """`--kg-filter outgoing`: the same load without the facts that point at the named entity."""
+    from kgexplain.loaders.datasets import Dataset, Document
+    from kgexplain.pipeline import Settings, load_stage, transactions
+    from kgexplain.store import EmbeddedStore
+    from kgexplain.vocab import Minter
+
+    dump = tmp_path / "dump.nt"
+    write_nt(dump)
+    dataset = Dataset("tiny", [Document("d1", "Vermeer painted light.", 1, "train"),
+                               Document("d2", "A still life of fruit.", 0, "test")])
+    settings = Settings(kg_filter="outgoing")
+    store = EmbeddedStore()
+    loaded = load_stage(store, dataset, dump, settings)
+    items = transactions(store, Minter(settings.base_iri).kg_graph("tiny"), [f"{WD}Q1"], settings)
+    incoming = items.filter(items["direction"] == "in").select("property", "value").rows()
+    assert not incoming
+    assert "0 facts about them held by others" in loaded.kg_report
