@@ -69,8 +69,10 @@ def run_ours(case: str, out: Path, epochs: int | None, threads: int) -> tuple[fl
         command += ["--epochs", str(epochs)]
     command += ["--threads", str(threads)]
     start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     wall = time.perf_counter() - start
+    if done.returncode:
+        raise SystemExit(f"{' '.join(command)} failed ({done.returncode}):\n{done.stderr[-3000:]}")
     summary = json.loads((out / "summary.json").read_text())
     summary["epochs_run"] = json.loads((out / "model" / "training.json").read_text())["epochs_run"]
     return wall, summary
