@@ -396,21 +396,27 @@ def evaluate(dataset: DatasetOpt, output: Annotated[Path, typer.Option("--output
              max_length: LenOpt = None,
              measures: Annotated[str, typer.Option("--measures", help="Comma-separated confidence measures to evaluate.")] = "TC,TS,WTS,H",
              model_dir: Annotated[list[Path] | None, typer.Option("--model-dir", help="A trained model (e.g. OUT/model; repeat per architecture): adds the out-of-context check (Table 3).")] = None,
-             device: DeviceOpt = "cpu") -> None:
+             device: DeviceOpt = "cpu",
+             coverage_base: Annotated[str, typer.Option("--coverage-base", help="The coverage set beside the paper's: test (covered / test-mentioned entities) or train (covered / training transactions). Both are reported.")] = "test",
+             conflicts: Annotated[str, typer.Option("--conflicts", help="An entity matched by rules of both classes: confident (the more confident rule decides, ties dropped), drop, or union (counted for both, the formula read literally).")] = "confident",
+             sensitivity: Annotated[bool, typer.Option("--sensitivity", help="Also the measures over supmin {1,2,3,5} x longest antecedent {2,3} (and this run's), in the report and sensitivity.csv.")] = False) -> None:
     """The main paper's evaluation (Tables 1-3): for the latest attribution run of each model, rules
     mined on the training texts under each measure, scored on the test texts (Acc_imp, Acc_overall,
     coverage; all and unseen entities), model overlap, and with --model-dir the models' scores on outside
-    texts about the covered entities, next to the paper's numbers. Writes a Markdown and HTML report."""
+    texts about the covered entities, next to the paper's numbers. Writes a Markdown and HTML report;
+    with --sensitivity, the measures over a grid of supmin and antecedent lengths too."""
     from ..evaluation.stage import evaluate_stage, report_markdown
 
     with _errors():
         settings = _settings(preset, theta, min_confidence, min_support, max_length, None, device=device)
         chosen = [m.strip() for m in measures.split(",") if m.strip()]
         with _open(None, store, endpoint) as db, _progress() as progress:
-            result = evaluate_stage(db, dataset, settings, output, chosen, progress, model_dir or [])
+            result = evaluate_stage(db, dataset, settings, output, chosen, progress, model_dir or [],
+                                    coverage_base=coverage_base, conflicts=conflicts, sensitivity_grid=sensitivity)
         console.print(report_markdown(result), highlight=False, soft_wrap=True, markup=False)
         console.print(f"wrote {output / 'evaluation.md'}, {output / 'evaluation.html'}, "
-                      f"{output / 'evaluation.json'} and {output / 'rule-graph.png'}")
+                      f"{output / 'evaluation.json'}" + (f", {output / 'sensitivity.csv'}" if result.sensitivity else "")
+                      + f" and {output / 'rule-graph.png'}")
 
 
 @app.command()

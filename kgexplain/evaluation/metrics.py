@@ -1,36 +1,53 @@
 """The main paper's evaluation of a rule set on the test texts (Sec. 6.1; design/algorithms.md §1.2).
 
 Rules are mined on the training texts. On the test texts, every grounded entity that satisfies a rule's
-antecedent gets that rule's class; when it satisfies rules of both classes the more confident rule (by the
-run's measure) decides, and an exact tie drops the entity (counted in ``ties``). ``M(e)`` are the test
-occurrences (mentions) of a covered entity ``e``:
+antecedent gets that rule's class. ``M(e)`` are the test occurrences (mentions) of a covered entity ``e``:
 
 - ``Acc_imp``: the share of those occurrences whose relevance has the rule's sign (φ > 0 for Pos, φ < 0
   for Neg) — how often the rule predicts the token's importance;
 - ``Acc_overall``: the share whose document the model predicts as the rule's class (P(positive) > 0.5
   for Pos, < 0.5 for Neg; the paper's "f(X) > 0" read for a sigmoid output);
-- ``coverage``: covered test-mentioned entities / all test-mentioned entities.
+- ``coverage``: covered test-mentioned entities / all test-mentioned entities; ``coverage_train``:
+  covered training transactions (entities mentioned in a training text) / all of them.
 
 Each is reported for *all* test-mentioned entities and for the *unseen* ones, never mentioned in a
-training text.
+training text. Readings the paper leaves open are options (``CONFLICTS``, ``COVERAGE_BASES``); the
+README ("Evaluation") quotes the sentences each rests on.
+
+An entity that satisfies rules of both classes (``conflicts``):
+
+- ``confident`` (default): the more confident rule (by the run's measure) decides; an exact tie drops
+  the entity (counted in ``ties``);
+- ``drop``: the entity is dropped, neither covered nor scored;
+- ``union``: the formula's ``⋃M⁺ ∪ ⋃M⁻`` read literally: the entity's occurrences are in both ``M⁺``
+  and ``M⁻``, so one is correct when its φ (or its document's score) has either sign — when it is not
+  exactly 0 (0.5).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import polars as pl
 
+from ..errors import InputError
 from ..mining.rules import Item, Rule
 
-__all__ = ["Assignment", "SetMetrics", "assign_classes", "set_metrics", "overlap", "PAPER_TABLE1"]
+__all__ = ["Assignment", "SetMetrics", "assign_classes", "set_metrics", "overlap", "PAPER_TABLE1", "CONFLICTS",
+           "COVERAGE_BASES", "check_conflicts", "assign_supporters"]
+
+#: How an entity satisfying rules of both classes is scored; the first is the default.
+CONFLICTS = ("confident", "drop", "union")
+#: Which entities coverage divides by: test-mentioned entities (default) or the training transactions.
+COVERAGE_BASES = ("test", "train")
 
 
 @dataclass
 class Assignment:
-    classes: dict[str, str]          # entity IRI -> "Pos" | "Neg"
+    classes: dict[str, str]          # entity IRI -> "Pos" | "Neg", or "both" (conflicts="union")
     ties: int                        # entities matching rules of both classes with equal confidence
+    conflicts: int = 0               # entities matching rules of both classes, however scored
 
 
 @dataclass
@@ -40,41 +57,93 @@ class SetMetrics:
     occurrences: int                 # test occurrences of the covered entities
     acc_imp: float
     acc_overall: float
-    coverage: float
+    coverage: float                  # covered / entities: the test base
+    #: the train base: training transactions covered / all of them (NaN for the unseen set, which has none)
+    train_entities: int = 0
+    train_covered: int = 0
+    coverage_train: float = float("nan")
+
+    def coverage_of(self, base: str) -> float:
+        """Coverage on the given base (``COVERAGE_BASES``)."""
+        if base not in COVERAGE_BASES:
+            raise InputError(f"unknown coverage base {base!r}; use {' or '.join(COVERAGE_BASES)}")
+        return self.coverage if base == "test" else self.coverage_train
 
 
-def assign_classes(rules: Iterable[Rule], entity_items: Mapping[str, set[Item]], measure: str) -> Assignment:
-    """Each entity's class from the most confident rule whose antecedent its items satisfy."""
-    best: dict[str, tuple[float, set[str]]] = {}
+def check_conflicts(conflicts: str) -> None:
+    if conflicts not in CONFLICTS:
+        raise InputError(f"unknown --conflicts {conflicts!r}; use {', '.join(CONFLICTS)}")
+
+
+def assign_classes(rules: Iterable[Rule], entity_items: Mapping[str, set[Item]], measure: str,
+                   conflicts: str = "confident") -> Assignment:
+    """Each entity's class from the rules whose antecedent its items satisfy; an entity satisfying rules
+    of both classes is scored as ``conflicts`` says (module docstring)."""
+    check_conflicts(conflicts)
+    best: dict[str, dict[str, float]] = {}           # entity -> class -> best confidence among its rules
     for rule in rules:
         antecedent = set(rule.antecedent)
         score = rule.confidence[measure]
         for entity, items in entity_items.items():
             if antecedent <= items:
-                current = best.get(entity)
-                if current is None or score > current[0]:
-                    best[entity] = (score, {rule.consequent})
-                elif score == current[0]:
-                    current[1].add(rule.consequent)
-    classes = {e: next(iter(c)) for e, (_, c) in best.items() if len(c) == 1}
-    return Assignment(classes, sum(1 for _, c in best.values() if len(c) > 1))
+                per_class = best.setdefault(entity, {})
+                per_class[rule.consequent] = max(score, per_class.get(rule.consequent, score))
+    return _resolve(best, conflicts)
 
 
-def set_metrics(occurrences: pl.DataFrame, classes: Mapping[str, str], entities: set[str]) -> SetMetrics:
+def assign_supporters(rules: Iterable[Rule], transactions: Sequence[str], measure: str,
+                      conflicts: str = "confident") -> Assignment:
+    """Like ``assign_classes`` for the transactions the rules were mined from, read off each rule's
+    supporting set (``Rule.entities``, positions in ``transactions``) instead of matching items."""
+    check_conflicts(conflicts)
+    best: dict[str, dict[str, float]] = {}
+    for rule in rules:
+        score = rule.confidence[measure]
+        for t in rule.entities:
+            per_class = best.setdefault(transactions[int(t)], {})
+            per_class[rule.consequent] = max(score, per_class.get(rule.consequent, score))
+    return _resolve(best, conflicts)
+
+
+def _resolve(best: Mapping[str, Mapping[str, float]], conflicts: str) -> Assignment:
+    classes: dict[str, str] = {}
+    ties = both = 0
+    for entity, per_class in best.items():
+        if len(per_class) == 1:
+            classes[entity] = next(iter(per_class))
+            continue
+        both += 1
+        tied = per_class["Pos"] == per_class["Neg"]
+        ties += tied
+        if conflicts == "union":
+            classes[entity] = "both"
+        elif conflicts == "confident" and not tied:
+            classes[entity] = max(per_class, key=per_class.__getitem__)
+    return Assignment(classes, ties, both)
+
+
+def set_metrics(occurrences: pl.DataFrame, classes: Mapping[str, str], entities: set[str], *,
+                train_classes: Mapping[str, str] | None = None, train_entities: set[str] | None = None) -> SetMetrics:
     """``occurrences``: one row per test mention (columns entity, relevance, score = P(positive) of its
-    document); ``entities``: the test-mentioned entities of the set (all, or unseen)."""
+    document); ``entities``: the test-mentioned entities of the set (all, or unseen). Given the training
+    transactions (``train_entities``) and their classes under the same rules, also the train-base coverage."""
     covered = {e for e in entities if e in classes}
     rows = occurrences.filter(pl.col("entity").is_in(list(covered)))
     if rows.height:
         cls = rows["entity"].replace_strict(dict(classes), return_dtype=pl.String)
-        pos = cls == "Pos"
+        pos, neg = cls.is_in(["Pos", "both"]), cls.is_in(["Neg", "both"])
         relevance, score = rows["relevance"].cast(pl.Float64), rows["score"].cast(pl.Float64)
-        imp = ((pos & (relevance > 0)) | (~pos & (relevance < 0))).sum() / rows.height
-        overall = ((pos & (score > 0.5)) | (~pos & (score < 0.5))).sum() / rows.height
+        imp = ((pos & (relevance > 0)) | (neg & (relevance < 0))).sum() / rows.height
+        overall = ((pos & (score > 0.5)) | (neg & (score < 0.5))).sum() / rows.height
     else:
         imp = overall = float("nan")
     coverage = len(covered) / len(entities) if entities else float("nan")
-    return SetMetrics(len(entities), len(covered), rows.height, float(imp), float(overall), coverage)
+    result = SetMetrics(len(entities), len(covered), rows.height, float(imp), float(overall), coverage)
+    if train_entities is not None:
+        train_covered = sum(1 for e in train_entities if e in (train_classes or {}))
+        result.train_entities, result.train_covered = len(train_entities), train_covered
+        result.coverage_train = train_covered / len(train_entities) if train_entities else float("nan")
+    return result
 
 
 def overlap(a: set[str], b: set[str]) -> tuple[float, float]:

@@ -7,15 +7,22 @@ are compared (Table 2). Given the trained models (``model_dirs``), each model is
 texts about the entities its rules cover (Table 3, out-of-context validity): the paper used those entities'
 Wikipedia abstracts; we use what the knowledge graph itself holds, "label, description" from Wikidata's
 English label and ``schema:description``. Nothing is written to the store; the report goes to files.
+
+Readings the paper leaves open are arguments, defaulting to what earlier versions computed:
+``coverage_base`` (which coverage the report sets beside the paper's; both are always computed),
+``conflicts`` (an entity matched by rules of both classes; ``metrics``), and ``sensitivity_grid`` (the
+measures over a grid of supmin × longest antecedent; module ``sensitivity``).
 """
 
 from __future__ import annotations
 
+import csv
 import html
+import io
 import json
 import time
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -30,18 +37,23 @@ from ..queries import load_query
 from ..store import TripleStore
 from ..vocab import WD, WDT, Minter
 from .metrics import (
+    COVERAGE_BASES,
     PAPER_ACCURACY,
     PAPER_TABLE1,
     PAPER_TABLE3,
     ContextMetrics,
     SetMetrics,
     assign_classes,
+    assign_supporters,
+    check_conflicts,
     context_metrics,
     overlap,
     set_metrics,
 )
+from .sensitivity import SensitivityRow, grid, sensitivity
 
-__all__ = ["ModelEvaluation", "Evaluation", "OutsideTexts", "evaluate_stage", "report_markdown", "report_html"]
+__all__ = ["ModelEvaluation", "Evaluation", "OutsideTexts", "evaluate_stage", "report_markdown", "report_html",
+           "sensitivity_csv"]
 
 
 @dataclass
@@ -58,6 +70,8 @@ class ModelEvaluation:
     #: the base rate); None when the trained model was not given.
     context: dict[str, ContextMetrics] | None = None
     context_measure: str | None = None
+    #: measure -> test-mentioned entities matched by rules of both classes (however ``conflicts`` scores them)
+    conflicts: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -68,6 +82,8 @@ class Evaluation:
     overlaps: list[dict[str, object]]
     seconds: float
     rule_graph: str | None = None
+    #: ``--sensitivity``: one row per model, (supmin, longest antecedent) point and measure
+    sensitivity: list[SensitivityRow] = field(default_factory=list)
 
 
 def _entity_items(frame: pl.DataFrame) -> dict[str, set[Item]]:
@@ -106,8 +122,12 @@ def _load_models(model_dirs: Sequence[Path], device: str) -> dict[str, TrainedMo
 
 def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output: Path,
                    measures: Sequence[str] = MEASURES, progress: Progress = _no_progress,
-                   model_dirs: Sequence[Path] = ()) -> Evaluation:
+                   model_dirs: Sequence[Path] = (), *, coverage_base: str = "test", conflicts: str = "confident",
+                   sensitivity_grid: bool = False) -> Evaluation:
     settings.check()
+    check_conflicts(conflicts)
+    if coverage_base not in COVERAGE_BASES:
+        raise InputError(f"unknown --coverage-base {coverage_base!r}; use {' or '.join(COVERAGE_BASES)}")
     for m in measures:
         if m not in MEASURES:
             raise InputError(f"unknown measure {m!r}; use any of {', '.join(MEASURES)}")
@@ -131,6 +151,8 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
     outside: OutsideTexts | None = None
     evaluations: list[ModelEvaluation] = []
     best_rules: dict[str, list[Rule]] = {}
+    points = grid(settings) if sensitivity_grid else []
+    sensitivity_rows: list[SensitivityRow] = []
     for row in latest.iter_rows(named=True):
         progress(f"evaluating {row['model']}", 0, len(measures) + 2)
         mined = mining_input(store, dataset, settings, explain_run=row["run"])
@@ -142,19 +164,30 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
         progress(f"evaluating {row['model']}", 1, len(measures) + 2)
         items = _entity_items(transactions(store, kg, sorted(test_entities), settings)) if test_entities else {}
         progress(f"evaluating {row['model']}", 2, len(measures) + 2)
-        results, counts, ties, covered = {}, {}, {}, {}
+        results, counts, ties, covered, both = {}, {}, {}, {}, {}
         for k, measure in enumerate(measures):
             candidates, rules = mined.rules(settings, measure)
             if measure == headline:
                 best_rules[row["model"]] = candidates   # the rule graph shows the closed sets before pruning
                 headline_rules = rules
-            assignment = assign_classes(rules, items, measure)
-            results[measure] = {"all": set_metrics(test, assignment.classes, test_entities),
+            assignment = assign_classes(rules, items, measure, conflicts)
+            supporters = assign_supporters(rules, mined.entities, measure, conflicts)
+            results[measure] = {"all": set_metrics(test, assignment.classes, test_entities,
+                                                   train_classes=supporters.classes, train_entities=seen),
                                 "unseen": set_metrics(test, assignment.classes, unseen)}
-            counts[measure], ties[measure] = len(rules), assignment.ties
+            counts[measure], ties[measure], both[measure] = len(rules), assignment.ties, assignment.conflicts
             covered[measure] = {cls: sorted({mined.entities[int(t)] for r in rules if r.consequent == cls
                                              for t in r.entities}) for cls in ("Pos", "Neg")}
             progress(f"evaluating {row['model']}", k + 3, len(measures) + 2)
+        if points:
+            task = f"sensitivity ({row['model']}: supmin × longest antecedent)"
+            progress(task, 0, len(points))
+            loosest = mining_input(store, dataset, replace(settings, min_support=min(s for s, _ in points),
+                                                           max_antecedent=max(n for _, n in points)),
+                                   explain_run=row["run"])
+            sensitivity_rows += sensitivity(row["model"], loosest, settings, measures, test, items, test_entities,
+                                            unseen, conflicts, points,
+                                            lambda done, task=task: progress(task, done, len(points)))
         context = None
         if row["model"] in trained_models:
             progress(f"out-of-context texts ({row['model']})", 0, None)
@@ -164,7 +197,7 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
         evaluations.append(ModelEvaluation(
             row["model"], row["method"], row["run"],
             float(row["accuracy"]) if row.get("accuracy") is not None else float("nan"), counts, results, ties,
-            covered, context, headline if context is not None else None))
+            covered, context, headline if context is not None else None, conflicts=both))
     overlaps = []
     measure = headline
     for i, a in enumerate(evaluations):
@@ -175,8 +208,9 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
                                  "entities_a": len(a.covered[measure][cls]),
                                  "entities_b": len(b.covered[measure][cls]), "overlap": coef, "jaccard": jac})
     result = Evaluation(dataset, {"theta": settings.theta, "min_confidence": settings.min_confidence,
-                                  "min_support": settings.min_support, "max_length": settings.max_antecedent},
-                        evaluations, overlaps, time.perf_counter() - start)
+                                  "min_support": settings.min_support, "max_length": settings.max_antecedent,
+                                  "coverage_base": coverage_base, "conflicts": conflicts},
+                        evaluations, overlaps, time.perf_counter() - start, sensitivity=sensitivity_rows)
     output.mkdir(parents=True, exist_ok=True)
     if evaluations:
         from .rule_graph import render_png, rule_graph
@@ -221,7 +255,20 @@ def _paper_accuracy(result: Evaluation, model: str) -> float | None:
     return PAPER_ACCURACY.get(model) if _is_painters(result) else None
 
 
+def _bases(result: Evaluation) -> tuple[str, str]:
+    """(the coverage base set beside the paper's number, the other one)."""
+    chosen = str(result.settings.get("coverage_base", "test"))
+    return chosen, next(b for b in COVERAGE_BASES if b != chosen)
+
+
+def _header(result: Evaluation) -> list[str]:
+    chosen, other = _bases(result)
+    return ["model", "entities", "measure", "rules", "covered", "Acc_imp", "paper", "Acc_overall", "paper",
+            f"coverage ({chosen})", "paper", f"coverage ({other})"]
+
+
 def _rows(result: Evaluation) -> list[list[str]]:
+    chosen, other = _bases(result)
     rows = []
     for ev in result.models:
         for subset in ("all", "unseen"):
@@ -231,8 +278,39 @@ def _rows(result: Evaluation) -> list[list[str]]:
                 rows.append([ev.model, subset, measure, str(ev.rules[measure]), f"{m.covered}/{m.entities}",
                              _fmt(m.acc_imp), _fmt(paper[0] if paper else None),
                              _fmt(m.acc_overall), _fmt(paper[1] if paper else None),
-                             _fmt(m.coverage), _fmt(paper[2] if paper else None)])
+                             _fmt(m.coverage_of(chosen)), _fmt(paper[2] if paper else None),
+                             _fmt(m.coverage_of(other))])
     return rows
+
+
+SENSITIVITY_HEADER = ["model", "measure", "supmin", "longest", "rules", "covered", "Acc_imp", "Acc_overall",
+                      "coverage (test)", "coverage (train)", "unseen Acc_imp", "unseen Acc_overall", "this run"]
+
+
+def _sensitivity_rows(result: Evaluation) -> list[list[str]]:
+    order = {m: i for i, m in enumerate(MEASURES)}
+    ordered = sorted(result.sensitivity, key=lambda r: (r.model, order.get(r.measure, len(order)), r.max_length,
+                                                        r.min_support))
+    return [[r.model, r.measure, str(r.min_support), str(r.max_length), str(r.rules),
+             f"{r.all.covered}/{r.all.entities}", _fmt(r.all.acc_imp), _fmt(r.all.acc_overall),
+             _fmt(r.all.coverage), _fmt(r.all.coverage_train), _fmt(r.unseen.acc_imp), _fmt(r.unseen.acc_overall),
+             "✓" if r.current else ""] for r in ordered]
+
+
+SENSITIVITY_NOTE = ("Sensitivity to the settings the paper does not state (supmin, longest antecedent), same θ, "
+                    "confmin and --conflicts; \"this run\" marks the settings of the table above.")
+CONFLICT_NOTES = {"confident": "scored by the more confident rule; equally confident ones dropped",
+                  "drop": "dropped", "union": "counted for both classes (the formula's ⋃M⁺ ∪ ⋃M⁻ read literally)"}
+
+
+def _conflict_note(result: Evaluation) -> str | None:
+    mode = str(result.settings.get("conflicts", "confident"))
+    found = {ev.model: ev.conflicts for ev in result.models if any(ev.conflicts.values())}
+    if not found:
+        return None
+    note = f"Test entities matched by rules of both classes, {CONFLICT_NOTES[mode]} (--conflicts {mode}): {found}"
+    ties = {ev.model: ev.ties for ev in result.models if any(ev.ties.values())}
+    return note + (f"; of them with equally confident rules: {ties}" if ties and mode == "confident" else "")
 
 
 CONTEXT_HEADER = ["model", "measure", "rules of", "rules", "texts", "avg. score", "paper", "avg. per-rule score",
@@ -261,21 +339,21 @@ CONTEXT_NOTE = ("Out-of-context validity (Table 3): the model's P(positive) on o
                 "valid out of context when their texts score above the base rate, Neg rules when below.")
 
 
-HEADER = ["model", "entities", "measure", "rules", "covered", "Acc_imp", "paper", "Acc_overall", "paper",
-          "coverage", "paper"]
-
-
 def report_markdown(result: Evaluation) -> str:
     lines = [f"# kgexplain evaluation: {result.dataset}", "",
              "Rules mined on the training texts, evaluated on the test texts (main paper, Sec. 6.1). "
              f"Settings: θ = {result.settings['theta']}, confmin = {result.settings['min_confidence']}, "
-             f"supmin = {result.settings['min_support']}, longest antecedent {result.settings['max_length']}. "
-             "*unseen* = entities never mentioned in a training text. The paper's numbers (Table 1) are "
-             "beside ours for the painters task.", ""]
+             f"supmin = {result.settings['min_support']}, longest antecedent {result.settings['max_length']}, "
+             f"--conflicts {result.settings.get('conflicts', 'confident')}, "
+             f"--coverage-base {result.settings.get('coverage_base', 'test')}. "
+             "*unseen* = entities never mentioned in a training text. Coverage (test) = covered / "
+             "test-mentioned entities; coverage (train) = covered / training transactions. The paper's "
+             "numbers (Table 1) are beside ours for the painters task.", ""]
     lines += ["| model | method | test accuracy | paper |", "|---|---|---:|---:|"]
     for ev in result.models:
         lines.append(f"| {ev.model} | {ev.method} | {_fmt(ev.test_accuracy)} | {_fmt(_paper_accuracy(result, ev.model))} |")
-    lines += ["", "| " + " | ".join(HEADER) + " |", "|" + "---|" * 3 + "---:|" * (len(HEADER) - 3)]
+    header = _header(result)
+    lines += ["", "| " + " | ".join(header) + " |", "|" + "---|" * 3 + "---:|" * (len(header) - 3)]
     lines += ["| " + " | ".join(r) + " |" for r in _rows(result)]
     if result.overlaps:
         lines += ["", "Entities covered by each model's rules (Table 2; overlap coefficient |A∩B|/min, and Jaccard):",
@@ -288,9 +366,13 @@ def report_markdown(result: Evaluation) -> str:
         lines += ["", CONTEXT_NOTE, "", "| " + " | ".join(CONTEXT_HEADER) + " |",
                   "|" + "---|" * 3 + "---:|" * (len(CONTEXT_HEADER) - 3)]
         lines += ["| " + " | ".join(r) + " |" for r in context]
-    ties = {ev.model: ev.ties for ev in result.models if any(ev.ties.values())}
-    if ties:
-        lines += ["", f"Entities matched by equally confident rules of both classes (dropped): {ties}"]
+    note = _conflict_note(result)
+    if note:
+        lines += ["", note]
+    if result.sensitivity:
+        lines += ["", SENSITIVITY_NOTE, "", "| " + " | ".join(SENSITIVITY_HEADER) + " |",
+                  "|" + "---|" * 2 + "---:|" * (len(SENSITIVITY_HEADER) - 3) + "---|"]
+        lines += ["| " + " | ".join(r) + " |" for r in _sensitivity_rows(result)]
     if result.rule_graph:
         lines += ["", f"![rule graph]({Path(result.rule_graph).name})"]
     return "\n".join(lines) + "\n"
@@ -308,7 +390,7 @@ def report_html(result: Evaluation) -> str:
              f"<p>θ = {result.settings['theta']}, confmin = {result.settings['min_confidence']}, supmin = "
              f"{result.settings['min_support']}. <em>unseen</em> = entities never mentioned in a training text; "
              "<em>paper</em> = the main paper's Table 1 (painters).</p>",
-             table(["model", "method", "test accuracy", "paper"], accuracy), table(HEADER, _rows(result))]
+             table(["model", "method", "test accuracy", "paper"], accuracy), table(_header(result), _rows(result))]
     if result.overlaps:
         parts.append(table(["model A", "model B", "class", "entities A", "entities B", "overlap", "Jaccard"],
                            [[str(o["model_a"]), str(o["model_b"]), str(o["class"]), str(o["entities_a"]),
@@ -318,6 +400,12 @@ def report_html(result: Evaluation) -> str:
     if context:
         parts.append(f"<p>{html.escape(CONTEXT_NOTE)}</p>")
         parts.append(table(CONTEXT_HEADER, context))
+    note = _conflict_note(result)
+    if note:
+        parts.append(f"<p>{html.escape(note)}</p>")
+    if result.sensitivity:
+        parts.append(f"<p>{html.escape(SENSITIVITY_NOTE)}</p>")
+        parts.append(table(SENSITIVITY_HEADER, _sensitivity_rows(result)))
     if result.rule_graph:
         parts.append(f'<img alt="rule graph" src="{html.escape(Path(result.rule_graph).name)}">')
     style = ("body{font:14px system-ui,sans-serif;margin:2em;max-width:70em}table{border-collapse:collapse;"
@@ -327,12 +415,32 @@ def report_html(result: Evaluation) -> str:
             f"<style>{style}</style><body>{''.join(parts)}</body></html>\n")
 
 
+def sensitivity_csv(result: Evaluation) -> str:
+    """The sensitivity grid, one row per model, point and measure, numbers unrounded."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(["model", "measure", "min_support", "max_length", "rules", "entities", "covered", "occurrences",
+                     "acc_imp", "acc_overall", "coverage_test", "train_entities", "train_covered", "coverage_train",
+                     "unseen_entities", "unseen_covered", "unseen_acc_imp", "unseen_acc_overall", "ties", "conflicts",
+                     "this_run"])
+    for r in result.sensitivity:
+        a, u = r.all, r.unseen
+        writer.writerow([r.model, r.measure, r.min_support, r.max_length, r.rules, a.entities, a.covered,
+                         a.occurrences, a.acc_imp, a.acc_overall, a.coverage, a.train_entities, a.train_covered,
+                         a.coverage_train, u.entities, u.covered, u.acc_imp, u.acc_overall, r.ties, r.conflicts,
+                         r.current])
+    return buffer.getvalue()
+
+
 def _write(result: Evaluation, output: Path) -> None:
     data = asdict(result)
     for ev in data["models"]:
         ev.pop("covered", None)
-    for name, text in (("evaluation.md", report_markdown(result)), ("evaluation.html", report_html(result)),
-                       ("evaluation.json", json.dumps(data, indent=2, default=str))):
+    files = [("evaluation.md", report_markdown(result)), ("evaluation.html", report_html(result)),
+             ("evaluation.json", json.dumps(data, indent=2, default=str))]
+    if result.sensitivity:
+        files.append(("sensitivity.csv", sensitivity_csv(result)))
+    for name, text in files:
         tmp = output / (name + ".tmp")
         tmp.write_text(text, encoding="utf-8")
         tmp.replace(output / name)

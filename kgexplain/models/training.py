@@ -21,6 +21,7 @@ from .rnn import BiLSTMClassifier, GRUClassifier, LSTMClassifier
 from .vocabulary import Vocabulary
 
 __all__ = ["MODELS", "DEFAULT_MAX_LEN", "DEFAULT_EPOCHS", "DEFAULT_PATIENCE", "MIN_TOKENS", "TrainSettings", "TrainResult", "TrainedModel", "build_model", "train_model",
+           "import_optimiser_support",
            "resolve_device", "predict"]
 
 log = logging.getLogger(__name__)
