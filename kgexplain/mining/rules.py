@@ -99,24 +99,66 @@ def make_rules(antecedents: list[tuple[Item, ...]], tidsets: list[np.ndarray], i
     return rules
 
 
-def _chunk_masks(bits: np.ndarray, itemsets: np.ndarray, n: int) -> np.ndarray:
-    """(len(itemsets), n) float64 0/1 matrix: row i marks the transactions containing itemset i."""
+def _pack(mask: np.ndarray, words: int) -> np.ndarray:
+    """A boolean per transaction as packed little-endian uint64 words (the layout of ``bits`` rows)."""
+    packed = np.packbits(mask.astype(bool), bitorder="little")
+    return np.pad(packed, (0, words * 8 - len(packed))).view("<u8")
+
+
+class _ColumnSums:
+    """Σ of a per-transaction column over the transactions a packed row marks, for many rows at once.
+
+    A column of small non-negative integers (class flags, mention counts) is split into bit planes, each
+    packed like the rows: its sum over a row is Σ_b 2^b · popcount(row & plane_b), exact. Any other
+    column (TS, a share) goes through a table per byte of the row: ``table[j, v]`` is the column's sum over
+    the (up to) eight transactions of byte j whose bits are set in v, so a row's sum is one lookup per
+    byte instead of one multiply-add per transaction."""
+
+    def __init__(self, column: np.ndarray, n: int, words: int) -> None:
+        values = np.asarray(column, dtype=np.float64)
+        integral = bool(len(values)) and values.min() >= 0 and values.max() < 2 ** 31 \
+            and bool(np.all(values == np.round(values)))
+        if integral or not len(values):
+            ints = values.astype(np.int64)
+            top = int(ints.max()).bit_length() if len(ints) else 0
+            self.planes = [(1 << b, _pack((ints >> b) & 1, words)) for b in range(top)]
+            self.table = None
+        else:
+            self.planes = []
+            n_bytes = words * 8
+            padded = np.zeros(n_bytes * 8)
+            padded[:n] = values
+            patterns = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
+            self.table = (patterns.astype(np.float64) @ padded.reshape(n_bytes, 8).T).T.ravel()
+            self.offsets = np.arange(n_bytes, dtype=np.intp) * 256
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        if self.table is None:
+            total = np.zeros(len(rows))
+            for weight, plane in self.planes:
+                total += weight * np.bitwise_count(rows & plane).sum(axis=1)
+            return total
+        return self.table[rows.view(np.uint8).astype(np.intp) + self.offsets].sum(axis=1)
+
+
+def _chunk_rows(bits: np.ndarray, itemsets: np.ndarray) -> np.ndarray:
+    """Packed rows: row i marks the transactions containing itemset i (the AND of its items' rows)."""
     rows = bits[itemsets[:, 0]].copy()
     for j in range(1, itemsets.shape[1]):
         np.bitwise_and(rows, bits[itemsets[:, j]], out=rows)
-    flags = np.unpackbits(rows.astype("<u8", copy=False).view(np.uint8), axis=1, bitorder="little")[:, :n]
-    return flags.astype(np.float64)
+    return rows
 
 
 def score_itemsets(bits: np.ndarray | Encoded, itemsets: list[tuple[int, ...]], n_transactions: int,
-                   inf: InfluenceArrays, chunk: int = 2048) -> dict[str, np.ndarray]:
+                   inf: InfluenceArrays, chunk: int = 4096) -> dict[str, np.ndarray]:
     """Every measure for both classes and every itemset at once, from packed vertical bitsets
     (``bits[item]`` = uint64 words, bit t set when transaction t holds the item; or an ``Encoded``,
     whose rows are packed only for the items the itemsets use). Returns arrays ``support`` and
-    ``{Pos,Neg}_{TC,TS,WTS,H}``, aligned with ``itemsets``. Itemsets are scored in chunks of one
-    length, as 0/1 masks multiplied against the per-transaction influence columns."""
+    ``{Pos,Neg}_{TC,TS,WTS,H}``, aligned with ``itemsets``. Itemsets are scored in chunks of one length:
+    the AND of their items' rows, then popcounts and per-byte tables (``_ColumnSums``) over those rows,
+    never a per-transaction matrix (on the painters run's ~6 million itemsets: ~4× faster than 0/1 masks
+    multiplied against the influence columns)."""
     n_sets = len(itemsets)
-    weights = np.stack([inf.tc == 1, inf.tc == -1, inf.ts, inf.n_pos, inf.n_neg]).astype(np.float64).T
     sums = np.zeros((n_sets, 5))
     support = np.zeros(n_sets)
     by_length: dict[int, list[int]] = {}
@@ -128,12 +170,18 @@ def score_itemsets(bits: np.ndarray | Encoded, itemsets: list[tuple[int, ...]], 
         used = np.unique(np.concatenate([m.ravel() for m in matrices.values()])) if matrices else np.zeros(0, int)
         bits = bits.rows(used)
         matrices = {length: np.searchsorted(used, m) for length, m in matrices.items()}
+    words = bits.shape[1]
+    present = _pack(np.ones(n_transactions, dtype=bool), words)   # bits past the last transaction never count
+    columns = [_ColumnSums(c, n_transactions, words)
+               for c in (inf.tc == 1, inf.tc == -1, inf.ts, inf.n_pos, inf.n_neg)]
     for length, matrix in matrices.items():
         index = np.asarray(by_length[length])
         for start in range(0, len(index), chunk):
-            masks = _chunk_masks(bits, matrix[start:start + chunk], n_transactions)
-            support[index[start:start + chunk]] = masks.sum(axis=1)
-            sums[index[start:start + chunk]] = masks @ weights
+            rows = _chunk_rows(bits, matrix[start:start + chunk])
+            at = index[start:start + chunk]
+            support[at] = np.bitwise_count(rows & present).sum(axis=1)
+            for k, column in enumerate(columns):
+                sums[at, k] = column(rows)
     with np.errstate(divide="ignore", invalid="ignore"):
         safe = np.maximum(support, 1)
         total = sums[:, 3] + sums[:, 4]
