@@ -162,3 +162,24 @@ def test_vectorised_scoring_equals_the_direct_definition(data: tuple[InfluenceAr
         for m in ("TC", "TS", "WTS", "H"):
             assert a.confidence[m] == pytest.approx(b.confidence[m], abs=1e-9)
         assert np.array_equal(a.entities, b.entities)
+
+
+@pytest.mark.parametrize("hash_", ["random", "always-colliding"])
+def test_itemsets_are_grouped_by_exactly_their_transactions(hash_: str) -> None:
+    """Scoring groups itemsets by transaction set: every itemset's row equals its representative's word
+    for word, also under a hash for which every row collides; with the real hash, one group per set."""
+    from kgexplain.mining.rules import _chunk_rows, _distinct_tidsets
+
+    rng = np.random.default_rng(5)
+    bits = (rng.random((12, 3, 64)) < 0.5).astype(np.uint64)      # 12 items, 3 words, bits as 0/1 ...
+    bits = (bits << np.arange(64, dtype=np.uint64)).sum(axis=2, dtype=np.uint64)   # ... packed into words
+    bits[3] = bits[4]                                               # two items with the same transactions
+    matrix = rng.integers(0, 12, (400, 2))
+    matrix[:50, 0] = 3
+    matrix[50:100, 0] = 4                                           # itemsets equal through items 3 and 4
+    multiplier = np.zeros(3, dtype=np.uint64) if hash_ == "always-colliding" else None
+    reps, inverse = _distinct_tidsets(bits, matrix, chunk=64, multiplier=multiplier)
+    rows = _chunk_rows(bits, matrix)
+    assert np.array_equal(rows, rows[reps][inverse])                # everyone equals its representative
+    if hash_ == "random":
+        assert len({r.tobytes() for r in rows}) == len(reps) < 400  # one representative per distinct set
