@@ -21,6 +21,21 @@ accuracy does not change the cost of attribution: the work depends on the archit
    (the stage explains every document of the dataset, and the reference is the mean of its training
    texts), against raw ``shap.DeepExplainer`` on the same documents with the same reference.
 
+3. ``own-model`` (issue #19: a user's own model, explained without training; s, ratio = raw / ours, goal >= 0.8):
+   ``explain_stage`` on a store holding the first N test texts (model load, attribution, grounding, RDF bulk
+   write) against the raw library on the same model and texts, each as a user would call it:
+   ``tiny-bert``: a 2-layer BERT (hidden 64) built from a config with a WordPiece vocabulary written from the
+   training texts, trained for one epoch and saved with ``save_pretrained``; ours ``--model hf:DIR`` (layer
+   integrated gradients, 64 steps, batches of 32) against captum ``LayerIntegratedGradients`` at the input
+   embeddings with the same steps, batches and reference (each document's word pieces replaced by [PAD]),
+   summed over the hidden dimensions. ``sklearn``: TF-IDF + logistic regression saved with joblib; ours
+   ``--model sklearn:FILE`` (shap Partition over words, ``max_evals`` 200) against ``shap.Explainer`` with
+   ``shap.maskers.Text(r"\\W+")`` and the same budget. ``--size-probe`` adds one case that says what a real
+   fine-tuned model costs: a DistilBERT-sized network (randomly initialised from the default
+   ``DistilBertConfig``: 6 layers, hidden 768, 66M parameters; weights do not change the cost) on texts of
+   about 128 pieces, in seconds per 1,000 documents, measured on a few documents at 16 steps and scaled
+   to 64 (the cost is linear in the steps); its peer is captum on the same documents.
+
 Every case runs once (``best_of(..., repeat=1)``): they are slow, and the machine may be shared, which is
 why each comparison is measured back to back in the same run; shap and captum are imported and warmed up
 before any timing (shap's import alone takes seconds). The slowest cases, ig and gradient-shap on the
@@ -36,6 +51,7 @@ import sys
 import tempfile
 import warnings
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -45,9 +61,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Recorder, arg_parser, best_of
 
 from kgexplain.attribution.explainers import METHODS, explain
+from kgexplain.attribution.external import explain_external
 from kgexplain.attribution.shap_deep import REFERENCE_SIZE
 from kgexplain.loaders.datasets import Dataset, read_dataset
 from kgexplain.loaders.synthetic import make_synthetic
+from kgexplain.models.external import load_model
 from kgexplain.models.training import TrainedModel, TrainSettings, train_model
 from kgexplain.pipeline import Settings, explain_stage, load_stage
 from kgexplain.store import open_store
@@ -223,11 +241,186 @@ def bench_stage(rec: Recorder, source: str, dataset: Dataset, kg: object, cnn: T
     rec.emit("explain-stage", case, "s", ours, "shap.DeepExplainer", raw, raw / ours)
 
 
+# ---------------------------------------------------------------------------------------------------
+# a user's own model (issue #19)
+
+OWN_STEPS = 64          # integrated-gradients steps: kgexplain's default for hf: models
+OWN_BATCH = 32          # documents per batch: kgexplain's for hf: models
+OWN_EVALS = 200         # shap Partition: model calls per document
+
+
+def build_tokenizer(directory: Path, texts: list[str]) -> object:
+    """A WordPiece tokenizer whose vocabulary is written from ``texts``: words seen 4 times or more whole,
+    rarer ones in 3-letter pieces; 512 pieces at most."""
+    import collections
+    import re
+
+    from transformers import BertTokenizerFast
+
+    counts = collections.Counter(w for t in texts for w in re.findall(r"\w+", t.lower()))
+    pieces: set[str] = {".", ","}
+    for word, count in counts.items():
+        chunks = [word] if count >= 4 else [word[i:i + 3] for i in range(0, len(word), 3)]
+        pieces.update([chunks[0]] + ["##" + c for c in chunks[1:]])
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(pieces)]))
+    tokenizer = BertTokenizerFast(str(directory / "vocab.txt"), model_max_length=512)
+    tokenizer.save_pretrained(directory)
+    return tokenizer
+
+
+def build_tiny_bert(directory: Path, train: list, classes: tuple[str, str], device: str) -> Path:
+    """A 2-layer BERT (hidden 64) with its tokenizer (``build_tokenizer``), trained for one epoch on ``train``
+    and saved with ``save_pretrained``, as a user's fine-tuned model would be."""
+    from transformers import BertConfig, BertForSequenceClassification
+
+    texts = [d.text for d in train]
+    tokenizer = build_tokenizer(directory, texts)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=128, max_position_embeddings=512, num_labels=2,
+                        id2label=dict(enumerate(classes)), label2id={c: i for i, c in enumerate(classes)})
+    model = BertForSequenceClassification(config).to(device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3)
+    labels = torch.tensor([d.label for d in train], device=device)
+    model.train()
+    for start in range(0, len(texts), 32):
+        encoded = tokenizer(texts[start:start + 32], padding=True, truncation=True, return_tensors="pt").to(device)
+        loss = model(**encoded, labels=labels[start:start + 32]).loss
+        optimiser.zero_grad()
+        loss.backward()
+        optimiser.step()
+    model.eval().save_pretrained(directory)
+    return directory
+
+
+def raw_captum(model_dir: Path, texts: list[str], device: str, steps: int = OWN_STEPS) -> list[np.ndarray]:
+    """What a user writes with captum alone: load, tokenize each batch, reference = [PAD] for every piece but
+    the special ones, LayerIntegratedGradients at the input embeddings, sum over the hidden dimensions."""
+    from captum.attr import LayerIntegratedGradients
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from kgexplain.attribution.transformers import PIECES_PER_PASS
+
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir, local_files_only=True).to(device).eval()
+    tokenizer = AutoTokenizer.from_pretrained(model_dir, local_files_only=True)
+
+    def positive(ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        return torch.softmax(model(input_ids=ids, attention_mask=mask).logits, dim=-1)[:, 1]
+
+    ig = LayerIntegratedGradients(positive, model.get_input_embeddings())
+    out = []
+    for i in range(0, len(texts), OWN_BATCH):
+        enc = tokenizer(texts[i:i + OWN_BATCH], padding=True, truncation=True, return_special_tokens_mask=True,
+                        return_tensors="pt").to(device)
+        reference = torch.where(enc["special_tokens_mask"].bool(), enc["input_ids"], tokenizer.pad_token_id)
+        values = ig.attribute(enc["input_ids"], baselines=reference, additional_forward_args=(enc["attention_mask"],),
+                              n_steps=steps, internal_batch_size=max(1, PIECES_PER_PASS // enc["input_ids"].shape[1]))
+        out.append(values.sum(dim=-1).detach().cpu().numpy())
+    return out
+
+
+def raw_partition(pipeline_path: Path, texts: list[str]) -> list[object]:
+    """What a user writes with shap alone: its Partition explainer over a regex text masker."""
+    import joblib
+    import shap
+
+    pipeline = joblib.load(pipeline_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        explainer = shap.Explainer(lambda x: pipeline.predict_proba([str(t) for t in x])[:, 1],
+                                   shap.maskers.Text(r"\W+"), algorithm="partition")
+        return [explainer([t], max_evals=OWN_EVALS, batch_size=max(OWN_EVALS, 64), silent=True) for t in texts]
+
+
+def bench_own_models(rec: Recorder, source: str, dataset: Dataset, kg: object, n: int, device: str,
+                     size_probe: bool) -> None:
+    import joblib
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    train = dataset.split("train")
+    docs = dataset.split("test")[:n]
+    texts = [d.text for d in docs]
+    small = Dataset(dataset.name, docs, dataset.classes)
+    if kg is None:
+        kg = make_synthetic().kg
+    store = open_store(None)
+    load_stage(store, small, kg, Settings())  # type: ignore[arg-type]
+    with tempfile.TemporaryDirectory(prefix="kgx-bench-own-") as tmp:
+        log(f"[own-model] training a tiny BERT for 1 epoch on {len(train)} {source} texts")
+        bert = build_tiny_bert(Path(tmp) / "bert", train, dataset.classes, device)
+        pipeline = Path(tmp) / "pipeline.joblib"
+        joblib.dump(make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000)).fit(
+            [d.text for d in train], [dataset.classes[d.label] for d in train]), pipeline)
+        cases = [("tiny-bert-ig", f"hf:{bert}", "ig", "captum LayerIntegratedGradients",
+                  lambda: raw_captum(bert, texts, device)),
+                 ("sklearn-partition", f"sklearn:{pipeline}", "partition", "shap.Explainer (Partition, Text masker)",
+                  lambda: raw_partition(pipeline, texts))]
+        log("[own-model] warming up (imports transformers and shap, compiles shap's numba code)")
+        for _name, spec, method, _peer, _raw in cases:
+            explain_external(load_model(spec, device=device), texts[:2], method, positive=1, max_evals=OWN_EVALS)
+        raw_partition(pipeline, texts[:2])
+        for name, spec, method, peer, raw in cases:
+            settings = replace(Settings(), model_spec=spec, method=method, max_evals=OWN_EVALS,
+                               train=TrainSettings(device=device))
+            case = f"{source}-{name}-{len(docs)}docs-{device}"
+            log(f"[own-model] {case}: ours (explain stage)")
+            ours = best_of(sync(device, lambda s=settings: explain_stage(store, small.name, None, s)), repeat=1)
+            log(f"[own-model] {case}: {peer}")
+            raw_time = best_of(sync(device, raw), repeat=1)
+            log(f"[own-model] {case}: {1000 * ours / len(docs):.1f} s per 1,000 documents (ours)")
+            rec.emit("own-model", case, "s", ours, peer, raw_time, raw_time / ours)
+        if size_probe:
+            bench_size_probe(rec, Path(tmp), bert, texts, device)
+
+
+def bench_size_probe(rec: Recorder, tmp: Path, tiny: Path, texts: list[str], device: str, m: int = 2) -> None:
+    """Seconds per 1,000 documents for a DistilBERT-sized classifier (random weights), at 64 steps, from ``m``
+    documents at 16 steps (the cost is linear in the steps), on texts of 128 and of 512 pieces (the first
+    texts that long, cut there); against captum on the same documents."""
+    from transformers import AutoTokenizer, DistilBertConfig, DistilBertForSequenceClassification
+
+    from kgexplain.attribution.transformers import explain_transformer
+
+    tokenizer = AutoTokenizer.from_pretrained(tiny, local_files_only=True)
+    directory = tmp / "distilbert-size"
+    config = DistilBertConfig(vocab_size=len(tokenizer), num_labels=2)
+    DistilBertForSequenceClassification(config).eval().save_pretrained(directory)
+    tokenizer.save_pretrained(directory)
+    model = load_model(f"hf:{directory}", device=device)
+
+    def cut(text: str, pieces: int) -> str:
+        offsets = tokenizer(text, truncation=True, max_length=pieces, return_offsets_mapping=True)["offset_mapping"]
+        return text[:max(end for _start, end in offsets)]
+
+    for length in (128, 512):
+        chosen = [cut(t, length) for t in texts if len(tokenizer(t)["input_ids"]) >= length][:m]
+        if len(chosen) < m:
+            log(f"[own-model] fewer than {m} texts of {length} pieces; no size probe at that length")
+            continue
+        pieces = int(np.mean([len(tokenizer(t, truncation=True)["input_ids"]) for t in chosen]))
+        case = f"distilbert-size-ig-{m}docs-{pieces}pieces"
+        log(f"[own-model] {case}, 16 steps: ours")
+        ours = best_of(sync(device, lambda c=chosen: explain_transformer(model, c, "ig", n_steps=16)), repeat=1)
+        log(f"[own-model] {case}, 16 steps: captum")
+        raw_time = best_of(sync(device, lambda c=chosen: raw_captum(directory, c, device, steps=16)), repeat=1)
+        per_1000 = ours / m * 1000 * OWN_STEPS / 16
+        log(f"[own-model] {case}: {ours / m:.1f} s per document at 16 steps, so {per_1000 / 3600:.1f} h per "
+            f"1,000 documents at {OWN_STEPS} steps")
+        rec.emit("own-model", f"{case}-{OWN_STEPS}steps-per-1000-docs-{device}", "s", per_1000,
+                 "captum LayerIntegratedGradients", raw_time / m * 1000 * OWN_STEPS / 16, raw_time / ours)
+
+
 def main() -> None:
     parser = arg_parser(__doc__.splitlines()[0])
     parser.add_argument("--device", default="cpu", help="torch device for training and attribution (default cpu)")
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's own)")
     parser.add_argument("--stage-only", action="store_true", help="only the explain-stage comparison (CNN)")
+    parser.add_argument("--own-models", action="store_true", help="only the cases of a user's own model (#19)")
+    parser.add_argument("--size-probe", action="store_true",
+                        help="also time a DistilBERT-sized model (about ten minutes on CPU)")
+    parser.add_argument("--size-probe-only", action="store_true", help="only that")
     args = parser.parse_args()
     if args.threads > 0:
         torch.set_num_threads(args.threads)
@@ -236,6 +429,15 @@ def main() -> None:
     max_len = 200 if args.quick else 500
     torch.manual_seed(0)
     source, dataset, kg = load_data()
+    if args.size_probe_only:
+        with tempfile.TemporaryDirectory(prefix="kgx-bench-probe-") as tmp:
+            build_tokenizer(Path(tmp) / "tokenizer", [d.text for d in dataset.split("train")])
+            bench_size_probe(rec, Path(tmp), Path(tmp) / "tokenizer", [d.text for d in dataset.split("test")],
+                             args.device)
+        return
+    if args.own_models:
+        bench_own_models(rec, source, dataset, kg, n, args.device, args.size_probe)
+        return
     train = dataset.split("train")
     texts = [d.text for d in dataset.split("test")[:n]]
     reference_texts = [d.text for d in train]
@@ -252,6 +454,8 @@ def main() -> None:
     if not args.stage_only:
         bench_methods(rec, source, models, texts, reference_texts, args.device)
     bench_stage(rec, source, dataset, kg, models["cnn"], n, args.device)
+    if not args.stage_only:
+        bench_own_models(rec, source, dataset, kg, n, args.device, args.size_probe)
 
 
 if __name__ == "__main__":

@@ -27,16 +27,28 @@ import polars as pl
 from pyoxigraph import NamedNode, RdfFormat
 
 from .attribution.explainers import check_applicable, explain
-from .attribution.grounding import Lexicon, ground
+from .attribution.external import explain_external
+from .attribution.grounding import (
+    PLACE_OVER_NAME_BELOW,
+    Lexicon,
+    Mention,
+    disambiguate,
+    first_occurrences,
+    given_names,
+    ground,
+    person_names,
+)
 from .errors import InputError, StoreError, ValidationFailed
 from .loaders.datasets import Dataset, dataset_triples
 from .mining.apriori import apriori
 from .mining.influence import influence
 from .mining.pruning import prune
 from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, rules_from_itemsets, score_itemsets
+from .models.external import ExternalModel, load_model
 from .models.training import DEFAULT_EPOCHS, TrainedModel, TrainResult, TrainSettings, resolve_device, train_model
 from .publish.export import DEFAULT_ENDPOINT_URL, EXPORT_FORMATS, export_rules
 from .publish.rdf import (
+    ModelRecord,
     RunRecord,
     activation_triples,
     influence_triples,
@@ -49,13 +61,13 @@ from .publish.shacl import validate
 from .queries import load_query
 from .results import split_terms
 from .store import RawTriple, Staging, TripleStore, to_ntriples
-from .text import is_cased_corpus, tokenize, tokenize_cased
+from .text import is_cased_corpus, normalize, tokenize, tokenize_cased
 from .vocab import DEFAULT_BASE, KGX, WD, WDT, Minter
 
 __all__ = [
     "Settings", "PRESETS", "Progress", "LoadResult", "ExplainResult", "MineResult",
     "load_stage", "train_stage", "explain_stage", "activations_stage", "ActivationsResult", "read_activations", "mine_stage", "export_stage", "read_documents",
-    "latest_run", "best_rules", "MiningInput", "mining_input", "document_heatmap_data", "explainer_agreement", "transactions", "AGGREGATIONS", "STOP_CLASSES", "EXPORT_FORMATS", "KG_FILTERS",
+    "latest_run", "best_rules", "MiningInput", "mining_input", "document_heatmap_data", "explainer_agreement", "transactions", "AGGREGATIONS", "STOP_CLASSES", "CALENDAR_CLASSES", "CALENDAR_ENTITIES", "NAME_CLASSES", "PERSON_CLASSES", "OCCURRENCES", "DISAMBIGUATIONS", "EXPORT_FORMATS", "KG_FILTERS",
 ]
 
 log = logging.getLogger(__name__)
@@ -67,7 +79,8 @@ def _no_progress(_task: str, _advance: int, _total: int | None) -> None:
     return None
 
 
-#: Classes whose instances are never grounded: names and calendar items match ordinary words.
+#: Classes whose instances (and their subclasses' instances: wdt:P31/wdt:P279*) are never grounded: names
+#: match ordinary words, and a disambiguation page is no entity.
 STOP_CLASSES: tuple[str, ...] = tuple(WD + q for q in (
     "Q202444",     # given name
     "Q12308941",   # male given name
@@ -75,9 +88,30 @@ STOP_CLASSES: tuple[str, ...] = tuple(WD + q for q in (
     "Q3409032",    # unisex given name
     "Q101352",     # family name
     "Q4167410",    # Wikimedia disambiguation page
-    "Q47018",      # calendar month
+))
+
+#: Calendar words: the labels of these classes' instances (months, weekdays) ground nothing at all, neither
+#: the month nor another item labelled the same ("September", a singer; "June", a film).
+CALENDAR_CLASSES: tuple[str, ...] = tuple(WD + q for q in (
+    "Q5151",       # month (calendar month Q47018901, month of the Gregorian calendar Q18602249 are subclasses)
+    "Q47018901",   # calendar month (listed as well, for dumps without its P279)
     "Q41825",      # day of the week
 ))
+#: The months and weekdays by item, for KGs that leave them without P31 (the shared Wikidata subset: 11 of
+#: the 12 months), so that no calendar class reaches them.
+CALENDAR_ENTITIES: tuple[str, ...] = tuple(WD + q for q in (
+    "Q108", "Q109", "Q110", "Q118", "Q119", "Q120", "Q121", "Q122", "Q123", "Q124", "Q125", "Q126",   # months
+    "Q105", "Q127", "Q128", "Q129", "Q130", "Q131", "Q132",                                            # weekdays
+))
+
+#: Classes whose instances' labels are names (given names, family names), and the class of people whose
+#: labels give the first names (``grounding.given_names``) that mark a person name in a text.
+NAME_CLASSES: tuple[str, ...] = (WD + "Q202444", WD + "Q101352")
+PERSON_CLASSES: tuple[str, ...] = (WD + "Q5",)
+
+#: How ``explain`` reads an entity's mentions in a document, and resolves a key several entities share.
+OCCURRENCES = ("all", "first-per-document")
+DISAMBIGUATIONS = ("context", "degree")
 
 @dataclass
 class Settings:
@@ -105,11 +139,25 @@ class Settings:
     #: lower-cased (text.is_cased_corpus)
     ground_case: str = "auto"
     stop_classes: tuple[str, ...] = STOP_CLASSES
+    calendar_classes: tuple[str, ...] = CALENDAR_CLASSES
+    calendar_entities: tuple[str, ...] = CALENDAR_ENTITIES
+    #: all: every mention of an entity in a document; first-per-document: only its first (a hyperlink-like
+    #: reading: Wikipedia links a name once, and the paper's painters mentions are Wikipedia links)
+    occurrences: str = "all"
+    #: degree: an ambiguous key goes to the entity with most facts; context (grounding.disambiguate): the
+    #: same, unless that one shares no fact with the document's other entities and another candidate does
+    disambiguation: str = "context"
+    ground_name_parts: bool = False   # True: "John" in "John Miller" may ground alone (to John Lasseter)
     activation_layers: tuple[str, ...] = ()   # () = the model's own list (models.activations.default_layers)
     activation_bins: int = 4
     activation_threshold: float = 0.0
     activation_binarize: str = "auto"          # models.activations.neuron_thresholds
     activation_top_tokens: int = 5             # tokens that drive each neuron, published with it (0: none)
+    # a user's own model (issue #19; models.external): explained as it is, never trained
+    model_spec: str | None = None              # hf:DIR, sklearn:FILE or python:MODULE:FUNCTION
+    labels: tuple[str, ...] = ()               # names of its outputs, in order (default: the model's own)
+    max_evals: int = 500                       # shap Partition: model calls per document
+    steps: int | None = None                   # hf: integrated-gradients steps / GradientSHAP samples (None: 64 / 50)
 
     def with_preset(self, name: str) -> Settings:
         if name not in PRESETS:
@@ -119,13 +167,27 @@ class Settings:
     def check(self) -> None:
         if self.measure not in MEASURES:
             raise InputError(f"unknown measure {self.measure!r}; use one of {', '.join(MEASURES)}")
-        check_applicable(self.train.model, self.method)
-        if self.fallback is not None:
-            check_applicable(self.train.model, self.fallback)
+        if self.model_spec:   # a user's own model (issue #19): its kind decides which methods apply
+            from .models.external import check_method, parse_spec
+
+            check_method(parse_spec(self.model_spec).kind, self.method)
+        else:
+            check_applicable(self.train.model, self.method)
+            if self.fallback is not None:
+                check_applicable(self.train.model, self.fallback)
+        if self.max_evals < 3:
+            raise InputError(f"--max-evals must be at least 3, got {self.max_evals}")
+        if self.steps is not None and self.steps < 1:
+            raise InputError(f"--steps must be at least 1, got {self.steps}")
         if self.aggregation not in AGGREGATIONS:
             raise InputError(f"unknown aggregation {self.aggregation!r}; use one of {', '.join(AGGREGATIONS)}")
         if self.ground_case not in ("auto", "cased", "any"):
             raise InputError(f"unknown --ground-case {self.ground_case!r}; use auto, cased or any")
+        if self.occurrences not in OCCURRENCES:
+            raise InputError(f"unknown --occurrences {self.occurrences!r}; use one of {', '.join(OCCURRENCES)}")
+        if self.disambiguation not in DISAMBIGUATIONS:
+            raise InputError(f"unknown --disambiguation {self.disambiguation!r}; "
+                             f"use one of {', '.join(DISAMBIGUATIONS)}")
         if self.kg_filter not in KG_FILTERS:
             raise InputError(f"unknown --kg-filter {self.kg_filter!r}; use one of {', '.join(KG_FILTERS)}")
         if self.miner not in ("apriori", "spark"):
@@ -307,35 +369,107 @@ class ExplainResult:
     test_accuracy: float
     triples: int
     seconds: float
+    #: documents a user's model read only in part: document id → (words explained, words in the text)
+    truncated: dict[str, tuple[int, int]] = field(default_factory=dict)
+
+
+#: Documents cut by a model's length limit that the explain stage names one by one in the log.
+TRUNCATION_NOTES = 10
+
+
+def _instances(store: TripleStore, kg_graph: NamedNode, classes: tuple[str, ...]) -> set[str]:
+    """The entities of the KG graph that are instances of ``classes`` or of their subclasses."""
+    if not classes:
+        return set()
+    frame = store.select(load_query("kg/instances_of_classes"), kg=kg_graph,
+                         **{"class": [NamedNode(c) for c in classes]})
+    return set(frame["entity"].to_list()) if frame.height else set()
 
 
 def _lexicon(store: TripleStore, kg_graph: NamedNode, settings: Settings) -> Lexicon:
-    """The grounding lexicon of the KG graph, without stop-class instances; ties broken by degree,
-    fetched (in ``VALUES`` batches) only for the entities that share a key."""
+    """The grounding lexicon of the KG graph, without stop-class instances (by class closure) and without
+    the keys of calendar items (``Lexicon.build``'s ``silence``); ties broken by degree, fetched (in ``VALUES``
+    batches) only for the entities that share a key.
+
+    Its given names (``grounding.given_names``): the first words of people's labels and the labels of
+    given and family names, less the words that label a common noun (a lower-case label: "king", "saint")
+    or a place the lexicon grounds ("Florence", "Virginia") and that few people bear
+    (``PLACE_OVER_NAME_BELOW``), which a text means as that title or place."""
     rows = store.select(load_query("kg/lexicon"), kg=kg_graph)
     labels = list(zip(rows["entity"].to_list(), rows["text"].to_list(), strict=True)) if rows.height else []
-    excluded = set(settings.exclude_entities)
-    if settings.stop_classes:
-        stopped = store.select(load_query("kg/instances_of_classes"), kg=kg_graph,
-                               **{"class": [NamedNode(c) for c in settings.stop_classes]})
-        excluded.update(stopped["entity"].to_list() if stopped.height else [])
+    excluded = set(settings.exclude_entities) | _instances(store, kg_graph, settings.stop_classes)
 
     def degree(entities: list[str]) -> dict[str, int]:
         frame = _batched(store, "kg/entity_degree", kg_graph, entities, settings.item_batch)
         return dict(zip(frame["entity"].to_list(), frame["degree"].to_list(), strict=True)) if frame.height else {}
 
-    return Lexicon.build(labels, degree, exclude=excluded)
+    calendar = set(settings.calendar_entities) | _instances(store, kg_graph, settings.calendar_classes)
+    lexicon = Lexicon.build(labels, degree, exclude=excluded, silence=calendar)
+    if settings.ground_name_parts:
+        return lexicon
+    people = _instances(store, kg_graph, PERSON_CLASSES)
+    names = _instances(store, kg_graph, NAME_CLASSES)
+    bearers = given_names(labels, people)
+    given = set(bearers) | {normalize(text) for entity, text in labels if entity in names}
+    things = sorted({e for word in given for e in lexicon.entities(word) if e not in people})
+    named = {e: text for e, text in _labels(store, kg_graph, things, max(1, settings.item_batch)).items()
+             if normalize(text) in given}
+    located = _batched(store, "kg/located_entities", kg_graph, sorted(named), max(1, settings.item_batch))
+    places = set(located["entity"].to_list()) if located.height else set()
+    lexicon.given_names = frozenset(given - {
+        normalize(text) for e, text in named.items()
+        if text.islower() or e in places and bearers.get(normalize(text), 0) < PLACE_OVER_NAME_BELOW})
+    return lexicon
 
 
-def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: Settings,
-                  progress: Progress = _no_progress) -> ExplainResult:
+def _ground_documents(store: TripleStore, kg_graph: NamedNode, lexicon: Lexicon, texts: list[str],
+                      tokens: list[list[str]], cased: list[list[str]] | None, settings: Settings) -> list[list[Mention]]:
+    """Each document's mentions: ``ground`` (with the person names of its text when case is read), then,
+    by ``settings``, ambiguous keys re-linked by context and only the first mention of each entity kept."""
+    mentions = []
+    for i, toks in enumerate(tokens):
+        names = person_names(texts[i], lexicon.given_names) if cased is not None and lexicon.given_names else ()
+        mentions.append(ground(toks, lexicon, cased[i] if cased is not None else None, names=names))
+    if settings.disambiguation == "context":
+        contested = sorted({e for doc in mentions for m in doc if m.surface in lexicon.candidates
+                            for e in lexicon.candidates[m.surface]})
+        frame = _batched(store, "kg/entity_neighbours", kg_graph, contested, max(1, settings.item_batch))
+        mentioned = {m.entity for doc in mentions for m in doc}
+        neighbours: dict[str, set[str]] = {}
+        for entity, other in frame.select("entity", "neighbour").iter_rows() if frame.height else ():
+            if other in mentioned:
+                neighbours.setdefault(entity, set()).add(other)
+        mentions = [disambiguate(doc, lexicon, neighbours) for doc in mentions]
+    if settings.occurrences == "first-per-document":
+        mentions = [first_occurrences(doc) for doc in mentions]
+    return mentions
+
+
+def explain_stage(store: TripleStore, dataset: str, model_dir: Path | None, settings: Settings,
+                  progress: Progress = _no_progress, *, model: ExternalModel | None = None) -> ExplainResult:
+    """Explains every document of ``dataset`` with the model trained into ``model_dir`` or, with
+    ``settings.model_spec`` (or ``model``, already loaded), the user's own model (issue #19)."""
     start_time, start = _now(), time.perf_counter()
     minter = Minter(settings.base_iri)
     device = str(resolve_device(settings.train.device))
-    trained = TrainedModel.load(model_dir, device=device)
-    settings = replace(settings, train=replace(settings.train, model=trained.name))
+    # --- issue #19: a user's own model is loaded as it is; its labels must name the dataset's classes
+    if model is None and settings.model_spec:
+        model = load_model(settings.model_spec, device=device, labels=settings.labels or None,
+                           max_tokens=settings.train.max_len)
+    trained: TrainedModel | None = None
+    if model is None:
+        if model_dir is None:
+            raise InputError("no model to explain: give a model directory or a model spec (hf:, sklearn:, python:)")
+        trained = TrainedModel.load(model_dir, device=device)
+        settings = replace(settings, train=replace(settings.train, model=trained.name))
+        model_name, max_len = trained.name, trained.max_len
+    else:
+        settings = replace(settings, model_spec=str(model.spec))
+        model_name, max_len = model.name, None
     settings.check()
-    docs, _classes = read_documents(store, dataset, settings)
+    docs, classes = read_documents(store, dataset, settings)
+    positive = model.class_indices(classes)[1] if model is not None else 1   # before anything is written
+    # --- end issue #19
     texts = docs["text"].to_list()
     train_texts = docs.filter(pl.col("split") == "train")["text"].to_list()
     done = [0]
@@ -349,10 +483,10 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
     run_id = _new_run_id("explain")
     graph = minter.run_graph(run_id)
     documents = docs["doc"].to_list()
-    tokens = [tokenize(t)[: trained.max_len] for t in texts]
+    tokens = [tokenize(t)[:max_len] for t in texts]
     cased_grounding = (settings.ground_case == "cased"
                        or settings.ground_case == "auto" and is_cased_corpus(texts))
-    cased = [tokenize_cased(t)[: trained.max_len] for t in texts] if cased_grounding else None
+    cased = [tokenize_cased(t)[:max_len] for t in texts] if cased_grounding else None
     # The store side runs beside torch (which, like polars and pyoxigraph, releases the GIL): one thread
     # builds the grounding lexicon while the documents are explained, another writes each explained batch's
     # tokens to the run graph while the next batch is explained. Both pools are left (their work finished)
@@ -370,12 +504,21 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
             loads.append(writer.submit(lambda: store.load(token_ntriples(
                 run_id, minter, documents[batch], tokens[batch], rows, predictions.copy(), first), graph)))
 
-        attribution = explain(trained, texts, train_texts, settings.method, device=device,
-                              batch_size=settings.explain_batch_size, on_batch=on_batch, on_rows=write_batch,
-                              background=settings.shap_background, fallback=settings.fallback)
+        if trained is not None:
+            attribution = explain(trained, texts, train_texts, settings.method, device=device,
+                                  batch_size=settings.explain_batch_size, on_batch=on_batch, on_rows=write_batch,
+                                  background=settings.shap_background, fallback=settings.fallback)
+        else:   # issue #19: rows stop where the model stops reading
+            attribution = explain_external(model, texts, settings.method, positive=positive,  # type: ignore[arg-type]
+                                           batch_size=settings.explain_batch_size, aggregation=settings.aggregation,
+                                           max_evals=settings.max_evals, steps=settings.steps, on_batch=on_batch,
+                                           on_rows=write_batch)
+        truncated = {documents[i].rsplit("/", 1)[-1]: cut for i, cut in sorted(attribution.truncated.items())}
+        _note_truncation(truncated, model)
         lexicon = pending_lexicon.result()
-        mentions = [ground(toks[: len(rel)], lexicon, cased[i] if cased is not None else None)
-                    for i, (toks, rel) in enumerate(zip(tokens, attribution.relevance, strict=True))]
+        mentions = _ground_documents(store, kg_graph, lexicon, texts,
+                                     [toks[: len(rel)] for toks, rel in zip(tokens, attribution.relevance, strict=True)],
+                                     cased, settings)
         body = list(mention_triples(run_id, minter, documents, attribution.relevance, mentions,
                                     AGGREGATIONS[settings.aggregation]))
         n = sum(f.result() for f in loads)
@@ -384,12 +527,16 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
         predicted = (attribution.predictions > 0.5).astype(int)
         is_test = np.asarray([s == "test" for s in docs["split"].to_list()])
         test_accuracy = float((predicted[is_test] == labels[is_test]).mean()) if is_test.any() else float("nan")
+        longest = max((len(t) for t in tokens), default=1)
+        read = max_len or (model.max_tokens if model is not None else None) or max(1, longest)
         record = RunRecord(run_id, "AttributionRun", minter.dataset(dataset), graph.value, start_time,
-                           settings={"model": trained.name, "method": attribution.method,
+                           settings={"model": model_name, "method": attribution.method,
                                      "reference": attribution.reference, "expectedValue": attribution.expected_value,
                                      "additivityError": attribution.max_additivity_error,
-                                     "testAccuracy": test_accuracy, "maxTokens": trained.max_len},
-                           links={"kgGraph": kg_graph.value})
+                                     "testAccuracy": test_accuracy, "maxTokens": read,
+                                     "truncatedDocuments": len(truncated) if model is not None else None},
+                           links={"kgGraph": kg_graph.value},
+                           model=_model_record(model) if model is not None else None)
         record.ended = _now()
         n += store.load(run_triples(record, minter), graph)
         staging.commit({minter.catalog_graph(): run_triples(record, minter)})
@@ -397,7 +544,23 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path, settings: S
     return ExplainResult(run_id, attribution.method, graph.value, len(texts),
                          sum(len(r) for r in attribution.relevance), sum(len(m) for m in mentions),
                          sum(1 for m in mentions if m), len(entities), len(lexicon),
-                         attribution.max_additivity_error, test_accuracy, n, time.perf_counter() - start)
+                         attribution.max_additivity_error, test_accuracy, n, time.perf_counter() - start,
+                         truncated)
+
+
+def _model_record(model: ExternalModel) -> ModelRecord:
+    return ModelRecord(model.name, model.source, model.digest, tuple(model.labels), model.tokenizer)
+
+
+def _note_truncation(truncated: dict[str, tuple[int, int]], model: ExternalModel | None) -> None:
+    """One warning per document a model read only in part (the first ``TRUNCATION_NOTES``), then a count."""
+    limit = f"{model.max_tokens} pieces" if model is not None and model.max_tokens else "its length limit"
+    for doc, (kept, total) in list(truncated.items())[:TRUNCATION_NOTES]:
+        log.warning("document %s is longer than the model reads (%s): relevance for its first %d of %d words",
+                    doc, limit, kept, total)
+    if len(truncated) > TRUNCATION_NOTES:
+        log.warning("… and %d more documents cut the same way (%d in all)", len(truncated) - TRUNCATION_NOTES,
+                    len(truncated))
 
 
 # ---------------------------------------------------------------------------------------------------

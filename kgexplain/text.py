@@ -39,7 +39,13 @@ def tokenize_cased(text: str) -> list[str]:
     return _WORD.findall(text)
 
 
-__all__ += ["tokenize_cased"]
+__all__ += ["tokenize_cased", "word_spans"]
+
+
+def word_spans(text: str) -> list[tuple[int, int]]:
+    """The character span (start, end) of each token of ``tokenize``, position for position: how a model's
+    own pieces (sub-words, a masker's words) are mapped back to kgexplain's tokens."""
+    return [m.span() for m in _WORD.finditer(text)]
 
 
 def capitalized_share(texts: list[str]) -> float:

@@ -161,6 +161,11 @@ class Minter:
         """An ``mls:Implementation`` (role model, method or miner), shared across runs."""
         return self._iri("implementation", role, name)
 
+    def model(self, source: str, digest: str) -> str:
+        """A user's own model (``kgx:ExternalModel``), shared by the runs that explain it: one IRI per
+        source (spec with its path) and content hash."""
+        return self._iri("model", _digest(f"{source}|{digest}"))
+
     def concept(self, kind: str, prop: str, value: str) -> str:
         """Concepts, like items, are shared across runs."""
         return self._iri("concept", _digest(f"{kind}|{prop}|{value}"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
@@ -36,6 +36,8 @@ class Attribution:
     expected_value: float            # E[f(reference)]
     max_additivity_error: float      # max over documents of |Σφ − (f(x) − E[f(ref)])|
     reference: str
+    #: documents the model read only in part (a transformer's max length): index → (words explained, words)
+    truncated: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
 def _no_cudnn(device: torch.device) -> object:

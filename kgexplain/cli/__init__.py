@@ -26,6 +26,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from ..attribution.explainers import METHODS
 from ..errors import InputError, KgExplainError
 from ..loaders.datasets import Dataset, read_dataset
+from ..models.external import DEFAULT_METHODS, ExternalModel, is_model_spec, load_model, parse_spec
 from ..models.training import MODELS, import_optimiser_support, resolve_device
 from ..pipeline import (
     PRESETS,
@@ -63,11 +64,17 @@ ConfOpt = Annotated[float | None, typer.Option("--min-confidence", help="confmin
 SupOpt = Annotated[int | None, typer.Option("--min-support", help="supmin, in entities.")]
 LenOpt = Annotated[int | None, typer.Option("--max-length", help="Longest antecedent.")]
 MeasureOpt = Annotated[str | None, typer.Option("--measure", help="TC, TS, WTS or H: accepts and ranks rules.")]
-ModelOpt = Annotated[str, typer.Option("--model", help=f"Classifier: {', '.join(MODELS)}.")]
-MethodOpt = Annotated[str, typer.Option("--method", help=f"Attribution method: {', '.join(METHODS)}.")]
+ModelOpt = Annotated[str, typer.Option("--model", help=f"Classifier to train: {', '.join(MODELS)}; or your own, explained without training: hf:DIR (save_pretrained), sklearn:FILE (joblib/skops), python:MODULE:FUNCTION.")]
+MethodOpt = Annotated[str | None, typer.Option("--method", help=f"Attribution method: {', '.join(METHODS)} (default shap); for your own model ig, gradient-shap, deeplift (hf:) or partition (any; default for sklearn:/python:).")]
+LabelsOpt = Annotated[str | None, typer.Option("--labels", help="Your model's outputs, in order, comma-separated (default: its id2label, classes_ or FUNCTION.labels); they must include the data's two class names.")]
+MaxEvalsOpt = Annotated[int, typer.Option("--max-evals", help="shap Partition explainer (sklearn:, python:, --method partition): model calls per document.")]
+StepsOpt = Annotated[int | None, typer.Option("--steps", help="hf: models: integrated-gradients steps (default 64) or GradientSHAP samples (default 50); fewer is faster and less exact.")]
+AggregationOpt = Annotated[str, typer.Option("--aggregation", help="Parts → whole relevance: a word's sub-word pieces (hf: models) and a mention's tokens; sum, mean or max.")]
 FallbackOpt = Annotated[str | None, typer.Option("--fallback", help="Method to use when --method does not apply to the model.")]
 MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens", help="Longest input the model reads (default: the model's own).")]
 GroundCaseOpt = Annotated[str, typer.Option("--ground-case", help="Grounding: cased (a mention starts with a capital), any, or auto (cased unless the texts are lower-cased).")]
+OccurrencesOpt = Annotated[str, typer.Option("--occurrences", help="Grounding: all (every mention of an entity in a document) or first-per-document (only its first, as a Wikipedia link).")]
+DisambiguationOpt = Annotated[str, typer.Option("--disambiguation", help="Grounding, a label several entities share: context (the one linked to the document's other entities when the one with most facts is not) or degree (always the one with most facts).")]
 DeviceOpt = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
 EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Maximum training epochs (early stopping on validation loss).")]
 TopOpt = Annotated[int, typer.Option("--top", help="How many rules to print.")]
@@ -111,19 +118,42 @@ def _progress() -> Iterator[object]:
 
 def _settings(preset: str, theta: float | None, min_confidence: float | None, min_support: int | None,
               max_length: int | None, measure: str | None, model: str = "cnn", device: str = "cpu",
-              epochs: int | None = None, method: str = "shap", fallback: str | None = None,
-              max_tokens: int | None = None) -> Settings:
+              epochs: int | None = None, method: str | None = None, fallback: str | None = None,
+              max_tokens: int | None = None, labels: str | None = None, max_evals: int = 500,
+              steps: int | None = None) -> Settings:
     settings = Settings().with_preset(preset)
     overrides = {k: v for k, v in dict(theta=theta, min_confidence=min_confidence, min_support=min_support,
                                        max_antecedent=max_length, measure=measure).items() if v is not None}
-    if model not in MODELS:
-        raise InputError(f"unknown model {model!r}; known models: {', '.join(sorted(MODELS))}")
+    spec = None
+    if is_model_spec(model):   # a user's own model (issue #19): not trained, explained as it is
+        spec = str(parse_spec(model))
+        method = method or DEFAULT_METHODS[parse_spec(model).kind]
+        model = Settings().train.model
+    elif model not in MODELS:
+        raise InputError(f"unknown model {model!r}; known models: {', '.join(sorted(MODELS))}, or your own: "
+                         "hf:DIR, sklearn:FILE, python:MODULE:FUNCTION")
+    elif labels:
+        raise InputError("--labels names the outputs of your own model (hf:, sklearn:, python:); "
+                         f"the {model} model is trained on the data's labels")
     train = replace(settings.train, model=model, device=device, max_len=max_tokens,
                     **({"epochs": epochs} if epochs else {}))
-    settings = replace(settings, train=train, method=method, fallback=fallback, **overrides)
+    settings = replace(settings, train=train, method=method or "shap", fallback=fallback, model_spec=spec,
+                       labels=tuple(x.strip() for x in labels.split(",")) if labels else (), max_evals=max_evals,
+                       steps=steps, **overrides)
     resolve_device(device)
     settings.check()
     return settings
+
+
+def _user_model(settings: Settings, classes: tuple[str, str]) -> ExternalModel | None:
+    """The user's own model that ``settings.model_spec`` names, loaded and asked about two texts, its labels
+    checked against the data's ``classes``: every error here comes before the store is opened."""
+    if not settings.model_spec:
+        return None
+    model = load_model(settings.model_spec, device=settings.train.device, labels=settings.labels or None,
+                       max_tokens=settings.train.max_len)
+    model.class_indices(classes)
+    return model
 
 
 def _threads(requested: int | None) -> None:
@@ -168,26 +198,37 @@ def _report_load(loaded: LoadResult) -> None:
 
 
 def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, endpoint: str | None,
-             settings: Settings, top: int) -> dict[str, object]:
+             settings: Settings, top: int, user_model: ExternalModel | None = None) -> dict[str, object]:
     out.mkdir(parents=True, exist_ok=True)
     model_dir = out / "model"
-    import_optimiser_support()   # overlaps the load stage (see its docstring)
+    if user_model is None:
+        import_optimiser_support()   # overlaps the load stage (see its docstring)
     with _open(out, store, endpoint) as db, _progress() as progress:
         loaded = load_stage(db, dataset, kg, settings, progress)
         _report_load(loaded)
         training = time.perf_counter()
-        trained = train_stage(db, dataset.name, model_dir, settings, progress)
+        if user_model is None:
+            trained = train_stage(db, dataset.name, model_dir, settings, progress)
+            err.print(f"trained {trained.model}: test accuracy {trained.test_accuracy:.3f} "
+                      f"(validation {trained.validation_accuracy:.3f}, {trained.epochs_run} epochs)", highlight=False)
+        else:   # issue #19: the user's model is explained as it is
+            trained = None
+            err.print(f"your model {user_model.spec} ({user_model.name}; outputs {', '.join(user_model.labels)}; "
+                      f"{user_model.digest[:19]}…): not trained", highlight=False, soft_wrap=True)
         trained_s = time.perf_counter() - training
-        err.print(f"trained {trained.model}: test accuracy {trained.test_accuracy:.3f} "
-                  f"(validation {trained.validation_accuracy:.3f}, {trained.epochs_run} epochs)", highlight=False)
-        explained = explain_stage(db, dataset.name, model_dir, settings, progress)
+        explained = explain_stage(db, dataset.name, model_dir, settings, progress, model=user_model)
         err.print(f"explained {explained.documents:,} documents: {explained.mentions:,} mentions of "
                   f"{explained.distinct_entities:,} entities; {explained.method} additivity error ≤ "
                   f"{explained.additivity_error:.1e}",
                   highlight=False)
-        captured = activations_stage(db, dataset.name, model_dir, settings, progress)
-        err.print(f"captured activations of {', '.join(f'{k} ({v})' for k, v in captured.layers.items())} "
-                  f"for {captured.documents:,} documents: {captured.triples:,} triples", highlight=False)
+        _report_truncation(explained, user_model)
+        if user_model is None:
+            captured = activations_stage(db, dataset.name, model_dir, settings, progress)
+            err.print(f"captured activations of {', '.join(f'{k} ({v})' for k, v in captured.layers.items())} "
+                      f"for {captured.documents:,} documents: {captured.triples:,} triples", highlight=False)
+        else:
+            captured = None
+            err.print("activations: skipped (capturing a user's model's neurons is not supported)", highlight=False)
         mined = mine_stage(db, dataset.name, settings, progress)
         exports = {}
         exporting = time.perf_counter()
@@ -199,13 +240,16 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
     _print_rules(mined, settings, top)
     summary = {
         "dataset": dataset.name, "documents": len(dataset.docs), "kg_triples": loaded.kg_triples,
-        "malformed_kg_lines": loaded.malformed, "model": trained.model, "test_accuracy": trained.test_accuracy,
-        "validation_accuracy": trained.validation_accuracy, "mentions": explained.mentions,
+        "malformed_kg_lines": loaded.malformed,
+        "model": trained.model if trained else str(user_model.spec),  # type: ignore[union-attr]
+        "test_accuracy": trained.test_accuracy if trained else explained.test_accuracy,
+        "validation_accuracy": trained.validation_accuracy if trained else None, "mentions": explained.mentions,
         "entities": explained.distinct_entities, "method": explained.method,
         "additivity_error": explained.additivity_error,
         "transactions": mined.transactions, "rules": len(mined.rules),
         "rules_before_pruning": mined.rules_before_pruning, "explain_run": explained.run_id,
-        "mining_run": mined.run_id, "activation_run": captured.run_id, "activation_layers": captured.layers,
+        "mining_run": mined.run_id, "activation_run": captured.run_id if captured else None,
+        "activation_layers": captured.layers if captured else {},
         "rules_graph": mined.graph, "store": where, "exports": exports,
         "settings": {"theta": settings.theta, "min_confidence": settings.min_confidence,
                      "min_support": settings.min_support, "max_length": settings.max_antecedent,
@@ -214,14 +258,29 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
                        **{f"conf_{m}": round(v, 4) for m, v in r.confidence.items()}}
                       for r in best_rules(mined)[:top]],
         "seconds": {"load": loaded.seconds, "train": trained_s, "explain": explained.seconds,
-                    "activations": captured.seconds, "mine": mined.seconds, "export": exported},
+                    "activations": captured.seconds if captured else 0.0, "mine": mined.seconds, "export": exported},
     }
+    if user_model is not None:   # issue #19: which model, exactly
+        summary["user_model"] = {"spec": str(user_model.spec), "source": user_model.source,
+                                 "class": user_model.name, "sha256": user_model.digest, "files": user_model.files,
+                                 "tokenizer": user_model.tokenizer, "labels": user_model.labels,
+                                 "max_tokens": user_model.max_tokens,
+                                 "truncated_documents": {d: list(c) for d, c in explained.truncated.items()}}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False))
     console.print(f"\nstore: {where}\nrules: {exports['turtle']} and {exports['json-ld']}\n"
-                  f"summary: {out / 'summary.json'}\nmodel: {model_dir}")
+                  f"summary: {out / 'summary.json'}\nmodel: {user_model.source if user_model else model_dir}")
     if not endpoint:
         console.print(f"open it from Python: kgexplain.store.open_store({where!r}).select(SPARQL)")
     return summary
+
+
+def _report_truncation(explained: object, user_model: ExternalModel | None) -> None:
+    truncated = explained.truncated  # type: ignore[attr-defined]
+    if truncated:
+        first = ", ".join(f"{d} ({k} of {n} words)" for d, (k, n) in list(truncated.items())[:3])
+        err.print(f"note: {len(truncated):,} documents are longer than the model reads "
+                  f"({user_model.max_tokens if user_model else '?'} pieces); their words after the cut have no "
+                  f"relevance: {first}{' …' if len(truncated) > 3 else ''}", highlight=False, soft_wrap=True)
 
 
 def _logging(verbose: bool) -> None:
@@ -231,20 +290,23 @@ def _logging(verbose: bool) -> None:
 
 @app.command()
 def demo(out: OutOpt = Path("kgexplain-demo"), store: StoreOpt = None, endpoint: EndpointOpt = None,
-         model: ModelOpt = "cnn", method: MethodOpt = "shap", fallback: FallbackOpt = None,
+         model: ModelOpt = "cnn", method: MethodOpt = None, fallback: FallbackOpt = None,
          preset: PresetOpt = "default", device: DeviceOpt = "cpu", top: TopOpt = 10,
-         verbose: VerboseOpt = False, threads: ThreadsOpt = None) -> None:
+         verbose: VerboseOpt = False, threads: ThreadsOpt = None, labels: LabelsOpt = None,
+         max_evals: MaxEvalsOpt = 500) -> None:
     """Run the whole pipeline on the built-in planted-bias dataset (embedded store unless --endpoint)."""
     from ..loaders.synthetic import PLANTED_COUNTRY, make_synthetic
 
     _logging(verbose)
     with _errors():
         _threads(threads)
-        settings = _settings(preset, None, None, None, None, None, model, device, None, method, fallback)
+        settings = _settings(preset, None, None, None, None, None, model, device, None, method, fallback,
+                             labels=labels, max_evals=max_evals)
         synthetic = make_synthetic()
+        user_model = _user_model(settings, synthetic.dataset.classes)
         console.print(f"[bold]kgexplain demo[/]: {len(synthetic.dataset)} synthetic texts; the label depends on "
                       f"whether the birth city lies in Varnia ({PLANTED_COUNTRY}), with 10% label noise.")
-        summary = _run_all(synthetic.dataset, synthetic.kg, out, store, endpoint, settings, top)
+        summary = _run_all(synthetic.dataset, synthetic.kg, out, store, endpoint, settings, top, user_model)
         pos = [r for r in summary["top_rules"] if r["consequent"] == "Pos"]  # type: ignore[index]
         rank = next((i for i, r in enumerate(pos, 1) if "country(x, Varnia)" in str(r["rule"])), None)
         console.print("planted rule country(x, Varnia) → Pos: "
@@ -261,28 +323,33 @@ def run(data: Annotated[Path, typer.Option("--data", help="CSV/TSV/JSONL file, o
         id_column: Annotated[str | None, typer.Option("--id-column")] = None,
         split_column: Annotated[str | None, typer.Option("--split-column", help="Column holding train/test.")] = None,
         name: Annotated[str | None, typer.Option("--name", help="Dataset name in the store.")] = None,
-        model: ModelOpt = "cnn", method: MethodOpt = "shap", fallback: FallbackOpt = None,
+        model: ModelOpt = "cnn", method: MethodOpt = None, fallback: FallbackOpt = None,
         max_tokens: MaxTokensOpt = None, store: StoreOpt = None, endpoint: EndpointOpt = None,
         preset: PresetOpt = "default", theta: ThetaOpt = None, min_confidence: ConfOpt = None,
         min_support: SupOpt = None, max_length: LenOpt = None, measure: MeasureOpt = None,
         kg_filter: Annotated[str, typer.Option("--kg-filter", help="neighbourhood (the named entities' facts, the facts pointing at them, their neighbours' labels and classes), outgoing (the same without the facts pointing at them) or none (the whole dump).")] = "neighbourhood",
         ground_case: GroundCaseOpt = "auto", epochs: EpochsOpt = None, device: DeviceOpt = "cpu", top: TopOpt = 10,
-        verbose: VerboseOpt = False, threads: ThreadsOpt = None) -> None:
-    """Run the whole pipeline on a text dataset and a Wikidata dump."""
+        verbose: VerboseOpt = False, threads: ThreadsOpt = None, labels: LabelsOpt = None,
+        max_evals: MaxEvalsOpt = 500, steps: StepsOpt = None, aggregation: AggregationOpt = "sum",
+        occurrences: OccurrencesOpt = "all", disambiguation: DisambiguationOpt = "context") -> None:
+    """Run the whole pipeline on a text dataset and a Wikidata dump (with --model hf:/sklearn:/python:, on your
+    own model, without training)."""
     from ..loaders.wikidata import detect_format, open_dump
 
     _logging(verbose)
     with _errors():
         _threads(threads)
         settings = replace(_settings(preset, theta, min_confidence, min_support, max_length, measure, model,
-                                     device, epochs, method, fallback, max_tokens), kg_filter=kg_filter,
-                           ground_case=ground_case)
+                                     device, epochs, method, fallback, max_tokens, labels, max_evals, steps),
+                           kg_filter=kg_filter, ground_case=ground_case, aggregation=aggregation,
+                           occurrences=occurrences, disambiguation=disambiguation)
         settings.check()
         detect_format(kg)
         open_dump(kg).close()
         dataset = read_dataset(data, test_data=test_data, name=name, text_column=text_column,
                                label_column=label_column, id_column=id_column, split_column=split_column)
-        _run_all(dataset, kg, out, store, endpoint, settings, top)
+        user_model = _user_model(settings, dataset.classes)
+        _run_all(dataset, kg, out, store, endpoint, settings, top, user_model)
 
 
 @app.command()
@@ -324,22 +391,43 @@ def train(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to 
 
 
 @app.command()
-def explain(model_dir: Annotated[Path, typer.Option("--model-dir")], dataset: DatasetOpt,
+def explain(dataset: DatasetOpt,
+            model_dir: Annotated[Path | None, typer.Option("--model-dir", help="A model trained by kgexplain (train, run).")] = None,
+            model: Annotated[str | None, typer.Option("--model", help="Or your own: hf:DIR (save_pretrained), sklearn:FILE (joblib/skops), python:MODULE:FUNCTION.")] = None,
             store: StoreOpt = None, endpoint: EndpointOpt = None, device: DeviceOpt = "cpu",
-            method: MethodOpt = "shap", fallback: FallbackOpt = None,
+            method: MethodOpt = None, fallback: FallbackOpt = None,
             background: Annotated[str, typer.Option("--background", help="SHAP reference: mean (one averaged reference) or full (500 instances).")] = "mean",
-            aggregation: Annotated[str, typer.Option("--aggregation", help="Token → mention relevance: sum, mean or max.")] = "sum",
-            ground_case: GroundCaseOpt = "auto", threads: ThreadsOpt = None) -> None:
+            aggregation: AggregationOpt = "sum", labels: LabelsOpt = None, max_evals: MaxEvalsOpt = 500,
+            steps: StepsOpt = None,
+            max_tokens: MaxTokensOpt = None, ground_case: GroundCaseOpt = "auto", threads: ThreadsOpt = None,
+            occurrences: OccurrencesOpt = "all", disambiguation: DisambiguationOpt = "context") -> None:
     """Attribute every document token by token and ground the tokens in the knowledge graph."""
     with _errors():
         _threads(threads)
-        settings = replace(Settings(), method=method, fallback=fallback, shap_background=background,
-                           aggregation=aggregation, ground_case=ground_case,
-                           train=replace(Settings().train, device=device))
+        if (model_dir is None) == (model is None):
+            raise InputError("give either --model-dir DIR (a model kgexplain trained) or --model SPEC (your own: "
+                             "hf:DIR, sklearn:FILE, python:MODULE:FUNCTION)")
+        if model is not None and not is_model_spec(model):
+            raise InputError(f"--model {model!r}: explain takes your own model as hf:DIR, sklearn:FILE or "
+                             "python:MODULE:FUNCTION; a model kgexplain trained is read with --model-dir")
+        if model is not None:
+            settings = _settings("default", None, None, None, None, None, model, device, method=method,
+                                 fallback=fallback, max_tokens=max_tokens, labels=labels, max_evals=max_evals,
+                                 steps=steps)
+        else:
+            settings = replace(Settings(), method=method or "shap", fallback=fallback,
+                               train=replace(Settings().train, device=device))
+        settings = replace(settings, shap_background=background, aggregation=aggregation, ground_case=ground_case,
+                           occurrences=occurrences, disambiguation=disambiguation)
         resolve_device(device)
         settings.check()
+        user_model = None
+        if model is not None:   # loaded (and asked about two texts) before the store is opened
+            user_model = load_model(settings.model_spec, device=device, labels=settings.labels or None,  # type: ignore[arg-type]
+                                    max_tokens=max_tokens)
         with _open(None, store, endpoint) as db, _progress() as progress:
-            result = explain_stage(db, dataset, model_dir, settings, progress)
+            result = explain_stage(db, dataset, model_dir, settings, progress, model=user_model)
+        _report_truncation(result, user_model)
         console.print(f"attribution run {result.run_id}: {result.documents:,} documents, {result.tokens:,} tokens, "
                       f"{result.mentions:,} mentions of {result.distinct_entities:,} entities; graph {result.graph}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -31,7 +32,7 @@ from ..vocab import (
 )
 
 __all__ = [
-    "RunRecord", "run_triples", "rule_triples", "influence_triples", "token_ntriples", "mention_triples",
+    "RunRecord", "ModelRecord", "run_triples", "rule_triples", "influence_triples", "token_ntriples", "mention_triples",
     "activation_triples", "item_text", "label_rules", "item_label", "rule_label", "IMPLEMENTATIONS", "OUTCOMES",
 ]
 
@@ -41,6 +42,17 @@ LABEL = nt_iri(RDFS + "label")
 
 def _k(name: str) -> str:
     return nt_iri(KGX + name)
+
+
+@dataclass(frozen=True)
+class ModelRecord:
+    """A user's own model that a run explained (``models.external``): which one, exactly."""
+
+    label: str                      # what ran, e.g. hf:BertForSequenceClassification
+    source: str                     # the spec with an absolute path, or module:function and its file
+    digest: str                     # sha256:… of its weights, config and tokenizer files (or file, or source)
+    labels: tuple[str, ...]         # its outputs, in order
+    tokenizer: str | None = None
 
 
 @dataclass
@@ -56,13 +68,14 @@ class RunRecord:
     status: str = "completed"
     settings: Mapping[str, object] | None = None
     links: Mapping[str, str] | None = None   # kgx property name -> IRI (e.g. informedBy, kgGraph)
+    model: ModelRecord | None = None         # a user's own model (issue #19), not one trained here
 
 
 # Settings that name what a run executed (an ``mls:Implementation``) and settings that are measured
 # outcomes of the run, not chosen: neither is written as an ``mls:HyperParameterSetting``.
 IMPLEMENTATIONS = ("model", "method", "miner")
 OUTCOMES = frozenset({"expectedValue", "additivityError", "testAccuracy", "validationAccuracy", "baselineBits",
-                      "totalBits", "transactions", "ruleIris", "linkCount", "miningRuns"})
+                      "totalBits", "transactions", "ruleIris", "linkCount", "miningRuns", "truncatedDocuments"})
 
 
 def _literal(value: object) -> str:
@@ -96,6 +109,26 @@ def run_triples(record: RunRecord, minter: Minter) -> Iterator[RawTriple]:
         if value is not None:
             yield run, _k(name), _literal(value)
     yield from _ml_schema_triples(record, minter, run)
+    if record.model is not None:
+        yield from _model_triples(record.model, minter, run)
+
+
+def _model_triples(model: ModelRecord, minter: Minter, run: str) -> Iterator[RawTriple]:
+    """The user's model a run explained, as an ``mls:Model`` (a ``prov:Entity``) that the run ``prov:used`` and
+    ``mls:hasInput``: its source, content hash, outputs (a JSON list, in order) and tokenizer."""
+    node = nt_iri(minter.model(model.source, model.digest))
+    yield run, _k("usedModel"), node
+    yield run, nt_iri(PROV + "used"), node
+    yield run, nt_iri(MLS + "hasInput"), node
+    yield node, TYPE, _k("ExternalModel")
+    yield node, TYPE, nt_iri(MLS + "Model")
+    yield node, TYPE, nt_iri(PROV + "Entity")
+    yield node, LABEL, nt_str(model.label)
+    yield node, _k("modelSource"), nt_str(model.source)
+    yield node, _k("modelHash"), nt_str(model.digest)
+    yield node, _k("modelLabels"), nt_str(json.dumps(list(model.labels), ensure_ascii=False))
+    if model.tokenizer:
+        yield node, _k("tokenizer"), nt_str(model.tokenizer)
 
 
 def _ml_schema_triples(record: RunRecord, minter: Minter, run: str) -> Iterator[RawTriple]:
