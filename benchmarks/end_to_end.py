@@ -34,7 +34,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import warnings
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -46,7 +45,6 @@ PAINTERS = SHARED / "painters"
 SUBSET = SHARED / "wikidata" / "wikidata-subset.nt.gz"
 LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
 WDT = "<http://www.wikidata.org/prop/direct/"
-BATCH = 64
 
 
 def log(message: str) -> None:
@@ -127,28 +125,13 @@ def plain_load(case: str) -> tuple[list[str], list[int], list[bool], dict[str, s
 
 
 def plain_explain(model, vocab, max_len: int, texts: list[str], train_texts: list[str]) -> list:
-    import numpy as np
-    import shap
-    import torch
+    """shap.DeepExplainer's token scores with the mean reference (``explain.shap_scores``)."""
+    from explain import reference_for, shap_scores
 
-    from kgexplain.attribution.shap_deep import REFERENCE_SIZE
-    from kgexplain.models.vocabulary import PAD
-    from kgexplain.text import tokenize
+    from kgexplain.models.training import TrainedModel
 
-    model.eval()
-    ids = vocab.encode([tokenize(t) for t in texts], max_len)
-    with torch.no_grad():
-        docs = model.embedding(ids)
-        reference = model.embedding(vocab.encode([tokenize(t) for t in train_texts[:REFERENCE_SIZE]], max_len))
-    explainer = shap.DeepExplainer(model.head, reference.mean(0, keepdim=True))
-    scores = []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for i in range(0, len(docs), BATCH):
-            chunk = docs[i:i + BATCH]
-            values = np.asarray(explainer.shap_values(chunk, check_additivity=False)).reshape(chunk.shape).sum(2)
-            scores.extend(row[m] for row, m in zip(values, (ids[i:i + BATCH] != PAD).numpy(), strict=True))
-    return scores
+    trained = TrainedModel("cnn", model.eval(), vocab, max_len)
+    return shap_scores(trained, texts, reference_for(trained, train_texts, "mean"))
 
 
 def plain_matches(texts: list[str], scores: list, labels: dict[str, str]) -> dict[str, list[float]]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import gzip
 import json
-import re
 from pathlib import Path
 
 import pytest
 
 from kgexplain.loaders.wikidata import LoadReport, cut_neighbourhood, iter_triples
+from kgexplain.text import normalize
 from kgexplain.vocab import RDFS, SCHEMA, WD, WDT
 
 LABEL = f"<{RDFS}label>"
@@ -24,10 +24,6 @@ def wd(local: str) -> str:
 
 def wdt(local: str) -> str:
     return f"<{WDT}{local}>"
-
-
-def normalize(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 # A small dump: the texts name only "Vermeer" (Q1). Q100 and Q800 are prizes Vermeer won (P1346, winner);
