@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 OUT    ?= kgexplain-demo
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench docs install clean
 
 install: $(STAMP)
 
@@ -30,7 +30,11 @@ lint: $(STAMP)
 	$(BIN)/ruff check kgexplain tests benchmarks
 
 bench: $(BENCH_STAMP)
-	$(BIN)/python benchmarks/run_all.py --output benchmarks/results.jsonl --readme README.md
+	$(BIN)/python benchmarks/run_all.py --output benchmarks/results.jsonl --docs docs/benchmarks.md
+
+# The documentation site (mkdocs-material is in the test extra): strict, so a broken link fails.
+docs: $(STAMP)
+	$(BIN)/mkdocs build --strict -d site
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache .hypothesis
