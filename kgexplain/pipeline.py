@@ -40,7 +40,7 @@ from .attribution.grounding import (
 )
 from .errors import InputError, StoreError, ValidationFailed
 from .loaders.datasets import Dataset, dataset_triples
-from .mining.apriori import apriori
+from .mining.apriori import FrequentItemsets, apriori
 from .mining.influence import influence
 from .mining.pruning import prune
 from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, rules_from_itemsets, score_itemsets
@@ -814,18 +814,19 @@ class MiningInput:
     table: pl.DataFrame                 # influence per entity (``mining.influence``), in transaction order
     entities: list[str]                 # transaction i is entities[i]
     items: pl.DataFrame                 # one row per (entity, item)
-    frequent: object                    # mining.apriori.FrequentItemsets
+    frequent: FrequentItemsets
     vocab: list[Item]
     arrays: InfluenceArrays
     min_support: int = 1                # the threshold used: the settings' clamped to the transactions there are
+    entity_documents: dict[str, list[str]] = field(default_factory=dict, repr=False)   # training documents
     scores: dict[str, np.ndarray] | None = field(default=None, repr=False)   # every measure, once
 
     def rules(self, settings: Settings, measure: str | None = None) -> tuple[list[Rule], list[Rule]]:
         """(rules before pruning, after pruning) under ``measure`` (default: the settings')."""
         measure = measure or settings.measure
-        if self.scores is None and self.frequent.itemsets:   # type: ignore[attr-defined]
-            self.scores = score_itemsets(self.frequent.encoded, self.frequent.itemsets,  # type: ignore[attr-defined]
-                                         self.frequent.n_transactions, self.arrays)  # type: ignore[attr-defined]
+        if self.scores is None and len(self.frequent):
+            self.scores = score_itemsets(self.frequent.encoded, self.frequent.matrix, self.frequent.n_transactions,
+                                         self.arrays)
         candidates = rules_from_itemsets(self.frequent, self.vocab, self.arrays, scores=self.scores,
                                          min_confidence=settings.min_confidence, measure=measure)
         return candidates, prune(candidates, measure)
@@ -841,13 +842,14 @@ def mining_input(store: TripleStore, dataset: str, settings: Settings, explain_r
     data_graph = minter.dataset_graph(dataset)
     kg = minter.kg_graph(dataset)
     progress("mining", 0, 5)
-    counts = store.select(load_query("mining/entity_occurrences"), run_graph=NamedNode(explain_graph),
-                          data_graph=data_graph, split="train")
-    if counts.height == 0:
+    mentions = training_mentions(store, NamedNode(explain_graph), data_graph)
+    if mentions.height == 0:
         raise InputError(f"the attribution run {explain_run} grounded no entity in training texts: "
                          "nothing to mine (is the knowledge graph loaded for this dataset?)")
-    counts = counts.with_columns(pl.col("sum_pos").cast(pl.Float64), pl.col("sum_neg").cast(pl.Float64))
-    table = influence(counts, settings.theta)
+    table = influence(occurrences(mentions), settings.theta)
+    pairs = mentions.select("entity", "doc").unique().sort("entity", "doc")
+    entity_documents = {str(e): docs for e, docs in pairs.group_by("entity", maintain_order=True)
+                        .agg(pl.col("doc")).iter_rows()}
     entities = table["entity"].to_list()
     progress("mining", 1, 5)
     items = transactions(store, kg, entities, settings)
@@ -868,7 +870,30 @@ def mining_input(store: TripleStore, dataset: str, settings: Settings, explain_r
     arrays = InfluenceArrays(table["tc"].to_numpy().astype(np.int8), table["ts"].to_numpy().astype(float),
                              table["n_pos"].to_numpy(), table["n_neg"].to_numpy())
     return MiningInput(explain_run, explain_graph, table, entities, items, frequent, vocab, arrays,
-                       min_support=min_support)
+                       min_support=min_support, entity_documents=entity_documents)
+
+
+def training_mentions(store: TripleStore, run_graph: NamedNode, data_graph: NamedNode,
+                      split: str = "train") -> pl.DataFrame:
+    """(entity, doc, relevance) for every mention of the run in a document of ``split``."""
+    mentions = store.select(load_query("mining/run_mentions"), run_graph=run_graph)
+    if mentions.height == 0:
+        return pl.DataFrame(schema={"entity": pl.String, "doc": pl.String, "relevance": pl.Float64})
+    documents = store.select(load_query("data/split_documents"), data_graph=data_graph, split=split)
+    if documents.height == 0:
+        return mentions.clear()
+    return mentions.join(documents.select("doc"), on="doc", how="semi")
+
+
+def occurrences(mentions: pl.DataFrame) -> pl.DataFrame:
+    """Per entity: the occurrence counts |Φ|, |Φ+|, |Φ−|, the summed relevance of each sign and the number of
+    distinct documents, from (entity, doc, relevance) rows; what ``mining.influence`` takes."""
+    r = pl.col("relevance").cast(pl.Float64)
+    return mentions.group_by("entity").agg(
+        pl.len().cast(pl.Int64).alias("n"), (r > 0).sum().cast(pl.Int64).alias("n_pos"),
+        (r < 0).sum().cast(pl.Int64).alias("n_neg"), pl.when(r > 0).then(r).otherwise(0.0).sum().alias("sum_pos"),
+        pl.when(r < 0).then(-r).otherwise(0.0).sum().alias("sum_neg"),
+        pl.col("doc").n_unique().cast(pl.Int64).alias("documents"))
 
 
 def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: Progress = _no_progress,
@@ -876,10 +901,9 @@ def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: P
     settings.check()
     start_time, start = _now(), time.perf_counter()
     minter = Minter(settings.base_iri)
-    data_graph = minter.dataset_graph(dataset)
     kg = minter.kg_graph(dataset)
     mined = mining_input(store, dataset, settings, explain_run, progress)
-    explain_run, explain_graph = mined.explain_run, mined.explain_graph
+    explain_run = mined.explain_run
     table, entities, frequent = mined.table, mined.entities, mined.frequent
     candidates, rules = mined.rules(settings)
     progress("mining", 4, 5)
@@ -887,11 +911,7 @@ def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: P
                   | {WD + i.property[len(WDT):] for r in rules for i in r.antecedent if i.property.startswith(WDT)}
                   | set(entities))
     labels = _labels(store, kg, iris, settings.item_batch)
-    docs = store.select(load_query("mining/entity_documents"), run_graph=NamedNode(explain_graph),
-                        data_graph=data_graph, split="train")
-    entity_docs: dict[str, list[str]] = {}
-    for entity, doc in docs.iter_rows():
-        entity_docs.setdefault(entity, []).append(doc)
+    entity_docs = mined.entity_documents
     run_id = _new_run_id("mine")
     graph = minter.run_graph(run_id)
     record = RunRecord(run_id, "MiningRun", minter.dataset(dataset), graph.value, start_time,

@@ -58,15 +58,10 @@ def restrict(mined: MiningInput, min_support: int, max_length: int) -> MiningInp
     floor = min(min_support, max(1, len(mined.entities)))
     if floor < mined.min_support:
         raise ValueError(f"cannot restrict itemsets mined at supmin {mined.min_support} to supmin {floor}")
-    if mined.scores is None and frequent.itemsets:  # type: ignore[attr-defined]
-        mined.scores = score_itemsets(frequent.encoded, frequent.itemsets,  # type: ignore[attr-defined]
-                                      frequent.n_transactions, mined.arrays)  # type: ignore[attr-defined]
-    sizes = np.fromiter((len(i) for i in frequent.itemsets), dtype=np.int64,  # type: ignore[attr-defined]
-                        count=len(frequent.itemsets))  # type: ignore[attr-defined]
-    keep = np.flatnonzero((np.asarray(frequent.support) >= floor) & (sizes <= max_length))  # type: ignore[attr-defined]
-    itemsets = [frequent.itemsets[i] for i in keep]  # type: ignore[attr-defined]
-    narrowed = replace(frequent, itemsets=itemsets, support=np.asarray(frequent.support)[keep],  # type: ignore[type-var]
-                       min_count=floor)
+    if mined.scores is None and len(frequent.matrix):
+        mined.scores = score_itemsets(frequent.encoded, frequent.matrix, frequent.n_transactions, mined.arrays)
+    keep = np.flatnonzero((frequent.support >= floor) & (frequent.lengths <= max_length))
+    narrowed = replace(frequent, matrix=frequent.matrix[keep], support=frequent.support[keep], min_count=floor)
     scores = {name: values[keep] for name, values in mined.scores.items()} if mined.scores is not None else None
     return replace(mined, frequent=narrowed, min_support=floor, scores=scores)
 

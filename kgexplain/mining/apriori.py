@@ -17,8 +17,8 @@ Counting is vectorised and memory-bounded:
 The Python loops run once per tile, batch or chunk, never per candidate.
 
 Item indices follow the vocabulary, which is in order of first appearance (baskets in order, items
-in each basket's iteration order; for a polars frame, row order). Itemsets are tuples of those
-indices sorted ascending; results are ordered by size, then lexicographically.
+in each basket's iteration order; for a polars frame, row order). Itemsets are rows of those indices sorted
+ascending (``FrequentItemsets.matrix``; tuples on demand); results are ordered by size, then lexicographically.
 """
 
 from __future__ import annotations
@@ -30,13 +30,14 @@ from array import array
 from collections.abc import Hashable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from numbers import Integral, Real
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-__all__ = ["Encoded", "FrequentItemsets", "apriori", "encode", "resolve_min_support"]
+__all__ = ["Encoded", "FrequentItemsets", "apriori", "encode", "itemset_matrix", "resolve_min_support"]
 
 _WORD_BITS = 64
 # Words held by each scratch buffer while counting (two uint64 buffers and one uint8): 64 Ki words =
@@ -111,7 +112,7 @@ class Encoded:
 
     items: list[Hashable]
     tids: list[Hashable]
-    item_counts: np.ndarray = field(default=None, repr=False)  # type: ignore[assignment]
+    item_counts: np.ndarray = field(default=None, repr=False)  # type: ignore[arg-type]  # set in __post_init__
     dense: np.ndarray | None = field(default=None, repr=False)
     item_ptr: np.ndarray | None = field(default=None, repr=False)
     positions: np.ndarray | None = field(default=None, repr=False)
@@ -327,6 +328,18 @@ def encode(
     return encoded, encoded.items
 
 
+def itemset_matrix(itemsets: Sequence[Sequence[int]]) -> np.ndarray:
+    """(len(itemsets), longest) item indices, shorter itemsets padded with -1."""
+    by_length: dict[int, list[int]] = {}
+    for i, itemset in enumerate(itemsets):
+        by_length.setdefault(len(itemset), []).append(i)
+    matrix = np.full((len(itemsets), max(by_length, default=1) or 1), -1, dtype=np.int64)
+    for length, at in by_length.items():
+        if length:
+            matrix[at, :length] = np.asarray([itemsets[i] for i in at], dtype=np.int64).reshape(-1, length)
+    return matrix
+
+
 # --------------------------------------------------------------------------------------------------
 # result
 
@@ -335,15 +348,48 @@ def encode(
 class FrequentItemsets:
     """Frequent itemsets with their absolute supports.
 
-    ``itemsets`` are tuples of item indices into ``items`` (sorted ascending), ordered by size and then
-    lexicographically; ``support`` is aligned with them. ``min_count`` is the absolute threshold used.
+    ``matrix`` holds one itemset per row: item indices into ``items``, ascending, padded with -1 past the
+    itemset's length; rows are ordered by size and then lexicographically, and ``support`` is aligned with
+    them. ``itemsets`` gives the same as a list of tuples, made on first use (on real knowledge graphs there
+    are millions: painters has 6.7 million, whose tuples alone take seconds, and scoring needs only the
+    matrix). ``min_count`` is the absolute threshold used.
     """
 
-    itemsets: list[tuple[int, ...]]
+    matrix: np.ndarray
     support: np.ndarray
     n_transactions: int
     encoded: Encoded = field(repr=False)
     min_count: int = 1
+
+    @classmethod
+    def from_itemsets(cls, itemsets: Sequence[Sequence[int]], support: np.ndarray, n_transactions: int,
+                      encoded: Encoded, min_count: int = 1) -> FrequentItemsets:
+        """From itemsets as sequences of item indices (each ascending; ordered by size, then lexicographically)."""
+        return cls(itemset_matrix(itemsets), np.asarray(support, dtype=np.int64), n_transactions, encoded,
+                   min_count)
+
+    @cached_property
+    def itemsets(self) -> list[tuple[int, ...]]:
+        """The itemsets as tuples of item indices, in ``matrix`` order."""
+        out: list[tuple[int, ...]] = []
+        if not len(self.matrix):
+            return out
+        lengths = self.lengths
+        with _gc_paused():
+            for length in np.unique(lengths).tolist():   # rows are ordered by size: each length is one run
+                at = np.flatnonzero(lengths == length)
+                out.extend(map(tuple, self.matrix[at[0]:at[-1] + 1, :length].tolist()))
+        return out
+
+    @cached_property
+    def lengths(self) -> np.ndarray:
+        """The number of items of each itemset."""
+        return (self.matrix >= 0).sum(axis=1) if self.matrix.size else np.zeros(len(self.matrix), dtype=np.int64)
+
+    def itemset(self, i: int) -> tuple[int, ...]:
+        """Itemset ``i`` as a tuple of item indices."""
+        row = self.matrix[i]
+        return tuple(row[row >= 0].tolist())
 
     @property
     def items(self) -> list[Hashable]:
@@ -356,7 +402,7 @@ class FrequentItemsets:
         return self.encoded.tids
 
     def __len__(self) -> int:
-        return len(self.itemsets)
+        return len(self.matrix)
 
     def tidset(self, itemset: Sequence[int]) -> np.ndarray:
         """Sorted int64 positions of the transactions containing every item of ``itemset``.
@@ -623,20 +669,14 @@ def apriori(
     encoded, _ = encode(transactions, tid=tid, item=item)
     n = encoded.n_transactions
     min_count = resolve_min_support(min_support, n)
-    itemsets: list[tuple[int, ...]] = []
-    supports: list[np.ndarray] = []
-    if n and encoded.n_items:
-        for rows, support in _mine(encoded, min_count, int(max_len)):
-            if rows.shape[1] < min_len:
-                continue
-            with _gc_paused():
-                itemsets.extend(map(tuple, rows.tolist()))
-            supports.append(support.astype(np.int64, copy=False))
-    support_arr = np.concatenate(supports) if supports else np.zeros(0, dtype=np.int64)
-    return FrequentItemsets(
-        itemsets=itemsets,
-        support=support_arr,
-        n_transactions=n,
-        encoded=encoded,
-        min_count=min_count,
-    )
+    levels = [(rows, support) for rows, support in _mine(encoded, min_count, int(max_len))
+              if rows.shape[1] >= min_len] if n and encoded.n_items else []
+    width = max((rows.shape[1] for rows, _ in levels), default=1)
+    matrix = np.full((sum(len(rows) for rows, _ in levels), width), -1, dtype=np.int64)
+    at = 0
+    for rows, _ in levels:
+        matrix[at:at + len(rows), :rows.shape[1]] = rows
+        at += len(rows)
+    support = (np.concatenate([s.astype(np.int64, copy=False) for _, s in levels]) if levels
+               else np.zeros(0, dtype=np.int64))
+    return FrequentItemsets(matrix=matrix, support=support, n_transactions=n, encoded=encoded, min_count=min_count)

@@ -51,9 +51,10 @@ def _baskets(encoded: Encoded) -> list[list[int]]:
                               bitorder="little")[:, :n]
         item_codes, positions = np.nonzero(flags)
     else:
-        item_codes = np.repeat(np.arange(encoded.n_items), np.diff(encoded.item_ptr))  # type: ignore[arg-type]
+        assert encoded.item_ptr is not None and encoded.positions is not None  # Encoded checks: dense or sparse
+        item_codes = np.repeat(np.arange(encoded.n_items), np.diff(encoded.item_ptr))
         positions = encoded.positions
-    for item, t in zip(item_codes.tolist(), positions.tolist(), strict=True):  # type: ignore[union-attr]
+    for item, t in zip(item_codes.tolist(), positions.tolist(), strict=True):
         baskets[t].append(item)
     return baskets
 
@@ -92,5 +93,4 @@ def spark_itemsets(transactions: pl.DataFrame | Sequence[Iterable[Hashable]] | E
             rows.sort(key=lambda row: len(row[0]))   # by size, then lexicographically (sort is stable)
         itemsets = [items for items, _ in rows]
         supports = [freq for _, freq in rows]
-    return FrequentItemsets(itemsets=itemsets, support=np.asarray(supports, dtype=np.int64),
-                            n_transactions=n, encoded=encoded, min_count=min_count)
+    return FrequentItemsets.from_itemsets(itemsets, np.asarray(supports, dtype=np.int64), n, encoded, min_count)
