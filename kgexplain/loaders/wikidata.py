@@ -37,6 +37,9 @@ from pathlib import Path
 from typing import BinaryIO
 from urllib.parse import quote
 
+import numpy as np
+import polars as pl
+
 from kgexplain.errors import InputError
 from kgexplain.vocab import RDFS, SCHEMA, SKOS, WD, WDT, XSD
 
@@ -62,6 +65,9 @@ _MAGIC = {"gzip": b"\x1f\x8b", "bzip2": b"BZh"}
 _ACCEPTED = "'.nt', '.ttl', '.json', '.jsonl' or '.ndjson', optionally followed by '.gz' or '.bz2'"
 
 _CHUNK = 1 << 20  # bytes of decompressed text read at a time
+# the same for the column-wise N-Triples passes: each chunk pays for compiling its tests (a pattern of tens of
+# thousands of IRIs) once, so chunks are larger
+_COLUMN_CHUNK = 1 << 24
 _PROGRESS_STEP = 1 << 20  # call on_progress at most once per this many bytes of the file
 _MAX_EXAMPLES = 10
 _EXAMPLE_CHARS = 200
@@ -243,13 +249,14 @@ def open_dump(path: Path) -> BinaryIO:
                 f"{path}: named {path.suffix} but is not {compression}-compressed "
                 f"(starts with {head!r}, expected {_MAGIC[compression]!r})"
             )
-        return _GzipDump(raw) if compression == "gzip" else _Bz2Dump(raw)
+        # binary files, though typeshed does not derive GzipFile and BZ2File from BinaryIO
+        return _GzipDump(raw) if compression == "gzip" else _Bz2Dump(raw)  # type: ignore[return-value]
     for name, magic in _MAGIC.items():
         if head.startswith(magic):
             raw.close()
             suffix = ".gz" if name == "gzip" else ".bz2"
             raise InputError(f"{path}: looks {name}-compressed; name it '{path.name}{suffix}'")
-    return raw  # type: ignore[return-value]
+    return raw
 
 
 def _file_position(stream: BinaryIO) -> int:
@@ -257,7 +264,7 @@ def _file_position(stream: BinaryIO) -> int:
 
 
 def _chunks(
-    path: Path, on_progress: Progress | None
+    path: Path, on_progress: Progress | None, size: int = _CHUNK
 ) -> Iterator[tuple[int, list[str], set[int] | None]]:
     """Yields ``(number of the first line, lines, indices of lines that are not UTF-8 or None)``.
 
@@ -272,7 +279,7 @@ def _chunks(
         first = True
         while True:
             try:
-                block = stream.read(_CHUNK)
+                block = stream.read(size)
             except (OSError, EOFError, zlib.error) as exc:
                 raise InputError(
                     f"{path}: corrupt or truncated compressed data after line {lineno - 1:,} ({exc})"
@@ -404,6 +411,127 @@ def _iter_subjects(
             objects is not None and o in objects
         ):
             yield triple
+
+
+#: The N-Triples line grammar for polars (Rust's regex reads the same syntax; anchored at the start as
+#: ``re.match`` is): columnar passes test whole chunks of lines at once.
+_NT_LINE_ANCHORED = "^" + _NT_LINE.pattern
+_NT_COLUMNS = {"1": "s", "2": "p", "3": "o"}
+_ENGLISH_LITERAL = '"(?:@[eE][nN](?:-[^"]*)?|\\^\\^' + re.escape(_XSD_STRING) + ")?$"
+
+
+def _nt_frames(
+    path: Path,
+    report: LoadReport,
+    on_progress: Progress | None,
+    *,
+    count: bool = False,
+    prefilter: Callable[[pl.Series], pl.Series] | None = None,
+) -> Iterator[pl.DataFrame]:
+    """N-Triples a chunk at a time, as a frame of (s, p, o) terms (the text of each term as in the file,
+    what ``_iter_nt`` yields), in file order.
+
+    ``count``: every line is tested against the grammar (one pass of a compiled automaton over the chunk,
+    no per-line Python) and ``report`` counts triples and malformed lines (with examples), as
+    ``_iter_nt`` does. ``prefilter``: a cheap test on the raw lines (a superset of the lines wanted, e.g.
+    "contains one of these IRIs"); only the lines it keeps are split into terms."""
+    for first, lines, bad in _chunks(path, on_progress, _COLUMN_CHUNK):
+        report.lines += len(lines)
+        series = pl.Series("line", lines, dtype=pl.String)
+        unreadable = None
+        if bad:
+            unreadable = np.zeros(len(lines), dtype=bool)
+            unreadable[sorted(bad)] = True
+        keep = None
+        if count:
+            valid = series.str.contains(_NT_LINE_ANCHORED).to_numpy()
+            if unreadable is not None:
+                valid &= ~unreadable
+            report.triples += int(valid.sum())
+            for i in np.flatnonzero(~valid).tolist():
+                stripped = lines[i].strip()
+                if stripped and not stripped.startswith("#"):
+                    report._malformed(first + i, lines[i])
+            keep = valid
+        if prefilter is not None:
+            wanted = prefilter(series).fill_null(False).to_numpy()
+            keep = wanted if keep is None else keep & wanted
+        if unreadable is not None:
+            keep = ~unreadable if keep is None else keep & ~unreadable
+        chosen = series if keep is None else series.filter(pl.Series(keep))
+        if chosen.len() == 0:
+            continue
+        terms = chosen.str.extract_groups(_NT_LINE_ANCHORED).struct.unnest().rename(_NT_COLUMNS)
+        yield terms.drop_nulls("s")
+
+
+def _cut_nt(
+    path: Path,
+    writer: _NTriplesWriter,
+    label_keys: set[str],
+    normalize: Callable[[str], str],
+    progress_of: Callable[[int], Progress | None],
+    first: LoadReport,
+    *,
+    neighbour_english_only: bool,
+    incoming: bool,
+) -> tuple[int, int, int, list[float]]:
+    """``cut_neighbourhood``'s three passes over an N-Triples dump, column-wise (same triples, same order):
+    (candidates, neighbours, incoming facts kept, seconds per pass)."""
+    passes_s: list[float] = []
+    started = time.perf_counter()
+    candidates: set[str] = set()
+    labels = sorted(_LABEL_PREDICATES)
+    for frame in _nt_frames(path, first, progress_of(0), count=True,
+                            prefilter=lambda lines: lines.str.contains_any(labels)):
+        named = frame.filter(pl.col("p").is_in(labels) & pl.col("o").str.contains(_ENGLISH_LITERAL))
+        for s, o in named.select("s", "o").iter_rows():
+            if s not in candidates:
+                value = literal_value(o)
+                if value is not None and normalize(value[0]) in label_keys:
+                    candidates.add(s)
+    passes_s.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    neighbours: set[str] = set()
+    incoming_kept = 0
+    named_list = sorted(candidates)
+    named_series = pl.Series(named_list, dtype=pl.String)
+    for frame in _nt_frames(path, LoadReport(path=path, format="nt"), progress_of(1),
+                            prefilter=lambda lines: lines.str.contains_any(named_list)):
+        own = frame["s"].is_in(named_series)
+        held = ~own & frame["o"].is_in(named_series) & frame["p"].str.starts_with(_WDT_PREFIX) if incoming \
+            else pl.Series([False] * frame.height)
+        kept = frame.filter(own | held)
+        if kept.height == 0:
+            continue
+        objects = frame.filter(own)["o"]
+        neighbours.update(objects.filter(objects.str.starts_with("<")).to_list())
+        subjects = frame.filter(held)["s"]
+        neighbours.update(subjects.filter(subjects.str.starts_with("<")).to_list())
+        incoming_kept += int(held.sum())
+        properties = kept["p"].filter(kept["p"].str.starts_with(_WDT_PREFIX)).unique()
+        neighbours.update(f"<{WD}{p[len(_WDT_PREFIX):]}" for p in properties.to_list())
+        writer.write_frame(kept)
+    neighbours -= candidates
+    passes_s.append(time.perf_counter() - started)
+
+    started = time.perf_counter()
+    neighbour_list = sorted(neighbours)
+    neighbour_series = pl.Series(neighbour_list, dtype=pl.String)
+    predicates = sorted(_NEIGHBOUR_PREDICATES)
+    for frame in _nt_frames(path, LoadReport(path=path, format="nt"), progress_of(2),
+                            prefilter=lambda lines: lines.str.contains_any(predicates)
+                            & lines.str.contains_any(neighbour_list)):
+        kept = frame.filter(pl.col("s").is_in(neighbour_series) & pl.col("p").is_in(predicates))
+        if neighbour_english_only:
+            kept = kept.filter(~pl.col("p").is_in(sorted(_TEXT_PREDICATES))
+                               | pl.col("o").str.contains(_ENGLISH_LITERAL))
+        if incoming:   # a P31/P279 fact about a candidate: written in pass 2 already
+            kept = kept.filter(~pl.col("o").is_in(named_series))
+        writer.write_frame(kept)
+    passes_s.append(time.perf_counter() - started)
+    return len(candidates), len(neighbours), incoming_kept, passes_s
 
 
 def _iter_ttl(path: Path, report: LoadReport, on_progress: Progress | None) -> Iterator[Triple]:
@@ -731,6 +859,15 @@ class _NTriplesWriter:
         for triple in triples:
             self.write(triple)
 
+    def write_frame(self, frame: pl.DataFrame) -> None:
+        """Writes the rows of an (s, p, o) frame, in order."""
+        if frame.height:
+            self.file.write("".join(self.buffer))
+            self.buffer.clear()
+            lines = frame.select(pl.concat_str(["s", "p", "o"], separator=" ") + " .\n").to_series()
+            self.file.write("".join(lines.to_list()))
+            self.count += frame.height
+
     def commit(self) -> None:
         self.file.write("".join(self.buffer))
         self.buffer.clear()
@@ -767,6 +904,7 @@ def cut_neighbourhood(
     *,
     neighbour_english_only: bool = True,
     incoming: bool = True,
+    column_wise: bool = True,
 ) -> CutResult:
     """Keeps the entities a task names, the facts about them, and just enough about what those
     facts connect them to, in three passes.
@@ -784,6 +922,9 @@ def cut_neighbourhood(
        unless ``neighbour_english_only`` is False), ``wdt:P31`` and ``wdt:P279`` are kept.
 
     ``on_progress`` sees the three passes as one sweep: ``(done, 3 * file_bytes)``.
+
+    N-Triples are read column-wise (``_cut_nt``: whole chunks of lines tested at once); ``column_wise=False``
+    reads them line by line, as Turtle and JSON are: the reference the column-wise passes are tested against.
     """
     path = Path(path)
     fmt = detect_format(path)
@@ -797,6 +938,18 @@ def cut_neighbourhood(
     first = LoadReport(path=path, format=fmt)
     triples = iter_triples(path, first, progress_of(0))  # checks the input before out is created
     writer = _NTriplesWriter(out, path)
+    if fmt == "nt" and column_wise:
+        try:
+            candidates_n, neighbours_n, incoming_n, passes_s = _cut_nt(
+                path, writer, label_keys, normalize, progress_of, first,
+                neighbour_english_only=neighbour_english_only, incoming=incoming)
+        except BaseException:
+            writer.abort()
+            raise
+        writer.commit()
+        first.kept = writer.count
+        return CutResult(report=first, candidates=candidates_n, neighbours=neighbours_n, kept=writer.count,
+                         passes_s=passes_s, incoming=incoming_n)
     try:
         started = time.perf_counter()
         candidates: set[str] = set()
