@@ -45,14 +45,22 @@ from .mining.influence import influence
 from .mining.pruning import prune
 from .mining.rules import MEASURES, InfluenceArrays, Item, Rule, rules_from_itemsets, score_itemsets
 from .models.external import ExternalModel, load_model
-from .models.training import DEFAULT_EPOCHS, TrainedModel, TrainResult, TrainSettings, resolve_device, train_model
+from .models.training import (
+    DEFAULT_EPOCHS,
+    EntityInputs,
+    TrainedModel,
+    TrainResult,
+    TrainSettings,
+    resolve_device,
+    train_model,
+)
 from .publish.export import DEFAULT_ENDPOINT_URL, EXPORT_FORMATS, export_rules
 from .publish.rdf import (
     ModelRecord,
     RunRecord,
     activation_triples,
     influence_triples,
-    mention_triples,
+    mention_ntriples,
     rule_triples,
     run_triples,
     token_ntriples,
@@ -67,7 +75,7 @@ from .vocab import DEFAULT_BASE, KGX, WD, WDT, Minter
 __all__ = [
     "Settings", "PRESETS", "Progress", "LoadResult", "ExplainResult", "MineResult",
     "load_stage", "train_stage", "explain_stage", "activations_stage", "ActivationsResult", "read_activations", "mine_stage", "export_stage", "read_documents",
-    "latest_run", "best_rules", "MiningInput", "mining_input", "document_heatmap_data", "explainer_agreement", "transactions", "AGGREGATIONS", "STOP_CLASSES", "CALENDAR_CLASSES", "CALENDAR_ENTITIES", "NAME_CLASSES", "PERSON_CLASSES", "OCCURRENCES", "DISAMBIGUATIONS", "EXPORT_FORMATS", "KG_FILTERS",
+    "latest_run", "best_rules", "MiningInput", "mining_input", "document_heatmap_data", "explainer_agreement", "transactions", "training_mentions", "occurrences", "AGGREGATIONS", "STOP_CLASSES", "CALENDAR_CLASSES", "CALENDAR_ENTITIES", "NAME_CLASSES", "PERSON_CLASSES", "OCCURRENCES", "DISAMBIGUATIONS", "EXPORT_FORMATS", "KG_FILTERS",
 ]
 
 log = logging.getLogger(__name__)
@@ -115,13 +123,20 @@ DISAMBIGUATIONS = ("context", "degree")
 
 @dataclass
 class Settings:
-    """Every knob of a pipeline run. ``PRESETS`` hold named sets of mining settings."""
+    """Every knob of a pipeline run. ``PRESETS`` hold named sets of settings (mining, and the paper's
+    attribution reference and model input)."""
 
     base_iri: str = DEFAULT_BASE
     train: TrainSettings = field(default_factory=TrainSettings)
     method: str = "shap"
     fallback: str | None = None
+    #: SHAP reference (``shap_deep.parse_background``): mean, zero, full, or N (the first N training texts as N
+    #: references, kept as a string: "500")
     shap_background: str = "mean"
+    #: Entity tokens (issue #18): each grounded span is one token, the entity's IRI (``vocab.entity_token``), in
+    #: the model's input for training and explaining, as the paper's word2vec input was; the RDF, heatmaps and
+    #: mining keep the original words (``text.spread_over_words``). A model records it; explaining follows it.
+    entity_tokens: bool = False
     explain_batch_size: int = 64
     aggregation: str = "sum"
     theta: float = 0.8
@@ -165,6 +180,9 @@ class Settings:
         return replace(self, **PRESETS[name])
 
     def check(self) -> None:
+        from .attribution.shap_deep import parse_background
+
+        parse_background(self.shap_background)
         if self.measure not in MEASURES:
             raise InputError(f"unknown measure {self.measure!r}; use one of {', '.join(MEASURES)}")
         if self.model_spec:   # a user's own model (issue #19): its kind decides which methods apply
@@ -206,10 +224,17 @@ class Settings:
             raise InputError(f"min confidence must be in [0, 1], got {self.min_confidence}")
 
 
-#: The paper's exact settings (Table 1: θ = 1.0, confmin = 0.75), and ours (see README: "Defaults").
+#: The paper's exact settings, and ours (see README: "Defaults"). The paper's: Table 1's θ = 1.0 and
+#: confmin = 0.75; its SHAP reference, App. A.2: "As reference for the SHAP/DeepExplainer explanations for
+#: both models trained on Wikipedia abstracts we used the average of the first 500 instances from the
+#: respective training sets." (DeepExplainer given those 500 as background averages over them: "500"); and its
+#: model input, Sec. 6: word2vec "trained using the complete Wikipedia corpus with explicit references of
+#: Wikidata IRIs", each link one IRI token (``entity_tokens``). A stage reads the settings it uses and
+#: ignores the rest, so ``mine --preset paper`` is the paper's mining.
 PRESETS: dict[str, dict[str, object]] = {
     "default": {"theta": 0.8, "min_confidence": 0.75, "measure": "H"},
-    "paper": {"theta": 1.0, "min_confidence": 0.75, "measure": "H"},
+    "paper": {"theta": 1.0, "min_confidence": 0.75, "measure": "H", "shap_background": "500",
+              "entity_tokens": True},
 }
 
 AGGREGATIONS = {"sum": np.sum, "mean": np.mean, "max": np.max}
@@ -340,11 +365,27 @@ def train_stage(store: TripleStore, dataset: str, model_dir: Path, settings: Set
     train = docs.filter(pl.col("split") == "train")
     test = docs.filter(pl.col("split") == "test")
     epochs = settings.train.epochs or DEFAULT_EPOCHS[settings.train.model]
+    inputs = None
+    if settings.entity_tokens:   # issue #18: grounded as the explain stage grounds them, every split at once
+        progress("grounding entity tokens", 0, 1)
+        texts = docs["text"].to_list()
+        kg_graph = Minter(settings.base_iri).kg_graph(dataset)
+        tokens, cased = _case_tokens(texts, settings)
+        mentions = _ground_documents(store, kg_graph, _lexicon(store, kg_graph, settings), texts, tokens, cased,
+                                     settings)
+        inputs = EntityInputs.of(texts, _entity_spans(mentions))
+        spans = sum(len(m) for m in mentions)
+        if not spans:
+            log.warning("--entity-tokens: no entity of the knowledge graph of %r is mentioned in its %d texts; "
+                        "the model reads plain words", dataset, len(texts))
+        log.info("entity tokens: %d spans of %d entities in %d of %d texts", spans,
+                 len({m.entity for doc in mentions for m in doc}), sum(1 for m in mentions if m), len(texts))
+        progress("grounding entity tokens", 1, 1)
     progress("training", 0, epochs)
     trained, result = train_model(
         train["text"].to_list(), train["label"].to_list(), settings.train,
         test["text"].to_list(), test["label"].to_list(),
-        on_epoch=lambda epoch, _row: progress("training", epoch, epochs))
+        on_epoch=lambda epoch, _row: progress("training", epoch, epochs), entity_inputs=inputs)
     trained.save(model_dir)
     (model_dir / "training.json").write_text(json.dumps(asdict(result), indent=2))
     return result
@@ -445,6 +486,33 @@ def _ground_documents(store: TripleStore, kg_graph: NamedNode, lexicon: Lexicon,
     return mentions
 
 
+def _case_tokens(texts: list[str], settings: Settings) -> tuple[list[list[str]], list[list[str]] | None]:
+    """The texts' tokens, and their cased tokens when grounding reads case (``settings.ground_case``)."""
+    cased = settings.ground_case == "cased" or settings.ground_case == "auto" and is_cased_corpus(texts)
+    return [tokenize(t) for t in texts], [tokenize_cased(t) for t in texts] if cased else None
+
+
+def _entity_spans(mentions: list[list[Mention]]) -> list[list[tuple[int, int, str]]]:
+    """Each document's mentions as entity-token spans (``models.training.EntityInputs``)."""
+    from .vocab import entity_token
+
+    return [[(m.start, m.end, entity_token(m.entity)) for m in doc] for doc in mentions]
+
+
+def _entity_inputs(texts: list[str], mentions: list[list[Mention]], before: EntityInputs | None) -> EntityInputs:
+    """The entity tokens of ``mentions`` (this grounding) for a model to read; a warning counts the texts
+    grounded otherwise than when it was trained (``before``: the knowledge graph or the grounding settings
+    changed since)."""
+    inputs = EntityInputs.of(texts, _entity_spans(mentions))
+    if before is not None:
+        changed = sum(1 for t in texts if before.spans(t) is not None and before.spans(t) != inputs.spans(t))
+        if changed:
+            log.warning("%d of %d texts are grounded otherwise than when the model was trained (the knowledge "
+                        "graph or the grounding settings changed); the model reads this grounding", changed,
+                        len(texts))
+    return inputs
+
+
 def explain_stage(store: TripleStore, dataset: str, model_dir: Path | None, settings: Settings,
                   progress: Progress = _no_progress, *, model: ExternalModel | None = None) -> ExplainResult:
     """Explains every document of ``dataset`` with the model trained into ``model_dir`` or, with
@@ -466,6 +534,12 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path | None, sett
     else:
         settings = replace(settings, model_spec=str(model.spec))
         model_name, max_len = model.name, None
+    # --- issue #18: a model trained with entity tokens is explained with them, one without on plain words
+    entity_tokens = trained is not None and trained.entity_tokens
+    if settings.entity_tokens and not entity_tokens:
+        log.warning("entity tokens asked for, but %s was not trained with them: explaining its plain-word input",
+                    f"the model in {model_dir}" if trained is not None else "a user's own model")
+    settings = replace(settings, entity_tokens=entity_tokens)
     settings.check()
     docs, classes = read_documents(store, dataset, settings)
     positive = model.class_indices(classes)[1] if model is not None else 1   # before anything is written
@@ -487,13 +561,31 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path | None, sett
     cased_grounding = (settings.ground_case == "cased"
                        or settings.ground_case == "auto" and is_cased_corpus(texts))
     cased = [tokenize_cased(t)[:max_len] for t in texts] if cased_grounding else None
+    # issue #18: with entity tokens the texts are grounded first (the model reads the mentions), on their
+    # whole text; each input position stands for words ``positions[i][p]`` = (start, end), and its relevance
+    # is spread back over them (``spread_over_words``); a mention's relevance is its one position's
+    from .text import spread_over_words
+
+    lexicon: Lexicon | None = None
+    positions: list[list[tuple[int, int]]] | None = None
+    entity_mentions: list[list[Mention]] = []
+    if entity_tokens and trained is not None:
+        lexicon = _lexicon(store, kg_graph, settings)
+        words, cased_words = _case_tokens(texts, settings)
+        grounded = _ground_documents(store, kg_graph, lexicon, texts, words, cased_words, settings)
+        inputs = _entity_inputs(texts, grounded, trained.entity_inputs)
+        trained = replace(trained, entity_inputs=inputs)
+        positions = [inputs.merged(t)[1][:max_len] for t in texts]
+        ends = [p[-1][1] if p else 0 for p in positions]
+        tokens = [toks[:end] for toks, end in zip(words, ends, strict=True)]
+        entity_mentions = [[m for m in doc if m.end <= end] for doc, end in zip(grounded, ends, strict=True)]
     # The store side runs beside torch (which, like polars and pyoxigraph, releases the GIL): one thread
     # builds the grounding lexicon while the documents are explained, another writes each explained batch's
     # tokens to the run graph while the next batch is explained. Both pools are left (their work finished)
     # before the Staging drops the graph of a failed run; until its commit, the graph is private.
     with (Staging(store, new=[graph]) as staging, ThreadPoolExecutor(1, "kgx-lexicon") as reader,
           ThreadPoolExecutor(1, "kgx-writer") as writer):
-        pending_lexicon = reader.submit(_lexicon, store, kg_graph, settings)
+        pending_lexicon = reader.submit(_lexicon, store, kg_graph, settings) if lexicon is None else None
         loads: list[Future[int]] = []
         written = [0]   # documents handed to the writer so far
 
@@ -501,6 +593,8 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path | None, sett
             first = written[0]
             written[0] += len(rows)
             batch = slice(first, first + len(rows))
+            if positions is not None:   # entity tokens: relevance back on the words
+                rows = [spread_over_words(r, positions[first + k]) for k, r in enumerate(rows)]
             loads.append(writer.submit(lambda: store.load(token_ntriples(
                 run_id, minter, documents[batch], tokens[batch], rows, predictions.copy(), first), graph)))
 
@@ -515,14 +609,19 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path | None, sett
                                            on_rows=write_batch)
         truncated = {documents[i].rsplit("/", 1)[-1]: cut for i, cut in sorted(attribution.truncated.items())}
         _note_truncation(truncated, model)
-        lexicon = pending_lexicon.result()
-        mentions = _ground_documents(store, kg_graph, lexicon, texts,
-                                     [toks[: len(rel)] for toks, rel in zip(tokens, attribution.relevance, strict=True)],
-                                     cased, settings)
-        body = list(mention_triples(run_id, minter, documents, attribution.relevance, mentions,
-                                    AGGREGATIONS[settings.aggregation]))
+        relevance = attribution.relevance
+        if positions is not None:   # issue #18: one input position per mention; the words share its relevance
+            relevance = [spread_over_words(r, p) for r, p in zip(relevance, positions, strict=True)]
+            mentions, aggregate = entity_mentions, AGGREGATIONS["sum"]
+        else:
+            mentions = _ground_documents(store, kg_graph, pending_lexicon.result(), texts,  # type: ignore[union-attr]
+                                         [toks[: len(rel)] for toks, rel in zip(tokens, relevance, strict=True)],
+                                         cased, settings)
+            aggregate = AGGREGATIONS[settings.aggregation]
+        lexicon_keys = len(pending_lexicon.result() if pending_lexicon is not None else lexicon or ())
+        body = mention_ntriples(run_id, minter, documents, relevance, mentions, aggregate)
         n = sum(f.result() for f in loads)
-        n += store.load(body, graph)
+        n += store.load(body, graph) if body else 0
         labels = np.asarray(docs["label"].to_list())
         predicted = (attribution.predictions > 0.5).astype(int)
         is_test = np.asarray([s == "test" for s in docs["split"].to_list()])
@@ -542,8 +641,8 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path | None, sett
         staging.commit({minter.catalog_graph(): run_triples(record, minter)})
     entities = {m.entity for doc_mentions in mentions for m in doc_mentions}
     return ExplainResult(run_id, attribution.method, graph.value, len(texts),
-                         sum(len(r) for r in attribution.relevance), sum(len(m) for m in mentions),
-                         sum(1 for m in mentions if m), len(entities), len(lexicon),
+                         sum(len(r) for r in relevance), sum(len(m) for m in mentions),
+                         sum(1 for m in mentions if m), len(entities), lexicon_keys,
                          attribution.max_additivity_error, test_accuracy, n, time.perf_counter() - start,
                          truncated)
 

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
+
+import numpy as np
 
 __all__ = ["tokenize", "normalize", "STOPWORDS", "is_trivial_key", "capitalized_share",
            "is_cased_corpus", "CASED_CORPUS_SHARE"]
@@ -62,3 +65,35 @@ def is_cased_corpus(texts: list[str], sample: int = 2000) -> bool:
     """Whether capitals mark names in these texts (judged on an even sample of at most ``sample``)."""
     step = max(1, len(texts) // sample)
     return capitalized_share(texts[::step]) >= CASED_CORPUS_SHARE
+
+
+__all__ += ["merge_spans", "spread_over_words"]
+
+
+def merge_spans(tokens: list[str], spans: Sequence[tuple[int, int, str]]) -> tuple[list[str], list[tuple[int, int]]]:
+    """``tokens`` with each span ``(start, end, token)`` (token positions, in order, not overlapping) replaced by
+    its one ``token``; and, per position of the result, the tokens ``(start, end)`` of ``tokens`` it stands for.
+    How entity tokens enter a model's input: a grounded span becomes its entity's token."""
+    merged: list[str] = []
+    positions: list[tuple[int, int]] = []
+    at = 0
+    for start, end, token in spans:
+        if start < at or end <= start or end > len(tokens):
+            raise ValueError(f"span ({start}, {end}) overlaps another or lies outside {len(tokens)} tokens")
+        merged.extend(tokens[at:start])
+        positions.extend((k, k + 1) for k in range(at, start))
+        merged.append(token)
+        positions.append((start, end))
+        at = end
+    merged.extend(tokens[at:])
+    positions.extend((k, k + 1) for k in range(at, len(tokens)))
+    return merged, positions
+
+
+def spread_over_words(values: np.ndarray, positions: Sequence[tuple[int, int]]) -> np.ndarray:
+    """Per-position ``values`` of a merged input (``merge_spans``) back on the original tokens: the first
+    ``len(values)`` positions' tokens, each position's value shared equally by the tokens it stands for (so
+    the sum over a span is the position's value, and the sum over the text is unchanged)."""
+    values = np.asarray(values, dtype=np.float64)
+    widths = np.asarray([end - start for start, end in positions[:len(values)]], dtype=np.int64)
+    return np.repeat(values / np.maximum(widths, 1), widths)

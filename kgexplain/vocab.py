@@ -32,6 +32,8 @@ __all__ = [
     "PREFIXES",
     "Minter",
     "local_id",
+    "entity_token",
+    "is_entity_token",
     "STAGING_MARK",
     "PENDING_MARK",
     "staging_token",
@@ -72,6 +74,21 @@ PREFIXES: dict[str, str] = {
 def local_id(iri: str) -> str:
     """The last path or fragment segment of an IRI: ``Q42`` for ``wd:Q42``."""
     return re.split(r"[/#]", iri.rstrip("/#"))[-1]
+
+
+def entity_token(iri: str) -> str:
+    """The one token that stands for an entity in a model's input (``--entity-tokens``): its prefixed name
+    under ``PREFIXES`` (``wd:Q42``, ``syn:Q2001``), else the whole IRI in angle brackets. A word token is
+    ``\\w+`` (``text.tokenize``), so it never contains ``:`` or ``<``: entity tokens and words never meet."""
+    for prefix, namespace in PREFIXES.items():
+        if iri.startswith(namespace) and re.fullmatch(r"[\w.-]+", iri[len(namespace):]):
+            return f"{prefix}:{iri[len(namespace):]}"
+    return f"<{iri}>"
+
+
+def is_entity_token(token: str) -> bool:
+    """Whether a model-input token is an ``entity_token`` (and not a word, nor ``<pad>`` or ``<unk>``)."""
+    return ":" in token
 
 
 @lru_cache(maxsize=65536)
@@ -128,6 +145,10 @@ class Minter:
 
     def mention(self, run_id: str, doc_index: int, start: int) -> str:
         return self._iri("run", run_id, "mention", doc_index, start)
+
+    def mention_prefix(self, run_id: str) -> str:
+        """``mention(run_id, i, s)`` is this prefix followed by ``i/s``."""
+        return self._iri("run", run_id, "mention") + "/"
 
     def prediction(self, run_id: str, doc_index: int) -> str:
         return self._iri("run", run_id, "pred", doc_index)

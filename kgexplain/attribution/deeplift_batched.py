@@ -31,7 +31,7 @@ This module computes exactly those values, batched:
   document, so it is computed once; a batch needs one forward pass for ``f(x)`` and the sigmoid's
   multiplier per (document, reference) pair.
 
-With N references (``background="full"``) every step runs over (document, reference) pairs, in chunks of
+With N references (``background="full"`` or an integer N) every step runs over (document, reference) pairs, in chunks of
 references: N times the work of one reference, for the whole batch at once.
 
 Padding: the CNN pads at the end, the recurrent nets at the front, to ``max_len``, as the models always

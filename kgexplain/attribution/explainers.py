@@ -6,7 +6,7 @@ which explain the logit: the signs are comparable, the magnitudes are not (algor
 
 | name | what | models | reference |
 |---|---|---|---|
-| shap | SHAP DeepExplainer | cnn | mean of the first 500 training texts (``--background full``: all 500) |
+| shap | SHAP DeepExplainer | cnn | mean of the first 500 training texts (``--background full`` or ``N``: the first 500 or N as references) |
 | gradient-shap | SHAP GradientExplainer (expected gradients) | all | the first 500 training texts |
 | ig | Integrated Gradients (captum) | all | zero embeddings (= padding) |
 | deeplift | DeepLIFT, rescale rule | cnn | zero embeddings (= padding) |
@@ -150,7 +150,7 @@ def explain_gradient_shap(trained: TrainedModel, texts: list[str], reference_tex
 
 def explain(trained: TrainedModel, texts: list[str], reference_texts: list[str], method: str = "shap", *,
             device: str = "cpu", batch_size: int = 64, on_batch: OnBatch = None, on_rows: OnRows = None,
-            background: str = "mean",
+            background: str | int = "mean",
             fallback: str | None = None, **options: object) -> Attribution:
     """Token relevance for every text by ``method``. If the method does not apply to the model, fails
     with a clear message, or uses ``fallback`` when one is given (and logs that it did)."""

@@ -120,10 +120,12 @@ def _settings(preset: str, theta: float | None, min_confidence: float | None, mi
               max_length: int | None, measure: str | None, model: str = "cnn", device: str = "cpu",
               epochs: int | None = None, method: str | None = None, fallback: str | None = None,
               max_tokens: int | None = None, labels: str | None = None, max_evals: int = 500,
-              steps: int | None = None) -> Settings:
+              steps: int | None = None, background: str | None = None,
+              entity_tokens: bool | None = None) -> Settings:
     settings = Settings().with_preset(preset)
     overrides = {k: v for k, v in dict(theta=theta, min_confidence=min_confidence, min_support=min_support,
-                                       max_antecedent=max_length, measure=measure).items() if v is not None}
+                                       max_antecedent=max_length, measure=measure, shap_background=background,
+                                       entity_tokens=entity_tokens).items() if v is not None}
     spec = None
     if is_model_spec(model):   # a user's own model (issue #19): not trained, explained as it is
         spec = str(parse_spec(model))
@@ -293,7 +295,9 @@ def demo(out: OutOpt = Path("kgexplain-demo"), store: StoreOpt = None, endpoint:
          model: ModelOpt = "cnn", method: MethodOpt = None, fallback: FallbackOpt = None,
          preset: PresetOpt = "default", device: DeviceOpt = "cpu", top: TopOpt = 10,
          verbose: VerboseOpt = False, threads: ThreadsOpt = None, labels: LabelsOpt = None,
-         max_evals: MaxEvalsOpt = 500) -> None:
+         max_evals: MaxEvalsOpt = 500,
+         background: Annotated[str | None, typer.Option("--background", help="SHAP reference: mean (one reference, the mean of the first 500 training texts), full (those 500 as references, averaged over: the paper's), N (the first N as references; cost grows with N), or zero (default: the preset's, else mean).")] = None,
+         entity_tokens: Annotated[bool | None, typer.Option("--entity-tokens/--no-entity-tokens", help="Train and explain with each grounded span as one token, the entity's IRI, as the paper did (default: the preset's; paper: on). Rules, heatmaps and RDF keep the words.")] = None) -> None:
     """Run the whole pipeline on the built-in planted-bias dataset (embedded store unless --endpoint)."""
     from ..loaders.synthetic import PLANTED_COUNTRY, make_synthetic
 
@@ -301,7 +305,7 @@ def demo(out: OutOpt = Path("kgexplain-demo"), store: StoreOpt = None, endpoint:
     with _errors():
         _threads(threads)
         settings = _settings(preset, None, None, None, None, None, model, device, None, method, fallback,
-                             labels=labels, max_evals=max_evals)
+                             labels=labels, max_evals=max_evals, background=background, entity_tokens=entity_tokens)
         synthetic = make_synthetic()
         user_model = _user_model(settings, synthetic.dataset.classes)
         console.print(f"[bold]kgexplain demo[/]: {len(synthetic.dataset)} synthetic texts; the label depends on "
@@ -331,7 +335,9 @@ def run(data: Annotated[Path, typer.Option("--data", help="CSV/TSV/JSONL file, o
         ground_case: GroundCaseOpt = "auto", epochs: EpochsOpt = None, device: DeviceOpt = "cpu", top: TopOpt = 10,
         verbose: VerboseOpt = False, threads: ThreadsOpt = None, labels: LabelsOpt = None,
         max_evals: MaxEvalsOpt = 500, steps: StepsOpt = None, aggregation: AggregationOpt = "sum",
-        occurrences: OccurrencesOpt = "all", disambiguation: DisambiguationOpt = "context") -> None:
+        occurrences: OccurrencesOpt = "all", disambiguation: DisambiguationOpt = "context",
+        background: Annotated[str | None, typer.Option("--background", help="SHAP reference: mean (one reference, the mean of the first 500 training texts), full (those 500 as references, averaged over: the paper's), N (the first N as references; cost grows with N), or zero (default: the preset's, else mean).")] = None,
+        entity_tokens: Annotated[bool | None, typer.Option("--entity-tokens/--no-entity-tokens", help="Train and explain with each grounded span as one token, the entity's IRI, as the paper did (default: the preset's; paper: on). Rules, heatmaps and RDF keep the words.")] = None) -> None:
     """Run the whole pipeline on a text dataset and a Wikidata dump (with --model hf:/sklearn:/python:, on your
     own model, without training)."""
     from ..loaders.wikidata import detect_format, open_dump
@@ -340,7 +346,8 @@ def run(data: Annotated[Path, typer.Option("--data", help="CSV/TSV/JSONL file, o
     with _errors():
         _threads(threads)
         settings = replace(_settings(preset, theta, min_confidence, min_support, max_length, measure, model,
-                                     device, epochs, method, fallback, max_tokens, labels, max_evals, steps),
+                                     device, epochs, method, fallback, max_tokens, labels, max_evals, steps,
+                                     background, entity_tokens),
                            kg_filter=kg_filter, ground_case=ground_case, aggregation=aggregation,
                            occurrences=occurrences, disambiguation=disambiguation)
         settings.check()
@@ -396,7 +403,7 @@ def explain(dataset: DatasetOpt,
             model: Annotated[str | None, typer.Option("--model", help="Or your own: hf:DIR (save_pretrained), sklearn:FILE (joblib/skops), python:MODULE:FUNCTION.")] = None,
             store: StoreOpt = None, endpoint: EndpointOpt = None, device: DeviceOpt = "cpu",
             method: MethodOpt = None, fallback: FallbackOpt = None,
-            background: Annotated[str, typer.Option("--background", help="SHAP reference: mean (one averaged reference) or full (500 instances).")] = "mean",
+            background: Annotated[str, typer.Option("--background", help="SHAP reference: mean (one reference, the mean of the first 500 training texts), full (those 500 as references, averaged over: the paper's), N (the first N as references; cost grows with N), or zero. A model trained with entity tokens is explained with them.")] = "mean",
             aggregation: AggregationOpt = "sum", labels: LabelsOpt = None, max_evals: MaxEvalsOpt = 500,
             steps: StepsOpt = None,
             max_tokens: MaxTokensOpt = None, ground_case: GroundCaseOpt = "auto", threads: ThreadsOpt = None,

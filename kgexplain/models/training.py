@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import logging
 import math
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,12 +17,12 @@ import torch
 from torch import nn
 
 from ..errors import InputError, ModelError
-from ..text import tokenize
+from ..text import merge_spans, tokenize
 from .cnn import MIN_LEN, TextCNN
 from .rnn import BiLSTMClassifier, GRUClassifier, LSTMClassifier
 from .vocabulary import Vocabulary
 
-__all__ = ["MODELS", "DEFAULT_MAX_LEN", "DEFAULT_EPOCHS", "DEFAULT_PATIENCE", "MIN_TOKENS", "TrainSettings", "TrainResult", "TrainedModel", "build_model", "train_model",
+__all__ = ["MODELS", "DEFAULT_MAX_LEN", "DEFAULT_EPOCHS", "DEFAULT_PATIENCE", "MIN_TOKENS", "TrainSettings", "TrainResult", "TrainedModel", "EntityInputs", "build_model", "train_model",
            "import_optimiser_support",
            "resolve_device", "predict"]
 
@@ -72,22 +74,98 @@ class TrainResult:
     history: list[dict[str, float]] = field(default_factory=list)
 
 
+Span = tuple[int, int, str]
+
+
+class EntityInputs:
+    """A model's input with entity tokens (``--entity-tokens``, issue #18): per text, the grounded spans
+    ``(start, end, entity token)`` in ``text.tokenize`` positions, each of which becomes one token of the
+    input (``text.merge_spans``; the token is ``vocab.entity_token`` of the entity IRI).
+
+    The spans come from grounding the dataset's documents against the knowledge graph in the store (the
+    train and explain stages do it), so texts are known by their SHA-1; a text it was not given (an outside
+    text) is read as plain words, and the first such text is logged."""
+
+    FILE = "entity_inputs.json"
+
+    def __init__(self, spans: dict[str, list[Span]]) -> None:
+        self._spans = spans
+        self._warned = False
+
+    @staticmethod
+    def key(text: str) -> str:
+        return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+    @classmethod
+    def of(cls, texts: Iterable[str], spans: Iterable[Sequence[Span]]) -> EntityInputs:
+        """From each text's spans, in the order of ``texts`` (in token order, not overlapping)."""
+        return cls({cls.key(t): [(int(a), int(b), str(tok)) for a, b, tok in s]
+                    for t, s in zip(texts, spans, strict=True)})
+
+    def __len__(self) -> int:
+        return len(self._spans)
+
+    def spans(self, text: str) -> list[Span] | None:
+        """The text's spans; ``None`` for a text these inputs were not made from."""
+        return self._spans.get(self.key(text))
+
+    def merged(self, text: str) -> tuple[list[str], list[tuple[int, int]]]:
+        """The text's input tokens, and per input position the words ``(start, end)`` it stands for."""
+        spans = self.spans(text)
+        if spans is None and not self._warned:
+            self._warned = True
+            log.warning("a text the entity tokens were not grounded for is read as plain words (%.60r…); "
+                        "others like it are not logged", text)
+        return merge_spans(tokenize(text), spans or [])
+
+    def __call__(self, text: str) -> list[str]:
+        return self.merged(text)[0]
+
+    def save(self, path: Path) -> None:
+        path.write_text(json.dumps({"spans": self._spans}, ensure_ascii=False, separators=(",", ":")))
+
+    @classmethod
+    def load(cls, path: Path) -> EntityInputs:
+        try:
+            spans = json.loads(path.read_text(encoding="utf-8"))["spans"]
+        except (OSError, ValueError, KeyError) as exc:
+            raise ModelError(f"the model in {path.parent} was trained with entity tokens, but their spans "
+                             f"({path.name}) cannot be read: {exc}") from exc
+        return cls({k: [(int(a), int(b), str(t)) for a, b, t in v] for k, v in spans.items()})
+
+
 @dataclass
 class TrainedModel:
     name: str
     model: nn.Module
     vocab: Vocabulary
     max_len: int
+    #: ``--entity-tokens``: grounded spans are one entity token each in the model's input (None: plain words)
+    entity_inputs: EntityInputs | None = None
+
+    @property
+    def entity_tokens(self) -> bool:
+        """Whether the model reads grounded spans as entity tokens (it was trained so)."""
+        return self.entity_inputs is not None
+
+    def tokens(self, text: str) -> list[str]:
+        """The model's input tokens for ``text`` (before the cut at ``max_len``)."""
+        return self.entity_inputs(text) if self.entity_inputs is not None else tokenize(text)
 
     def encode(self, texts: list[str]) -> torch.Tensor:
         pad_front = getattr(self.model, "padding", "post") == "pre"
-        return self.vocab.encode([tokenize(t) for t in texts], self.max_len, pad_front=pad_front)
+        return self.vocab.encode([self.tokens(t) for t in texts], self.max_len, pad_front=pad_front)
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        torch.save({"state": self.model.state_dict(), "config": self.model.config, "name": self.name},
-                   directory / "model.pt")
+        torch.save({"state": self.model.state_dict(), "config": self.model.config, "name": self.name,
+                    "entity_tokens": self.entity_tokens}, directory / "model.pt")
         self.vocab.save(directory / "vocab.json")
+        spans = directory / EntityInputs.FILE
+        if self.entity_inputs is not None:
+            self.entity_inputs.save(spans)
+        else:
+            spans.unlink(missing_ok=True)   # from an earlier model in this directory
 
     @classmethod
     def load(cls, directory: Path, device: str = "cpu") -> TrainedModel:
@@ -98,7 +176,9 @@ class TrainedModel:
         model = MODELS[payload["name"]](**payload["config"])
         model.load_state_dict(payload["state"])
         model.to(device).eval()
-        return cls(payload["name"], model, Vocabulary.load(directory / "vocab.json"), payload["config"]["max_len"])
+        inputs = EntityInputs.load(directory / EntityInputs.FILE) if payload.get("entity_tokens") else None
+        return cls(payload["name"], model, Vocabulary.load(directory / "vocab.json"), payload["config"]["max_len"],
+                   inputs)
 
 
 def resolve_device(device: str) -> torch.device:
@@ -146,10 +226,12 @@ def import_optimiser_support() -> threading.Thread:
 
 def train_model(train_texts: list[str], train_labels: list[int], settings: TrainSettings,
                 test_texts: list[str] | None = None, test_labels: list[int] | None = None,
-                on_epoch: Callable[[int, dict[str, float]], None] | None = None) -> tuple[TrainedModel, TrainResult]:
+                on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+                entity_inputs: EntityInputs | None = None) -> tuple[TrainedModel, TrainResult]:
     """Trains with a seeded validation split and early stopping on validation loss. Each epoch makes one
     pass over the fit split (training) and one forward pass over the validation split, as a plain torch
-    loop with a held-out check would; nothing else passes over the data."""
+    loop with a held-out check would; nothing else passes over the data. With ``entity_inputs``, the texts'
+    grounded spans are entity tokens in the input (and the vocabulary), and the model keeps them."""
     if not train_texts:
         raise InputError("no training documents")
     if settings.model not in MODELS:
@@ -158,7 +240,7 @@ def train_model(train_texts: list[str], train_labels: list[int], settings: Train
     epochs = settings.epochs or DEFAULT_EPOCHS[settings.model]
     patience = settings.patience or DEFAULT_PATIENCE[settings.model]
     torch.manual_seed(settings.seed)
-    tokens = [tokenize(t) for t in train_texts]
+    tokens = [entity_inputs(t) if entity_inputs is not None else tokenize(t) for t in train_texts]
     longest = max(len(t) for t in tokens)
     max_len = max(MIN_TOKENS[settings.model], min(settings.max_len or DEFAULT_MAX_LEN[settings.model], longest))
     vocab = Vocabulary.build(tokens, min_count=settings.min_count)
@@ -210,7 +292,7 @@ def train_model(train_texts: list[str], train_labels: list[int], settings: Train
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()
-    trained = TrainedModel(settings.model, model, vocab, max_len)
+    trained = TrainedModel(settings.model, model, vocab, max_len, entity_inputs)
     test_acc = None
     if test_texts:
         test_acc = _accuracy(model, trained.encode(test_texts), torch.tensor(test_labels, dtype=torch.long))

@@ -33,6 +33,7 @@ from ..vocab import (
 
 __all__ = [
     "RunRecord", "ModelRecord", "run_triples", "rule_triples", "influence_triples", "token_ntriples", "mention_triples",
+    "mention_ntriples",
     "activation_triples", "item_text", "label_rules", "item_label", "rule_label", "IMPLEMENTATIONS", "OUTCOMES",
 ]
 
@@ -279,6 +280,50 @@ def token_ntriples(run_id: str, minter: Minter, documents: list[str], tokens: li
 def _double(column: pl.Expr) -> pl.Expr:
     text = column.cast(pl.String)
     return pl.when(text == "inf").then(pl.lit("INF")).when(text == "-inf").then(pl.lit("-INF")).otherwise(text)
+
+
+def mention_ntriples(run_id: str, minter: Minter, documents: list[str], relevance: list[np.ndarray],
+                     mentions: list[list[Mention]], aggregate: Callable[[np.ndarray], float]) -> bytes:
+    """``mention_triples`` as N-Triples bytes, formatted by polars in one vectorised pass like
+    ``token_ntriples`` (painters: 35 thousand mentions, 390 thousand triples; Python's triple-by-triple
+    formatting was most of the explain stage's own time)."""
+    rows = [(index, m.start, m.end, m.entity, m.surface, float(aggregate(rel[m.start:m.end])))
+            for index, (rel, doc) in enumerate(zip(relevance, mentions, strict=True)) for m in doc]
+    if not rows:
+        return b""
+    index, start, end, entity, surface, value = (list(column) for column in zip(*rows, strict=True))
+    frame = pl.DataFrame({"i": index, "start": start, "end": end, "entity": entity, "surface": surface,
+                          "value": value}, schema={"i": pl.Int64, "start": pl.Int64, "end": pl.Int64,
+                                                   "entity": pl.String, "surface": pl.String, "value": pl.Float64})
+    frame = frame.with_columns(pl.Series("doc", documents, dtype=pl.String).gather(frame["i"]))
+    m = pl.concat_str(pl.lit(f"<{minter.mention_prefix(run_id)}"), pl.col("i").cast(pl.String), pl.lit("/"),
+                      pl.col("start").cast(pl.String), pl.lit(">"))
+    e = pl.concat_str(pl.lit("<"), pl.col("entity"), pl.lit(">"))
+    surface = pl.col("surface")
+    for char, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
+        surface = surface.str.replace_all(char, escaped, literal=True)
+    integer = f'"^^<{XSD}integer> .\n'
+    lines = pl.concat_str(
+        m, pl.lit(f" {TYPE} {_k('Mention')} .\n"),
+        m, pl.lit(f" {_k('document')} <"), pl.col("doc"), pl.lit("> .\n"),
+        m, pl.lit(f" {_k('run')} {nt_iri(minter.run(run_id))} .\n"),
+        m, pl.lit(f' {_k("start")} "'), pl.col("start").cast(pl.String), pl.lit(integer),
+        m, pl.lit(f' {_k("end")} "'), pl.col("end").cast(pl.String), pl.lit(integer),
+        m, pl.lit(f' {_k("surface")} "'), surface, pl.lit('" .\n'),
+        m, pl.lit(f" {_k('entity')} "), e, pl.lit(" .\n"),
+        m, pl.lit(f' {_k("relevance")} "'), _double(pl.col("value")), pl.lit(f'"^^<{XSD}double> .\n'))
+    # kgx:mentions from each token of a mention to its entity
+    lengths = (frame["end"] - frame["start"]).to_numpy()
+    at = np.repeat(np.arange(frame.height), lengths)
+    offset = np.arange(len(at)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    tokens = pl.DataFrame({"i": frame["i"].gather(at), "pos": frame["start"].gather(at) + offset,
+                           "entity": frame["entity"].gather(at)})
+    token_lines = pl.concat_str(pl.lit(f"<{minter.token_prefix(run_id)}"), pl.col("i").cast(pl.String), pl.lit("/"),
+                                pl.col("pos").cast(pl.String), pl.lit(f"> {_k('mentions')} <"), pl.col("entity"),
+                                pl.lit("> .\n"))
+    body = frame.select(lines.alias("nt"))["nt"].str.join("").item()
+    body += tokens.select(token_lines.alias("nt"))["nt"].str.join("").item() if tokens.height else ""
+    return body.encode("utf-8")
 
 
 def mention_triples(run_id: str, minter: Minter, documents: list[str], relevance: list[np.ndarray],
