@@ -474,7 +474,9 @@ def _ground_documents(store: TripleStore, kg_graph: NamedNode, lexicon: Lexicon,
     if settings.disambiguation == "context":
         contested = sorted({e for doc in mentions for m in doc if m.surface in lexicon.candidates
                             for e in lexicon.candidates[m.surface]})
-        frame = _batched(store, "kg/entity_neighbours", kg_graph, contested, max(1, settings.item_batch))
+        frames = [_batched(store, f"kg/entity_neighbours_{way}", kg_graph, contested, max(1, settings.item_batch))
+                  for way in ("out", "in")]
+        frame = pl.concat([f for f in frames if f.height]) if any(f.height for f in frames) else pl.DataFrame()
         mentioned = {m.entity for doc in mentions for m in doc}
         neighbours: dict[str, set[str]] = {}
         for entity, other in frame.select("entity", "neighbour").iter_rows() if frame.height else ():
