@@ -18,6 +18,7 @@ not John Lasseter, "Jan" is not January), only of a longer match that starts wit
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from collections.abc import Set as AbstractSet
@@ -93,6 +94,17 @@ class Lexicon:
         entries = {key: ranked[key][0] if key in ranked else next(iter(ents)) for key, ents in candidates.items()}
         return cls(entries, max_ngram, len(ranked), ranked, frozenset(given_names))
 
+    @functools.cached_property
+    def longest(self) -> dict[str, int]:
+        """First word of a key → the most words a key that starts with it has: ``ground`` tries no longer
+        span there, and moves on at once from a word no key starts with (most words of a text)."""
+        out: dict[str, int] = {}
+        for key in self.entries:
+            first, size = key.split(" ", 1)[0], key.count(" ") + 1
+            if size > out.get(first, 0):
+                out[first] = size
+        return out
+
     def entities(self, key: str) -> tuple[str, ...]:
         """Every entity ``key`` may ground to, the default first (none: not a key)."""
         if key in self.candidates:
@@ -117,8 +129,9 @@ def ground(tokens: list[str], lexicon: Lexicon, cased: list[str] | None = None, 
             inside[k] = start
     mentions = []
     i, n = 0, len(tokens)
+    longest = lexicon.longest
     while i < n:
-        for size in range(min(lexicon.max_ngram, n - i), 0, -1):
+        for size in range(min(lexicon.max_ngram, n - i, longest.get(tokens[i], 0)), 0, -1):
             key = " ".join(tokens[i:i + size])
             entity = lexicon.entries.get(key)
             if entity is None or (cased is not None and not cased[i][:1].isupper()):
