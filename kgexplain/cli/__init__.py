@@ -43,6 +43,7 @@ from ..pipeline import (
     train_stage,
 )
 from ..publish.export import DEFAULT_ENDPOINT_URL, export_rules
+from ..publish.shacl import preload as preload_validator
 from ..store import TripleStore, open_store
 from ..threads import apply_threads, choose_threads
 
@@ -205,6 +206,7 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
     model_dir = out / "model"
     if user_model is None:
         import_optimiser_support()   # overlaps the load stage (see its docstring)
+    preload_validator()              # the same for the validation of the mine stage
     with _open(out, store, endpoint) as db, _progress() as progress:
         loaded = load_stage(db, dataset, kg, settings, progress)
         _report_load(loaded)

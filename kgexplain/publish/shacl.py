@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import importlib
+import threading
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
 import rdflib
 
-__all__ = ["SHAPES", "ONTOLOGY", "Conformance", "validate"]
+__all__ = ["SHAPES", "ONTOLOGY", "Conformance", "validate", "preload"]
 
 _ONTOLOGY_DIR = Path(__file__).resolve().parents[1] / "ontology"
 SHAPES = _ONTOLOGY_DIR / "shapes.ttl"
@@ -43,3 +45,17 @@ def validate(ntriples: bytes) -> Conformance:
     violations = len(list(report_graph.subjects(
         rdflib.RDF.type, rdflib.URIRef("http://www.w3.org/ns/shacl#ValidationResult"))))
     return Conformance(bool(conforms), violations, text)
+
+
+def preload() -> threading.Thread:
+    """Imports pyshacl and parses the shapes and the vocabulary in a daemon thread (about 1.5 s of Python), so
+    that a pipeline run's mine stage, which validates what it publishes, finds them ready: started with the
+    run, this overlaps the load stage, whose cut and bulk load run mostly outside the GIL."""
+    def work() -> None:
+        importlib.import_module("pyshacl")
+        _shapes()
+        _ontology()
+
+    thread = threading.Thread(target=work, name="kgx-preload-shacl", daemon=True)
+    thread.start()
+    return thread
