@@ -165,8 +165,16 @@ class Minter:
     def activation(self, run_id: str, doc_index: int, layer: str) -> str:
         return self._iri("run", run_id, "act", doc_index, layer)
 
-    def influence(self, run_id: str, entity: str) -> str:
-        return self._iri("run", run_id, "influence", _digest(entity))
+    def influence(self, run_id: str, entity: str, class_name: str | None = None) -> str:
+        """An entity's influence in a mining run; with ``class_name`` (more than two classes), its influence
+        for that class, one-vs-rest."""
+        key = entity if class_name is None else f"{entity}|{class_name}"
+        return self._iri("run", run_id, "influence", _digest(key))
+
+    def class_label(self, dataset: str, name: str) -> str:
+        """A class of a dataset with more than two classes (a ``kgx:ClassLabel``, a rule's consequent); its last
+        segment is the class name, percent-encoded (two classes keep ``kgx:Pos`` and ``kgx:Neg``)."""
+        return self._iri("class", dataset, name)
 
     def rule(self, run_id: str, rule_key: str) -> str:
         return self._iri("run", run_id, "rule", _digest(rule_key))

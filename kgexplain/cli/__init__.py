@@ -13,19 +13,20 @@ import os
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 from ..attribution.explainers import METHODS
 from ..errors import InputError, KgExplainError
 from ..loaders.datasets import Dataset, read_dataset
+from ..mining.rules import Rule
 from ..models.external import DEFAULT_METHODS, ExternalModel, is_model_spec, load_model, parse_spec
 from ..models.training import MODELS, import_optimiser_support, resolve_device
 from ..pipeline import (
@@ -40,6 +41,7 @@ from ..pipeline import (
     latest_run,
     load_stage,
     mine_stage,
+    target_index,
     train_stage,
 )
 from ..publish.export import DEFAULT_ENDPOINT_URL, export_rules
@@ -50,7 +52,7 @@ from ..threads import apply_threads, choose_threads
 __all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "activations", "mine", "evaluate", "export", "heatmap", "serve",
            "agree"]
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+app: typer.Typer = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Find what a text classifier keys on: attributions grounded in Wikidata, mined into RDF rules.")
 console = Console()
 err = Console(stderr=True)
@@ -67,7 +69,8 @@ LenOpt = Annotated[int | None, typer.Option("--max-length", help="Longest antece
 MeasureOpt = Annotated[str | None, typer.Option("--measure", help="TC, TS, WTS or H: accepts and ranks rules.")]
 ModelOpt = Annotated[str, typer.Option("--model", help=f"Classifier to train: {', '.join(MODELS)}; or your own, explained without training: hf:DIR (save_pretrained), sklearn:FILE (joblib/skops), python:MODULE:FUNCTION.")]
 MethodOpt = Annotated[str | None, typer.Option("--method", help=f"Attribution method: {', '.join(METHODS)} (default shap); for your own model ig, gradient-shap, deeplift (hf:) or partition (any; default for sklearn:/python:).")]
-LabelsOpt = Annotated[str | None, typer.Option("--labels", help="Your model's outputs, in order, comma-separated (default: its id2label, classes_ or FUNCTION.labels); they must include the data's two class names.")]
+LabelsOpt = Annotated[str | None, typer.Option("--labels", help="Your model's outputs, in order, comma-separated (default: its id2label, classes_ or FUNCTION.labels); they must include the data's class names.")]
+TargetOpt = Annotated[str | None, typer.Option("--target", help="More than two classes: explain every document for this class (default: each document's predicted class); rules are mined per class, one-vs-rest.")]
 MaxEvalsOpt = Annotated[int, typer.Option("--max-evals", help="shap Partition explainer (sklearn:, python:, --method partition): model calls per document.")]
 StepsOpt = Annotated[int | None, typer.Option("--steps", help="hf: models: integrated-gradients steps (default 64) or GradientSHAP samples (default 50); fewer is faster and less exact.")]
 AggregationOpt = Annotated[str, typer.Option("--aggregation", help="Parts → whole relevance: a word's sub-word pieces (hf: models) and a mention's tokens; sum, mean or max.")]
@@ -104,10 +107,10 @@ def _errors() -> Iterator[None]:
 
 
 @contextmanager
-def _progress() -> Iterator[object]:
+def _progress() -> Iterator[Callable[[str, int, int | None], None]]:
     with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
                   TimeElapsedColumn(), console=err, transient=False) as bar:
-        tasks: dict[str, int] = {}
+        tasks: dict[str, TaskID] = {}
 
         def update(task: str, completed: int, total: int | None) -> None:
             if task not in tasks:
@@ -124,6 +127,7 @@ def _settings(preset: str, theta: float | None, min_confidence: float | None, mi
               steps: int | None = None, background: str | None = None,
               entity_tokens: bool | None = None) -> Settings:
     settings = Settings().with_preset(preset)
+    overrides: dict[str, Any]   # Settings fields of several types
     overrides = {k: v for k, v in dict(theta=theta, min_confidence=min_confidence, min_support=min_support,
                                        max_antecedent=max_length, measure=measure, shap_background=background,
                                        entity_tokens=entity_tokens).items() if v is not None}
@@ -148,7 +152,7 @@ def _settings(preset: str, theta: float | None, min_confidence: float | None, mi
     return settings
 
 
-def _user_model(settings: Settings, classes: tuple[str, str]) -> ExternalModel | None:
+def _user_model(settings: Settings, classes: tuple[str, ...]) -> ExternalModel | None:
     """The user's own model that ``settings.model_spec`` names, loaded and asked about two texts, its labels
     checked against the data's ``classes``: every error here comes before the store is opened."""
     if not settings.model_spec:
@@ -181,11 +185,19 @@ def format_rule(rule: object, measure: str) -> str:
             f"support={r.support}")  # type: ignore[attr-defined]
 
 
+def _top_rules(result: MineResult, top: int) -> list[Rule]:
+    """The rules to show: the ``top`` best; with more than two classes (issue #19), the best of each class."""
+    if result.classes:
+        return best_rules(result, per_class=max(1, top // len(result.classes)))
+    return best_rules(result)[:top]
+
+
 def _print_rules(result: MineResult, settings: Settings, top: int) -> None:
+    per_class = f"; {len(result.classes)} classes, one-vs-rest" if result.classes else ""
     console.print(f"\n[bold]Top rules[/] ({len(result.rules)} after pruning, {result.rules_before_pruning} before; "
                   f"{result.transactions} entities; measure {settings.measure}, θ={settings.theta}, "
-                  f"confmin={settings.min_confidence}, supmin={settings.min_support})")
-    for rule in best_rules(result)[:top]:
+                  f"confmin={settings.min_confidence}, supmin={settings.min_support}{per_class})")
+    for rule in _top_rules(result, top):
         console.print("  " + format_rule(rule, settings.measure), highlight=False, soft_wrap=True)
     if not result.rules:
         console.print("  (no rule reached the thresholds; try a lower --min-confidence or --min-support)")
@@ -201,7 +213,7 @@ def _report_load(loaded: LoadResult) -> None:
 
 
 def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, endpoint: str | None,
-             settings: Settings, top: int, user_model: ExternalModel | None = None) -> dict[str, object]:
+             settings: Settings, top: int, user_model: ExternalModel | None = None) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     model_dir = out / "model"
     if user_model is None:
@@ -226,13 +238,15 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
                   f"{explained.additivity_error:.1e}",
                   highlight=False)
         _report_truncation(explained, user_model)
-        if user_model is None:
+        if user_model is None and len(dataset.classes) <= 2:
             captured = activations_stage(db, dataset.name, model_dir, settings, progress)
             err.print(f"captured activations of {', '.join(f'{k} ({v})' for k, v in captured.layers.items())} "
                       f"for {captured.documents:,} documents: {captured.triples:,} triples", highlight=False)
         else:
             captured = None
-            err.print("activations: skipped (capturing a user's model's neurons is not supported)", highlight=False)
+            why = ("a user's model's neurons" if user_model is not None
+                   else f"the neurons of a model of {len(dataset.classes)} classes")
+            err.print(f"activations: skipped (capturing {why} is not supported)", highlight=False)
         mined = mine_stage(db, dataset.name, settings, progress)
         exports = {}
         exporting = time.perf_counter()
@@ -260,7 +274,7 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
                      "measure": settings.measure},
         "top_rules": [{"rule": r.labels.get("rule"), "consequent": r.consequent, "support": r.support,
                        **{f"conf_{m}": round(v, 4) for m, v in r.confidence.items()}}
-                      for r in best_rules(mined)[:top]],
+                      for r in _top_rules(mined, top)],
         "seconds": {"load": loaded.seconds, "train": trained_s, "explain": explained.seconds,
                     "activations": captured.seconds if captured else 0.0, "mine": mined.seconds, "export": exported},
     }
@@ -313,7 +327,7 @@ def demo(out: OutOpt = Path("kgexplain-demo"), store: StoreOpt = None, endpoint:
         console.print(f"[bold]kgexplain demo[/]: {len(synthetic.dataset)} synthetic texts; the label depends on "
                       f"whether the birth city lies in Varnia ({PLANTED_COUNTRY}), with 10% label noise.")
         summary = _run_all(synthetic.dataset, synthetic.kg, out, store, endpoint, settings, top, user_model)
-        pos = [r for r in summary["top_rules"] if r["consequent"] == "Pos"]  # type: ignore[index]
+        pos = [r for r in summary["top_rules"] if r["consequent"] == "Pos"]
         rank = next((i for i, r in enumerate(pos, 1) if "country(x, Varnia)" in str(r["rule"])), None)
         console.print("planted rule country(x, Varnia) → Pos: "
                       + (f"rank {rank} among Pos rules" if rank else "[red]not among the top rules[/]"))
@@ -339,7 +353,8 @@ def run(data: Annotated[Path, typer.Option("--data", help="CSV/TSV/JSONL file, o
         max_evals: MaxEvalsOpt = 500, steps: StepsOpt = None, aggregation: AggregationOpt = "sum",
         occurrences: OccurrencesOpt = "all", disambiguation: DisambiguationOpt = "context",
         background: Annotated[str | None, typer.Option("--background", help="SHAP reference: mean (one reference, the mean of the first 500 training texts), full (those 500 as references, averaged over: the paper's), N (the first N as references; cost grows with N), or zero (default: the preset's, else mean).")] = None,
-        entity_tokens: Annotated[bool | None, typer.Option("--entity-tokens/--no-entity-tokens", help="Train and explain with each grounded span as one token, the entity's IRI, as the paper did (default: the preset's; paper: on). Rules, heatmaps and RDF keep the words.")] = None) -> None:
+        entity_tokens: Annotated[bool | None, typer.Option("--entity-tokens/--no-entity-tokens", help="Train and explain with each grounded span as one token, the entity's IRI, as the paper did (default: the preset's; paper: on). Rules, heatmaps and RDF keep the words.")] = None,
+        target: TargetOpt = None) -> None:
     """Run the whole pipeline on a text dataset and a Wikidata dump (with --model hf:/sklearn:/python:, on your
     own model, without training)."""
     from ..loaders.wikidata import detect_format, open_dump
@@ -351,12 +366,13 @@ def run(data: Annotated[Path, typer.Option("--data", help="CSV/TSV/JSONL file, o
                                      device, epochs, method, fallback, max_tokens, labels, max_evals, steps,
                                      background, entity_tokens),
                            kg_filter=kg_filter, ground_case=ground_case, aggregation=aggregation,
-                           occurrences=occurrences, disambiguation=disambiguation)
+                           occurrences=occurrences, disambiguation=disambiguation, target=target)
         settings.check()
         detect_format(kg)
         open_dump(kg).close()
         dataset = read_dataset(data, test_data=test_data, name=name, text_column=text_column,
                                label_column=label_column, id_column=id_column, split_column=split_column)
+        target_index(settings.target, dataset.classes)   # a bad --target fails before the store is opened
         user_model = _user_model(settings, dataset.classes)
         _run_all(dataset, kg, out, store, endpoint, settings, top, user_model)
 
@@ -409,7 +425,8 @@ def explain(dataset: DatasetOpt,
             aggregation: AggregationOpt = "sum", labels: LabelsOpt = None, max_evals: MaxEvalsOpt = 500,
             steps: StepsOpt = None,
             max_tokens: MaxTokensOpt = None, ground_case: GroundCaseOpt = "auto", threads: ThreadsOpt = None,
-            occurrences: OccurrencesOpt = "all", disambiguation: DisambiguationOpt = "context") -> None:
+            occurrences: OccurrencesOpt = "all", disambiguation: DisambiguationOpt = "context",
+            target: TargetOpt = None) -> None:
     """Attribute every document token by token and ground the tokens in the knowledge graph."""
     with _errors():
         _threads(threads)
@@ -427,7 +444,7 @@ def explain(dataset: DatasetOpt,
             settings = replace(Settings(), method=method or "shap", fallback=fallback,
                                train=replace(Settings().train, device=device))
         settings = replace(settings, shap_background=background, aggregation=aggregation, ground_case=ground_case,
-                           occurrences=occurrences, disambiguation=disambiguation)
+                           occurrences=occurrences, disambiguation=disambiguation, target=target)
         resolve_device(device)
         settings.check()
         user_model = None

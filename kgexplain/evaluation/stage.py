@@ -24,6 +24,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 from pyoxigraph import NamedNode
@@ -31,7 +32,7 @@ from pyoxigraph import NamedNode
 from ..errors import InputError
 from ..mining.rules import MEASURES, Item, Rule
 from ..models.training import TrainedModel, predict, resolve_device
-from ..pipeline import Progress, Settings, _labels, _no_progress, mining_input, transactions
+from ..pipeline import Progress, Settings, _labels, _no_progress, dataset_classes, mining_input, transactions
 from ..publish.rdf import label_rules
 from ..queries import load_query
 from ..store import TripleStore
@@ -79,7 +80,7 @@ class Evaluation:
     dataset: str
     settings: dict[str, object]
     models: list[ModelEvaluation]
-    overlaps: list[dict[str, object]]
+    overlaps: list[dict[str, Any]]
     seconds: float
     rule_graph: str | None = None
     #: ``--sensitivity``: one row per model, (supmin, longest antecedent) point and measure
@@ -131,6 +132,11 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
     for m in measures:
         if m not in MEASURES:
             raise InputError(f"unknown measure {m!r}; use any of {', '.join(MEASURES)}")
+    classes = dataset_classes(store, dataset, settings)
+    if len(classes) > 2:   # issue #19: mining and publishing take k classes; this evaluation is still binary
+        raise InputError(f"{dataset!r} has {len(classes)} classes ({', '.join(classes)}): `kgexplain evaluate` "
+                         "scores two-class rule sets only, so far (Acc_imp and Acc_overall per class and their "
+                         "macro average are yet to come)")
     device = str(resolve_device(settings.train.device))
     trained_models = _load_models(model_dirs, device)
     start = time.perf_counter()
@@ -182,12 +188,15 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
         if points:
             task = f"sensitivity ({row['model']}: supmin × longest antecedent)"
             progress(task, 0, len(points))
+
+            def step(done: int, task: str = task) -> None:
+                progress(task, done, len(points))
+
             loosest = mining_input(store, dataset, replace(settings, min_support=min(s for s, _ in points),
                                                            max_antecedent=max(n for _, n in points)),
                                    explain_run=row["run"])
             sensitivity_rows += sensitivity(row["model"], loosest, settings, measures, test, items, test_entities,
-                                            unseen, conflicts, points,
-                                            lambda done, task=task: progress(task, done, len(points)))
+                                            unseen, conflicts, points, step)
         context = None
         if row["model"] in trained_models:
             progress(f"out-of-context texts ({row['model']})", 0, None)
@@ -394,7 +403,7 @@ def report_html(result: Evaluation) -> str:
     if result.overlaps:
         parts.append(table(["model A", "model B", "class", "entities A", "entities B", "overlap", "Jaccard"],
                            [[str(o["model_a"]), str(o["model_b"]), str(o["class"]), str(o["entities_a"]),
-                             str(o["entities_b"]), _fmt(o["overlap"]), _fmt(o["jaccard"])]  # type: ignore[arg-type]
+                             str(o["entities_b"]), _fmt(o["overlap"]), _fmt(o["jaccard"])]
                             for o in result.overlaps]))
     context = _context_rows(result)
     if context:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 from collections.abc import Iterator
@@ -12,7 +13,7 @@ import polars as pl
 
 from ..errors import InputError
 from ..store import RawTriple
-from ..vocab import KGX, RDF, Minter, nt_int, nt_iri, nt_str
+from ..vocab import KGX, RDF, RDFS, Minter, nt_int, nt_iri, nt_str
 
 __all__ = ["Document", "Dataset", "read_table", "read_dataset", "dataset_triples"]
 
@@ -33,11 +34,12 @@ class Document:
 
 @dataclass
 class Dataset:
-    """Binary-labelled texts. ``classes`` names label 0 and label 1 as they appeared in the input."""
+    """Labelled texts. ``classes`` names label 0, 1, … as they appeared in the input: two classes (negative,
+    positive), or more (issue #19: any number of classes, explained and mined one-vs-rest)."""
 
     name: str
     docs: list[Document]
-    classes: tuple[str, str] = ("0", "1")
+    classes: tuple[str, ...] = ("0", "1")
     notes: list[str] = field(default_factory=list)
 
     def split(self, name: str) -> list[Document]:
@@ -110,11 +112,15 @@ def read_table(path: Path, *, text_column: str = "text", label_column: str = "la
     return docs, raw
 
 
-def _label_values(raw: list[str], path_names: str) -> tuple[tuple[str, str], dict[str, int]]:
+def _label_values(raw: list[str], path_names: str) -> tuple[tuple[str, ...], dict[str, int]]:
+    """The classes of a label column, in label order, and each value's label: two values become (negative,
+    positive) as before; more keep their names, sorted, as labels 0, 1, … (issue #19)."""
     values = sorted({v.strip() for v in raw})
-    if len(values) != 2:
-        raise InputError(f"{path_names}: the label column must hold exactly two values for a binary "
-                         f"classifier, found {len(values)}: {values[:6]}")
+    if len(values) < 2:
+        raise InputError(f"{path_names}: the label column must hold at least two values (classes), "
+                         f"found {len(values)}: {values[:6]}")
+    if len(values) > 2:
+        return tuple(values), {v: i for i, v in enumerate(values)}
     positive_names = {"1", "true", "pos", "positive", "yes"}
     neg, pos = values
     if neg.lower() in positive_names and pos.lower() not in positive_names:
@@ -140,13 +146,13 @@ def read_dataset(data: Path, *, test_data: Path | None = None, name: str | None 
         if id_column is None:
             header = pl.read_csv(train_file, n_rows=0).columns
             id_column = header[0] if header and header[0] not in (text_column, label_column) else None
-    kwargs = dict(text_column=text_column, label_column=label_column, id_column=id_column)
+    read = functools.partial(read_table, text_column=text_column, label_column=label_column, id_column=id_column)
     if test_data is not None:
-        train_docs, train_raw = read_table(data, split="train", **kwargs)
-        test_docs, test_raw = read_table(test_data, split="test", **kwargs)
+        train_docs, train_raw = read(data, split="train")
+        test_docs, test_raw = read(test_data, split="test")
         docs, raw = train_docs + test_docs, train_raw + test_raw
     else:
-        docs, raw = read_table(data, split_column=split_column, test_fraction=test_fraction, seed=seed, **kwargs)
+        docs, raw = read(data, split_column=split_column, test_fraction=test_fraction, seed=seed)
     if not docs:
         raise InputError(f"{data.name}: no document with a text and a label")
     classes, index = _label_values(raw, data.name)
@@ -169,8 +175,16 @@ def dataset_triples(dataset: Dataset, minter: Minter) -> Iterator[RawTriple]:
     ds = nt_iri(minter.dataset(dataset.name))
     yield ds, nt_iri(RDF + "type"), nt_iri(KGX + "Dataset")
     yield ds, nt_iri(KGX + "name"), nt_str(dataset.name)
-    yield ds, nt_iri(KGX + "negativeClassName"), nt_str(dataset.classes[0])
-    yield ds, nt_iri(KGX + "positiveClassName"), nt_str(dataset.classes[1])
+    if len(dataset.classes) == 2:
+        yield ds, nt_iri(KGX + "negativeClassName"), nt_str(dataset.classes[0])
+        yield ds, nt_iri(KGX + "positiveClassName"), nt_str(dataset.classes[1])
+    else:   # issue #19: each class a kgx:ClassLabel with its label index and name
+        for index, name in enumerate(dataset.classes):
+            c = nt_iri(minter.class_label(dataset.name, name))
+            yield ds, nt_iri(KGX + "hasClass"), c
+            yield c, nt_iri(RDF + "type"), nt_iri(KGX + "ClassLabel")
+            yield c, nt_iri(RDFS + "label"), nt_str(name)
+            yield c, nt_iri(KGX + "classIndex"), nt_int(index)
     for index, doc in enumerate(dataset.docs):
         d = nt_iri(minter.document(dataset.name, doc.id))
         yield d, nt_iri(RDF + "type"), nt_iri(KGX + "Document")

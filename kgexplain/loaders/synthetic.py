@@ -18,10 +18,13 @@ from ..store import RawTriple
 from ..vocab import RDFS, SCHEMA, SYN, WD, WDT, nt_iri, nt_str
 from .datasets import Dataset, Document
 
-__all__ = ["SyntheticSet", "make_synthetic", "PLANTED_COUNTRY", "PLANTED_PROPERTY"]
+__all__ = ["SyntheticSet", "make_synthetic", "make_synthetic_classes", "PLANTED_COUNTRY", "PLANTED_PROPERTY",
+           "PLANTED_CLASSES"]
 
 PLANTED_PROPERTY = WDT + "P17"
 PLANTED_COUNTRY = SYN + "Q2001"  # "Varnia"
+#: The three-class set's planted facts (issue #19): class name → the country (``P17``) its birth cities lie in.
+PLANTED_CLASSES = {"museum": SYN + "Q2001", "music": SYN + "Q2004", "sport": SYN + "Q2005"}   # Varnia, Belloria, Kestia
 
 _COUNTRIES = [  # (qid, name, demonym, continent qid)
     ("Q2001", "Varnia", "Varnian", "Q1001"),
@@ -89,19 +92,56 @@ def make_synthetic(n_docs: int = 2000, *, cities_per_country: int = 10, noise: f
     city_list = sorted(cities)
     docs = []
     for i in range(n_docs):
-        city = rng.choice(city_list)
-        name = f"{rng.choice(_FIRST)} {''.join(rng.sample(_SYLLABLES, 2)).capitalize()}"
-        occupation = rng.choice(_OCCUPATIONS)
-        parts = [rng.choice(_SENTENCES).format(name=name, occupation=occupation, city=cities[city][0])]
-        parts += rng.sample(_FILLERS, rng.randint(1, 3))
-        rng.shuffle(parts[1:])
+        city, text = _biography(rng, city_list, cities)
         label = int(cities[city][1] == PLANTED_COUNTRY)
         if rng.random() < noise:
             label = 1 - label
         split = "train" if i < n_docs // 2 else "test"
-        docs.append(Document(id=f"syn-{i:05d}", text=" ".join(parts), label=label, split=split))
+        docs.append(Document(id=f"syn-{i:05d}", text=text, label=label, split=split))
     dataset = Dataset("synthetic", docs, ("other", "planted"),
                       notes=[f"label = 1 iff the birth city has P17 {PLANTED_COUNTRY}, noise {noise}"])
+    return SyntheticSet(dataset, kg, cities)
+
+
+def _biography(rng: random.Random, city_list: list[str], cities: dict[str, tuple[str, str]]) -> tuple[str, str]:
+    """A random biography: (the birth city's IRI, the text)."""
+    city = rng.choice(city_list)
+    name = f"{rng.choice(_FIRST)} {''.join(rng.sample(_SYLLABLES, 2)).capitalize()}"
+    occupation = rng.choice(_OCCUPATIONS)
+    parts = [rng.choice(_SENTENCES).format(name=name, occupation=occupation, city=cities[city][0])]
+    parts += rng.sample(_FILLERS, rng.randint(1, 3))
+    rng.shuffle(parts[1:])
+    return city, " ".join(parts)
+
+
+def make_synthetic_classes(n_docs: int = 1200, *, planted: dict[str, str] | None = None,
+                           cities_per_country: int = 10, noise: float = 0.1, seed: int = 7) -> SyntheticSet:
+    """A planted-bias set with more than two classes (issue #19): the birth cities lie in the countries of
+    ``planted`` (class name → country IRI, default ``PLANTED_CLASSES``: a different country per class), and a
+    text's label is the class of its city's country, replaced by another class with probability ``noise``.
+    Each class's general explanation is its own fact, ``country(x, <its country>) → <class>``. Classes are
+    named in sorted order (as a label column's values are read); the KG is the two-class set's."""
+    planted = dict(planted or PLANTED_CLASSES)
+    names_of = sorted(planted)
+    rng = random.Random(seed)
+    names = _city_names(rng, cities_per_country * len(_COUNTRIES))
+    cities: dict[str, tuple[str, str]] = {}
+    for i, name in enumerate(names):
+        cities[f"{SYN}Q{3001 + i}"] = (name, SYN + _COUNTRIES[i % len(_COUNTRIES)][0])
+    kg = list(_kg_triples(cities))
+    label_of = {country: names_of.index(cls) for cls, country in planted.items()}
+    city_list = sorted(iri for iri, (_name, country) in cities.items() if country in label_of)
+    docs = []
+    for i in range(n_docs):
+        city, text = _biography(rng, city_list, cities)
+        label = label_of[cities[city][1]]
+        if rng.random() < noise:
+            label = rng.choice([k for k in range(len(names_of)) if k != label])
+        split = "train" if i < n_docs // 2 else "test"
+        docs.append(Document(id=f"syn-{i:05d}", text=text, label=label, split=split))
+    facts = ", ".join(f"{cls} iff P17 {planted[cls]}" for cls in names_of)
+    dataset = Dataset("synthetic-classes", docs, tuple(names_of),
+                      notes=[f"{len(names_of)} classes by the birth city's country: {facts}; noise {noise}"])
     return SyntheticSet(dataset, kg, cities)
 
 

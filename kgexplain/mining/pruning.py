@@ -30,7 +30,7 @@ def bitset(tids: np.ndarray) -> int:
     return int.from_bytes(np.packbits(mask, bitorder="little").tobytes(), "little")
 
 
-def _rank(rule: Rule, measure: str) -> tuple:
+def _rank(rule: Rule, measure: str) -> tuple[int, float, str]:
     return (len(rule.antecedent), -rule.confidence[measure], rule.key())
 
 
@@ -84,6 +84,6 @@ def _prune_class(rules: list[Rule], measure: str) -> list[Rule]:
 def prune(rules: list[Rule], measure: str = "H") -> list[Rule]:
     """The pruned rule set, best first by ``measure`` confidence, then support."""
     kept: list[Rule] = []
-    for cls in CLASSES:
+    for cls in dict.fromkeys([*CLASSES, *(r.consequent for r in rules)]):   # k > 2 classes: by name (issue #19)
         kept += _prune_class([r for r in rules if r.consequent == cls], measure)
     return sorted(kept, key=lambda r: (-r.confidence[measure], -r.support, r.key()))

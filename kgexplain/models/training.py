@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import importlib
 import json
@@ -10,8 +11,9 @@ import math
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -22,7 +24,7 @@ from .cnn import MIN_LEN, TextCNN
 from .rnn import BiLSTMClassifier, GRUClassifier, LSTMClassifier
 from .vocabulary import Vocabulary
 
-__all__ = ["MODELS", "DEFAULT_MAX_LEN", "DEFAULT_EPOCHS", "DEFAULT_PATIENCE", "MIN_TOKENS", "TrainSettings", "TrainResult", "TrainedModel", "EntityInputs", "build_model", "train_model",
+__all__ = ["MODELS", "DEFAULT_MAX_LEN", "DEFAULT_EPOCHS", "DEFAULT_PATIENCE", "MIN_TOKENS", "TrainSettings", "TrainResult", "TrainedModel", "EntityInputs", "build_model", "train_model", "predicted_labels",
            "import_optimiser_support",
            "resolve_device", "predict"]
 
@@ -152,6 +154,37 @@ class TrainedModel:
         """The model's input tokens for ``text`` (before the cut at ``max_len``)."""
         return self.entity_inputs(text) if self.entity_inputs is not None else tokenize(text)
 
+    @property
+    def n_classes(self) -> int:
+        """How many classes the model tells apart: 2 (one sigmoid output), or k > 2 (softmax; issue #19)."""
+        return int(getattr(self.model, "config", {}).get("n_classes", 2))
+
+    def for_class(self, index: int) -> TrainedModel:
+        """A model of k > 2 classes as a binary one for class ``index``, one-vs-rest (issue #19), which every
+        explainer explains as it explains a binary model: the same network whose output layer is one unit,
+        ``z_c − mean_{j≠c} z_j`` (class c's logit against the mean of the others'), under a sigmoid. Its sign is
+        "towards class c" or "away from it"; for two classes it would be the binary model's own logit
+        ``z_1 − z_0``, and the predicted class always scores ≥ 0.5. The copy shares nothing with the model."""
+        head = getattr(self.model, "head", None)
+        dense = getattr(head, "dense", None)
+        if self.n_classes <= 2 or not isinstance(dense, nn.Linear):
+            raise ModelError(f"the {self.name} model has no per-class outputs to explain one-vs-rest")
+        if not 0 <= index < self.n_classes:
+            raise InputError(f"class index {index} is not one of the model's {self.n_classes} classes")
+        weight, bias = dense.weight.detach(), dense.bias.detach()
+        others = [j for j in range(self.n_classes) if j != index]
+        model = copy.deepcopy(self.model)
+        one = nn.Linear(dense.in_features, 1).to(weight.device)
+        with torch.no_grad():
+            one.weight.copy_(weight[index:index + 1] - weight[others].mean(0, keepdim=True))
+            one.bias.copy_(bias[index:index + 1] - bias[others].mean(0, keepdim=True))
+        copied: Any = model.head
+        copied.dense = one
+        copied.n_classes = 2
+        if hasattr(copied, "softmax"):
+            del copied.softmax
+        return replace(self, model=model.eval())
+
     def encode(self, texts: list[str]) -> torch.Tensor:
         pad_front = getattr(self.model, "padding", "post") == "pre"
         return self.vocab.encode([self.tokens(t) for t in texts], self.max_len, pad_front=pad_front)
@@ -190,25 +223,40 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def build_model(name: str, vocab_size: int, max_len: int) -> nn.Module:
+def build_model(name: str, vocab_size: int, max_len: int, n_classes: int = 2) -> nn.Module:
     if name not in MODELS:
         raise InputError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
+    if n_classes > 2:   # issue #19: k outputs under a softmax
+        return MODELS[name](vocab_size, max_len=max_len, n_classes=n_classes)
     return MODELS[name](vocab_size, max_len=max_len)
 
 
 @torch.no_grad()
 def predict(model: nn.Module, ids: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-    """P(positive) for every row of ``ids``, on the model's device, returned on the CPU."""
+    """P(positive) for every row of ``ids`` (a model of k > 2 classes: (rows, k) class probabilities), on the
+    model's device, returned on the CPU."""
     model.eval()
     device = next(model.parameters()).device
     out = [model(ids[i:i + batch_size].to(device)).squeeze(1).cpu() for i in range(0, len(ids), batch_size)]
     return torch.cat(out) if out else torch.zeros(0)
 
 
+def predicted_labels(probabilities: torch.Tensor) -> torch.Tensor:
+    """The predicted label of each row of ``predict``'s output: P(positive) > 0.5, or the most probable class."""
+    if probabilities.ndim == 2:
+        return probabilities.argmax(dim=1)
+    return (probabilities > 0.5).long()
+
+
+def _class_nll(probabilities: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Cross-entropy of (rows, k) class probabilities against labels (the validation loss of k > 2 classes)."""
+    return nn.functional.nll_loss(torch.log(probabilities.clamp_min(1e-12)), target.long())
+
+
 def _accuracy(model: nn.Module, ids: torch.Tensor, labels: torch.Tensor) -> float:
     if len(ids) == 0:
         return float("nan")
-    return float(((predict(model, ids) > 0.5).long() == labels).float().mean())
+    return float((predicted_labels(predict(model, ids)) == labels).float().mean())
 
 
 def import_optimiser_support() -> threading.Thread:
@@ -227,11 +275,13 @@ def import_optimiser_support() -> threading.Thread:
 def train_model(train_texts: list[str], train_labels: list[int], settings: TrainSettings,
                 test_texts: list[str] | None = None, test_labels: list[int] | None = None,
                 on_epoch: Callable[[int, dict[str, float]], None] | None = None,
-                entity_inputs: EntityInputs | None = None) -> tuple[TrainedModel, TrainResult]:
+                entity_inputs: EntityInputs | None = None, n_classes: int = 2) -> tuple[TrainedModel, TrainResult]:
     """Trains with a seeded validation split and early stopping on validation loss. Each epoch makes one
     pass over the fit split (training) and one forward pass over the validation split, as a plain torch
     loop with a held-out check would; nothing else passes over the data. With ``entity_inputs``, the texts'
-    grounded spans are entity tokens in the input (and the vocabulary), and the model keeps them."""
+    grounded spans are entity tokens in the input (and the vocabulary), and the model keeps them. With
+    ``n_classes`` > 2 (issue #19) the model has k softmax outputs and learns by cross-entropy; two classes
+    train as before (one sigmoid output, binary cross-entropy)."""
     if not train_texts:
         raise InputError("no training documents")
     if settings.model not in MODELS:
@@ -250,9 +300,9 @@ def train_model(train_texts: list[str], train_labels: list[int], settings: Train
     order = torch.randperm(len(ids), generator=generator)
     n_val = max(1, math.floor(len(ids) * settings.validation_fraction))
     val_idx, fit_idx = order[:n_val], order[n_val:]
-    model = build_model(settings.model, len(vocab), max_len).to(device)
+    model = build_model(settings.model, len(vocab), max_len, n_classes).to(device)
     optimiser = torch.optim.Adam(model.parameters(), lr=settings.learning_rate)
-    loss_fn = nn.BCELoss()
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] = nn.BCELoss() if n_classes <= 2 else _class_nll
     best_loss, best_state, best_epoch, bad_epochs = float("inf"), None, 0, 0
     history: list[dict[str, float]] = []
     start = time.perf_counter()
@@ -266,18 +316,27 @@ def train_model(train_texts: list[str], train_labels: list[int], settings: Train
             batch = perm[i:i + settings.batch_size]
             target = labels[batch].to(device)
             optimiser.zero_grad()
-            out = model(ids[batch].to(device)).squeeze(1)
-            loss = loss_fn(out, target.float())
+            if n_classes > 2:   # issue #19: cross-entropy on the logits (log-softmax: stable)
+                parts: Any = model
+                logits = parts.head.logit(parts.embedding(ids[batch].to(device)))
+                loss = nn.functional.cross_entropy(logits, target)
+                out = logits
+            else:
+                out = model(ids[batch].to(device)).squeeze(1)
+                loss = loss_fn(out, target.float())
             loss.backward()
             optimiser.step()
             with torch.no_grad():   # kept on the device: no synchronisation per batch
                 total += loss.detach() * len(batch)
-                correct += ((out.detach() > 0.5).long() == target).sum()
+                if n_classes > 2:
+                    correct += (out.detach().argmax(dim=1) == target).sum()
+                else:
+                    correct += ((out.detach() > 0.5).long() == target).sum()
         val_probs = predict(model, ids[val_idx]).clamp(1e-7, 1 - 1e-7)
         val_loss = float(loss_fn(val_probs, labels[val_idx].float()))
         row = {"epoch": epoch, "train_loss": float(total) / max(1, len(fit_idx)),
                "train_accuracy": float(correct) / max(1, len(fit_idx)), "validation_loss": val_loss,
-               "validation_accuracy": float(((val_probs > 0.5).long() == labels[val_idx]).float().mean())}
+               "validation_accuracy": float((predicted_labels(val_probs) == labels[val_idx]).float().mean())}
         history.append(row)
         if on_epoch:
             on_epoch(epoch, row)

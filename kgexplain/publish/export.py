@@ -9,7 +9,8 @@
   declared). Body: one atom per antecedent item over the variable ``?x`` (``SWRL_VARIABLE``): an
   ``swrl:IndividualPropertyAtom`` ``p(?x, v)`` for an outgoing item, ``p(v, ?x)`` for an incoming one
   (the entity is the fact's object), an ``swrl:DatavaluedPropertyAtom`` ``p(?x, "v")`` for a literal
-  value. Head: ``kgx:predictedClass(?x, kgx:Pos|Neg)`` and ``kgx:coversEntity(rule, ?x)``.
+  value. Head: ``kgx:predictedClass(?x, kgx:Pos|Neg)`` (with more than two classes, the class of the rule's
+  consequent, issue #19) and ``kgx:coversEntity(rule, ?x)``.
 - ``shacl-rules``: each rule as one ``sh:SPARQLRule`` in a ``sh:NodeShape`` whose ``sh:SPARQLTarget``
   selects the entities that have every item (SHACL Advanced Features, like SPARQL rules: a consumer
   applies them with e.g. ``pyshacl.validate(data, shacl_graph=rules, advanced=True, inplace=True)``).
@@ -34,7 +35,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 import numpy as np
 import pyoxigraph as ox
@@ -96,6 +97,11 @@ class PublishedRule:
     label: str
     rank: int
     rule: Rule
+    consequent: str = ""    # the consequent's IRI: kgx:Pos, kgx:Neg or, with more than two classes, the class's
+
+    @property
+    def consequent_term(self) -> URIRef:
+        return URIRef(self.consequent) if self.consequent else _K[self.rule.consequent]
 
 
 @dataclass
@@ -145,9 +151,9 @@ def read_rule_set(store: TripleStore, graph: str) -> RuleSet:
             raise StoreError(f"rule {m['rule']} in graph {graph} has no antecedent items")
         confidence = {"TC": float(m["conf_tc"]), "TS": float(m["conf_ts"]), "WTS": float(m["conf_wts"]),
                       "H": float(m["conf_h"])}
-        rule = Rule(antecedent, local_id(m["consequent"]), int(m["support"]), confidence, float(m["lift"]),
-                    np.zeros(0, dtype=np.int64), {"rule": m["label"]})
-        rules.append(PublishedRule(m["rule"], m["label"], int(m["rank"]), rule))
+        mined = Rule(antecedent, unquote(local_id(m["consequent"])), int(m["support"]), confidence, float(m["lift"]),
+                     np.zeros(0, dtype=np.int64), {"rule": m["label"]})
+        rules.append(PublishedRule(m["rule"], m["label"], int(m["rank"]), mined, m["consequent"]))
     return RuleSet(row["run"], graph, row["dataset"], row["measure"], row["kg_graph"], rules)
 
 
@@ -220,7 +226,7 @@ def _rule_description(g: rdflib.Graph, rule_set: RuleSet, published: PublishedRu
 def _head_facts(rule_set: RuleSet, published: PublishedRule) -> Iterable[tuple[URIRef, URIRef, Literal | URIRef]]:
     """What a consumer needs to resolve conflicts: the rule's class and confidences, its run's measure."""
     r, run = URIRef(published.iri), URIRef(rule_set.run)
-    yield r, _K.consequent, _K[published.rule.consequent]
+    yield r, _K.consequent, published.consequent_term
     for measure in MEASURES:
         yield r, _K[f"conf{measure}"], Literal(published.rule.confidence[measure], datatype=XSD.double)
     yield r, PROV.wasGeneratedBy, run
@@ -242,7 +248,7 @@ def swrl_graph(rule_set: RuleSet, literal_forms: Mapping[tuple[str, str], list[L
     g.add((x, RDF.type, SWRL.Variable))
     object_properties = {_K.predictedClass, _K.coversEntity, _K.consequent, PROV.wasGeneratedBy}
     data_properties = {_K.support, _K.lift, _K.rank, _K.measure} | {_K[f"conf{m}"] for m in MEASURES}
-    individuals = {_K.Pos, _K.Neg, URIRef(rule_set.run)}
+    individuals = {_K.Pos, _K.Neg, URIRef(rule_set.run)} | {r.consequent_term for r in rule_set.rules}
     approximated = 0
     for published in rule_set.rules:
         rule_iri = URIRef(published.iri)
@@ -263,7 +269,7 @@ def swrl_graph(rule_set: RuleSet, literal_forms: Mapping[tuple[str, str], list[L
                 individuals.add(value)
                 first, second = (x, value) if item.direction == "out" else (value, x)
                 body.append(_atom(g, SWRL.IndividualPropertyAtom, prop, first, second))
-        head = [_atom(g, SWRL.IndividualPropertyAtom, _K.predictedClass, x, _K[published.rule.consequent]),
+        head = [_atom(g, SWRL.IndividualPropertyAtom, _K.predictedClass, x, published.consequent_term),
                 _atom(g, SWRL.IndividualPropertyAtom, _K.coversEntity, rule_iri, x)]
         imp = BNode()
         g.add((imp, RDF.type, SWRL.Imp))
@@ -297,9 +303,9 @@ def _atom(g: rdflib.Graph, kind: URIRef, prop: URIRef, first: rdflib.term.Node, 
 
 def _atom_list(g: rdflib.Graph, atoms: list[BNode]) -> rdflib.term.Node:
     head = BNode()
-    Collection(g, head, atoms)
-    node: rdflib.term.Node = head
-    while node != RDF.nil:
+    Collection(g, head, [*atoms])
+    node: rdflib.term.Node | None = head
+    while node is not None and node != RDF.nil:
         g.add((node, RDF.type, SWRL.AtomList))
         node = g.value(node, RDF.rest)
     return head
@@ -330,7 +336,7 @@ def shacl_rules_graph(rule_set: RuleSet) -> rdflib.Graph:
 def _construct(rule_set: RuleSet, published: PublishedRule) -> str:
     """The rule's CONSTRUCT: its head and its class, confidences and run for ``$this``, when ``$this``
     has every item (a literal item: a literal of that property with that lexical form)."""
-    facts = [("$this", _K.predictedClass.n3(), _K[published.rule.consequent].n3()),
+    facts = [("$this", _K.predictedClass.n3(), published.consequent_term.n3()),
              (URIRef(published.iri).n3(), _K.coversEntity.n3(), "$this")]
     facts += [(s.n3(), p.n3(), o.n3()) for s, p, o in _head_facts(rule_set, published)]
     head = "\n".join(f"  {s} {p} {o} ." for s, p, o in facts)

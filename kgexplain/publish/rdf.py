@@ -34,7 +34,7 @@ from ..vocab import (
 __all__ = [
     "RunRecord", "ModelRecord", "run_triples", "rule_triples", "influence_triples", "token_ntriples", "mention_triples",
     "mention_ntriples",
-    "activation_triples", "item_text", "label_rules", "item_label", "rule_label", "IMPLEMENTATIONS", "OUTCOMES",
+    "activation_triples", "activation_vector_triples", "item_text", "label_rules", "item_label", "rule_label", "IMPLEMENTATIONS", "OUTCOMES",
 ]
 
 TYPE = nt_iri(RDF + "type")
@@ -180,11 +180,18 @@ def label_rules(rules: Iterable[Rule], labels: Mapping[str, str]) -> None:
 
 
 def rule_triples(rules: list[Rule], run_id: str, minter: Minter, labels: Mapping[str, str],
-                 entity_iris: list[str], entity_documents: Mapping[str, list[str]]) -> Iterator[RawTriple]:
+                 entity_iris: list[str], entity_documents: Mapping[str, list[str]],
+                 classes: Mapping[str, str] | None = None) -> Iterator[RawTriple]:
     """``labels`` maps IRIs (items' values, and properties as ``wd:P…``) to English labels;
-    ``entity_iris[i]`` is the entity of transaction i; ``entity_documents`` its training documents."""
+    ``entity_iris[i]`` is the entity of transaction i; ``entity_documents`` its training documents.
+    ``classes`` (more than two classes, issue #19) maps each class name to its ``kgx:ClassLabel`` IRI: a rule's
+    consequent is then that class (each class typed and labelled in the graph too), else ``kgx:Pos`` or
+    ``kgx:Neg``."""
     run = nt_iri(minter.run(run_id))
     seen_items: set[str] = set()
+    for name, iri in (classes or {}).items():
+        yield nt_iri(iri), TYPE, _k("ClassLabel")
+        yield nt_iri(iri), LABEL, nt_str(name)
     for rank, rule in enumerate(rules, start=1):
         r = nt_iri(minter.rule(run_id, rule.key()))
         item_labels = []
@@ -206,7 +213,7 @@ def rule_triples(rules: list[Rule], run_id: str, minter: Minter, labels: Mapping
         rule.labels["rule"] = label
         yield r, TYPE, _k("AssociationRule")
         yield r, LABEL, nt_str(label)
-        yield r, _k("consequent"), _k(rule.consequent)
+        yield r, _k("consequent"), nt_iri(classes[rule.consequent]) if classes else _k(rule.consequent)
         yield r, _k("antecedentLength"), nt_int(len(rule.antecedent))
         yield r, _k("support"), nt_int(rule.support)
         for measure in ("TC", "TS", "WTS", "H"):
@@ -223,10 +230,19 @@ def rule_triples(rules: list[Rule], run_id: str, minter: Minter, labels: Mapping
             yield r, _k("coversDocument"), nt_iri(doc)
 
 
-def influence_triples(frame: pl.DataFrame, run_id: str, minter: Minter) -> Iterator[RawTriple]:
+def influence_triples(frame: pl.DataFrame, run_id: str, minter: Minter,
+                      classes: Mapping[str, str] | None = None) -> Iterator[RawTriple]:
+    """An ``kgx:EntityInfluence`` per row of ``frame``; with more than two classes (issue #19) a row per entity
+    and class (column ``class``), each ``kgx:forClass`` its class's IRI in ``classes``, less the rows of
+    entities with no occurrence for that class."""
     run = nt_iri(minter.run(run_id))
     for row in frame.iter_rows(named=True):
-        node = nt_iri(minter.influence(run_id, row["entity"]))
+        name = row.get("class") if classes else None
+        if name is not None and not row["n"]:
+            continue
+        node = nt_iri(minter.influence(run_id, row["entity"], name))
+        if name is not None:
+            yield node, _k("forClass"), nt_iri(classes[name])  # type: ignore[index]
         yield node, TYPE, _k("EntityInfluence")
         yield node, _k("entity"), nt_iri(row["entity"])
         yield node, _k("run"), run
@@ -241,9 +257,14 @@ def influence_triples(frame: pl.DataFrame, run_id: str, minter: Minter) -> Itera
 
 
 def token_ntriples(run_id: str, minter: Minter, documents: list[str], tokens: list[list[str]],
-                   relevance: list[np.ndarray], predictions: np.ndarray, first: int = 0) -> bytes:
+                   relevance: list[np.ndarray], predictions: np.ndarray, first: int = 0, *,
+                   explained: np.ndarray | None = None, predicted: np.ndarray | None = None) -> bytes:
     """A ``kgx:Prediction`` per document and a ``kgx:Token`` per scored token, as N-Triples bytes;
     ``documents[k]`` has index ``first + k`` in the run (so a run can be written batch by batch).
+    ``predictions`` are the explained scores (P(positive) for two classes). With more than two classes
+    (issue #19), ``explained[k]`` is the label of the class document k's relevance is for
+    (``kgx:explainedLabel``) and ``predicted[k]`` its predicted label; without them the predicted label is
+    score > 0.5.
 
     Tokens are most of what an attribution run writes (5 triples each), so their lines are formatted by
     polars in one vectorised pass (Rust, outside the GIL) rather than triple by triple in Python; the
@@ -271,9 +292,12 @@ def token_ntriples(run_id: str, minter: Minter, documents: list[str], tokens: li
     for k, doc_iri in enumerate(documents):
         p = nt_iri(minter.prediction(run_id, first + k))
         score = float(predictions[k])
+        label = int(predicted[k]) if predicted is not None else int(score > 0.5)
         head += [f"{p} {TYPE} {_k('Prediction')} .\n", f"{p} {_k('document')} {nt_iri(doc_iri)} .\n",
                  f"{p} {_k('run')} {run} .\n", f"{p} {_k('score')} {nt_float(score)} .\n",
-                 f"{p} {_k('predictedLabel')} {nt_int(int(score > 0.5))} .\n"]
+                 f"{p} {_k('predictedLabel')} {nt_int(label)} .\n"]
+        if explained is not None:
+            head.append(f"{p} {_k('explainedLabel')} {nt_int(int(explained[k]))} .\n")
     return ("".join(head) + body).encode("utf-8")
 
 
@@ -347,22 +371,31 @@ def mention_triples(run_id: str, minter: Minter, documents: list[str], relevance
             for pos in range(mention.start, mention.end):
                 yield nt_iri(minter.token(run_id, index, pos)), _k("mentions"), e
 
+def _activation_forms(values: np.ndarray, bins: int, threshold: float, pooled: bool,
+                      rule: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A layer's bin codes, per-neuron minima, maxima and activity thresholds, and active flags."""
+    from ..models.activations import neuron_thresholds, uniform_bins
+
+    codes, low, high = uniform_bins(values, bins)
+    cut = neuron_thresholds(values, threshold, pooled=pooled, rule=rule)
+    return codes, low, high, cut, values > cut[None, :]
+
+
 def activation_triples(run_id: str, minter: Minter, documents: list[str], layers: Mapping[str, np.ndarray],
                        bins: int, threshold: float,
                        top: Mapping[str, list[list[tuple[str, float]]]] | None = None, *,
-                       pooled: Iterable[str] = (), rule: str = "auto") -> Iterator[RawTriple]:
+                       pooled: Iterable[str] = (), rule: str = "auto", vectors: bool = True) -> Iterator[RawTriple]:
     """An activation run's body: per layer a ``kgx:Layer`` with its ``kgx:Neuron``s (index, min, max, and
     the tokens that drive it most when ``top`` gives them: ``kgx:drivenBy`` a ``kgx:NeuronToken`` with
     token, share and rank), and per document × layer one ``kgx:ActivationVector`` holding the raw values
-    (base64 float32), the binarized flags and the bins as compact literals (see ``models.activations``)."""
-    from ..models.activations import encode_bins, encode_flags, encode_values, neuron_thresholds, uniform_bins
-
+    (base64 float32), the binarized flags and the bins as compact literals (see ``models.activations``).
+    ``vectors=False`` leaves out the vectors, which ``activation_vector_triples`` gives on their own (the
+    stage writes them while it looks for the top tokens)."""
+    over_time = set(pooled)
     run = nt_iri(minter.run(run_id))
     for name, values in layers.items():
         layer = nt_iri(minter.layer(run_id, name))
-        codes, low, high = uniform_bins(values, bins)
-        cut = neuron_thresholds(values, threshold, pooled=name in set(pooled), rule=rule)
-        active = values > cut[None, :]
+        codes, low, high, cut, active = _activation_forms(values, bins, threshold, name in over_time, rule)
         yield layer, TYPE, _k("Layer")
         yield layer, LABEL, nt_str(name)
         yield layer, _k("run"), run
@@ -386,11 +419,34 @@ def activation_triples(run_id: str, minter: Minter, documents: list[str], layers
                 yield t, _k("word"), nt_str(token)
                 yield t, _k("share"), nt_float(share)
                 yield t, _k("rank"), nt_int(rank)
-        for index, doc in enumerate(documents):
-            a = nt_iri(minter.activation(run_id, index, name))
-            yield a, TYPE, _k("ActivationVector")
-            yield a, _k("document"), nt_iri(doc)
-            yield a, _k("layer"), layer
-            yield a, _k("values"), f'"{encode_values(values[index])}"^^{_k("float32Base64")}'
-            yield a, _k("active"), nt_str(encode_flags(active[index]))
-            yield a, _k("binned"), nt_str(encode_bins(codes[index]))
+        if vectors:
+            yield from _vector_triples(run_id, minter, documents, name, values, active, codes)
+
+
+def activation_vector_triples(run_id: str, minter: Minter, documents: list[str], layers: Mapping[str, np.ndarray],
+                              bins: int, threshold: float, *, pooled: Iterable[str] = (),
+                              rule: str = "auto") -> Iterator[RawTriple]:
+    """The ``kgx:ActivationVector``s of ``activation_triples`` (same arguments) on their own."""
+    over_time = set(pooled)
+    for name, values in layers.items():
+        codes, _low, _high, _cut, active = _activation_forms(values, bins, threshold, name in over_time, rule)
+        yield from _vector_triples(run_id, minter, documents, name, values, active, codes)
+
+
+def _vector_triples(run_id: str, minter: Minter, documents: list[str], name: str, values: np.ndarray,
+                    active: np.ndarray, codes: np.ndarray) -> Iterator[RawTriple]:
+    """One layer's vectors: the literals of all documents at once (vectorised), then the triples."""
+    from ..models.activations import encode_bin_rows, encode_flag_rows, encode_value_rows
+
+    layer = nt_iri(minter.layer(run_id, name))
+    vector, document, in_layer = _k("ActivationVector"), _k("document"), _k("layer")
+    raw, flags, binned, base64_type = _k("values"), _k("active"), _k("binned"), _k("float32Base64")
+    rows = zip(documents, encode_value_rows(values), encode_flag_rows(active), encode_bin_rows(codes), strict=True)
+    for index, (doc, value_text, flag_text, bin_text) in enumerate(rows):
+        a = nt_iri(minter.activation(run_id, index, name))
+        yield a, TYPE, vector
+        yield a, document, nt_iri(doc)
+        yield a, in_layer, layer
+        yield a, raw, f'"{value_text}"^^{base64_type}'
+        yield a, flags, nt_str(flag_text)
+        yield a, binned, nt_str(bin_text)

@@ -88,12 +88,14 @@ def _select(name: str, options: Sequence[tuple[str, str]], current: str | None) 
     return f"<select name={name} id={name}>{opts}</select>"
 
 
-def rule_list_page(result: Mapping[str, Any], params: Mapping[str, Any]) -> str:
-    """``result`` is ``GET /api/rules``'s body; ``params`` the filters it was asked with."""
+def rule_list_page(result: Mapping[str, Any], params: Mapping[str, Any],
+                   classes: Sequence[str] = ("Pos", "Neg")) -> str:
+    """``result`` is ``GET /api/rules``'s body; ``params`` the filters it was asked with; ``classes`` those the
+    class filter offers (more than two with a dataset of more classes, issue #19)."""
     measure = result["measure"]
     form = (
         "<form class=filters method=get action='/rules'>"
-        f"<label>class {_select('class', [('', 'any'), ('Pos', 'Pos'), ('Neg', 'Neg')], params.get('class'))}</label>"
+        f"<label>class {_select('class', [('', 'any'), *((c, c) for c in classes)], params.get('class'))}</label>"
         f"<label>measure {_select('measure', [(m, m) for m in ('H', 'TC', 'TS', 'WTS')], measure)}</label>"
         f"<label>min confidence <input name=min_confidence id=min_confidence type=number step=0.05 min=0 max=1 "
         f"value='{_e(params.get('min_confidence', 0))}'></label>"

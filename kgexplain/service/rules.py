@@ -7,6 +7,8 @@ import logging
 import threading
 import time
 from dataclasses import dataclass, replace
+from typing import Any
+from urllib.parse import unquote
 
 import polars as pl
 from pyoxigraph import NamedNode
@@ -28,7 +30,7 @@ _MEASURES = {"TC": "conf_tc", "TS": "conf_ts", "WTS": "conf_wts", "H": "conf_h"}
 class RuleQuery:
     run: str | None = None            # mining run id; None: the latest completed run of each dataset
     dataset: str | None = None
-    consequent: str | None = None     # Pos or Neg
+    consequent: str | None = None     # Pos or Neg; with more than two classes, a class name (issue #19)
     measure: str = "H"
     min_confidence: float = 0.0
     min_support: int = 0
@@ -113,7 +115,7 @@ class RuleIndex:
             if self._rules.height:
                 self._rules = self._rules.with_columns(
                     (pl.col("run") + "/" + pl.col("rule").map_elements(local_id, return_dtype=pl.String)).alias("id"),
-                    pl.col("consequent").map_elements(local_id, return_dtype=pl.String))
+                    pl.col("consequent").map_elements(_class_name, return_dtype=pl.String))
             self._summaries = _summaries(self._rules, self._items)
             self.runs = runs
             self._key = key
@@ -163,7 +165,14 @@ class RuleIndex:
         rules = rules.sort([key, "support", "label"], descending=[query.sort != "length", True, False])
         return rules.height, rules.slice(query.offset, query.limit)
 
-    def summaries(self, rule_iris: list[str]) -> list[dict[str, object]]:
+    def classes(self) -> tuple[str, ...]:
+        """The classes a rule may have: Pos and Neg, and the classes of the loaded rules of datasets with more
+        than two (issue #19), by name."""
+        self.refresh()
+        named = self._rules["consequent"].unique().sort().to_list() if self._rules.height else []
+        return tuple(dict.fromkeys(["Pos", "Neg", *named]))
+
+    def summaries(self, rule_iris: list[str]) -> list[dict[str, Any]]:
         """Each rule's JSON summary (built once per reload): items, metrics, URL; in the order given."""
         self.refresh()
         return [self._summaries[iri] for iri in rule_iris if iri in self._summaries]
@@ -182,7 +191,7 @@ class RuleIndex:
             return []
         return self._items.filter(pl.col("value") == iri)["rule"].unique().to_list()
 
-    def get(self, rule_id: str) -> dict[str, object] | None:
+    def get(self, rule_id: str) -> dict[str, Any] | None:
         self.refresh()
         if self._rules.height == 0:
             return None
@@ -209,6 +218,11 @@ def _summaries(rules: pl.DataFrame, items: pl.DataFrame) -> dict[str, dict[str, 
             "url": f"/api/rules/{row['id']}",
         }
     return out
+
+
+def _class_name(iri: str) -> str:
+    """A consequent's class: Pos or Neg (``kgx:Pos``), or the name of a dataset's class (``Minter.class_label``)."""
+    return unquote(local_id(iri))
 
 
 def _term_matches(column: str, wanted: str) -> pl.Expr:

@@ -3,6 +3,9 @@ redescription paper's checks (algorithms.md §5.4), and the RDF stays as small a
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import replace
+
 import numpy as np
 import pyoxigraph as ox
 import pytest
@@ -26,7 +29,9 @@ from kgexplain.models.activations import (
     top_tokens,
     uniform_bins,
 )
+from kgexplain.models.cnn import TextCNN
 from kgexplain.models.training import TrainedModel, TrainSettings, train_model
+from kgexplain.models.vocabulary import Vocabulary
 from kgexplain.publish.rdf import RunRecord, activation_triples, run_triples
 from kgexplain.publish.shacl import validate
 from kgexplain.queries import load_query
@@ -118,6 +123,7 @@ def test_binarize_is_the_relu_reading() -> None:
     np.testing.assert_array_equal(binarize(np.array([0.2, 0.6]), threshold=0.5), [False, True])
 
 
+@pytest.mark.slow
 def test_activation_rdf_is_compact_queryable_and_conforms(trained: TrainedModel) -> None:
     """Six triples per document × layer, eight per neuron, five per token driving a neuron, six per layer; the SPARQL SUBSTR test on the
     0/1 string finds exactly the active (document, neuron) pairs; the graph passes SHACL."""
@@ -148,6 +154,7 @@ def test_activation_rdf_is_compact_queryable_and_conforms(trained: TrainedModel)
 
 
 @pytest.mark.parametrize("name", ["cnn", "gru"])
+@pytest.mark.slow
 def test_top_tokens_find_the_planted_word(name: str) -> None:
     """The label is 1 iff a text holds "zeta": the word that drives the output neuron most is "zeta"; rows of
     many neurons in one backward pass give what one row at a time gives; the shares are a distribution."""
@@ -171,3 +178,89 @@ def test_top_tokens_find_the_planted_word(name: str) -> None:
             assert [w for w, _ in mine] == [w for w, _ in single]
             np.testing.assert_allclose([v for _, v in mine], [v for _, v in single], rtol=1e-4, atol=1e-6)
             assert all(0 < share <= 1 for _, share in mine) and sum(share for _, share in mine) <= 1 + 1e-9
+
+
+def _words(count: int, offset: int = 0) -> str:
+    return " ".join(f"w{(offset + 7 * i) % 30}" for i in range(count))
+
+
+#: Texts of very different lengths, in no order: empty, one word, exactly max_len (80), past it (cut there),
+#: an unknown word, and lengths around the first convolution's window (11).
+RAGGED = ["w3 w4 w5", "", _words(80), "w1", _words(200, 3), "w5 zzz w6 w7", _words(45, 1), _words(79, 2),
+          _words(11, 4), _words(12, 5), _words(10, 6), _words(60, 7), "", _words(25, 8)]
+
+
+def _untrained_cnn() -> TrainedModel:
+    """kgexplain's CNN over the words w0..w29, max_len 80, with the weights the seed fixture gives it."""
+    vocab = Vocabulary([f"w{i}" for i in range(30)])
+    model = TextCNN(len(vocab), max_len=80, embedding_dim=8, filters=6).eval()
+    return TrainedModel("cnn", model, vocab, 80)
+
+
+def test_length_aware_capture_is_the_padded_forward() -> None:
+    """The CNN runs sorted by length and its first convolution skips the padding's windows, yet every layer,
+    hooked or not, gets the values of one forward pass over the whole padded input, in document order."""
+    trained = _untrained_cnn()
+    model = trained.model
+    modules = dict(model.named_modules())
+    names = [n for n, m in modules.items() if n and not list(m.children())]   # every layer, conv1 included
+    ids = trained.encode(RAGGED)
+    expected: dict[str, np.ndarray] = {}
+
+    def keep(name: str) -> Callable[[torch.nn.Module, object, torch.Tensor], None]:
+        def hook(_m: torch.nn.Module, _i: object, out: torch.Tensor) -> None:
+            expected[name] = (out.max(dim=2).values if out.dim() == 3 else out).numpy()
+        return hook
+
+    handles = [modules[n].register_forward_hook(keep(n)) for n in names]
+    with torch.no_grad():
+        probs = model(ids).squeeze(1).numpy()   # one batch, document order, all max_len positions
+    for handle in handles:
+        handle.remove()
+    widths: list[int] = []   # what the first convolution read, batch by batch
+    handle = modules["head.conv1"].register_forward_pre_hook(lambda _m, inputs: widths.append(inputs[0].shape[2]))
+    try:
+        acts = capture(trained, RAGGED, names, batch_size=3)
+    finally:
+        handle.remove()
+    assert widths == sorted(widths, reverse=True) and widths[0] == 80 and widths[-1] < 80
+    for name in names:
+        np.testing.assert_allclose(acts.layers[name], expected[name], rtol=0, atol=1e-6, err_msg=name)
+    np.testing.assert_allclose(acts.predictions, probs, rtol=0, atol=1e-6)
+    assert acts.ids is not None and torch.equal(acts.ids, ids)
+
+
+class _Padded(TextCNN):
+    """The same CNN, not recognised as kgexplain's own: it reads all max_len positions, in document order."""
+
+
+def test_top_tokens_reuse_the_captured_ids_and_match_the_padded_forward(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``capture`` tokenizes once and ``top_tokens`` reads its ids (the same tokens as encoding again); the
+    length-aware CNN gives the tokens the plain padded forward gives."""
+    trained = _untrained_cnn()
+    encoded: list[int] = []
+    encode = trained.encode
+
+    def counted(texts: list[str]) -> torch.Tensor:
+        encoded.append(len(texts))
+        return encode(texts)
+
+    monkeypatch.setattr(trained, "encode", counted)
+    acts = capture(trained, RAGGED)
+    top = top_tokens(trained, RAGGED, acts, documents=4, tokens=3, batch_size=2)
+    assert encoded == [len(RAGGED)]
+    assert top_tokens(trained, RAGGED, replace(acts, ids=None), documents=4, tokens=3, batch_size=2) == top
+    assert encoded == [len(RAGGED)] * 2
+    assert isinstance(trained.model, TextCNN)
+    padded = _Padded(**trained.model.config).eval()
+    padded.load_state_dict(trained.model.state_dict())
+    plain = replace(trained, model=padded)
+    plain_acts = capture(plain, RAGGED)
+    for layer, values in acts.layers.items():
+        np.testing.assert_allclose(values, plain_acts.layers[layer], rtol=0, atol=1e-6)
+    plain_top = top_tokens(plain, RAGGED, plain_acts, documents=4, tokens=3, batch_size=2)
+    assert any(any(neurons) for neurons in top.values())
+    for layer, neurons in top.items():
+        for mine, theirs in zip(neurons, plain_top[layer], strict=True):
+            assert [w for w, _ in mine] == [w for w, _ in theirs]
+            np.testing.assert_allclose([v for _, v in mine], [v for _, v in theirs], rtol=0, atol=1e-6)

@@ -42,7 +42,8 @@ def entity(state: StateDep,
     return {
         "iri": candidate, "id": local_id(candidate), "label": found["label"][0],
         "facts": facts.to_dicts(),
-        "influence": [row | {"run": local_id(row["run"])} for row in influence.to_dicts()],
+        "influence": [{k: v for k, v in row.items() if k != "class" or v is not None} | {"run": local_id(row["run"])}
+                      for row in influence.to_dicts()],   # "class": with more than two classes (issue #19)
         "rules_covering": index.summaries(covered_by),
         "rules_mentioning": index.summaries(index.ranked(index.mentioning(candidate))),
     }

@@ -39,7 +39,7 @@ def rules_page(request: Request, state: StateDep) -> HTMLResponse:
     params = dict(request.query_params)
     result = list_rules(state, RuleQuery(
         run=params.get("run") or None, dataset=params.get("dataset") or None,
-        consequent=_choice(params.get("class"), ("Pos", "Neg")),
+        consequent=_choice(params.get("class"), state.index.classes()),
         measure=_choice(params.get("measure"), ("TC", "TS", "WTS", "H")) or "H",
         min_confidence=_number(params.get("min_confidence"), float, 0.0, 0.0, 1.0),
         min_support=_number(params.get("min_support"), int, 0, 0, None),
@@ -47,7 +47,7 @@ def rules_page(request: Request, state: StateDep) -> HTMLResponse:
         q=params.get("q") or None, sort=_choice(params.get("sort"), SORTS) or "confidence",
         limit=_number(params.get("limit"), int, 50, 1, MAX_PAGE),
         offset=_number(params.get("offset"), int, 0, 0, MAX_OFFSET)), request)
-    return HTMLResponse(rule_list_page(result, params))
+    return HTMLResponse(rule_list_page(result, params, state.index.classes()))
 
 
 @router.get("/rules/{run_id}/{rule_id}", response_class=HTMLResponse)

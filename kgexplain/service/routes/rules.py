@@ -12,7 +12,7 @@ from pyoxigraph import NamedNode
 from ...queries import load_query
 from ...store import TripleStore
 from ...vocab import MLS, PROV, WD, WDT, local_id
-from ..errors import NotFound
+from ..errors import NotFound, Unprocessable
 from ..rules import SORTS, RuleQuery
 from ..state import ServiceState, StateDep
 
@@ -27,7 +27,9 @@ MAX_OFFSET = 10**9
 def rules(request: Request, state: StateDep,
           run: Annotated[str | None, Query(description="Mining run id (default: the latest per dataset).")] = None,
           dataset: str | None = None,
-          consequent: Annotated[str | None, Query(alias="class", pattern="^(Pos|Neg)$")] = None,
+          consequent: Annotated[str | None, Query(alias="class", max_length=200,
+                                                  description="Pos, Neg or, with more than two classes, "
+                                                              "a class name.")] = None,
           measure: Annotated[str, Query(pattern="^(TC|TS|WTS|H)$")] = "H",
           min_confidence: Annotated[float, Query(ge=0, le=1)] = 0.0,
           min_support: Annotated[int, Query(ge=0)] = 0,
@@ -37,6 +39,8 @@ def rules(request: Request, state: StateDep,
           sort: Annotated[str, Query(pattern="^(" + "|".join(SORTS) + ")$")] = "confidence",
           limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 50,
           offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0) -> JSONResponse:
+    if consequent is not None and consequent not in state.index.classes():
+        raise Unprocessable(f"class: {consequent!r} is not one of {', '.join(state.index.classes())}")
     query = RuleQuery(run, dataset, consequent, measure, min_confidence, min_support, property, value, q,
                       sort, limit, offset)
     return JSONResponse(list_rules(state, query, request))   # plain json.dumps: the body holds JSON types only

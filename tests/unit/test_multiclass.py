@@ -1,0 +1,190 @@
+"""Any number of classes (issue #19, point 3): a label column with k > 2 values keeps its names; each document is
+explained for its predicted class (or ``--target``); influence and rules per class, one-vs-rest, with the class
+name as consequent, published as RDF that conforms to the shapes. Two classes stay exactly as they were."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from pathlib import Path
+
+import polars as pl
+import pytest
+import rdflib
+import torch
+from typer.testing import CliRunner
+
+from kgexplain.attribution.deeplift_batched import supports
+from kgexplain.cli import app
+from kgexplain.errors import InputError, ModelError
+from kgexplain.loaders.datasets import Dataset, dataset_triples, read_dataset
+from kgexplain.loaders.synthetic import PLANTED_CLASSES, make_synthetic_classes
+from kgexplain.models.cnn import TextCNN
+from kgexplain.models.training import TrainedModel
+from kgexplain.models.vocabulary import Vocabulary
+from kgexplain.pipeline import (
+    MineResult,
+    Settings,
+    best_rules,
+    class_influence,
+    explain_stage,
+    export_stage,
+    load_stage,
+    mine_stage,
+    target_index,
+    train_stage,
+)
+from kgexplain.publish.shacl import validate
+from kgexplain.store import open_store, to_ntriples
+from kgexplain.vocab import KGX, Minter
+
+K = rdflib.Namespace(KGX)
+COUNTRY = {"museum": "Varnia", "music": "Belloria", "sport": "Kestia"}   # PLANTED_CLASSES, by label
+
+
+# --- the data -----------------------------------------------------------------------------------------------
+
+def test_a_label_column_with_three_values_keeps_their_names(tmp_path: Path) -> None:
+    rows = ["text,label"] + [f"text number {i},{('sport', 'museum', 'music')[i % 3]}" for i in range(12)]
+    (tmp_path / "three.csv").write_text("\n".join(rows) + "\n")
+    dataset = read_dataset(tmp_path / "three.csv")
+    assert dataset.classes == ("museum", "music", "sport")
+    assert [d.label for d in dataset.docs] == [dataset.classes.index(("sport", "museum", "music")[i % 3])
+                                               for i in range(12)]
+    (tmp_path / "two.csv").write_text("text,label\n" + "".join(f"t {i},{'yes' if i % 2 else 'no'}\n" for i in range(8)))
+    assert read_dataset(tmp_path / "two.csv").classes == ("no", "yes")   # binary: as before
+    (tmp_path / "one.csv").write_text("text,label\na,x\nb,x\n")
+    with pytest.raises(InputError, match="at least two values"):
+        read_dataset(tmp_path / "one.csv")
+
+
+def test_dataset_graphs_name_their_classes() -> None:
+    minter = Minter("https://example.org/id/")
+    docs = make_synthetic_classes(12).dataset.docs
+    three = b"".join(to_ntriples(dataset_triples(Dataset("d", docs, ("museum", "music", "sport")), minter)))
+    graph = rdflib.Graph().parse(data=three, format="nt")
+    classes = sorted((int(graph.value(c, K.classIndex)), str(graph.value(c, rdflib.RDFS.label)))
+                     for c in graph.objects(None, K.hasClass))
+    assert classes == [(0, "museum"), (1, "music"), (2, "sport")]
+    assert not list(graph.objects(None, K.positiveClassName))
+    assert validate(three).conforms
+    two = b"".join(to_ntriples(dataset_triples(Dataset("d", [replace(d, label=d.label % 2) for d in docs],
+                                                       ("neg", "pos")), minter)))
+    assert b"hasClass" not in two and b"positiveClassName" in two and validate(two).conforms
+
+
+# --- the model, one class at a time -------------------------------------------------------------------------
+
+def test_a_class_is_explained_one_vs_rest() -> None:
+    vocab = Vocabulary.build([["a", "b", "c"]], min_count=1)
+    trained = TrainedModel("cnn", TextCNN(len(vocab), max_len=60, n_classes=3).eval(), vocab, 60)
+    assert trained.n_classes == 3 and trained.model.config["n_classes"] == 3
+    ids = trained.encode(["a b c", "c c a b"])
+    with torch.no_grad():
+        probabilities = trained.model(ids)
+        logits = trained.model.head.logit(trained.model.embedding(ids))
+    assert probabilities.shape == (2, 3) and torch.allclose(probabilities.sum(1), torch.ones(2))
+    for c in range(3):
+        view = trained.for_class(c)
+        others = [j for j in range(3) if j != c]
+        with torch.no_grad():
+            score = view.model(ids).squeeze(1)
+        assert torch.allclose(score, torch.sigmoid(logits[:, c] - logits[:, others].mean(1)), atol=1e-6)
+        assert view.model.head.dense.out_features == 1 and supports(view)   # every explainer applies
+    assert trained.model.head.dense.out_features == 3   # the model itself is untouched
+    binary = TrainedModel("cnn", TextCNN(len(vocab), max_len=60).eval(), vocab, 60)
+    assert binary.n_classes == 2 and "n_classes" not in binary.model.config   # saved binary configs unchanged
+    with pytest.raises(ModelError):
+        binary.for_class(0)
+
+
+def test_target_names_a_class() -> None:
+    classes = ("museum", "music", "sport")
+    assert target_index(None, classes) is None and target_index("sport", classes) == 2
+    with pytest.raises(InputError, match="not a class"):
+        target_index("opera", classes)
+    assert target_index("pos", ("neg", "pos")) is None   # two classes: always P(positive)
+    with pytest.raises(InputError, match="positive class"):
+        target_index("neg", ("neg", "pos"))
+
+
+def test_class_influence_reads_other_classes_documents_one_vs_rest() -> None:
+    mentions = pl.DataFrame({"entity": ["e", "e", "e", "e", "f"], "doc": ["d0", "d1", "d2", "d3", "d2"],
+                             "relevance": [0.5, -0.2, 0.4, -0.3, 0.1]})
+    explained = pl.DataFrame({"doc": ["d0", "d1", "d2", "d3"], "explained": [0, 0, 1, 1]})
+    zero = class_influence(mentions, explained, 0, 0.8).rows_by_key("entity", named=True)
+    # class 0: d0 (+), d1 (−) as they are; d2 pushes towards class 1 (against 0); d3 pushes away from 1: no occurrence
+    assert (zero["e"][0]["n"], zero["e"][0]["n_pos"], zero["e"][0]["n_neg"]) == (3, 1, 2)
+    assert (zero["f"][0]["n"], zero["f"][0]["n_neg"], zero["f"][0]["tc"]) == (1, 1, -1)
+    two = class_influence(mentions, explained, 2, 0.8).rows_by_key("entity", named=True)
+    assert (two["e"][0]["n"], two["e"][0]["n_neg"]) == (2, 2)   # d0 and d2 push towards another class
+    everywhere = pl.DataFrame({"doc": ["d0", "d1", "d2", "d3"], "explained": [1, 1, 1, 1]})   # --target: binary
+    one = class_influence(mentions, everywhere, 1, 0.8).rows_by_key("entity", named=True)
+    assert (one["e"][0]["n"], one["e"][0]["n_pos"], one["e"][0]["n_neg"]) == (4, 2, 2)
+
+
+# --- end to end: three classes, a planted fact each -----------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def three_classes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, MineResult]:
+    """The three-class planted set (a different country per class) through load → train → explain → mine into
+    an embedded store on disk, on one CPU thread (the CLI's choice on two cores): about 15 s."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    out = tmp_path_factory.mktemp("three-classes")
+    synthetic = make_synthetic_classes(900, cities_per_country=6)
+    settings = Settings()
+    settings = replace(settings, train=replace(settings.train, epochs=10, patience=4, learning_rate=3e-3))
+    try:
+        with open_store(out / "store") as store:
+            load_stage(store, synthetic.dataset, synthetic.kg, settings)
+            trained = train_stage(store, synthetic.dataset.name, out / "model", settings)
+            assert trained.test_accuracy is not None and trained.test_accuracy > 0.6   # chance: 1/3
+            explained = explain_stage(store, synthetic.dataset.name, out / "model", settings)
+            assert explained.additivity_error < 1e-3
+            assert explained.test_accuracy == pytest.approx(trained.test_accuracy, abs=1e-6)
+            mined = mine_stage(store, synthetic.dataset.name, settings)
+            export_stage(store, mined.graph, out / "rules.nt", "ntriples")
+    finally:
+        torch.set_num_threads(threads)
+    return out, mined
+
+
+def test_each_class_rule_is_first_for_that_class(three_classes: tuple[Path, MineResult]) -> None:
+    _out, mined = three_classes
+    assert mined.classes == ("museum", "music", "sport") == tuple(sorted(PLANTED_CLASSES))
+    assert {r.consequent for r in mined.rules} <= set(mined.classes)
+    for cls, country in COUNTRY.items():
+        ranked = [r for r in mined.rules if r.consequent == cls]
+        assert ranked, f"no rule for {cls}"
+        assert ranked[0].labels["rule"] == f"country(x, {country}) → {cls}", [r.labels["rule"] for r in ranked]
+        assert ranked[0].confidence["H"] >= 0.75 and ranked[0].support == 6
+    assert [r.consequent for r in best_rules(mined, per_class=1)] == ["museum", "music", "sport"]
+
+
+def test_rules_per_class_are_published_and_conform(three_classes: tuple[Path, MineResult]) -> None:
+    out, mined = three_classes
+    assert mined.conforms
+    data = (out / "rules.nt").read_bytes()
+    graph = rdflib.Graph().parse(data=data, format="nt")
+    consequents = {str(graph.value(c, rdflib.RDFS.label)) for c in graph.objects(None, K.consequent)}
+    assert consequents == {"museum", "music", "sport"}
+    assert all((c, rdflib.RDF.type, K.ClassLabel) in graph for c in graph.objects(None, K.consequent))
+    assert {str(c).rsplit("/", 1)[-1] for c in graph.objects(None, K.forClass)} == {"museum", "music", "sport"}
+    assert validate(data).conforms
+    tampered = data.replace(b"/class/synthetic-classes/music> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>",
+                            b"/class/synthetic-classes/music> <http://www.w3.org/2000/01/rdf-schema#seeAlso>")
+    assert tampered != data and not validate(tampered).conforms   # a consequent must be a kgx:ClassLabel
+    with open_store(out / "store", read_only=True) as store:
+        explained = store.select("PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT ?label (COUNT(*) AS ?n) "
+                                 "WHERE { GRAPH ?g { ?p a kgx:Prediction ; kgx:explainedLabel ?label } } "
+                                 "GROUP BY ?label")
+    assert sorted(int(v) for v in explained["label"].to_list()) == [0, 1, 2]
+
+
+def test_mine_prints_the_rules_of_each_class(three_classes: tuple[Path, MineResult]) -> None:
+    out, _mined = three_classes
+    result = CliRunner().invoke(app, ["mine", "--store", str(out / "store"), "--dataset", "synthetic-classes"])
+    assert result.exit_code == 0, result.output
+    assert "3 classes, one-vs-rest" in result.output
+    for cls, country in COUNTRY.items():
+        assert f"country(x, {country}) → {cls}" in result.output
