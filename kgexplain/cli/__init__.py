@@ -12,7 +12,6 @@ import logging
 import os
 import sys
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
@@ -28,7 +27,7 @@ from ..errors import InputError, KgExplainError
 from ..loaders.datasets import Dataset, read_dataset
 from ..mining.rules import Rule
 from ..models.external import DEFAULT_METHODS, ExternalModel, is_model_spec, load_model, parse_spec
-from ..models.training import MODELS, import_optimiser_support, resolve_device
+from ..models.training import MODELS, resolve_device
 from ..pipeline import (
     PRESETS,
     LoadResult,
@@ -37,7 +36,6 @@ from ..pipeline import (
     activations_stage,
     best_rules,
     explain_stage,
-    export_stage,
     latest_run,
     load_stage,
     mine_stage,
@@ -45,7 +43,7 @@ from ..pipeline import (
     train_stage,
 )
 from ..publish.export import DEFAULT_ENDPOINT_URL, export_rules
-from ..publish.shacl import preload as preload_validator
+from ..runs import activations_skipped, run_all
 from ..store import TripleStore, open_store
 from ..threads import apply_threads, choose_threads
 
@@ -216,45 +214,35 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
              settings: Settings, top: int, user_model: ExternalModel | None = None) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     model_dir = out / "model"
-    if user_model is None:
-        import_optimiser_support()   # overlaps the load stage (see its docstring)
-    preload_validator()              # the same for the validation of the mine stage
+
+    def on_stage(name: str, result: Any) -> None:
+        if name == "load":
+            _report_load(result)
+        elif name == "train" and result is not None:
+            err.print(f"trained {result.model}: test accuracy {result.test_accuracy:.3f} "
+                      f"(validation {result.validation_accuracy:.3f}, {result.epochs_run} epochs)", highlight=False)
+        elif name == "train":   # issue #19: the user's model is explained as it is
+            err.print(f"your model {user_model.spec} ({user_model.name}; outputs "  # type: ignore[union-attr]
+                      f"{', '.join(user_model.labels)}; {user_model.digest[:19]}…): not trained",  # type: ignore[union-attr]
+                      highlight=False, soft_wrap=True)
+        elif name == "explain":
+            err.print(f"explained {result.documents:,} documents: {result.mentions:,} mentions of "
+                      f"{result.distinct_entities:,} entities; {result.method} additivity error ≤ "
+                      f"{result.additivity_error:.1e}", highlight=False)
+            _report_truncation(result, user_model)
+        elif name == "activations" and result is not None:
+            err.print(f"captured activations of {', '.join(f'{k} ({v})' for k, v in result.layers.items())} "
+                      f"for {result.documents:,} documents: {result.triples:,} triples", highlight=False)
+        elif name == "activations":
+            err.print(f"activations: skipped ({activations_skipped(dataset, user_model)})", highlight=False)
+
     with _open(out, store, endpoint) as db, _progress() as progress:
-        loaded = load_stage(db, dataset, kg, settings, progress)
-        _report_load(loaded)
-        training = time.perf_counter()
-        if user_model is None:
-            trained = train_stage(db, dataset.name, model_dir, settings, progress)
-            err.print(f"trained {trained.model}: test accuracy {trained.test_accuracy:.3f} "
-                      f"(validation {trained.validation_accuracy:.3f}, {trained.epochs_run} epochs)", highlight=False)
-        else:   # issue #19: the user's model is explained as it is
-            trained = None
-            err.print(f"your model {user_model.spec} ({user_model.name}; outputs {', '.join(user_model.labels)}; "
-                      f"{user_model.digest[:19]}…): not trained", highlight=False, soft_wrap=True)
-        trained_s = time.perf_counter() - training
-        explained = explain_stage(db, dataset.name, model_dir, settings, progress, model=user_model)
-        err.print(f"explained {explained.documents:,} documents: {explained.mentions:,} mentions of "
-                  f"{explained.distinct_entities:,} entities; {explained.method} additivity error ≤ "
-                  f"{explained.additivity_error:.1e}",
-                  highlight=False)
-        _report_truncation(explained, user_model)
-        if user_model is None and len(dataset.classes) <= 2:
-            captured = activations_stage(db, dataset.name, model_dir, settings, progress)
-            err.print(f"captured activations of {', '.join(f'{k} ({v})' for k, v in captured.layers.items())} "
-                      f"for {captured.documents:,} documents: {captured.triples:,} triples", highlight=False)
-        else:
-            captured = None
-            why = ("a user's model's neurons" if user_model is not None
-                   else f"the neurons of a model of {len(dataset.classes)} classes")
-            err.print(f"activations: skipped (capturing {why} is not supported)", highlight=False)
-        mined = mine_stage(db, dataset.name, settings, progress)
-        exports = {}
-        exporting = time.perf_counter()
-        for fmt, name in (("turtle", "rules.ttl"), ("json-ld", "rules.jsonld")):
-            export_stage(db, mined.graph, out / name, fmt)
-            exports[fmt] = str(out / name)
-        exported = time.perf_counter() - exporting
+        outcome = run_all(db, dataset, kg, settings, model_dir, out=out, model=user_model, progress=progress,
+                          on_stage=on_stage)
         where = endpoint or str(store or out / "store")
+    loaded, trained, explained, captured, mined = (outcome.loaded, outcome.trained, outcome.explained,
+                                                   outcome.activations, outcome.mined)
+    exports = outcome.exports
     _print_rules(mined, settings, top)
     summary = {
         "dataset": dataset.name, "documents": len(dataset.docs), "kg_triples": loaded.kg_triples,
@@ -275,8 +263,7 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
         "top_rules": [{"rule": r.labels.get("rule"), "consequent": r.consequent, "support": r.support,
                        **{f"conf_{m}": round(v, 4) for m, v in r.confidence.items()}}
                       for r in _top_rules(mined, top)],
-        "seconds": {"load": loaded.seconds, "train": trained_s, "explain": explained.seconds,
-                    "activations": captured.seconds if captured else 0.0, "mine": mined.seconds, "export": exported},
+        "seconds": outcome.seconds,
     }
     if user_model is not None:   # issue #19: which model, exactly
         summary["user_model"] = {"spec": str(user_model.spec), "source": user_model.source,

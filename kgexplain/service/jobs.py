@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InputError, KgExplainError
-from ..store import TripleStore
+from ..store import RawTriple, TripleStore
 
 __all__ = ["Job", "JobRunner", "RunSpec"]
 
@@ -111,7 +111,7 @@ class JobRunner:
             raise InputError(f"unknown model {spec.model!r}; known: {', '.join(sorted(MODELS))}")
         settings = Settings(base_iri=self.base_iri).with_preset(spec.preset)
         train = replace(settings.train, model=spec.model, max_len=spec.max_tokens,
-                        **({"epochs": spec.epochs} if spec.epochs else {}))
+                        epochs=spec.epochs or settings.train.epochs)
         settings = replace(settings, train=train, method=spec.method)
         settings.check()
         return settings
@@ -134,13 +134,8 @@ class JobRunner:
     def _run(self, job: Job) -> None:
         from ..loaders.datasets import read_dataset
         from ..loaders.synthetic import make_synthetic
-        from ..pipeline import (
-            best_rules,
-            explain_stage,
-            load_stage,
-            mine_stage,
-            train_stage,
-        )
+        from ..pipeline import best_rules
+        from ..runs import run_all
 
         job.status, job.started = "running", datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -151,6 +146,7 @@ class JobRunner:
         start = time.perf_counter()
         try:
             settings = self._settings(job.spec)
+            kg: Path | list[RawTriple]
             if job.spec.demo:
                 synthetic = make_synthetic()
                 dataset, kg = synthetic.dataset, synthetic.kg
@@ -158,15 +154,16 @@ class JobRunner:
                 dataset = read_dataset(self._resolve("data", job.spec.data))
                 kg = self._resolve("kg", job.spec.kg)
             model_dir = self.work_dir / job.id / "model"
-            loaded = load_stage(self.store, dataset, kg, settings, progress)
-            trained = train_stage(self.store, dataset.name, model_dir, settings, progress)
-            explained = explain_stage(self.store, dataset.name, model_dir, settings, progress)
-            mined = mine_stage(self.store, dataset.name, settings, progress)
+            # the same stages as `kgexplain run` (runs.run_all): activations and exports included
+            outcome = run_all(self.store, dataset, kg, settings, model_dir, out=self.work_dir / job.id,
+                              progress=progress)
+            loaded, trained, explained, mined = outcome.loaded, outcome.trained, outcome.explained, outcome.mined
             job.result = {
                 "dataset": dataset.name, "documents": len(dataset.docs), "kg_triples": loaded.kg_triples,
-                "model": trained.model, "test_accuracy": trained.test_accuracy, "model_dir": str(model_dir),
-                "explain_run": explained.run_id, "mentions": explained.mentions,
-                "mining_run": mined.run_id, "rules": len(mined.rules),
+                "model": trained.model, "test_accuracy": trained.test_accuracy,  # type: ignore[attr-defined]
+                "model_dir": str(model_dir), "explain_run": explained.run_id, "mentions": explained.mentions,
+                "activation_run": outcome.activations.run_id if outcome.activations else None,
+                "mining_run": mined.run_id, "rules": len(mined.rules), "exports": outcome.exports,
                 "top_rules": [r.labels.get("rule") for r in best_rules(mined)[:10]],
                 "seconds": round(time.perf_counter() - start, 1),
                 "rules_url": f"/api/rules?run={mined.run_id}",
