@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed-stamp
 BENCH_STAMP := $(VENV)/.bench-stamp
 OUT    ?= kgexplain-demo
 
-.PHONY: demo test lint bench docs install clean
+.PHONY: demo test test-fast lint typecheck bench docs install clean
 
 install: $(STAMP)
 
@@ -26,8 +26,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-lint: $(STAMP)
-	$(BIN)/ruff check kgexplain tests benchmarks
+# The unit and contract tests only (under 3 minutes on 2 cores): the slow ones and tests/e2e, tests/w3c left out.
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not slow"
+
+lint: $(STAMP) typecheck
+	$(BIN)/ruff check kgexplain tests benchmarks scripts
+
+# mypy's settings are in pyproject.toml: strict for the store, queries, results, errors, runs and the miners.
+typecheck: $(STAMP)
+	$(BIN)/mypy kgexplain
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python benchmarks/run_all.py --output benchmarks/results.jsonl --docs docs/benchmarks.md

@@ -45,10 +45,10 @@ import logging
 import re
 import time
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 from urllib.parse import unquote
 
 import pyoxigraph as ox
@@ -308,16 +308,17 @@ def dump_links(path: Path, wanted: set[str] | None = None,
 
 def _open_rdf(path: Path) -> tuple[IO[bytes], ox.RdfFormat]:
     name = path.name.lower()
-    opener = open
+    opener: Callable[[Path, str], object] = open
     if name.endswith(".gz"):
-        opener, name = gzip.open, name[:-3]  # type: ignore[assignment]
+        opener, name = gzip.open, name[:-3]
     elif name.endswith(".bz2"):
-        opener, name = bz2.open, name[:-4]  # type: ignore[assignment]
+        opener, name = bz2.open, name[:-4]
     fmt = _RDF_FORMATS.get(name.rsplit(".", 1)[-1]) if "." in name else None
     if fmt is None:
         raise InputError(f"cannot tell the RDF format of the ontology {path.name} from its extension; "
                          f"use one of .{', .'.join(_RDF_FORMATS)} (optionally .gz or .bz2)")
-    return opener(path, "rb"), fmt  # type: ignore[operator]
+    # GzipFile and BZ2File are binary files, though typeshed does not derive them from IO[bytes]
+    return cast(IO[bytes], opener(path, "rb")), fmt
 
 
 def ontology_links(path: Path) -> tuple[list[Link], SourceReport]:

@@ -20,8 +20,9 @@ from __future__ import annotations
 import logging
 import time
 import urllib.parse
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import polars as pl
@@ -48,6 +49,10 @@ from .queries import load_query
 from .store import RawTriple, TripleStore, to_ntriples
 from .text import normalize
 from .vocab import KGX, Minter, local_id
+
+if TYPE_CHECKING:   # imported where used: the miners load scipy
+    from .mining.explainn import NeuronRule
+    from .mining.redescribe import Query, Redescription
 
 __all__ = ["Concept", "ConceptView", "NeuronRun", "NeuronRulesResult", "concept_view", "activation_run",
            "neuron_names", "neuron_tokens", "explainn_stage", "ConceptRule", "ConceptRulesResult", "concept_rules",
@@ -302,7 +307,7 @@ class NeuronRulesResult:
     head_layer: str
     tail_layer: str
     documents: int
-    rules: list[object]               # mining.explainn.NeuronRule, best (largest gain) first
+    rules: list[NeuronRule]           # best (largest gain) first
     head_names: list[str]
     tail_names: list[str]
     baseline_bits: float
@@ -311,7 +316,7 @@ class NeuronRulesResult:
     seconds: float
 
 
-def _head_matrix(layers: dict[str, np.ndarray], head: str, classes: tuple[str, str]) -> tuple[np.ndarray, list[str]]:
+def _head_matrix(layers: dict[str, np.ndarray], head: str, classes: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
     """The head view: a layer's active flags, or (``predicted``) the model's predicted class one-hot, read off
     its output logit (active iff P(positive) > 0.5)."""
     if head != PREDICTED:
@@ -421,7 +426,8 @@ def concept_rules(view: ConceptView, layers: dict[str, np.ndarray], *, min_suppo
         baskets[r].append(c)
     frequent = apriori(baskets, min_support=max(1, min_support), max_len=max_concepts)
     # shortest first: a set's sub-sets are scored before it
-    sets = sorted((tuple(sorted(frequent.items[i] for i in s)) for s in frequent.itemsets), key=lambda s: (len(s), s))
+    items = cast(list[int], frequent.items)   # the baskets' column numbers
+    sets = sorted((tuple(sorted(items[i] for i in s)) for s in frequent.itemsets), key=lambda s: (len(s), s))
     if not sets:
         return [], 0, 0
     names = list(layers)
@@ -541,11 +547,12 @@ def _concept_rdf(minter: Minter, concept: Concept) -> tuple[str, list[RawTriple]
 _OPS = {"==": "=", ">=": "≥", "<=": "≤", ">": ">", "<": "<", "!=": "≠"}
 
 
-def query_text(query: object, names: list[str], ordinal: bool) -> str:
-    """A redescription query as text: ``head.relu2#17 ≥ 3 ∧ head.relu2#4 = 0``, or concepts by name."""
+def query_text(query: Query, names: Sequence[str] | None, ordinal: bool) -> str:
+    """A redescription query as text: ``head.relu2#17 ≥ 3 ∧ head.relu2#4 = 0``, or concepts by name (a view's
+    ``names``; its column numbers without)."""
     parts = []
-    for c in query.conditions:                                  # type: ignore[attr-defined]
-        name = names[c.column]
+    for c in query.conditions:
+        name = names[c.column] if names is not None else str(c.column)
         if ordinal:
             parts.append(f"{name} {_OPS.get(c.op, c.op)} {c.value}")
         else:
@@ -562,8 +569,8 @@ class RedescriptionsResult:
     model: str
     against: str
     documents: int
-    found: list[object]               # mining.redescribe.Redescription, best first
-    rows: list[dict[str, object]]     # what the CLI and README show
+    found: list[Redescription]        # best first
+    rows: list[dict[str, Any]]        # what the CLI and README show
     triples: int
     seconds: float
 

@@ -20,7 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import polars as pl
@@ -1129,7 +1129,7 @@ def mining_input(store: TripleStore, dataset: str, settings: Settings, explain_r
     else:
         frequent = apriori(baskets, min_support=min_support, max_len=settings.max_antecedent)
     progress("mining", 3, 5)
-    vocab = [Item(d, p, v, bool(lit)) for d, p, v, lit in frequent.items]
+    vocab = [Item(d, p, v, bool(lit)) for d, p, v, lit in cast(list[tuple[str, str, str, bool]], frequent.items)]
     arrays = InfluenceArrays(table["tc"].to_numpy().astype(np.int8), table["ts"].to_numpy().astype(float),
                              table["n_pos"].to_numpy(), table["n_neg"].to_numpy())
     for name, part in class_tables.items():   # every class table lists the same entities, in the same order

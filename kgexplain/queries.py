@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TypeGuard
 
 from pyoxigraph import BlankNode, Literal, NamedNode, QueryBoolean
 
@@ -114,13 +115,12 @@ def bind(query: Query, bindings: Mapping[str, object]) -> str:
                          f"it declares {', '.join(query.params) or 'none'}")
     if not query.params:
         return query.text
-    bindings = {k: list(v) if _is_list(v) else v for k, v in bindings.items()}
-    lists = [k for k, v in bindings.items() if _is_list(v)]
-    lengths = {len(bindings[k]) for k in lists}  # type: ignore[arg-type]
+    lists = {k: list(v) for k, v in bindings.items() if _is_list(v)}
+    lengths = {len(v) for v in lists.values()}
     if len(lengths) > 1:
         raise QueryError(f"query {query.name}: list parameters must have one length, got "
-                         + ", ".join(f"{k} ({len(bindings[k])})" for k in lists))  # type: ignore[arg-type]
-    n_rows = len(bindings[lists[0]]) if lists else 1  # type: ignore[arg-type]
+                         + ", ".join(f"{k} ({len(v)})" for k, v in lists.items()))
+    n_rows = len(next(iter(lists.values()))) if lists else 1
     rows = []
     for i in range(n_rows):
         cells = []
@@ -129,11 +129,11 @@ def bind(query: Query, bindings: Mapping[str, object]) -> str:
                 cells.append("UNDEF")
                 continue
             value = bindings[name]
-            cells.append(str(term(value[i] if _is_list(value) else value)))  # type: ignore[index]
+            cells.append(str(term(lists[name][i] if name in lists else value)))
         rows.append("(" + " ".join(cells) + ")")
     header = " ".join(f"?{p}" for p in query.params)
     return _VALUES.sub(lambda _m: f"VALUES ({header}) {{ {' '.join(rows)} }}", query.text, count=1)
 
 
-def _is_list(value: object) -> bool:
+def _is_list(value: object) -> TypeGuard[list[object] | tuple[object, ...] | set[object] | frozenset[object]]:
     return isinstance(value, list | tuple | set | frozenset)

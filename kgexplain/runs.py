@@ -23,6 +23,7 @@ from .pipeline import (
     MineResult,
     Progress,
     Settings,
+    TrainResult,
     activations_stage,
     explain_stage,
     export_stage,
@@ -32,7 +33,7 @@ from .pipeline import (
 )
 from .store import RawTriple, TripleStore
 
-__all__ = ["EXPORTS", "RunOutcome", "run_all"]
+__all__ = ["EXPORTS", "RunOutcome", "activations_skipped", "run_all"]
 
 #: The rule files a run writes into its output directory: format → file name.
 EXPORTS = {"turtle": "rules.ttl", "json-ld": "rules.jsonld"}
@@ -44,7 +45,7 @@ class RunOutcome:
     when the stage does not apply (a user's model, more than two classes: ``skipped`` says why)."""
 
     loaded: LoadResult
-    trained: object | None
+    trained: TrainResult | None
     explained: ExplainResult
     activations: ActivationsResult | None
     mined: MineResult

@@ -22,7 +22,7 @@ import os
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Protocol, TypeVar, runtime_checkable
+from typing import IO, Protocol, Self, TypeVar, cast, runtime_checkable
 
 import httpx
 import polars as pl
@@ -54,6 +54,13 @@ _BLOCK_TRIPLES = 1_000
 _REQUEST_BYTES = 8_000_000
 
 
+class _Output(Protocol):
+    """Where ``answer`` writes: a binary file, or the service's size and time budget."""
+
+    def write(self, data: bytes, /) -> int: ...
+    def flush(self) -> None: ...
+
+
 @runtime_checkable
 class TripleStore(Protocol):
     """All the pipeline needs from a store (embedded or remote)."""
@@ -74,10 +81,12 @@ class TripleStore(Protocol):
     def count(self, graph: ox.NamedNode | None = None) -> int: ...
     def dump(self, graph: ox.NamedNode, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES) -> bytes: ...
     def optimize(self) -> None: ...
-    def answer(self, text: str, accept: Sequence[str], output: IO[bytes], *, base_iri: str | None = None,
+    def answer(self, text: str, accept: Sequence[str], output: _Output, *, base_iri: str | None = None,
                default_graphs: tuple[str, ...] | None = None, named_graphs: tuple[str, ...] | None = None,
                own_dataset: bool = False) -> str: ...
     def close(self) -> None: ...
+    def __enter__(self) -> Self: ...
+    def __exit__(self, *exc: object) -> None: ...
 
 
 #: What a user's query can be answered in, by media type; the first of each is the default.
@@ -184,16 +193,17 @@ def _nquads(graphs: Mapping[ox.NamedNode, Iterable[RawTriple]]) -> Iterator[byte
 
 def _open_rdf_file(path: Path) -> tuple[IO[bytes], ox.RdfFormat]:
     name = path.name
-    opener = open
+    opener: Callable[[Path, str], object] = open
     if name.endswith(".gz"):
-        opener, name = gzip.open, name[:-3]  # type: ignore[assignment]
+        opener, name = gzip.open, name[:-3]
     elif name.endswith(".bz2"):
-        opener, name = bz2.open, name[:-4]  # type: ignore[assignment]
+        opener, name = bz2.open, name[:-4]
     fmt = ox.RdfFormat.from_extension(name.rsplit(".", 1)[-1]) if "." in name else None
     if fmt is None:
         raise StoreError(f"cannot tell the RDF format of {path.name} from its extension")
     try:
-        return opener(path, "rb"), fmt  # type: ignore[operator]
+        # GzipFile and BZ2File are binary files, though typeshed does not derive them from IO[bytes]
+        return cast(IO[bytes], opener(path, "rb")), fmt
     except OSError as exc:
         raise StoreError(f"cannot read {path}: {exc}") from exc
 
@@ -245,13 +255,13 @@ class EmbeddedStore:
         if not isinstance(result, ox.QuerySolutions):
             raise StoreError(f"{_name(query)} is not a SELECT query")
         try:   # evaluated and written in Rust with the GIL released: batches can run in threads
-            return result.serialize(format=ox.QueryResultsFormat.TSV)
+            return cast(bytes, result.serialize(format=ox.QueryResultsFormat.TSV))   # bytes when given no output
         except (OSError, RuntimeError, ValueError) as exc:
             raise StoreError(f"{_name(query)} failed on the {self.description}: {exc}") from exc
         finally:
             result = None   # pyoxigraph results must die in their thread, not with a traceback elsewhere
 
-    def answer(self, text: str, accept: Sequence[str], output: IO[bytes], *, base_iri: str | None = None,
+    def answer(self, text: str, accept: Sequence[str], output: _Output, *, base_iri: str | None = None,
                default_graphs: tuple[str, ...] | None = None, named_graphs: tuple[str, ...] | None = None,
                own_dataset: bool = False) -> str:
         """Runs a user's query and writes its results to ``output`` in the first media type of ``accept``
@@ -265,11 +275,14 @@ class EmbeddedStore:
         default graph and every public named graph (``public_graphs``), each of which ``GRAPH`` reaches too.
         A triple in several graphs of a default graph counts once per graph (Oxigraph's union, not an RDF
         merge)."""
-        dataset: dict[str, object] = {}
+        # the query's own dataset unless one of these is set
+        default_graph: list[ox.NamedNode | ox.BlankNode | ox.DefaultGraph] | None = None
+        named: list[ox.NamedNode | ox.BlankNode] | None = None
+        union = False
         if default_graphs is not None or named_graphs is not None:
             try:
-                dataset = {"default_graph": [ox.NamedNode(g) for g in default_graphs or ()],
-                           "named_graphs": [ox.NamedNode(g) for g in named_graphs or ()]}
+                default_graph = [ox.NamedNode(g) for g in default_graphs or ()]
+                named = [ox.NamedNode(g) for g in named_graphs or ()]
             except ValueError as exc:
                 raise QuerySyntaxError(f"a graph of the dataset is not an IRI: {exc}") from exc
         elif not own_dataset:
@@ -277,11 +290,12 @@ class EmbeddedStore:
             hidden = private_graphs(names)
             if hidden:
                 named = [ox.NamedNode(g) for g in names if g not in hidden]
-                dataset = {"default_graph": [ox.DefaultGraph(), *named], "named_graphs": named}
+                default_graph = [ox.DefaultGraph(), *named]
             else:
-                dataset = {"use_default_graph_as_union": True}
+                union = True
         try:
-            result = self._store.query(text, base_iri=base_iri, **dataset)  # type: ignore[arg-type]
+            result = self._store.query(text, base_iri=base_iri, use_default_graph_as_union=union,
+                                       default_graph=default_graph, named_graphs=named)
         except SyntaxError as exc:
             raise QuerySyntaxError(f"the query does not parse: {exc}") from exc
         except ValueError as exc:   # a base IRI Oxigraph refuses
@@ -291,14 +305,14 @@ class EmbeddedStore:
         try:
             if isinstance(result, ox.QueryTriples):
                 media = _pick(accept, list(GRAPH_FORMATS), "CONSTRUCT or DESCRIBE")
-                result.serialize(output, GRAPH_FORMATS[media])
+                result.serialize(cast(IO[bytes], output), GRAPH_FORMATS[media])   # Oxigraph only writes to it
             else:
                 media = _pick(accept, list(RESULTS_FORMATS), "SELECT or ASK")
-                result.serialize(output, RESULTS_FORMATS[media])  # type: ignore[union-attr]
+                result.serialize(cast(IO[bytes], output), RESULTS_FORMATS[media])
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"the query failed on the {self.description}: {exc}") from exc
         finally:
-            result = None   # pyoxigraph results must die in their thread, not with a traceback elsewhere
+            del result   # pyoxigraph results must die in their thread, not with a traceback elsewhere
         return media
 
     def select(self, query: Query | str, **bind: object) -> pl.DataFrame:
@@ -404,9 +418,9 @@ class EmbeddedStore:
     def count(self, graph: ox.NamedNode | None = None) -> int:
         if graph is None:
             q = "SELECT (COUNT(*) AS ?n) WHERE { { ?s ?p ?o } UNION { GRAPH ?g { ?s ?p ?o } } }"
-            return int(next(iter(self._store.query(q)))["n"].value)
+            return int(next(iter(cast(ox.QuerySolutions, self._store.query(q))))["n"].value)
         q = f"SELECT (COUNT(*) AS ?n) WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} }}"
-        return int(next(iter(self._store.query(q)))["n"].value)
+        return int(next(iter(cast(ox.QuerySolutions, self._store.query(q))))["n"].value)
 
     def dump(self, graph: ox.NamedNode, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES) -> bytes:
         out = io.BytesIO()
@@ -607,7 +621,7 @@ class RemoteStore:
     def optimize(self) -> None:
         """Nothing to do from here: the remote server manages its own storage."""
 
-    def answer(self, text: str, accept: Sequence[str], output: IO[bytes], *, base_iri: str | None = None,
+    def answer(self, text: str, accept: Sequence[str], output: _Output, *, base_iri: str | None = None,
                default_graphs: tuple[str, ...] | None = None, named_graphs: tuple[str, ...] | None = None,
                own_dataset: bool = False) -> str:
         """Forwards a user's query with the client's preferences and streams the answer to ``output``.
@@ -631,7 +645,7 @@ class RemoteStore:
                 _refuse_partial(response, self.endpoint)   # before a byte reaches the client
                 for chunk in response.iter_bytes():
                     output.write(chunk)
-                return response.headers.get("content-type", "application/octet-stream").split(";")[0]
+                return str(response.headers.get("content-type", "application/octet-stream")).split(";")[0]
         except httpx.HTTPError as exc:
             raise StoreUnreachable(f"cannot reach {self.endpoint}: {exc}") from exc
 

@@ -10,6 +10,15 @@ import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+_SLOW_DIRS = (ROOT / "tests" / "e2e", ROOT / "tests" / "w3c")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Everything under tests/e2e and tests/w3c, and every test marked ``e2e``, is ``slow`` too: ``pytest -m
+    "not slow"`` runs the unit and contract tests only."""
+    for item in items:
+        if item.get_closest_marker("e2e") is not None or any(item.path.is_relative_to(d) for d in _SLOW_DIRS):
+            item.add_marker(pytest.mark.slow)
 
 
 def _shared_data_dir() -> Path:
@@ -113,3 +122,5 @@ def oxigraph_server(tmp_path_factory: pytest.TempPathFactory):
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+        if proc.stderr:
+            proc.stderr.close()

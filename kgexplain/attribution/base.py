@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -40,12 +41,13 @@ class Attribution:
     truncated: dict[int, tuple[int, int]] = field(default_factory=dict)
 
 
-def _no_cudnn(device: torch.device) -> object:
+def _no_cudnn(device: torch.device) -> AbstractContextManager[object]:
     # cuDNN computes RNN gradients only in training mode; attribution runs in eval mode.
     return torch.backends.cudnn.flags(enabled=False) if device.type == "cuda" else torch.enable_grad()
 
 
-def batched_attribution(trained: TrainedModel, texts: list[str], attribute: Callable[[torch.Tensor], np.ndarray],
+def batched_attribution(trained: TrainedModel, texts: list[str],
+                        attribute: Callable[[torch.Tensor], np.ndarray | tuple[np.ndarray, np.ndarray | None]],
                         *, method: str, expected: float, reference: str, batch_size: int, device: str,
                         logit: bool = False, on_batch: OnBatch = None, on_rows: OnRows = None) -> Attribution:
     """Runs ``attribute(embedded batch) -> (batch, length, dim) values`` over ``texts`` in batches and
@@ -61,7 +63,7 @@ def batched_attribution(trained: TrainedModel, texts: list[str], attribute: Call
     for start in range(0, len(ids), batch_size):
         batch = ids[start:start + batch_size].to(dev)
         with torch.no_grad():
-            emb = model.embedding(batch)
+            emb = model.embedding(batch)  # type: ignore[operator]  # nn.Module attributes are typed Tensor | Module
         with _no_cudnn(dev), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             answer = attribute(emb)
@@ -73,7 +75,7 @@ def batched_attribution(trained: TrainedModel, texts: list[str], attribute: Call
             out = torch.as_tensor(seen)
         else:
             with torch.no_grad():
-                out = (model.head.logit(emb) if logit else model.head(emb)).squeeze(1).cpu()
+                out = (model.head.logit(emb) if logit else model.head(emb)).squeeze(1).cpu()  # type: ignore[operator]
         target = out.numpy()
         probs.append((torch.sigmoid(out) if logit else out).numpy())
         per_position = values.sum(axis=2)
@@ -151,4 +153,4 @@ def reference_embeddings(trained: TrainedModel, reference_texts: list[str], devi
         raise InputError("this method needs reference texts (the first training texts); none were given")
     ids = trained.encode(reference_texts[:REFERENCE_SIZE]).to(device)
     with torch.no_grad():
-        return trained.model.to(device).embedding(ids)
+        return trained.model.to(device).embedding(ids)  # type: ignore[operator]  # nn.Module attributes are typed Tensor | Module

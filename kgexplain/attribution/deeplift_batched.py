@@ -92,6 +92,8 @@ def supports(trained: TrainedModel) -> bool:
     return plain and one_pooled and getattr(trained.model, "padding", "post") == "post"
 
 
+# The type: ignores in this module: torch types a module's submodules as Tensor | Module, and a head here is
+# a CNNHead or an RNNHead, told apart at run time (``BatchedDeep.cnn``).
 class BatchedDeep:
     """shap DeepExplainer values of ``head`` against ``reference`` (N, length, dim), a batch at a time."""
 
@@ -101,21 +103,21 @@ class BatchedDeep:
         self.cnn = type(head) is CNNHead
         if self.cnn:
             with torch.no_grad():
-                self._ref = _by_reference_chunks(lambda r: _cnn_forward(head, r.transpose(1, 2)), self.reference)
+                self._ref = _by_reference_chunks(lambda r: _cnn_forward(head, r.transpose(1, 2)), self.reference)  # type: ignore[arg-type]
             # the transposed convolutions as plain ones (flipped kernels; faster on the CPU)
-            self._flipped = [c.weight.detach().flip(-1).transpose(0, 1).contiguous()
+            self._flipped = [c.weight.detach().flip(-1).transpose(0, 1).contiguous()  # type: ignore[operator, union-attr]
                              for c in (head.conv1, head.conv2)]
             self._zero = not bool(self.reference.abs().max() > 0)
             # V[q, n, f, k] = Σ_d W₁[f, d, k] r[n, d, q + k]: the reference's share of the input gradient, per
             # tap; kept for the run when small (one reference), else made per chunk of references
-            small = _v_size(head, reference) <= V_ELEMENTS
+            small = _v_size(head, reference) <= V_ELEMENTS  # type: ignore[arg-type]
             self._v = self._taps(0, len(reference)) if small and not self._zero else None
             self.expected_value = float(self._ref["s"].mean())
         else:
             def gradient(r: torch.Tensor) -> dict[str, torch.Tensor]:
                 r = r.clone().requires_grad_(True)
                 with torch.enable_grad():
-                    z = head.logit(r)
+                    z = head.logit(r)  # type: ignore[operator]
                     (grad,) = torch.autograd.grad(z.sum(), r)
                 return {"z": z.detach().reshape(-1), "grad": grad}
 
@@ -135,7 +137,7 @@ class BatchedDeep:
     # recurrent heads --------------------------------------------------------------------------------------
 
     def _rnn(self, emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        z_x = self.head.logit(emb).reshape(-1)
+        z_x = self.head.logit(emb).reshape(-1)  # type: ignore[operator]
         s_x = torch.sigmoid(z_x)
         m = _sigmoid_rule(z_x[:, None], self._z_r[None, :], s_x[:, None], self._s_r[None, :])[1]   # (B, N)
         n, length, dim = self._grad.shape
@@ -148,14 +150,14 @@ class BatchedDeep:
     def _taps(self, start: int, stop: int) -> torch.Tensor:
         """V for references ``start:stop``, laid out (positions, references × filters, window)."""
         conv = self.head.conv1
-        windows = self.reference[start:stop].transpose(1, 2).unfold(2, conv.kernel_size[0], 1)   # (n, dim, q, k)
-        v = torch.einsum("fdk,ndqk->qnfk", conv.weight.detach(), windows)
+        windows = self.reference[start:stop].transpose(1, 2).unfold(2, conv.kernel_size[0], 1)  # type: ignore[arg-type, index, union-attr]   # (n, dim, q, k)
+        v = torch.einsum("fdk,ndqk->qnfk", conv.weight.detach(), windows)  # type: ignore[operator, union-attr]
         return v.reshape(v.shape[0], -1, v.shape[3])
 
     def _cnn(self, emb: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
         head, ref = self.head, self._ref
         x = emb.transpose(1, 2)                                           # (B, dim, max_len)
-        doc = _cnn_forward(head, x, length)
+        doc = _cnn_forward(head, x, length)  # type: ignore[arg-type]
         b, n_ref = x.shape[0], self.reference.shape[0]
         per_ref = max(1, PAIR_ELEMENTS // max(1, b * doc["c1"].shape[1] * doc["c1"].shape[2]))
         scores = torch.zeros(b, x.shape[2], dtype=emb.dtype, device=emb.device)
@@ -179,14 +181,14 @@ class BatchedDeep:
         r = {k: t[None] for k, t in ref.items()}                         # reference half: (1, n, …)
         # sigmoid (the output starts the backward pass with 1 in every row), then the dense layer
         g_x, g_r = _sigmoid_rule(d["z"], r["z"], d["s"], r["s"])          # (B, n, 1)
-        w = head.dense.weight.detach().reshape(-1)                       # (filters,)
+        w = head.dense.weight.detach().reshape(-1)  # type: ignore[operator, union-attr]                       # (filters,)
         g_x, g_r = (g_x * w)[..., None], (g_r * w)[..., None]            # (B, n, filters, 1)
-        g = _maxpool_rule(head.pool2, d["h2"], r["h2"], d["p2"], r["p2"], d["i2"], r["i2"], g_x, g_r)
+        g = _maxpool_rule(head.pool2, d["h2"], r["h2"], d["p2"], r["p2"], d["i2"], r["i2"], g_x, g_r)  # type: ignore[arg-type]
         g_x, g_r = _relu_rule(d["c2"], r["c2"], d["h2"], r["h2"], g)
         g_r = _conv_input(g_r, self._flipped[1])
         # the halves differ only where a rescale rule fell back to gradients; otherwise one transpose does
         g_x = g_r if torch.equal(g_x, g_r) else _conv_input(g_x, self._flipped[1])
-        g = _maxpool_rule(head.pool1, d["h1"], r["h1"], d["p1"], r["p1"], d["i1"], r["i1"], g_x, g_r)
+        g = _maxpool_rule(head.pool1, d["h1"], r["h1"], d["p1"], r["p1"], d["i1"], r["i1"], g_x, g_r)  # type: ignore[arg-type]
         g_r = _relu_rule(d["c1"], r["c1"], d["h1"], r["h1"], g)[1]       # (B, n, filters, positions)
         # input gradient at the reference rows, times (x − r), summed over the embedding:
         # Σ_d g_in·x needs the transposed convolution only where x is not zero; Σ_d g_in·r comes from V
@@ -275,7 +277,7 @@ def _maxpool_rule(pool: torch.nn.MaxPool1d, x_in: torch.Tensor, r_in: torch.Tens
 def _unpool(pool: torch.nn.MaxPool1d, values: torch.Tensor, indices: torch.Tensor, size: int) -> torch.Tensor:
     b, n, filters, out = values.shape
     idx = indices.expand(b, n, filters, out).reshape(b * n, filters, out)
-    flat = F.max_unpool1d(values.reshape(b * n, filters, out), idx, pool.kernel_size, pool.stride, pool.padding,
+    flat = F.max_unpool1d(values.reshape(b * n, filters, out), idx, pool.kernel_size, pool.stride, pool.padding,  # type: ignore[arg-type]
                           output_size=[size])
     return flat.reshape(b, n, filters, size)
 
@@ -300,16 +302,16 @@ def explain_batched(trained: TrainedModel, texts: list[str], reference: torch.Te
     """shap DeepExplainer values of ``texts`` against ``reference`` (N, max_len, dim) with ``BatchedDeep``,
     as token scores; the CNN takes its batches sorted by length, and callbacks still see document order."""
     model = trained.model.to(device).eval()
-    explainer = BatchedDeep(model.head, reference.to(device))
+    explainer = BatchedDeep(model.head, reference.to(device))  # type: ignore[arg-type]
     ids = trained.encode(texts)
     lengths = _lengths(ids, model)
     rows = OrderedRows(ids, on_rows)
     worst = 0.0
     for index in length_sorted_batches(lengths, batch_size, SORT_WINDOW if explainer.cnn else 1):
         with torch.no_grad():
-            emb = model.embedding(ids[index].to(device))
-        per_position, prob = explainer.attribute(emb, int(lengths[index].max()))
-        per_position, prob = per_position.double().cpu().numpy(), prob.cpu().numpy()
+            emb = model.embedding(ids[index].to(device))  # type: ignore[operator]
+        scores, outputs = explainer.attribute(emb, int(lengths[index].max()))
+        per_position, prob = scores.double().cpu().numpy(), outputs.cpu().numpy()
         error = np.abs(per_position.sum(axis=1) - (prob.astype(np.float64) - explainer.expected_value))
         worst = max(worst, float(error.max()))
         rows.add(index, per_position, prob)
@@ -321,7 +323,7 @@ def explain_batched(trained: TrainedModel, texts: list[str], reference: torch.Te
 def _lengths(ids: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
     """Per row, one past the last position whose embedding may be non-zero (CNN: post padding); the
     whole row when the padding embedding is not zero."""
-    if bool(model.embedding.weight.detach()[PAD].abs().max() > 0):
+    if bool(model.embedding.weight.detach()[PAD].abs().max() > 0):  # type: ignore[operator, union-attr]
         return torch.full((len(ids),), ids.shape[1], dtype=torch.long)
     real = ids != PAD
     positions = torch.arange(1, ids.shape[1] + 1)

@@ -88,7 +88,7 @@ def check_applicable(model: str, method: str) -> Method:
 
 
 def _head_output(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tensor]:
-    return lambda emb: model.head(emb).squeeze(1)
+    return lambda emb: model.head(emb).squeeze(1)  # type: ignore[operator]  # nn.Module attributes are typed Tensor | Module
 
 
 def explain_ig(trained: TrainedModel, texts: list[str], *, n_steps: int = 64, batch_size: int = 32,
@@ -98,7 +98,7 @@ def explain_ig(trained: TrainedModel, texts: list[str], *, n_steps: int = 64, ba
     model = trained.model.to(device).eval()
     ig = IntegratedGradients(_head_output(model))
     with torch.no_grad():
-        baseline_out = float(model.head(torch.zeros(1, trained.max_len, model.embedding.embedding_dim,
+        baseline_out = float(model.head(torch.zeros(1, trained.max_len, model.embedding.embedding_dim,  # type: ignore[operator, union-attr, arg-type]
                                                     device=device)).squeeze())
 
     def attribute(emb: torch.Tensor) -> np.ndarray:
@@ -133,7 +133,7 @@ def explain_gradient_shap(trained: TrainedModel, texts: list[str], reference_tex
     model = trained.model.to(device).eval()
     background = reference_embeddings(trained, reference_texts, device)
     with torch.no_grad():
-        expected = float(model.head(background).mean())
+        expected = float(model.head(background).mean())  # type: ignore[operator]  # nn.Module attributes are typed Tensor | Module
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         explainer = shap.GradientExplainer(model.head, background)

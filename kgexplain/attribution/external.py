@@ -46,4 +46,4 @@ def explain_external(model: ExternalModel, texts: list[str], method: str, *, pos
     options = {} if steps is None else {"n_steps": steps} if method == "ig" else {"n_samples": steps}
     return explain_transformer(model, texts, method, positive=positive, batch_size=min(batch_size, 32),
                                aggregation=aggregation, on_batch=on_batch, on_rows=on_rows,
-                               **options)  # type: ignore[arg-type]
+                               **options)

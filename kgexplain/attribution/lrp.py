@@ -32,11 +32,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn import grad as nn_grad
 
 from ..errors import InputError, ModelError
 from ..models.training import TrainedModel, predict
@@ -117,15 +119,15 @@ def _layers(head: nn.Module) -> list[tuple[str, nn.Module]]:
 
 def _conv_maps(layer: nn.Conv1d, a: torch.Tensor) -> tuple[Callable, Callable]:
     """forward(a, w) = Σ_i a_i w_ij (no bias) and back(s, w) = Σ_j w_ij s_j for a Conv1d."""
-    options = {"stride": layer.stride, "padding": layer.padding, "dilation": layer.dilation,
-               "groups": layer.groups}
+    options: dict[str, Any] = {"stride": layer.stride, "padding": layer.padding, "dilation": layer.dilation,
+                               "groups": layer.groups}
     shape = a.shape
 
     def forward(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         return F.conv1d(x, w, None, **options)
 
     def back(s: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
-        return torch.nn.grad.conv1d_input(shape, w, s, **options)
+        return nn_grad.conv1d_input(shape, w, s, **options)
 
     return forward, back
 
@@ -149,7 +151,7 @@ def _safe_ratio(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Ten
 def _propagate_linear(layer: nn.Conv1d | nn.Linear, a: torch.Tensor, relevance: torch.Tensor,
                       settings: _Settings) -> torch.Tensor:
     """Relevance at the input ``a`` of a convolution or dense layer, given the relevance at its output."""
-    forward, back = (_conv_maps if isinstance(layer, nn.Conv1d) else _linear_maps)(layer, a)
+    forward, back = _conv_maps(layer, a) if isinstance(layer, nn.Conv1d) else _linear_maps(layer, a)
     w = layer.weight
     if settings.rule == "alpha-beta":
         w_pos, w_neg = w.clamp(min=0), w.clamp(max=0)
@@ -268,7 +270,6 @@ def explain_lrp(trained: TrainedModel, texts: list[str], *, rule: str = "epsilon
         per_position = values.sum(dim=2)
         error = (per_position.sum(dim=1) - logit).abs()
         worst = max(worst, float(error.max()))
-        per_position = per_position.cpu().numpy()
-        collect_rows(per_position, batch, probs[start:start + len(batch)], relevance, on_batch, on_rows)
+        collect_rows(per_position.cpu().numpy(), batch, probs[start:start + len(batch)], relevance, on_batch, on_rows)
     log.debug("%s: max |Σ relevance − logit| = %.3g", method, worst)
     return Attribution(method, relevance, probs, 0.0, worst, "none (LRP explains the logit)")

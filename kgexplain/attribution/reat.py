@@ -58,18 +58,20 @@ class _Direction:
     clamped: int
 
 
-def _check_head(head: nn.Module) -> None:
+def _check_head(head: nn.Module) -> RNNHead:
+    """``head``, checked to be a recurrent head REAT reads."""
     rnn = getattr(head, "rnn", None)
     dense = getattr(head, "dense", None)
     if not isinstance(head, RNNHead) or not isinstance(rnn, (nn.LSTM, nn.GRU)) or not isinstance(dense, nn.Linear):
         raise ModelError(f"REAT needs a recurrent head (RNNHead with an LSTM or GRU and a dense layer); got "
                          f"{type(head).__name__}")
-    if rnn.num_layers != 1 or not rnn.batch_first or getattr(rnn, "proj_size", 0):
+    if rnn.num_layers != 1 or not rnn.batch_first or bool(getattr(rnn, "proj_size", 0)):
         raise ModelError("REAT supports one batch-first recurrent layer without projection; this head has "
                          f"num_layers={rnn.num_layers}, batch_first={rnn.batch_first}, "
                          f"proj_size={getattr(rnn, 'proj_size', 0)}")
     if dense.out_features != 1:
         raise ModelError(f"REAT expects a dense layer with one output unit, got {dense.out_features}")
+    return head
 
 
 def _weights(rnn: nn.RNNBase, suffix: str, device: torch.device) -> tuple[torch.Tensor, ...]:
@@ -280,8 +282,8 @@ def explain_reat(trained: TrainedModel, texts: list[str], *, batch_size: int = 6
     """
     if batch_size < 1:
         raise InputError(f"batch size must be at least 1, got {batch_size}")
-    embed, head = embedding_and_head(trained, device, "REAT")
-    _check_head(head)
+    embed, module = embedding_and_head(trained, device, "REAT")
+    head = _check_head(module)
     bias = float(head.dense.bias.detach()[0]) if head.dense.bias is not None else 0.0
     ids = trained.encode(texts)
     probs = predict(trained.model, ids).numpy()

@@ -85,7 +85,7 @@ def explain_shap(trained: TrainedModel, texts: list[str], reference_texts: list[
     model = trained.model.to(device).eval()
     head = model.head
     if kind == "zero":    # one all-zero reference: no need to embed the reference texts
-        reference = torch.zeros(1, trained.max_len, model.embedding.embedding_dim, device=device)
+        reference = torch.zeros(1, trained.max_len, model.embedding.embedding_dim, device=device)  # type: ignore[union-attr, arg-type]
         described = "zero embeddings"
     else:
         chosen = reference_texts[:count]
@@ -132,7 +132,8 @@ def _explain_with_shap(trained: TrainedModel, texts: list[str], reference: torch
         # references]: its first output row is f(document). Keeping it spares a forward pass of our own
         # (when the count does not match, batched_attribution runs that pass instead).
         seen: list[float] = []
-        hook = head.register_forward_hook(lambda _m, _i, out: seen.append(float(out.detach().reshape(-1)[0])))
+        hook = head.register_forward_hook(  # type: ignore[union-attr]  # nn.Module attributes are typed Tensor | Module
+            lambda _m, _i, out: seen.append(float(out.detach().reshape(-1)[0])))
         try:
             values = np.asarray(explainer.shap_values(emb, check_additivity=False))
         except Exception as exc:  # shap raises bare exceptions for unsupported layers

@@ -177,8 +177,9 @@ def explain_transformer(model: ExternalModel, texts: list[str], method: str = "i
     network = parts.model.eval()
     output = _PositiveProbability(network, positive).eval()
     embeddings = network.get_input_embeddings()
-    attribute = {"ig": _integrated_gradients, "gradient-shap": _gradient_shap, "deeplift": _deeplift}[method](
-        output, embeddings, n_steps=n_steps, n_samples=n_samples, seed=seed)
+    makers: dict[str, Callable[..., Attribute]] = {"ig": _integrated_gradients, "gradient-shap": _gradient_shap,
+                                                   "deeplift": _deeplift}
+    attribute = makers[method](output, embeddings, n_steps=n_steps, n_samples=n_samples, seed=seed)
     lengths = torch.as_tensor([len(ids) for ids in parts.tokenizer(
         texts, truncation=True, max_length=parts.max_length)["input_ids"]]) if texts else torch.zeros(0)
     ordered = InOrder(len(texts), on_rows)

@@ -372,9 +372,9 @@ def graph_picture(graph: nx.Graph, title: str | None = None, max_labels: int = 3
         for shown in (labels[nodes[i]], str(len(key) + 1)):
             w, h = text.size(shown, _LABEL_PT)
             spots = [(bx, by, bx + w + pad, by + h + pad) for bx, by in _label_spots(x, y, radii[i], w + pad, h + pad)]
-            box = next((b for b in spots if _free(b, area, boxes, centres, radii)), None)
-            if box is not None or shown != labels[nodes[i]]:
-                box = box or spots[0]           # crowded past the key too: beside the node, over what is there
+            free = next((b for b in spots if _free(b, area, boxes, centres, radii)), None)
+            if free is not None or shown != labels[nodes[i]]:
+                box = free or spots[0]          # crowded past the key too: beside the node, over what is there
                 break
         if shown != labels[nodes[i]]:
             key.append(f"{shown}  {labels[nodes[i]]}")

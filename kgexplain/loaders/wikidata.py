@@ -496,7 +496,7 @@ def _cut_nt(
     neighbours: set[str] = set()
     incoming_kept = 0
     named_list = sorted(candidates)
-    named_series = pl.Series(named_list, dtype=pl.String)
+    named_series = pl.Series(named_list, dtype=pl.String).implode()   # one list: is_in's set, as polars asks
     for frame in _nt_frames(path, LoadReport(path=path, format="nt"), progress_of(1),
                             prefilter=lambda lines: lines.str.contains_any(named_list)):
         own = frame["s"].is_in(named_series)
@@ -518,7 +518,7 @@ def _cut_nt(
 
     started = time.perf_counter()
     neighbour_list = sorted(neighbours)
-    neighbour_series = pl.Series(neighbour_list, dtype=pl.String)
+    neighbour_series = pl.Series(neighbour_list, dtype=pl.String).implode()
     predicates = sorted(_NEIGHBOUR_PREDICATES)
     for frame in _nt_frames(path, LoadReport(path=path, format="nt"), progress_of(2),
                             prefilter=lambda lines: lines.str.contains_any(predicates)

@@ -59,6 +59,7 @@ from functools import cache
 from numbers import Integral, Real
 
 import numpy as np
+import numpy.typing as npt
 from scipy.special import gammaln, logsumexp, xlogy
 
 from ..errors import InputError
@@ -123,7 +124,7 @@ def _lpc_asymptotic(n: np.ndarray) -> np.ndarray:
     return np.log2(value)
 
 
-def _lpc(n: np.ndarray) -> np.ndarray:
+def _lpc(n: npt.ArrayLike) -> np.ndarray:
     """Vectorised ``L_pc`` of non-negative integer arrays (no checks)."""
     n = np.asarray(n, dtype=np.int64)
     table = _lpc_table()
@@ -185,7 +186,7 @@ def universal_integer_bits(z: int | np.ndarray) -> float | np.ndarray:
     return _ln(arr)
 
 
-def _ln(z: np.ndarray) -> np.ndarray:
+def _ln(z: npt.ArrayLike) -> np.ndarray:
     z = np.asarray(z, dtype=np.int64)
     if z.size == 0:
         return np.zeros(z.shape)
@@ -211,7 +212,7 @@ def log2_binomial(n: int | np.ndarray, k: int | np.ndarray) -> float | np.ndarra
     return out
 
 
-def _lb(n: np.ndarray, k: np.ndarray) -> np.ndarray:
+def _lb(n: npt.ArrayLike, k: npt.ArrayLike) -> np.ndarray:
     """Vectorised ``log2 C(n, k)`` (no checks)."""
     n = np.asarray(n, dtype=np.float64)
     k = np.asarray(k, dtype=np.float64)
@@ -279,7 +280,7 @@ class ExplainnResult:
     n_tail: int
     head_names: list[str] | None = None
     tail_names: list[str] | None = None
-    settings: dict = field(default_factory=dict)
+    settings: dict[str, object] = field(default_factory=dict)
 
     @property
     def compression(self) -> float:
@@ -406,7 +407,8 @@ def _check_rules(rules: Sequence[NeuronRule], n_head: int, n_tail: int, *, robus
 # direct (non-incremental) code lengths, encoding and decoding
 
 
-def _rule_rows(h: np.ndarray, t: np.ndarray, head: tuple[int, ...], tail: tuple[int, ...], l: int, k: int):
+def _rule_rows(h: np.ndarray, t: np.ndarray, head: tuple[int, ...], tail: tuple[int, ...], l: int,
+               k: int) -> tuple[np.ndarray, np.ndarray]:
     applies = h[:, list(head)].sum(axis=1) >= l
     holds = applies & (t[:, list(tail)].sum(axis=1) >= k)
     return applies, holds
@@ -508,6 +510,8 @@ def decode(message: EncodedData) -> tuple[np.ndarray, np.ndarray]:
                              f"{rows.size} rows but sends {rule.holds.size} flags")
         held, missed = rows[rule.holds], rows[~rule.holds]
         if message.error_matrices:
+            if rule.x_minus is None or rule.x_plus is None:
+                raise InputError(f"message is inconsistent: rule {rule.head} -> {rule.tail} sends no error matrices")
             tail[np.ix_(held, cols)] = ~rule.x_minus
             tail[np.ix_(missed, cols)] = rule.x_plus
         else:
@@ -565,8 +569,8 @@ class _Search:
         self.tail_rows = [np.flatnonzero(t[:, j]) for j in range(self.n_tail)]
         # 0/1 copies for the matrix products; float32 sums of ones are exact below 2^24 rows
         real = np.float32 if n < 2**24 else np.float64
-        self.head_f = np.ascontiguousarray(h.T, dtype=real)
-        self.tail_f = np.ascontiguousarray(t.T, dtype=real)
+        self.head_f: np.ndarray = np.ascontiguousarray(h.T, dtype=real)
+        self.tail_f: np.ndarray = np.ascontiguousarray(t.T, dtype=real)
         # candidates per product, so the (batch × n) count matrices stay near 32 MiB
         self.batch = max(8, min(_BATCH, (1 << 23) // n))
         # σ_{x,A} = |T_x ∩ T_A| / |T_x|
@@ -591,7 +595,9 @@ class _Search:
 
     # -- cost grids -----------------------------------------------------------------------------------
 
-    def _bits(self, nx, ny, lx, ly, l, a, h, pos, neg, resid_bits):
+    def _bits(self, nx: int | np.ndarray, ny: int | np.ndarray, lx: float | np.ndarray, ly: float | np.ndarray,
+              l: np.ndarray, a: np.ndarray, h: np.ndarray, pos: int | np.ndarray, neg: int | np.ndarray,
+              resid_bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         model = _ln(nx) + _ln(ny) + lx + ly + _lpc(a)
         if self.robust:
             model = model + _ln(l)
@@ -666,7 +672,7 @@ class _Search:
                 out.append(self._evaluate_one(x, y, count_h[j], count_t[j]))
         return out
 
-    def _evaluate_one(self, x, y, cx, cy) -> _Eval:
+    def _evaluate_one(self, x: tuple[int, ...], y: tuple[int, ...], cx: np.ndarray, cy: np.ndarray) -> _Eval:
         nx, ny = len(x), len(y)
         width = ny + 1
         size = (nx + 1) * width
@@ -684,7 +690,7 @@ class _Search:
         cat = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
         sup = self.sup_t[list(y)]
         if self.error_matrices and not self.literal_holds:
-            per = np.bincount(owner * (nx + 1) + cx[cat], minlength=ny * (nx + 1)).reshape(ny, nx + 1)
+            per: np.ndarray = np.bincount(owner * (nx + 1) + cx[cat], minlength=ny * (nx + 1)).reshape(ny, nx + 1)
             inside = _suffix(per, axis=1)[:, 1:]               # [i, l-1]
             resid_bits = _lb(self.n, sup[:, None] - inside).sum(axis=0)[:, None]
         else:

@@ -596,8 +596,12 @@ def _passes(s: _Settings, left: np.ndarray, right: np.ndarray, inter: np.ndarray
     return jac, ok
 
 
+# a tree's (query, support mask) nodes by its packed target
+_TreeCache = dict[bytes, list[tuple[Query, np.ndarray]]]
+
+
 def _tree_nodes(s: _Settings, view: _Prepared, target: np.ndarray,
-                cache: dict[bytes, list[tuple[Query, np.ndarray]]]) -> list[tuple[Query, np.ndarray]]:
+                cache: _TreeCache) -> list[tuple[Query, np.ndarray]]:
     """Fit a PCT (regression tree, one balanced 0/1 target) on the screened columns of ``view``; every
     non-root node as (query, support mask). Identical targets in one search reuse the same tree."""
     key = _pack(target).tobytes()
@@ -694,7 +698,7 @@ def _path_query(view: _Prepared, path: list[tuple[int, bool, float]]) -> Query |
 
 
 def _chain(s: _Settings, views: tuple[_Prepared, _Prepared], side: int, literal: int,
-           caches: tuple[dict, dict]) -> _Found:
+           caches: tuple[_TreeCache, _TreeCache]) -> _Found:
     """Alternate PCTs between the views from one seed literal (see the module docstring)."""
     found = _Found()
     target_side = side
@@ -729,7 +733,7 @@ def _chain(s: _Settings, views: tuple[_Prepared, _Prepared], side: int, literal:
                 found.left_masks.append(mask)
                 found.right_masks.append(target_mask)
                 found.counts.append((int(node_counts[i]), target_count, int(inter[i])))
-        best = int(np.lexsort(([len(q) for q, _m in nodes], -jac))[0])
+        best = int(np.lexsort((np.asarray([len(q) for q, _m in nodes]), -jac))[0])
         if jac[best] <= previous:
             break
         previous = float(jac[best])
@@ -783,7 +787,7 @@ def _search(s: _Settings, left: _Prepared, right: _Prepared, *, executor: Thread
     found.seeds = len(seeds)
     if on_seeds:
         on_seeds(len(seeds))
-    caches: tuple[dict, dict] = ({}, {})
+    caches: tuple[_TreeCache, _TreeCache] = ({}, {})
 
     def run(seed: tuple[float, int, int]) -> _Found:
         return _chain(s, views, seed[1], seed[2], caches)
@@ -937,7 +941,8 @@ def _collect(s: _Settings, found: _Found, p_values: np.ndarray, left: _Prepared,
         return Query((view.literal_condition(index),)), literal_masks[key]
 
     n_literal = len(found.literal_p)
-    best: dict[tuple[bytes, bytes], tuple] = {}
+    best: dict[tuple[bytes, bytes],
+               tuple[tuple[int, int, Query, Query], Query, Query, tuple[int, ...], float, np.ndarray]] = {}
     for i in np.flatnonzero(p_values <= s.max_p):
         if i < n_literal:
             left_query, left_mask = literal(left, int(found.literal_pairs[i, 0]))
@@ -967,7 +972,7 @@ def _collect(s: _Settings, found: _Found, p_values: np.ndarray, left: _Prepared,
 def _drop_dominated(ranked: list[Redescription]) -> list[Redescription]:
     """Drops a redescription when one ranked before it (Jaccard at least as high) uses a subset of its
     conditions on both sides: the extra conditions only lower the Jaccard."""
-    kept: list[tuple[Redescription, frozenset, frozenset]] = []
+    kept: list[tuple[Redescription, frozenset[Condition], frozenset[Condition]]] = []
     for r in ranked:
         left, right = frozenset(r.left.conditions), frozenset(r.right.conditions)
         if any(lower <= left and upper <= right for _k, lower, upper in kept):

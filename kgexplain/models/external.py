@@ -68,7 +68,7 @@ class ModelSpec:
 
 def is_model_spec(text: str | None) -> bool:
     """Whether ``text`` names a user's model (``hf:``, ``sklearn:``, ``python:``) rather than an architecture."""
-    return bool(text) and ":" in text and text.split(":", 1)[0] in KINDS   # type: ignore[union-attr]
+    return text is not None and ":" in text and text.split(":", 1)[0] in KINDS
 
 
 def parse_spec(text: str) -> ModelSpec:

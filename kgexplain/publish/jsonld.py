@@ -135,6 +135,7 @@ class JsonLdCompactor:
     def document(self, ntriples: bytes) -> dict[str, object]:
         """The N-Triples graph ``ntriples`` as one compacted document: ``@context`` and ``@graph``."""
         nodes: dict[str, dict[str, Any]] = {}
+        value: object
         for triple in ox.parse(ntriples, ox.RdfFormat.N_TRIPLES):
             s, p, o = triple.subject, triple.predicate.value, triple.object
             sid = f"_:{s.value}" if isinstance(s, ox.BlankNode) else s.value

@@ -8,9 +8,14 @@ shared across runs like items: one IRI per (kind, property, value).
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING
 
 from ..store import RawTriple
 from ..vocab import KGX, PROV, RDF, RDFS, Minter, nt_float, nt_int, nt_iri, nt_str
+
+if TYPE_CHECKING:
+    from ..mining.explainn import NeuronRule
+    from ..mining.redescribe import Redescription
 
 __all__ = ["concept_triples", "neuron_rule_triples", "redescription_triples", "concept_rule_triples", "neuron_rule_label"]
 
@@ -37,13 +42,13 @@ def concept_triples(minter: Minter, kind: str, prop: str, value: str, literal: b
     return iri, triples
 
 
-def neuron_rule_triples(run_id: str, minter: Minter, rules: Sequence[object], head_iris: Sequence[str],
+def neuron_rule_triples(run_id: str, minter: Minter, rules: Sequence[NeuronRule], head_iris: Sequence[str],
                         tail_iris: Sequence[str], head_names: Sequence[str], tail_names: Sequence[str]) -> Iterator[RawTriple]:
     """ExplaiNN rules ``X →(l, k) Y``: ``head_iris[i]`` is the IRI of head column i (a neuron, or a class for
     the predicted-label head), likewise for tails."""
     run = nt_iri(minter.run(run_id))
     for rank, rule in enumerate(rules, start=1):
-        head, tail = list(rule.head), list(rule.tail)          # type: ignore[attr-defined]
+        head, tail = list(rule.head), list(rule.tail)
         key = "|".join(head_iris[i] for i in head) + "→" + "|".join(tail_iris[j] for j in tail)
         r = nt_iri(minter.rule(run_id, key))
         yield r, TYPE, _k("NeuronRule")
@@ -52,26 +57,26 @@ def neuron_rule_triples(run_id: str, minter: Minter, rules: Sequence[object], he
             yield r, _k("headNeuron"), nt_iri(head_iris[i])
         for j in tail:
             yield r, _k("tailNeuron"), nt_iri(tail_iris[j])
-        yield r, _k("headThreshold"), nt_int(rule.l)             # type: ignore[attr-defined]
-        yield r, _k("tailThreshold"), nt_int(rule.k)             # type: ignore[attr-defined]
-        yield r, _k("applies"), nt_int(rule.applies)             # type: ignore[attr-defined]
-        yield r, _k("holds"), nt_int(rule.holds)                 # type: ignore[attr-defined]
-        yield r, _k("confidence"), nt_float(rule.holds / rule.applies if rule.applies else 0.0)  # type: ignore[attr-defined]
-        yield r, _k("gainBits"), nt_float(float(rule.gain_bits))  # type: ignore[attr-defined]
+        yield r, _k("headThreshold"), nt_int(rule.l)
+        yield r, _k("tailThreshold"), nt_int(rule.k)
+        yield r, _k("applies"), nt_int(rule.applies)
+        yield r, _k("holds"), nt_int(rule.holds)
+        yield r, _k("confidence"), nt_float(rule.holds / rule.applies if rule.applies else 0.0)
+        yield r, _k("gainBits"), nt_float(float(rule.gain_bits))
         yield r, _k("rank"), nt_int(rank)
         yield r, GENERATED_BY, run
 
 
-def neuron_rule_label(rule: object, head_names: Sequence[str], tail_names: Sequence[str]) -> str:
-    head = [head_names[i] for i in rule.head]                   # type: ignore[attr-defined]
-    tail = [tail_names[j] for j in rule.tail]                   # type: ignore[attr-defined]
-    l, k = rule.l, rule.k                                        # type: ignore[attr-defined]
+def neuron_rule_label(rule: NeuronRule, head_names: Sequence[str], tail_names: Sequence[str]) -> str:
+    head = [head_names[i] for i in rule.head]
+    tail = [tail_names[j] for j in rule.tail]
+    l, k = rule.l, rule.k
     left = " ∧ ".join(head) if l == len(head) else f"{l} of ({', '.join(head)})"
     right = " ∧ ".join(tail) if k == len(tail) else f"{k} of ({', '.join(tail)})"
     return f"{left} → {right}"
 
 
-def redescription_triples(run_id: str, minter: Minter, found: Iterable[object], left_text: Sequence[str],
+def redescription_triples(run_id: str, minter: Minter, found: Iterable[Redescription], left_text: Sequence[str],
                           right_text: Sequence[str], left_iris: Sequence[Sequence[str]],
                           right_iris: Sequence[Sequence[str]], right_property: str,
                           documents: Sequence[Sequence[str]]) -> Iterator[RawTriple]:
@@ -90,13 +95,13 @@ def redescription_triples(run_id: str, minter: Minter, found: Iterable[object], 
             yield r, _k("leftNeuron"), nt_iri(iri)
         for iri in rights:
             yield r, _k(right_property), nt_iri(iri)
-        yield r, _k("support"), nt_int(red.support)                 # type: ignore[attr-defined]
-        yield r, _k("leftSupport"), nt_int(red.left_support)        # type: ignore[attr-defined]
-        yield r, _k("rightSupport"), nt_int(red.right_support)      # type: ignore[attr-defined]
-        yield r, _k("jaccard"), nt_float(red.jaccard)               # type: ignore[attr-defined]
-        yield r, _k("pValue"), nt_float(red.p_value)                # type: ignore[attr-defined]
-        if getattr(red, "p_randomized", None) is not None:
-            yield r, _k("randomizedPValue"), nt_float(red.p_randomized)  # type: ignore[attr-defined]
+        yield r, _k("support"), nt_int(red.support)
+        yield r, _k("leftSupport"), nt_int(red.left_support)
+        yield r, _k("rightSupport"), nt_int(red.right_support)
+        yield r, _k("jaccard"), nt_float(red.jaccard)
+        yield r, _k("pValue"), nt_float(red.p_value)
+        if red.p_randomized is not None:
+            yield r, _k("randomizedPValue"), nt_float(red.p_randomized)
         for doc in docs:
             yield r, _k("coversDocument"), nt_iri(doc)
         yield r, _k("rank"), nt_int(rank)

@@ -315,8 +315,8 @@ def mention_ntriples(run_id: str, minter: Minter, documents: list[str], relevanc
             for index, (rel, doc) in enumerate(zip(relevance, mentions, strict=True)) for m in doc]
     if not rows:
         return b""
-    index, start, end, entity, surface, value = (list(column) for column in zip(*rows, strict=True))
-    frame = pl.DataFrame({"i": index, "start": start, "end": end, "entity": entity, "surface": surface,
+    index, start, end, entity, surfaces, value = (list(column) for column in zip(*rows, strict=True))
+    frame = pl.DataFrame({"i": index, "start": start, "end": end, "entity": entity, "surface": surfaces,
                           "value": value}, schema={"i": pl.Int64, "start": pl.Int64, "end": pl.Int64,
                                                    "entity": pl.String, "surface": pl.String, "value": pl.Float64})
     frame = frame.with_columns(pl.Series("doc", documents, dtype=pl.String).gather(frame["i"]))

@@ -105,8 +105,8 @@ def _alignment_summary(graph: rdflib.Graph, terms: list[rdflib.URIRef]) -> list[
                 for target in graph.objects(term, relation):
                     if str(target).startswith(namespace) and not (relation == RDF.type and target in _KIND_TYPES):
                         rows.setdefault((_curie(graph, relation), _curie(graph, target)), []).append(term)
-        for (relation, target), members in rows.items():
-            lines.append(f"| {name} | {relation} | {target} | {_list(graph, members)} |")
+        for (relation_curie, target_curie), members in rows.items():
+            lines.append(f"| {name} | {relation_curie} | {target_curie} | {_list(graph, members)} |")
     return lines + [""]
 
 

@@ -63,7 +63,12 @@ def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastA
     watching = []
     app.router.on_startup.append(lambda: watching.append(index.watch()))
     app.router.on_startup.append(state.executor.start)
-    app.router.on_shutdown.append(lambda: [event.set() for event in watching])
+
+    def stop_watching() -> None:
+        for event in watching:
+            event.set()
+
+    app.router.on_shutdown.append(stop_watching)
     app.router.on_shutdown.append(state.executor.close)
     app.router.on_shutdown.append(state.runner.close)
     return app

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, cast
 from urllib.parse import urlsplit
 
 import pyoxigraph as ox
@@ -112,6 +112,7 @@ class _Inspector:
         depth = 0
         op_start = True
         tokens = self.tokens
+        tok: Token | None
         for tok in tokens:
             if op_start:
                 tok = self._prologue(tok)
@@ -218,7 +219,7 @@ class _Inspector:
         """The IRI of a prefixed name. An undeclared prefix or an invalid IRI is refused: Oxigraph would
         then read ``ex:`` alone and the local part as more tokens (``ex:SERVICE:x\\#`` is, there, ``ex:``
         ``SERVICE`` ``:x\\#``)."""
-        prefix, local = tok.value  # type: ignore[misc]
+        prefix, local = cast(tuple[str, str], tok.value)
         base = self.prefixes.get(prefix)
         if base is None:
             raise self._refuse(f"prefix {prefix}: is not declared", tok)

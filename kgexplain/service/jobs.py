@@ -160,7 +160,7 @@ class JobRunner:
             loaded, trained, explained, mined = outcome.loaded, outcome.trained, outcome.explained, outcome.mined
             job.result = {
                 "dataset": dataset.name, "documents": len(dataset.docs), "kg_triples": loaded.kg_triples,
-                "model": trained.model, "test_accuracy": trained.test_accuracy,  # type: ignore[attr-defined]
+                "model": trained.model, "test_accuracy": trained.test_accuracy,  # type: ignore[union-attr]  # trained: no user model
                 "model_dir": str(model_dir), "explain_run": explained.run_id, "mentions": explained.mentions,
                 "activation_run": outcome.activations.run_id if outcome.activations else None,
                 "mining_run": mined.run_id, "rules": len(mined.rules), "exports": outcome.exports,

@@ -23,8 +23,8 @@ position, written with possessive quantifiers so that no failure backtracks: the
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import NamedTuple
+from collections.abc import Callable, Iterator
+from typing import NamedTuple, NoReturn, cast
 
 __all__ = ["KEYWORDS", "SENSITIVE_WORDS", "SparqlLexError", "Token", "tokenize"]
 
@@ -224,7 +224,7 @@ def _operator_reading(text: str, start: int, end: int) -> str:
     return _UNSAFE if depth else _HARMLESS
 
 
-def _fail(text: str, pos: int) -> None:
+def _fail(text: str, pos: int) -> NoReturn:
     """Raises the error for a position where no token starts."""
     c = text[pos]
     if c in "'\"":
@@ -261,7 +261,7 @@ def tokenize(text: str) -> Iterator[Token]:
     - ``<<`` (SPARQL 1.2) where "less than" may stand is refused.
     """
     n = len(text)
-    match = _TOKEN.match
+    match = cast(Callable[[str, int], re.Match[str]], _TOKEN.match)   # every group is optional: it always matches
     new = tuple.__new__
     frames: list[tuple[str, bool, bool]] = []   # (closer, may hold an expression, data or template)
     pending_data = False   # a data keyword was seen and its '{' has not come yet

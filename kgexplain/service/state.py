@@ -54,7 +54,7 @@ class ServiceState:
 
 
 def state_of(request: Request) -> ServiceState:
-    return request.app.state.kgx  # type: ignore[no-any-return]
+    return request.app.state.kgx
 
 
 def _store_of(request: Request) -> TripleStore:

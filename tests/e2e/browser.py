@@ -37,7 +37,8 @@ class Browser:
             time.sleep(0.05)
         port = port_file.read_text().split()[0]
         tab = httpx.put(f"http://127.0.0.1:{port}/json/new?about:blank", timeout=30).json()
-        self.socket = connect(tab["webSocketDebuggerUrl"], max_size=64 * 1024 * 1024, open_timeout=30)
+        # legacy=True: held open for the browser's life, not in a with block (websockets 17 warns otherwise)
+        self.socket = connect(tab["webSocketDebuggerUrl"], max_size=64 * 1024 * 1024, open_timeout=30, legacy=True)
         self.ids = itertools.count(1)
         self.events: list[dict[str, Any]] = []
         self.send("Page.enable")

@@ -66,7 +66,7 @@ def test_bad_input_fails_cleanly_and_keeps_the_store(case: str, out: Path, good_
     data, dump, extra = good_csv, kg, []
     expect = {"missing dump": "no such file", "corrupt gzip": "gzip", "missing columns": "no column",
               "empty dataset": "no rows", "unknown model": "unknown model 'rnn'",
-              "one label value": "exactly two values",
+              "one label value": "at least two values (classes)",
               "method does not apply": "--method shap does not apply to the bilstm model",
               "no cuda": "no CUDA device", "unknown method": "unknown attribution method 'lime'"}[case]
     if case == "missing dump":

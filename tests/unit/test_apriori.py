@@ -297,6 +297,7 @@ def test_candidates_with_an_infrequent_subset_are_pruned_before_counting(monkeyp
     assert counted == [0]  # level 3 ran, with no candidate left
 
 
+@pytest.mark.slow
 def test_sparse_encoding_with_many_rare_items_and_duplicates():
     """Many more items than (item, transaction) pairs across many words (as with Wikidata facts) takes
     the sort-and-bincount encoding path: same itemsets and supports as brute force, duplicates ignored."""

@@ -42,6 +42,7 @@ def test_shap_additivity_on_a_random_cnn() -> None:
     assert [len(r) for r in attribution.relevance] == [min(64, len(tokenize(t))) for t in texts[:6]]
 
 
+@pytest.mark.slow
 def test_training_learns_a_keyword_and_shap_points_at_it() -> None:
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(30)]

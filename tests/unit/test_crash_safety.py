@@ -272,6 +272,7 @@ def _kill_points(events: int, picks: int) -> list[int]:
 # the tests
 
 
+@pytest.mark.slow
 def test_a_killed_load_leaves_the_old_kg_and_dataset_or_the_new(zygote: Zygote, tmp_path: Path,
                                                                 seed: int) -> None:
     """Version 1 of a dataset and its KG is loaded; loading version 2 is killed at each write (before and

@@ -48,6 +48,7 @@ def _outputs(trained: TrainedModel, texts: list[str]) -> tuple[np.ndarray, np.nd
         return trained.model.head(emb).squeeze(1).numpy(), emb.numpy()
 
 
+@pytest.mark.slow
 def test_ig_completeness(trained: TrainedModel) -> None:
     """§4.5 check 1: |Σ A − (F(x) − F(0))| ≤ 0.01·|F(x) − F(0)| + 1e-4 at 300 steps, per document."""
     docs = TEXTS[200:212]
@@ -71,6 +72,7 @@ def test_rescale_methods_sum_to_delta(trained: TrainedModel, method: str) -> Non
     assert result.max_additivity_error < 1e-5
 
 
+@pytest.mark.slow
 def test_gradient_shap_adds_up_in_expectation(trained: TrainedModel) -> None:
     """Expected gradients sum to f(x) − E[f(background)] in expectation: the error falls with samples and is
     below 0.08 (probability units) at 400 samples."""

@@ -195,6 +195,7 @@ def test_jsonld_is_compacted_and_round_trips(mined: tuple[EmbeddedStore, list[Ru
 # ---------------------------------------------------------------------------------------------------
 # SHACL rules
 
+@pytest.mark.slow
 def test_shacl_rules_applied_by_pyshacl_agree_with_assign_classes(mined: tuple[EmbeddedStore, list[Rule]],
                                                                   tmp_path: Path) -> None:
     import pyshacl
@@ -277,6 +278,7 @@ def hermit() -> None:
         pytest.skip(message)
 
 
+@pytest.mark.slow
 def test_swrl_applied_by_hermit_agrees_with_assign_classes(mined: tuple[EmbeddedStore, list[Rule]], tmp_path: Path,
                                                            hermit: None) -> None:
     """An OWL reasoner that implements SWRL (HermiT, through owlready2) applies the exported rules to new

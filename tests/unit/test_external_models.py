@@ -122,6 +122,7 @@ def _probability(bert, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:  
     return torch.softmax(logits, dim=-1)[:, 1]
 
 
+@pytest.mark.slow
 def test_integrated_gradients_is_complete_at_the_word_level(bert, texts: list[str]) -> None:  # noqa: ANN001
     result = explain_transformer(bert, texts, "ig", n_steps=300, batch_size=4)
     checked = 0
@@ -138,6 +139,7 @@ def test_integrated_gradients_is_complete_at_the_word_level(bert, texts: list[st
     assert result.max_additivity_error < 1e-3
 
 
+@pytest.mark.slow
 def test_a_word_scores_the_sum_of_its_pieces(bert, texts: list[str]) -> None:  # noqa: ANN001
     """Our word relevance against captum's own piece attributions, grouped by the tokenizer's words."""
     from captum.attr import LayerIntegratedGradients
@@ -167,6 +169,7 @@ def _word_indices(text: str) -> list[int]:
     return [w for w, piece in enumerate(pieces) if re.fullmatch(r"\w+", piece)]
 
 
+@pytest.mark.slow
 def test_a_long_text_is_cut_where_the_model_cuts_it(bert_dir: Path, texts: list[str]) -> None:
     short = load_model(f"hf:{bert_dir}", max_tokens=12)
     result = explain_transformer(short, texts[:3], "ig", n_steps=8)
@@ -181,6 +184,7 @@ def test_a_long_text_is_cut_where_the_model_cuts_it(bert_dir: Path, texts: list[
         assert result.truncated[i] == (read, len(tokenize(text)))
 
 
+@pytest.mark.slow
 def test_gradient_shap_runs_and_deeplift_is_refused_where_it_does_not_add_up(bert, texts: list[str]) -> None:  # noqa: ANN001
     result = explain_transformer(bert, texts[:3], "gradient-shap", n_samples=20)
     assert [len(r) for r in result.relevance] == [len(tokenize(t)) for t in texts[:3]]
@@ -191,6 +195,7 @@ def test_gradient_shap_runs_and_deeplift_is_refused_where_it_does_not_add_up(ber
 
 # --- shap Partition on a scikit-learn pipeline -------------------------------------------------------------
 
+@pytest.mark.slow
 def test_partition_values_add_up_to_the_output_minus_the_masked_text(tmp_path_factory: pytest.TempPathFactory,
                                                                     texts: list[str]) -> None:
     import joblib
@@ -219,6 +224,7 @@ def test_partition_values_add_up_to_the_output_minus_the_masked_text(tmp_path_fa
 
 # --- labels, shapes and loading errors ---------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_data_classes_are_found_among_the_model_labels(bert_dir: Path) -> None:
     model = load_model(f"hf:{bert_dir}", probe=False)
     assert model.class_indices(("other", "planted")) == [0, 1]
@@ -289,6 +295,7 @@ def test_a_function_model_is_checked(user_module: str) -> None:
         load_model("python:kgx_no_such_module:predict")
 
 
+@pytest.mark.slow
 def test_a_directory_that_is_not_a_saved_classifier_is_refused(bert_dir: Path, tmp_path: Path) -> None:
     from transformers import BertConfig, BertModel
 
@@ -341,6 +348,7 @@ def test_a_skops_file_loads_like_joblib(tmp_path_factory: pytest.TempPathFactory
 
 # --- the run record --------------------------------------------------------------------------------------
 
+@pytest.mark.slow
 def test_the_hash_covers_weights_config_and_tokenizer(bert_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
     shutil.copytree(bert_dir, copy)
@@ -353,6 +361,7 @@ def test_the_hash_covers_weights_config_and_tokenizer(bert_dir: Path, tmp_path: 
         shutil.copy(bert_dir / name, copy / name)
 
 
+@pytest.mark.slow
 def test_the_run_record_names_the_model_in_prov_and_ml_schema_terms(bert) -> None:  # noqa: ANN001
     record = RunRecord("explain-1", "AttributionRun", MINTER.dataset("d"), MINTER.run_graph("explain-1").value,
                        "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z",

@@ -229,6 +229,7 @@ def test_conjunctions_from_trees_and_alternation():
 # randomisation: seeded nulls
 
 
+@pytest.mark.slow
 def test_search_level_p_values_are_uniform_on_a_seeded_null():
     """Design: 40 independent null data sets (150 samples; 6 uniform neurons in 4 bins vs 8 independent
     attributes); each runs the search with R = 19 permutations. The search-level p-value of the search's
@@ -254,6 +255,7 @@ def test_search_level_p_values_are_uniform_on_a_seeded_null():
     assert np.count_nonzero(values <= 0.1) <= 10
 
 
+@pytest.mark.slow
 def test_raw_p_values_on_permuted_labels_stay_within_the_false_positive_rate():
     """The attribute rows of the planted data are permuted (6 seeded permutations), so no relation is left.
 

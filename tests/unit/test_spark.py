@@ -8,6 +8,8 @@ import pytest
 from kgexplain.mining.apriori import apriori
 from kgexplain.mining.spark import spark_itemsets, spark_session
 
+pytestmark = pytest.mark.slow   # a local Spark session takes ~20 s to start
+
 
 @pytest.fixture(scope="module")
 def spark(java: None):

@@ -31,7 +31,7 @@ def document_detail(state: ServiceState, dataset: str, doc_id: str) -> dict[str,
         "dataset": dataset, "id": doc_id, "iri": state.minter.document(dataset, doc_id),
         "run": local_id(str(data["run"])), "prediction": data["score"],
         "tokens": [{"position": i, "surface": t, "relevance": r}
-                   for i, (t, r) in enumerate(zip(data["tokens"], data["scores"], strict=True))],   # type: ignore[call-overload]
+                   for i, (t, r) in enumerate(zip(data["tokens"], data["scores"], strict=True))],
         "mentions": [{"start": a, "end": b, "entity": e, "label": label}
-                     for a, b, e, label in data["mentions"]],   # type: ignore[attr-defined]
+                     for a, b, e, label in data["mentions"]],
     }
