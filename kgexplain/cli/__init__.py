@@ -59,7 +59,7 @@ StoreOpt = Annotated[Path | None, typer.Option("--store", envvar="KGX_STORE", he
 EndpointOpt = Annotated[str | None, typer.Option("--endpoint", envvar="KGX_ENDPOINT", help="A SPARQL 1.1 endpoint (query URL) instead of the embedded store.")]
 OutOpt = Annotated[Path, typer.Option("--out", help="Directory for the store, model, exports and summary.")]
 DatasetOpt = Annotated[str, typer.Option("--dataset", help="Dataset name inside the store.")]
-PresetOpt = Annotated[str, typer.Option("--preset", help=f"Mining settings preset: {', '.join(PRESETS)}.")]
+PresetOpt = Annotated[str, typer.Option("--preset", help=f"Settings preset: {', '.join(PRESETS)} (paper: the paper's θ = 1.0 and confmin; in run and demo also 500 SHAP references and entity tokens; see docs/defaults.md).")]
 ThetaOpt = Annotated[float | None, typer.Option("--theta", help="TC threshold θ in (0.5, 1] (overrides the preset).")]
 ConfOpt = Annotated[float | None, typer.Option("--min-confidence", help="confmin (overrides the preset).")]
 SupOpt = Annotated[int | None, typer.Option("--min-support", help="supmin, in entities.")]
