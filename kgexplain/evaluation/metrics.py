@@ -11,7 +11,16 @@ antecedent gets that rule's class. ``M(e)`` are the test occurrences (mentions) 
   covered training transactions (entities mentioned in a training text) / all of them.
 
 Each is reported for *all* test-mentioned entities and for the *unseen* ones, never mentioned in a
-training text. Readings the paper leaves open are options (``CONFLICTS``, ``COVERAGE_BASES``); the
+training text.
+
+More than two classes (issue #19) are read one-vs-rest, as the rules were mined (``stages.mine.class_influence``):
+class c's occurrences ``M_c(e)`` are e's test mentions in documents explained for c, with either sign, and its
+mentions that push a document explained for another class towards that class (relevance > 0: evidence against c);
+a mention pushing a document away from another class says nothing about c. ``Acc_imp`` of c is the share of
+``M_c(e)`` that is evidence for c (explained for c, relevance > 0), ``Acc_overall`` the share whose document the
+model predicts as c (its most probable class), coverage the share of test-mentioned entities c's rules take.
+Each measure is reported per class and as the macro average over the classes (``class_metrics``, ``macro``);
+with ``--target c`` every document is explained for c and c's row is the paper's binary reading. Readings the paper leaves open are options (``CONFLICTS``, ``COVERAGE_BASES``); the
 README ("Evaluation") quotes the sentences each rests on.
 
 An entity that satisfies rules of both classes (``conflicts``):
@@ -26,8 +35,9 @@ An entity that satisfies rules of both classes (``conflicts``):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
 
@@ -35,7 +45,7 @@ from ..errors import InputError
 from ..mining.rules import Item, Rule
 
 __all__ = ["Assignment", "SetMetrics", "assign_classes", "set_metrics", "overlap", "PAPER_TABLE1", "CONFLICTS",
-           "COVERAGE_BASES", "check_conflicts", "assign_supporters"]
+           "COVERAGE_BASES", "check_conflicts", "assign_supporters", "class_metrics", "macro", "score_sets"]
 
 #: How an entity satisfying rules of both classes is scored; the first is the default.
 CONFLICTS = ("confident", "drop", "union")
@@ -45,9 +55,11 @@ COVERAGE_BASES = ("test", "train")
 
 @dataclass
 class Assignment:
-    classes: dict[str, str]          # entity IRI -> "Pos" | "Neg", or "both" (conflicts="union")
-    ties: int                        # entities matching rules of both classes with equal confidence
-    conflicts: int = 0               # entities matching rules of both classes, however scored
+    classes: dict[str, str]          # entity IRI -> "Pos" | "Neg" (a class name), or "both" (conflicts="union")
+    ties: int                        # entities matching rules of several classes, the two best equally confident
+    conflicts: int = 0               # entities matching rules of several classes, however scored
+    #: entity IRI -> the classes it counts for: one, or (conflicts="union") every class whose rules it matches
+    members: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass
@@ -107,19 +119,24 @@ def assign_supporters(rules: Iterable[Rule], transactions: Sequence[str], measur
 
 def _resolve(best: Mapping[str, Mapping[str, float]], conflicts: str) -> Assignment:
     classes: dict[str, str] = {}
+    members: dict[str, frozenset[str]] = {}
     ties = both = 0
     for entity, per_class in best.items():
         if len(per_class) == 1:
             classes[entity] = next(iter(per_class))
+            members[entity] = frozenset(per_class)
             continue
         both += 1
-        tied = per_class["Pos"] == per_class["Neg"]
+        first, second = sorted(per_class.values(), reverse=True)[:2]
+        tied = first == second
         ties += tied
         if conflicts == "union":
             classes[entity] = "both"
+            members[entity] = frozenset(per_class)
         elif conflicts == "confident" and not tied:
             classes[entity] = max(per_class, key=per_class.__getitem__)
-    return Assignment(classes, ties, both)
+            members[entity] = frozenset((classes[entity],))
+    return Assignment(classes, ties, both, members)
 
 
 def set_metrics(occurrences: pl.DataFrame, classes: Mapping[str, str], entities: set[str], *,
@@ -144,6 +161,70 @@ def set_metrics(occurrences: pl.DataFrame, classes: Mapping[str, str], entities:
         result.train_entities, result.train_covered = len(train_entities), train_covered
         result.coverage_train = train_covered / len(train_entities) if train_entities else float("nan")
     return result
+
+
+def class_metrics(occurrences: pl.DataFrame, members: Mapping[str, frozenset[str]], entities: set[str], cls: str,
+                  index: int, *, train_members: Mapping[str, frozenset[str]] | None = None,
+                  train_entities: set[str] | None = None) -> SetMetrics:
+    """One class's metrics with more than two classes, one-vs-rest (module docstring). ``occurrences``: one row
+    per test mention (columns entity, relevance, explained: the label its document is explained for, predicted:
+    the document's predicted label); ``members``: the classes each entity counts for (``Assignment.members``);
+    ``index``: ``cls``'s label."""
+    covered = {e for e in entities if cls in members.get(e, ())}
+    own = pl.col("explained") == index
+    rows = occurrences.filter(pl.col("entity").is_in(list(covered)) & (own | (pl.col("relevance") > 0)))
+    if rows.height:
+        imp = rows.select((own & (pl.col("relevance") > 0)).mean()).item()
+        overall = rows.select((pl.col("predicted") == index).mean()).item()
+    else:
+        imp = overall = float("nan")
+    result = SetMetrics(len(entities), len(covered), rows.height, float(imp), float(overall),
+                        len(covered) / len(entities) if entities else float("nan"))
+    if train_entities is not None:
+        taken = sum(1 for e in train_entities if cls in (train_members or {}).get(e, ()))
+        result.train_entities, result.train_covered = len(train_entities), taken
+        result.coverage_train = taken / len(train_entities) if train_entities else float("nan")
+    return result
+
+
+def macro(per_class: Mapping[str, SetMetrics], entities: set[str], members: Mapping[str, frozenset[str]], *,
+          train_members: Mapping[str, frozenset[str]] | None = None,
+          train_entities: set[str] | None = None) -> SetMetrics:
+    """The macro average of ``class_metrics`` over the classes: Acc_imp and Acc_overall are the unweighted means
+    of the classes that cover an entity (a class whose rules cover none has no accuracy to average); coverage
+    is the share of the entities that any class's rules take."""
+
+    def mean(values: Iterable[float]) -> float:
+        kept = [v for v in values if not math.isnan(v)]
+        return sum(kept) / len(kept) if kept else float("nan")
+
+    covered = sum(1 for e in entities if members.get(e))
+    result = SetMetrics(len(entities), covered, sum(m.occurrences for m in per_class.values()),
+                        mean(m.acc_imp for m in per_class.values()), mean(m.acc_overall for m in per_class.values()),
+                        covered / len(entities) if entities else float("nan"))
+    if train_entities is not None:
+        taken = sum(1 for e in train_entities if (train_members or {}).get(e))
+        result.train_entities, result.train_covered = len(train_entities), taken
+        result.coverage_train = taken / len(train_entities) if train_entities else float("nan")
+    return result
+
+
+def score_sets(test: pl.DataFrame, assignment: Assignment, supporters: Assignment, test_entities: set[str],
+               unseen: set[str], seen: set[str], classes: Sequence[str] = ()
+               ) -> tuple[dict[str, SetMetrics], dict[str, dict[str, SetMetrics]]]:
+    """The metrics of one rule set on the test mentions, for "all" test-mentioned entities and the "unseen" ones:
+    ({set: metrics}, {set: {class: metrics}}). Two classes (``classes`` empty): ``set_metrics``, no per-class
+    part; more: the macro average and each class's ``class_metrics`` (``test`` then has explained, predicted)."""
+    if not classes:
+        return ({"all": set_metrics(test, assignment.classes, test_entities, train_classes=supporters.classes,
+                                    train_entities=seen),
+                 "unseen": set_metrics(test, assignment.classes, unseen)}, {})
+    members, train = assignment.members, supporters.members
+    per_class = {"all": {c: class_metrics(test, members, test_entities, c, i, train_members=train,
+                                          train_entities=seen) for i, c in enumerate(classes)},
+                 "unseen": {c: class_metrics(test, members, unseen, c, i) for i, c in enumerate(classes)}}
+    return ({"all": macro(per_class["all"], test_entities, members, train_members=train, train_entities=seen),
+             "unseen": macro(per_class["unseen"], unseen, members)}, per_class)
 
 
 def overlap(a: set[str], b: set[str]) -> tuple[float, float]:
@@ -187,11 +268,12 @@ class ContextMetrics:
 
 
 def context_metrics(rules: Iterable[Rule], entity_items: Mapping[str, set[Item]],
-                    scores: Mapping[str, float]) -> dict[str, ContextMetrics]:
+                    scores: Mapping[str, float], hits: Mapping[str, bool] | None = None) -> dict[str, ContextMetrics]:
     """Table 3 per class. ``entity_items``: the items of every entity that has an outside text;
     ``scores``: the model's P(positive) on each such entity's text. An entity covered by rules of both
     classes counts for both: the table asks what each class's rules pick out, not how an entity is
-    classified."""
+    classified. More than two classes: call it per class c with c's rules, ``scores`` = P(c) and ``hits``
+    = whether c is the most probable class of each text (what r_Pos then counts; default: score > 0.5)."""
     per_class: dict[str, tuple[set[str], list[float]]] = {"Pos": (set(), []), "Neg": (set(), [])}
     for rule in rules:
         antecedent = set(rule.antecedent)
@@ -207,5 +289,6 @@ def context_metrics(rules: Iterable[Rule], entity_items: Mapping[str, set[Item]]
             len(rule_means), len(values),
             sum(values) / len(values) if values else float("nan"),
             sum(rule_means) / len(rule_means) if rule_means else float("nan"),
-            sum(v > 0.5 for v in values) / len(values) if values else float("nan"))
+            sum((hits[e] if hits is not None else scores[e] > 0.5) for e in entities) / len(values)
+            if values else float("nan"))
     return out

@@ -20,7 +20,7 @@ import polars as pl
 
 from ..mining.rules import Item, score_itemsets
 from ..pipeline import MiningInput, Settings
-from .metrics import SetMetrics, assign_classes, assign_supporters, set_metrics
+from .metrics import SetMetrics, assign_classes, assign_supporters, score_sets
 
 __all__ = ["SUPPORTS", "LENGTHS", "SensitivityRow", "grid", "restrict", "sensitivity"]
 
@@ -63,15 +63,20 @@ def restrict(mined: MiningInput, min_support: int, max_length: int) -> MiningInp
     keep = np.flatnonzero((frequent.support >= floor) & (frequent.lengths <= max_length))
     narrowed = replace(frequent, matrix=frequent.matrix[keep], support=frequent.support[keep], min_count=floor)
     scores = {name: values[keep] for name, values in mined.scores.items()} if mined.scores is not None else None
-    return replace(mined, frequent=narrowed, min_support=floor, scores=scores)
+    # k > 2 classes: each class's scores narrowed alike, in a dict of the restricted input's own
+    class_scores = {name: {m: values[keep] for m, values in per_class.items()}
+                    for name, per_class in mined.class_scores.items()}
+    return replace(mined, frequent=narrowed, min_support=floor, scores=scores, class_scores=class_scores)
 
 
 def sensitivity(model: str, loosest: MiningInput, settings: Settings, measures: Sequence[str],
                 test: pl.DataFrame, test_items: Mapping[str, set[Item]], test_entities: set[str], unseen: set[str],
                 conflicts: str, points: Sequence[tuple[int, int]],
-                progress: Callable[[int], None] = lambda _done: None) -> list[SensitivityRow]:
+                progress: Callable[[int], None] = lambda _done: None,
+                classes: Sequence[str] = ()) -> list[SensitivityRow]:
     """One row per (point, measure) for one model. ``loosest``: its mining input at the loosest point;
-    the other arguments as ``stage.evaluate_stage`` reads them for the main table."""
+    the other arguments as ``stage.evaluate_stage`` reads them for the main table (more than two ``classes``:
+    the rows hold the macro averages)."""
     rows = []
     transactions = set(loosest.entities)
     for done, (min_support, max_length) in enumerate(points):
@@ -80,11 +85,10 @@ def sensitivity(model: str, loosest: MiningInput, settings: Settings, measures: 
             _candidates, rules = mined.rules(settings, measure)
             assignment = assign_classes(rules, test_items, measure, conflicts)
             supporters = assign_supporters(rules, loosest.entities, measure, conflicts)
+            scored, _per_class = score_sets(test, assignment, supporters, test_entities, unseen, transactions, classes)
             rows.append(SensitivityRow(
-                model, measure, min_support, max_length, len(rules),
-                set_metrics(test, assignment.classes, test_entities, train_classes=supporters.classes,
-                            train_entities=transactions),
-                set_metrics(test, assignment.classes, unseen), assignment.ties, assignment.conflicts,
+                model, measure, min_support, max_length, len(rules), scored["all"], scored["unseen"],
+                assignment.ties, assignment.conflicts,
                 (min_support, max_length) == (settings.min_support, settings.max_antecedent)))
         progress(done + 1)
     return rows

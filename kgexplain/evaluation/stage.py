@@ -12,6 +12,10 @@ Readings the paper leaves open are arguments, defaulting to what earlier version
 ``coverage_base`` (which coverage the report sets beside the paper's; both are always computed),
 ``conflicts`` (an entity matched by rules of both classes; ``metrics``), and ``sensitivity_grid`` (the
 measures over a grid of supmin × longest antecedent; module ``sensitivity``).
+
+More than two classes (issue #19): every measure per class, one-vs-rest as the rules were mined, and their
+macro average (``metrics``, module docstring); Table 2 compares the entities each class's rules cover, Table 3
+reads each class's probability on the outside texts.
 """
 
 from __future__ import annotations
@@ -49,7 +53,7 @@ from .metrics import (
     check_conflicts,
     context_metrics,
     overlap,
-    set_metrics,
+    score_sets,
 )
 from .sensitivity import SensitivityRow, grid, sensitivity
 
@@ -64,7 +68,7 @@ class ModelEvaluation:
     run: str
     test_accuracy: float
     rules: dict[str, int]                                   # measure -> rules after pruning
-    results: dict[str, dict[str, SetMetrics]]               # measure -> "all"/"unseen" -> metrics
+    results: dict[str, dict[str, SetMetrics]]               # measure -> "all"/"unseen" -> metrics (k > 2: macro)
     ties: dict[str, int]
     covered: dict[str, dict[str, list[str]]] = field(repr=False)   # measure -> class -> training entities
     #: Table 3 under ``context_measure``: "Pos"/"Neg" -> metrics, and "all" (every described entity,
@@ -73,6 +77,8 @@ class ModelEvaluation:
     context_measure: str | None = None
     #: measure -> test-mentioned entities matched by rules of both classes (however ``conflicts`` scores them)
     conflicts: dict[str, int] = field(default_factory=dict)
+    #: more than two classes: measure -> "all"/"unseen" -> class -> metrics (``results`` holds their macro average)
+    per_class: dict[str, dict[str, dict[str, SetMetrics]]] = field(default_factory=dict)
 
 
 @dataclass
@@ -83,6 +89,7 @@ class Evaluation:
     overlaps: list[dict[str, Any]]
     seconds: float
     rule_graph: str | None = None
+    classes: tuple[str, ...] = ("Pos", "Neg")                # the rules' consequents: Pos/Neg, or k class names
     #: ``--sensitivity``: one row per model, (supmin, longest antecedent) point and measure
     sensitivity: list[SensitivityRow] = field(default_factory=list)
 
@@ -132,11 +139,9 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
     for m in measures:
         if m not in MEASURES:
             raise InputError(f"unknown measure {m!r}; use any of {', '.join(MEASURES)}")
-    classes = dataset_classes(store, dataset, settings)
-    if len(classes) > 2:   # issue #19: mining and publishing take k classes; this evaluation is still binary
-        raise InputError(f"{dataset!r} has {len(classes)} classes ({', '.join(classes)}): `kgexplain evaluate` "
-                         "scores two-class rule sets only, so far (Acc_imp and Acc_overall per class and their "
-                         "macro average are yet to come)")
+    names = dataset_classes(store, dataset, settings)
+    classes = names if len(names) > 2 else ()   # k > 2 (issue #19): per class, one-vs-rest, and macro
+    consequents = classes or ("Pos", "Neg")
     device = str(resolve_device(settings.train.device))
     trained_models = _load_models(model_dirs, device)
     start = time.perf_counter()
@@ -162,15 +167,15 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
     for row in latest.iter_rows(named=True):
         progress(f"evaluating {row['model']}", 0, len(measures) + 2)
         mined = mining_input(store, dataset, settings, explain_run=row["run"])
-        test = store.select(load_query("evaluation/split_mentions"), run_graph=NamedNode(row["graph"]),
-                            data_graph=data_graph, split="test")
+        test = store.select(load_query("evaluation/split_class_mentions" if classes else "evaluation/split_mentions"),
+                            run_graph=NamedNode(row["graph"]), data_graph=data_graph, split="test")
         test_entities = set(test["entity"].to_list()) if test.height else set()
         seen = set(mined.entities)
         unseen = test_entities - seen
         progress(f"evaluating {row['model']}", 1, len(measures) + 2)
         items = _entity_items(transactions(store, kg, sorted(test_entities), settings)) if test_entities else {}
         progress(f"evaluating {row['model']}", 2, len(measures) + 2)
-        results, counts, ties, covered, both = {}, {}, {}, {}, {}
+        results, per_class, counts, ties, covered, both = {}, {}, {}, {}, {}, {}
         for k, measure in enumerate(measures):
             candidates, rules = mined.rules(settings, measure)
             if measure == headline:
@@ -178,12 +183,12 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
                 headline_rules = rules
             assignment = assign_classes(rules, items, measure, conflicts)
             supporters = assign_supporters(rules, mined.entities, measure, conflicts)
-            results[measure] = {"all": set_metrics(test, assignment.classes, test_entities,
-                                                   train_classes=supporters.classes, train_entities=seen),
-                                "unseen": set_metrics(test, assignment.classes, unseen)}
+            results[measure], split = score_sets(test, assignment, supporters, test_entities, unseen, seen, classes)
+            if split:
+                per_class[measure] = split
             counts[measure], ties[measure], both[measure] = len(rules), assignment.ties, assignment.conflicts
             covered[measure] = {cls: sorted({mined.entities[int(t)] for r in rules if r.consequent == cls
-                                             for t in r.entities}) for cls in ("Pos", "Neg")}
+                                             for t in r.entities}) for cls in consequents}
             progress(f"evaluating {row['model']}", k + 3, len(measures) + 2)
         if points:
             task = f"sensitivity ({row['model']}: supmin × longest antecedent)"
@@ -196,22 +201,22 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
                                                            max_antecedent=max(n for _, n in points)),
                                    explain_run=row["run"])
             sensitivity_rows += sensitivity(row["model"], loosest, settings, measures, test, items, test_entities,
-                                            unseen, conflicts, points, step)
+                                            unseen, conflicts, points, step, classes=classes)
         context = None
         if row["model"] in trained_models:
             progress(f"out-of-context texts ({row['model']})", 0, None)
             if outside is None:
                 outside = OutsideTexts.read(store, kg, settings)
-            context = _context(trained_models[row["model"]], headline_rules, outside)
+            context = _context(trained_models[row["model"]], headline_rules, outside, classes)
         evaluations.append(ModelEvaluation(
             row["model"], row["method"], row["run"],
             float(row["accuracy"]) if row.get("accuracy") is not None else float("nan"), counts, results, ties,
-            covered, context, headline if context is not None else None, conflicts=both))
+            covered, context, headline if context is not None else None, conflicts=both, per_class=per_class))
     overlaps = []
     measure = headline
     for i, a in enumerate(evaluations):
         for b in evaluations[i + 1:]:
-            for cls in ("Pos", "Neg"):
+            for cls in consequents:
                 coef, jac = overlap(set(a.covered[measure][cls]), set(b.covered[measure][cls]))
                 overlaps.append({"model_a": a.model, "model_b": b.model, "class": cls, "measure": measure,
                                  "entities_a": len(a.covered[measure][cls]),
@@ -219,7 +224,8 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
     result = Evaluation(dataset, {"theta": settings.theta, "min_confidence": settings.min_confidence,
                                   "min_support": settings.min_support, "max_length": settings.max_antecedent,
                                   "coverage_base": coverage_base, "conflicts": conflicts},
-                        evaluations, overlaps, time.perf_counter() - start, sensitivity=sensitivity_rows)
+                        evaluations, overlaps, time.perf_counter() - start, sensitivity=sensitivity_rows,
+                        classes=consequents)
     output.mkdir(parents=True, exist_ok=True)
     if evaluations:
         from .rule_graph import render_png, rule_graph
@@ -237,17 +243,30 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
     return result
 
 
-def _context(trained: TrainedModel, rules: list[Rule], outside: OutsideTexts) -> dict[str, ContextMetrics]:
+def _context(trained: TrainedModel, rules: list[Rule], outside: OutsideTexts,
+             classes: Sequence[str] = ()) -> dict[str, ContextMetrics]:
     """Table 3 for one model: its P(positive) on every outside text, summarised per class of its rules,
-    and over all outside texts (the base rate the per-class numbers are read against)."""
+    and over all outside texts (the base rate the per-class numbers are read against). More than two classes:
+    per class c, P(c) on the texts of c's rules, and as base rate ("all " + c) on every text; r_Pos counts the
+    texts whose most probable class is c."""
     entities = list(outside.texts)
     if not entities:
         raise InputError("the knowledge graph holds no English descriptions to use as outside texts")
-    probabilities = predict(trained.model, trained.encode([outside.texts[e] for e in entities])).tolist()
-    scores = dict(zip(entities, probabilities, strict=True))
-    out = context_metrics(rules, outside.items, scores)
-    out["all"] = ContextMetrics(0, len(probabilities), sum(probabilities) / len(probabilities), float("nan"),
-                                sum(p > 0.5 for p in probabilities) / len(probabilities))
+    probabilities = predict(trained.model, trained.encode([outside.texts[e] for e in entities]))
+    if not classes:
+        values = probabilities.tolist()
+        out = context_metrics(rules, outside.items, dict(zip(entities, values, strict=True)))
+        out["all"] = ContextMetrics(0, len(values), sum(values) / len(values), float("nan"),
+                                    sum(p > 0.5 for p in values) / len(values))
+        return out
+    top = probabilities.argmax(dim=1).tolist()
+    out = {}
+    for i, cls in enumerate(classes):
+        values = probabilities[:, i].tolist()
+        scores, hits = dict(zip(entities, values, strict=True)), {e: t == i for e, t in zip(entities, top, strict=True)}
+        out[cls] = context_metrics([r for r in rules if r.consequent == cls], outside.items, scores, hits)[cls]
+        out["all " + cls] = ContextMetrics(0, len(values), sum(values) / len(values), float("nan"),
+                                           sum(t == i for t in top) / len(top))
     return out
 
 
@@ -282,13 +301,19 @@ def _rows(result: Evaluation) -> list[list[str]]:
     for ev in result.models:
         for subset in ("all", "unseen"):
             for measure, per_set in ev.results.items():
-                m = per_set[subset]
-                paper = PAPER_TABLE1.get((ev.model, subset), {}).get(measure) if _is_painters(result) else None
-                rows.append([ev.model, subset, measure, str(ev.rules[measure]), f"{m.covered}/{m.entities}",
-                             _fmt(m.acc_imp), _fmt(paper[0] if paper else None),
-                             _fmt(m.acc_overall), _fmt(paper[1] if paper else None),
-                             _fmt(m.coverage_of(chosen)), _fmt(paper[2] if paper else None),
-                             _fmt(m.coverage_of(other))])
+                # more than two classes: each class's row, then their macro average (issue #19)
+                shown = [(f"{measure} · {cls}", "—", m) for cls, m in
+                         ev.per_class.get(measure, {}).get(subset, {}).items()]
+                label = f"{measure} · macro" if shown else measure
+                shown.append((label, str(ev.rules[measure]), per_set[subset]))
+                paper = (PAPER_TABLE1.get((ev.model, subset), {}).get(measure)
+                         if _is_painters(result) and len(shown) == 1 else None)
+                for name, rules, m in shown:
+                    rows.append([ev.model, subset, name, rules, f"{m.covered}/{m.entities}",
+                                 _fmt(m.acc_imp), _fmt(paper[0] if paper else None),
+                                 _fmt(m.acc_overall), _fmt(paper[1] if paper else None),
+                                 _fmt(m.coverage_of(chosen)), _fmt(paper[2] if paper else None),
+                                 _fmt(m.coverage_of(other))])
     return rows
 
 
@@ -331,11 +356,11 @@ def _context_rows(result: Evaluation) -> list[list[str]]:
     for ev in result.models:
         if not ev.context:
             continue
-        for cls in ("Pos", "Neg", "all"):
-            m = ev.context[cls]
-            paper = PAPER_TABLE3.get(cls) if _is_painters(result) else None
-            rows.append([ev.model, str(ev.context_measure), cls if cls != "all" else "(every text)",
-                         str(m.rules) if cls != "all" else "—", str(m.texts),
+        for cls, m in ev.context.items():
+            base = cls == "all" or cls.startswith("all ")
+            paper = PAPER_TABLE3.get(cls) if _is_painters(result) and len(result.classes) == 2 else None
+            name = "(every text" + (", " + cls[4:] if cls != "all" else "") + ")" if base else cls
+            rows.append([ev.model, str(ev.context_measure), name, str(m.rules) if not base else "—", str(m.texts),
                          _fmt(m.avg_score), _fmt(paper[0] if paper else None),
                          _fmt(m.avg_rule_score), _fmt(paper[1] if paper else None),
                          _fmt(m.r_pos), _fmt(paper[2] if paper else None)])

@@ -188,3 +188,79 @@ def test_mine_prints_the_rules_of_each_class(three_classes: tuple[Path, MineResu
     assert "3 classes, one-vs-rest" in result.output
     for cls, country in COUNTRY.items():
         assert f"country(x, {country}) → {cls}" in result.output
+
+
+# --- evaluation per class and macro (issue #19) ---------------------------------------------------------------
+
+def test_each_class_is_scored_one_vs_rest_and_averaged() -> None:
+    from kgexplain.evaluation.metrics import Assignment, class_metrics, macro, score_sets
+
+    test = pl.DataFrame({"entity": ["e", "e", "e", "e", "f"], "doc": ["d0", "d1", "d2", "d3", "d2"],
+                         "relevance": [0.5, -0.2, 0.4, -0.3, 0.1], "explained": [0, 0, 1, 1, 1],
+                         "predicted": [0, 1, 1, 1, 1]})
+    members = {"e": frozenset({"museum"}), "f": frozenset({"music"})}
+    museum = class_metrics(test, members, {"e", "f", "g"}, "museum", 0)
+    # d0 (+, for museum), d1 (−), d2 pushes towards music (against museum); d3 pushes away from music: no occurrence
+    assert (museum.covered, museum.occurrences) == (1, 3)
+    assert museum.acc_imp == pytest.approx(1 / 3) and museum.acc_overall == pytest.approx(1 / 3)
+    music = class_metrics(test, members, {"e", "f", "g"}, "music", 1)
+    assert (music.covered, music.occurrences, music.acc_imp, music.acc_overall) == (1, 1, 1.0, 1.0)
+    sport = class_metrics(test, members, {"e", "f", "g"}, "sport", 2)
+    assert sport.covered == 0 and sport.acc_imp != sport.acc_imp   # NaN: nothing to score
+    average = macro({"museum": museum, "music": music, "sport": sport}, {"e", "f", "g"}, members)
+    assert average.acc_imp == pytest.approx(2 / 3) and average.acc_overall == pytest.approx(2 / 3)
+    assert (average.covered, average.coverage, average.occurrences) == (2, pytest.approx(2 / 3), 4)
+    assignment = Assignment({"e": "museum", "f": "music"}, 0, 0, members)
+    scored, per_class = score_sets(test, assignment, assignment, {"e", "f", "g"}, {"g"}, {"e", "f"},
+                                   ("museum", "music", "sport"))
+    assert scored["all"].acc_imp == average.acc_imp and scored["all"].coverage_train == 1.0
+    assert set(per_class["unseen"]) == {"museum", "music", "sport"} and scored["unseen"].covered == 0
+
+
+def test_a_conflict_between_three_classes_goes_to_the_most_confident_rule() -> None:
+    import numpy as np
+
+    from kgexplain.evaluation.metrics import assign_classes
+    from kgexplain.mining.rules import Item, Rule
+
+    a, b = Item("out", "p", "a"), Item("out", "p", "b")
+
+    def rule(items: tuple[Item, ...], cls: str, h: float) -> Rule:
+        return Rule(items, cls, 3, {"H": h}, 1.0, np.zeros(0, dtype=np.int64))
+
+    rules = [rule((a,), "museum", 0.9), rule((b,), "music", 0.8), rule((a, b), "sport", 0.9)]
+    items = {"x": {a, b}, "y": {b}, "z": {a}}
+    confident = assign_classes(rules, items, "H")
+    assert confident.classes == {"y": "music", "z": "museum"} and (confident.ties, confident.conflicts) == (1, 1)
+    union = assign_classes(rules, items, "H", "union")
+    assert union.members["x"] == {"museum", "music", "sport"} and union.members["y"] == {"music"}
+    rules[2] = rule((a, b), "sport", 0.95)
+    assert assign_classes(rules, items, "H").classes["x"] == "sport"
+
+
+def test_evaluate_scores_each_class_and_the_macro_average(three_classes: tuple[Path, MineResult],
+                                                           tmp_path: Path) -> None:
+    from kgexplain.evaluation.stage import evaluate_stage, report_markdown
+
+    out, _mined = three_classes
+    with open_store(out / "store", read_only=True) as store:
+        result = evaluate_stage(store, "synthetic-classes", Settings(), tmp_path / "report", ["H"],
+                                model_dirs=[out / "model"])
+    assert result.classes == ("museum", "music", "sport")
+    (ev,) = result.models
+    per_class = ev.per_class["H"]["all"]
+    assert set(per_class) == {"museum", "music", "sport"}
+    for cls, m in per_class.items():   # each planted rule covers its country's cities, and the model keys on them
+        assert m.covered >= 1 and m.acc_imp > 0.5 and m.acc_overall > 0.5, (cls, m)
+    average = ev.results["H"]["all"]
+    assert average.acc_imp == pytest.approx(sum(m.acc_imp for m in per_class.values()) / 3)
+    assert average.covered >= max(m.covered for m in per_class.values())
+    assert set(ev.covered["H"]) == {"museum", "music", "sport"}
+    assert ev.context is not None and {"museum", "all museum"} <= set(ev.context)
+    assert ev.context["museum"].avg_score > ev.context["all museum"].avg_score   # museum rules pick museum texts
+    report = report_markdown(result)
+    assert "| H · museum |" in report and "| H · macro |" in report and "(every text, sport)" in report
+    cli = CliRunner().invoke(app, ["evaluate", "--store", str(out / "store"), "--dataset", "synthetic-classes",
+                                   "--output", str(tmp_path / "cli"), "--measures", "H", "--sensitivity"])
+    assert cli.exit_code == 0, cli.output
+    assert (tmp_path / "cli" / "sensitivity.csv").read_text().count("\n") > 2
