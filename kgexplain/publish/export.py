@@ -377,12 +377,16 @@ def dcat_graph(store: TripleStore, dataset_iri: str, base_iri: str = DEFAULT_BAS
     about = described.row(0, named=True) if described.height else {"name": name, "positive": None, "negative": None}
     classes = (f" (Pos: {about['positive']!r}, Neg: {about['negative']!r})"
                if about["positive"] is not None and about["negative"] is not None else "")
+    listed = store.select(load_query("data/class_list"), graph=minter.dataset_graph(name))
+    consequent = "Pos|Neg"
+    if listed.height > 2:   # issue #19: the consequent is one of the dataset's classes, one-vs-rest
+        consequent, classes = "a class", f" (classes {', '.join(map(repr, listed['name'].to_list()))}, one-vs-rest)"
     g = _graph()
     catalog, service = URIRef(minter.catalog_graph().value), BNode()
     g.add((catalog, RDF.type, DCAT.Catalog))
     g.add((catalog, DCTERMS.title, Literal(f"kgexplain rule sets of {about['name']}", lang="en")))
     g.add((catalog, DCTERMS.description, Literal(
-        "Association rules Y(x) → Pos|Neg that say which knowledge-graph facts about the entities a text "
+        f"Association rules Y(x) → {consequent} that say which knowledge-graph facts about the entities a text "
         "mentions push a text classifier towards a class, one rule set per mining run.", lang="en")))
     g.add((catalog, DCAT.service, service))
     g.add((service, RDF.type, DCAT.DataService))
@@ -401,7 +405,7 @@ def dcat_graph(store: TripleStore, dataset_iri: str, base_iri: str = DEFAULT_BAS
         settings = ", ".join(f"{k} {row[v]}" for k, v in (("measure", "measure"), ("confmin", "min_confidence"),
                                                           ("supmin", "min_support")) if row[v] is not None)
         g.add((ds, DCTERMS.description, Literal(
-            f"{row['rules']} association rules Y(x) → Pos|Neg about the entities mentioned in the texts of "
+            f"{row['rules']} association rules Y(x) → {consequent} about the entities mentioned in the texts of "
             f"{about['name']}{classes}, mined from token attributions ({settings}).", lang="en")))
         g.add((ds, DCTERMS.issued, Literal(str(row["ended"]), datatype=XSD.dateTime)))
         g.add((ds, DCTERMS.conformsTo, _VOCABULARY))

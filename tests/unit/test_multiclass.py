@@ -264,3 +264,39 @@ def test_evaluate_scores_each_class_and_the_macro_average(three_classes: tuple[P
                                    "--output", str(tmp_path / "cli"), "--measures", "H", "--sensitivity"])
     assert cli.exit_code == 0, cli.output
     assert (tmp_path / "cli" / "sensitivity.csv").read_text().count("\n") > 2
+
+
+def test_rest_pages_and_catalog_follow_the_classes(three_classes: tuple[Path, MineResult], tmp_path: Path) -> None:
+    """Over real HTTP: rules filtered by class name, the rule page names its class, an unknown class is refused
+    with a clear problem; the DCAT catalog names the classes and conforms to the DCAT shapes."""
+    import httpx
+    import pyshacl
+    from loopback import served
+
+    from kgexplain.publish.export import export_rules
+    from kgexplain.service.app import create_app
+    from kgexplain.service.state import ServiceConfig
+
+    out, mined = three_classes
+    with open_store(out / "store", read_only=True) as store:
+        with served(create_app(store, ServiceConfig())) as url:
+            for cls, country in COUNTRY.items():
+                body = httpx.get(f"{url}/api/rules", params={"class": cls, "limit": 200}).json()
+                assert body["total"] == sum(r.consequent == cls for r in mined.rules) > 0
+                assert {r["class"] for r in body["rules"]} == {cls}
+                assert body["rules"][0]["label"] == f"country(x, {country}) → {cls}"
+            refused = httpx.get(f"{url}/api/rules", params={"class": "opera"})
+            assert refused.status_code == 422 and "museum, music, sport" in refused.json()["detail"]
+            assert refused.headers["content-type"].startswith("application/problem+json")
+            first = httpx.get(f"{url}/api/rules", params={"class": "sport", "limit": 1}).json()["rules"][0]
+            page = httpx.get(f"{url}/rules/{first['id']}")
+            assert page.status_code == 200 and "→ sport" in page.text and first["class"] == "sport"
+            detail = httpx.get(f"{url}{first['url']}").json()
+            assert detail["class"] == "sport" and detail["entities"]
+        export_rules(store, mined.graph, tmp_path / "catalog.ttl", "dcat", endpoint_url="https://x.example/sparql")
+    catalog = rdflib.Graph().parse(tmp_path / "catalog.ttl")
+    described = " ".join(str(d) for d in catalog.objects(None, rdflib.DCTERMS.description))
+    assert "'museum', 'music', 'sport'" in described and "Pos|Neg" not in described
+    shapes = rdflib.Graph().parse(Path(__file__).parents[2] / "kgexplain" / "ontology" / "dcat-shapes.ttl")
+    conforms, _graph, text = pyshacl.validate(catalog, shacl_graph=shapes)
+    assert conforms, text
