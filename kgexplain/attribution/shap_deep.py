@@ -85,7 +85,8 @@ def explain_shap(trained: TrainedModel, texts: list[str], reference_texts: list[
     model = trained.model.to(device).eval()
     head = model.head
     if kind == "zero":    # one all-zero reference: no need to embed the reference texts
-        reference = torch.zeros(1, trained.max_len, model.embedding.embedding_dim, device=device)  # type: ignore[union-attr, arg-type]
+        reference = torch.zeros(1, trained.max_len, model.embedding.embedding_dim, device=device,  # type: ignore[union-attr, arg-type]
+                                dtype=model.embedding.weight.dtype)  # type: ignore[union-attr, arg-type]
         described = "zero embeddings"
     else:
         chosen = reference_texts[:count]

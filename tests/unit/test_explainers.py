@@ -149,6 +149,28 @@ def test_batched_shap_equals_shap_deep_explainer(trained: TrainedModel, backgrou
         assert ours.max_additivity_error < 1e-5
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("background", ["mean", "zero", "full"])
+def test_batched_shap_equals_shap_to_1e_6_in_float64(trained: TrainedModel, background: str) -> None:
+    """Issue #17's bar, "equal to 1e-6 per token", taken literally: run in float64, where neither side's
+    rounding hides a difference in the rules, the batched engine and shap.DeepExplainer agree per token to
+    1e-6 (measured: ~1e-16) on every model we ship. In float32 they differ by rounding only (the bound of
+    ``assert_same_as_shap``)."""
+    refs = TEXTS[:200] if background != "full" else TEXTS[:5]
+    trained.model.double()
+    try:
+        theirs = explain_shap(trained, SHAP_DOCS, refs, background=background, engine="shap")
+        ours = explain_shap(trained, SHAP_DOCS, refs, background=background, engine="batched", batch_size=5)
+    finally:
+        trained.model.float()
+    assert abs(ours.expected_value - theirs.expected_value) <= 1e-12
+    for mine, shaps in zip(ours.relevance, theirs.relevance, strict=True):
+        assert len(mine) == len(shaps)
+        if len(shaps):
+            assert float(np.abs(np.asarray(mine, np.float64) - np.asarray(shaps, np.float64)).max()) <= 1e-6
+    assert any(float(np.abs(r).max()) > 1e-3 for r in theirs.relevance if len(r))   # not all zeros
+
+
 @pytest.fixture(scope="module")
 def painters_sized() -> tuple[TrainedModel, list[str]]:
     """The main paper's CNN at its full size (max_len 500, embedding 50, 50 filters of 11 and 5), trained
@@ -177,6 +199,26 @@ def test_batched_shap_equals_shap_on_the_painters_sized_cnn(painters_sized: tupl
     ours = explain_shap(trained, docs, refs, background=background, engine="batched", batch_size=3)
     assert_same_as_shap(trained, ours, theirs, refs, background)
     assert ours.max_additivity_error < 1e-5
+
+
+@pytest.mark.slow
+def test_batched_shap_equals_shap_on_the_painters_sized_cnn_in_float64(
+        painters_sized: tuple[TrainedModel, list[str]]) -> None:
+    """The painters-sized CNN in float64: the batched engine is shap's DeepExplainer to 1e-6 per token, with the
+    mean reference and with the zero reference (``deeplift``)."""
+    trained, texts = painters_sized
+    docs = [texts[i] for i in (0, 1, 2, 5, 8)] + ["golden w1", " ".join(["w7"] * 520)]
+    trained.model.double()
+    try:
+        for background in ("mean", "zero"):
+            theirs = explain_shap(trained, docs, texts, background=background, engine="shap")
+            ours = (explain_shap(trained, docs, texts, background="mean", engine="batched", batch_size=3)
+                    if background == "mean" else explain(trained, docs, texts, "deeplift"))
+            gap = max(float(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).max())
+                      for a, b in zip(ours.relevance, theirs.relevance, strict=True))
+            assert gap <= 1e-6, (background, gap)
+    finally:
+        trained.model.float()
 
 
 def test_deeplift_equals_shap_with_a_zero_reference(trained: TrainedModel) -> None:
