@@ -197,3 +197,27 @@ def test_a_model_that_cannot_be_used_fails_cleanly_and_keeps_the_store(case: str
         assert output.count("error:") == 1 and expect in " ".join(output.split()), output
         assert "Traceback" not in output
         assert store_content(out) == before
+
+
+def test_run_on_a_three_class_pipeline_finds_each_class_rule(tmp_path: Path) -> None:
+    """A user's scikit-learn pipeline over three classes (issue #19): the label column keeps the class names, the
+    pipeline's classes are matched by name, and each class's planted fact is that class's first rule."""
+    import joblib
+    from own_models import tfidf_pipeline
+
+    from kgexplain.loaders.synthetic import make_synthetic_classes
+
+    data = make_synthetic_classes(600, cities_per_country=6)
+    docs = data.dataset.split("train")[:240] + data.dataset.split("test")[:30]
+    csv_path, kg = write_inputs(tmp_path / "inputs", docs, data)
+    model = tmp_path / "three.joblib"
+    joblib.dump(tfidf_pipeline(data.dataset.split("train"), data.dataset.classes), model)
+    out = tmp_path / "out"
+    summary = run_own((csv_path, kg), out, f"sklearn:{model}", "--max-evals", "40")
+    assert data.dataset.classes == ("museum", "music", "sport")
+    for cls, country in {"museum": "Varnia", "music": "Belloria", "sport": "Kestia"}.items():
+        ranked = [r["rule"] for r in summary["top_rules"] if r["consequent"] == cls]
+        assert ranked[:1] == [f"country(x, {country}) → {cls}"], summary["top_rules"]
+    record = model_record(out)
+    assert record["modelHash"] == file_digest(model)
+    assert json.loads(record["modelLabels"]) == ["museum", "music", "sport"]
