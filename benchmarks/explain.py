@@ -20,6 +20,9 @@ left out when the data is not there.
    Δσ/Δz is rounded to ~2⁻²⁴/|Δσ| on each side, and shap's own values differ from a float64 run of shap by
    as much as from ours, so 1e-6 absolute cannot hold for a document whose output is close to the
    reference's and whose tokens reach |φ| ~ 1.
+   ``explain-values-float64``: the same comparison with model, references and both explainers in float64
+   (on the first ``FLOAT64_DOCS`` documents), where rounding no longer hides a difference in the rules: against
+   1e-6 absolute per token, the issue's bar taken literally.
 3. ``training`` (s, ratio = peer / ours): ``train_model`` (seeded split, validation each epoch, early
    stopping, best state kept) against a plain torch loop that tokenises and encodes the same texts, builds
    the same model and trains it on the same number of documents for the epochs ``train_model`` ran, with
@@ -65,6 +68,8 @@ PAINTERS = Path(__file__).resolve().parents[2] / "shared" / "data" / "painters"
 BATCH = 64
 REPEAT = 3
 FULL_REFERENCES = 10
+#: Documents of the float64 comparison (shap in float64 is slower; the rules do not depend on the count).
+FLOAT64_DOCS = 200
 
 
 def log(message: str) -> None:
@@ -93,7 +98,7 @@ def shap_scores(trained: TrainedModel, texts: list[str], reference: torch.Tensor
 def reference_for(trained: TrainedModel, train_texts: list[str], background: str) -> torch.Tensor:
     model = trained.model.eval()
     if background == "zero":
-        return torch.zeros(1, trained.max_len, model.embedding.embedding_dim)
+        return torch.zeros(1, trained.max_len, model.embedding.embedding_dim, dtype=model.embedding.weight.dtype)
     with torch.no_grad():
         emb = model.embedding(trained.encode(train_texts[:REFERENCE_SIZE]))
     return emb.mean(0, keepdim=True) if background == "mean" else emb
@@ -125,6 +130,24 @@ def bench_explain(rec: Recorder, case: str, trained: TrainedModel, texts: list[s
     rec.emit("explain-values", case, "max |phi - phi_shap|", worst, "1e-6 absolute", 1e-6, 1e-6 / max(worst, 1e-30))
     rec.emit("explain-values-bound", case, "|phi - phi_shap| at the tightest document", tightest[0],
              "1e-6 + max|phi|*(1e-5 + 2^-23/|f(x)-f(r)|)", tightest[1], tightest[1] / max(tightest[0], 1e-30))
+
+
+def bench_values_float64(rec: Recorder, case: str, trained: TrainedModel, texts: list[str], train_texts: list[str],
+                         method: str, background: str) -> None:
+    """``explain-values-float64``: ours and shap.DeepExplainer on a float64 copy of the model."""
+    import copy
+
+    double = TrainedModel(trained.name, copy.deepcopy(trained.model).double().eval(), trained.vocab, trained.max_len)
+    docs = texts[:FLOAT64_DOCS]
+    options = {"background": background} if method == "shap" else {}
+    log(f"[explain] {case}: float64, {len(docs)} documents")
+    ours = explain(double, docs, train_texts, method, batch_size=BATCH, **options)
+    reference = reference_for(double, train_texts, "zero" if method == "deeplift" else background)
+    theirs = shap_scores(double, docs, reference)
+    worst = max((float(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).max())
+                 for a, b in zip(ours.relevance, theirs, strict=True) if len(b)), default=0.0)
+    rec.emit("explain-values-float64", case, "max |phi - phi_shap|, both in float64", worst, "1e-6 absolute", 1e-6,
+             1e-6 / max(worst, 1e-30))
 
 
 def value_bound(shap_scores: np.ndarray, gap: float) -> float:
@@ -198,6 +221,8 @@ def main() -> None:
     texts = all_texts[:400] if args.quick else all_texts
     bench_explain(rec, f"demo-cnn-shap-{len(texts)}docs-len{cnn.max_len}", cnn, texts, train_texts, "shap", "mean",
                   1 if args.quick else 2)
+    bench_values_float64(rec, f"demo-cnn-shap-{min(len(texts), FLOAT64_DOCS)}docs-len{cnn.max_len}", cnn, texts,
+                         train_texts, "shap", "mean")
     if not (PAINTERS / "train.csv").is_file():
         log(f"painters data not found at {PAINTERS}: painters cases left out")
         return
@@ -211,6 +236,9 @@ def main() -> None:
     stem = f"painters-cnn-{n}docs-len{pcnn.max_len}"
     bench_explain(rec, f"{stem}-shap", pcnn, test, ptexts, "shap", "mean", 1)
     bench_explain(rec, f"{stem}-deeplift", pcnn, test, ptexts, "deeplift", "zero", 1)
+    for method, background in (("shap", "mean"), ("deeplift", "zero")):
+        bench_values_float64(rec, f"painters-cnn-{min(n, FLOAT64_DOCS)}docs-len{pcnn.max_len}-{method}", pcnn, test,
+                             ptexts, method, background)
     few = test[:max(10, n // 10)]
     bench_explain(rec, f"painters-cnn-{len(few)}docs-len{pcnn.max_len}-shap-full{FULL_REFERENCES}", pcnn, few,
                   ptexts[:FULL_REFERENCES], "shap", "full", 1)

@@ -318,15 +318,22 @@ class NeuronRulesResult:
 
 def _head_matrix(layers: dict[str, np.ndarray], head: str, classes: tuple[str, ...]) -> tuple[np.ndarray, list[str]]:
     """The head view: a layer's active flags, or (``predicted``) the model's predicted class one-hot, read off
-    its output logit (active iff P(positive) > 0.5)."""
+    its output: the one logit of two classes (active iff P(positive) > 0.5), or with k > 2 classes (issue #19)
+    the k-unit output layer's most probable unit. ``layers``: active flags, but the output layer's raw values."""
     if head != PREDICTED:
         return layers[head], neuron_names(head, layers[head].shape[1])
-    outputs = [name for name, values in layers.items() if values.shape[1] == 1]
+    width = 1 if len(classes) == 2 else len(classes)
+    outputs = [name for name, values in layers.items() if values.shape[1] == width]
     if not outputs:
-        raise InputError("the head 'predicted' needs the model's one-unit output layer among the captured layers "
-                         "(head.dense for kgexplain's models)")
-    positive = layers[outputs[-1]][:, 0]
-    return np.stack([~positive, positive], axis=1), [f"predicted = {classes[0]}", f"predicted = {classes[1]}"]
+        raise InputError(f"the head 'predicted' needs the model's {width}-unit output layer among the captured "
+                         "layers (head.dense for kgexplain's models)")
+    values = layers[outputs[-1]]
+    if width == 1:
+        positive = values[:, 0] > 0
+        return np.stack([~positive, positive], axis=1), [f"predicted = {classes[0]}", f"predicted = {classes[1]}"]
+    one_hot = np.zeros(values.shape, dtype=bool)
+    one_hot[np.arange(len(values)), values.argmax(axis=1)] = True
+    return one_hot, [f"predicted = {c}" for c in classes]
 
 
 def explainn_stage(store: TripleStore, dataset: str, settings: Settings, head: str, tail: str, *,
@@ -343,10 +350,11 @@ def explainn_stage(store: TripleStore, dataset: str, settings: Settings, head: s
     run = activation_run(store, dataset, settings, model, activation_run_id)
     wanted = [tail] if head == PREDICTED else [head, tail]
     documents, layers = read_layers(store, dataset, settings, run, "active", wanted)
-    if head == PREDICTED:
-        documents, every = read_activations(store, dataset, settings, "values", run_graph=run.graph)
-        layers = {**{k: v > 0 for k, v in every.items() if v.shape[1] == 1}, **layers}
     _docs, classes = read_documents(store, dataset, settings)
+    if head == PREDICTED:   # the output layer's raw values (its logits), which _head_matrix reads
+        width = 1 if len(classes) == 2 else len(classes)
+        documents, every = read_activations(store, dataset, settings, "values", run_graph=run.graph)
+        layers = {**{k: v for k, v in every.items() if v.shape[1] == width}, **layers}
     head_matrix, head_names = _head_matrix(layers, head, classes)
     tail_matrix, tail_names = layers[tail], neuron_names(tail, layers[tail].shape[1])
     progress("explainn", 0, tail_matrix.shape[1])
@@ -357,7 +365,8 @@ def explainn_stage(store: TripleStore, dataset: str, settings: Settings, head: s
     run_id = _new_run_id("neurons")
     graph = minter.run_graph(run_id)
     if head == PREDICTED:
-        head_iris = [KGX + "Neg", KGX + "Pos"]
+        head_iris = ([KGX + "Neg", KGX + "Pos"] if len(classes) == 2
+                     else [minter.class_label(dataset, c) for c in classes])
     else:
         head_iris = [minter.neuron(run.run_id, head, i) for i in range(head_matrix.shape[1])]
     tail_iris = [minter.neuron(run.run_id, tail, i) for i in range(tail_matrix.shape[1])]

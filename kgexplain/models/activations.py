@@ -50,7 +50,7 @@ class Activations:
     """Per layer: an (n_documents, n_neurons) float32 matrix, documents in input order."""
 
     layers: dict[str, np.ndarray]
-    predictions: np.ndarray
+    predictions: np.ndarray                   # P(positive) per document; (documents, k) for k > 2 classes
     pooled: frozenset[str] = frozenset()      # layers reduced over time (max)
     #: the token ids the model read, one row per document in input order (``top_tokens`` reuses them)
     ids: torch.Tensor | None = field(default=None, repr=False, compare=False)
@@ -192,7 +192,8 @@ def capture(trained: TrainedModel, texts: Sequence[str], layers: Sequence[str] |
                 batch = ids[index].to(device)
                 if cut is not None and lengths is not None:
                     cut.length = int(lengths[index].max())
-                probs.append(model(batch).reshape(len(batch)).float().cpu().numpy())
+                out = model(batch).reshape(len(batch), -1)   # P(positive), or k class probabilities
+                probs.append((out[:, 0] if out.shape[1] == 1 else out).float().cpu().numpy())
                 if on_batch:
                     on_batch(len(batch))
     finally:
