@@ -1,4 +1,6 @@
-"""The Wikidata dump reader and neighbourhood cutter, on the real subset and API samples."""
+"""The Wikidata dump reader and neighbourhood cutter, on the hand-written fixtures of tests/data (a small dump in
+Wikidata's truthy N-Triples, two Wikibase JSON entities: tests/data/README.md). The same reader on the real
+subset and API samples: tests/e2e/test_real_data_wikidata.py."""
 
 from __future__ import annotations
 
@@ -25,9 +27,9 @@ from kgexplain.loaders.wikidata import (
 )
 from kgexplain.vocab import RDFS, SCHEMA, SKOS, WD, WDT
 
-SUBSET = "wikidata/wikidata-subset.nt.gz"
-SAMPLES = "wikidata/samples"
-SUBSET_TRIPLES = 576_169
+DATA = Path(__file__).resolve().parents[1] / "data"
+DUMP = DATA / "wikidata-mini.nt"
+DUMP_TRIPLES = 111
 
 LABEL = f"<{RDFS}label>"
 ALT_LABEL = f"<{SKOS}altLabel>"
@@ -49,10 +51,9 @@ def normalize(text: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def subset_lines(shared_data: Path) -> list[str]:
-    """The subset's lines, read without the module under test."""
-    with gzip.open(shared_data / SUBSET, "rt", encoding="utf-8") as f:
-        return f.read().splitlines()
+def dump_lines() -> list[str]:
+    """The fixture dump's lines, read without the module under test."""
+    return DUMP.read_text(encoding="utf-8").splitlines()
 
 
 def read_triples(path: Path) -> list[tuple[str, str, str]]:
@@ -69,55 +70,45 @@ def ox_triples(path_or_text: Path | str) -> set[tuple[str, str, str]]:
     return {(str(q.subject), str(q.predicate), str(q.object)) for q in quads}
 
 
-# --- the real subset -------------------------------------------------------------------------------
-def test_copy_all_real_subset_loads_in_oxigraph(
-    shared_data: Path, subset_lines: list[str], tmp_path: Path
-) -> None:
-    src = shared_data / SUBSET
+# --- the fixture dump ------------------------------------------------------------------------------
+def test_copy_all_loads_in_oxigraph(dump_lines: list[str], tmp_path: Path) -> None:
+    src = tmp_path / "mini.nt.gz"
+    src.write_bytes(gzip.compress(DUMP.read_bytes()))
     out = tmp_path / "copy.nt"
     calls: list[tuple[int, int]] = []
     report = copy_all(src, out, on_progress=lambda done, total: calls.append((done, total)))
 
     assert report.format == "nt"
-    assert report.triples == SUBSET_TRIPLES
-    assert report.kept == SUBSET_TRIPLES
-    assert report.lines == SUBSET_TRIPLES
+    assert report.triples == DUMP_TRIPLES
+    assert report.kept == DUMP_TRIPLES
+    assert report.lines == DUMP_TRIPLES
     assert report.malformed == 0 and report.malformed_examples == []
-    assert report.summary() == (
-        "wikidata-subset.nt.gz: 576,169 triples read, 576,169 kept, 0 malformed lines"
-    )
+    assert report.summary() == "mini.nt.gz: 111 triples read, 111 kept, 0 malformed lines"
     assert not out.with_name(out.name + ".part").exists()
 
     size = src.stat().st_size
-    assert calls and calls[-1] == (size, size)
-    assert all(total == size for _, total in calls)
-    assert [done for done, _ in calls] == sorted(done for done, _ in calls)
-    assert len(calls) <= size // (1 << 20) + 2  # at most about one call per MiB
+    assert calls == [(size, size)]  # under a MiB: one call, at the end
 
     # Terms are kept as written, \u and \U escapes included: the copy is the input, line for line.
     copied = out.read_text(encoding="utf-8").splitlines()
-    assert copied == subset_lines
-    assert f'{wd("Q2")} {ALT_LABEL} "\\U0001F5FA"@en .' in copied
+    assert copied == dump_lines
+    assert f'{wd("Q2")} {ALT_LABEL} "\\U0001F30D"@en .' in copied
 
     store = ox.Store()
     store.bulk_load(path=str(out), format=ox.RdfFormat.N_TRIPLES)
-    assert len(store) == SUBSET_TRIPLES
+    assert len(store) == DUMP_TRIPLES
 
 
-def test_literal_value_agrees_with_oxigraph(subset_lines: list[str]) -> None:
-    literal_lines = [line for line in subset_lines if line.endswith('"@en .')]
-    assert len(literal_lines) > 100_000
-    # every literal with an escape, and the first 20,000 others
-    literal_lines = [line for line in literal_lines if "\\" in line] + [
-        line for line in literal_lines[:20_000] if "\\" not in line
-    ]
+def test_literal_value_agrees_with_oxigraph(dump_lines: list[str]) -> None:
+    literal_lines = [line for line in dump_lines if ' "' in line]
+    assert len(literal_lines) > 50
     parsed = ox.parse("\n".join(literal_lines), format=ox.RdfFormat.N_TRIPLES)
     escaped = 0
     for line, quad in zip(literal_lines, parsed, strict=True):
         term = line[line.index(' "') + 1 : -2]
         escaped += "\\" in term
         assert literal_value(term) == (quad.object.value, quad.object.language), line
-    assert escaped > 1000
+    assert escaped >= 5  # \U, \u and \" escapes
 
 
 def test_literal_value_forms() -> None:
@@ -151,21 +142,20 @@ NOT_UTF8 = f'{Q31} {LABEL} "Belgi'.encode() + b'\xeb"@en .'
 
 
 @pytest.mark.parametrize("suffix", [".nt.gz", ".nt.bz2", ".nt"])
-def test_malformed_lines_are_counted_not_fatal(
-    shared_data: Path, subset_lines: list[str], tmp_path: Path, suffix: str
-) -> None:
-    good = subset_lines[:5000]
+def test_malformed_lines_are_counted_not_fatal(dump_lines: list[str], tmp_path: Path, suffix: str) -> None:
+    good = dump_lines
     body: list[bytes] = []
     expected_examples: list[tuple[int, str]] = []
     # garbage lines go after good lines 10, 20, ...; one comment and one blank line too
     garbage = [g.encode() for g in GARBAGE] + [NOT_UTF8]
+    assert len(good) > 10 * len(garbage)
     for i, line in enumerate(good):
         body.append(line.encode())
         if i % 10 == 9 and (i // 10) < len(garbage):
             bad = garbage[i // 10]
             body.append(bad)
             expected_examples.append((len(body), bad.decode("utf-8", errors="replace")[:200]))
-        if i == 2500:
+        if i == 100:
             body.extend([b"# a comment line", b"", b"   "])
     data = b"\n".join(body) + b"\n"
     path = tmp_path / f"broken{suffix}"
@@ -176,13 +166,13 @@ def test_malformed_lines_are_counted_not_fatal(
     report = copy_all(path, out)
 
     assert report.malformed == len(garbage) == 9
-    assert report.triples == report.kept == 5000
+    assert report.triples == report.kept == DUMP_TRIPLES
     assert report.lines == len(body)
     # at most 10 examples, each (physical line number, first 200 characters)
     assert report.malformed_examples == expected_examples
     assert len(report.malformed_examples[7][1]) == 200
     assert out.read_text(encoding="utf-8").splitlines() == good
-    assert report.summary() == f"broken{suffix}: 5,000 triples read, 5,000 kept, 9 malformed lines"
+    assert report.summary() == f"broken{suffix}: 111 triples read, 111 kept, 9 malformed lines"
 
 
 def test_examples_stop_at_ten(tmp_path: Path) -> None:
@@ -211,20 +201,18 @@ def test_blank_nodes_and_comments_are_read(tmp_path: Path) -> None:
     ]
 
 
-def test_plain_nt_slice_round_trips(subset_lines: list[str], tmp_path: Path) -> None:
-    src = tmp_path / "slice.nt"
-    text = "\n".join(subset_lines[100_000:110_000]) + "\n"
-    src.write_text(text, encoding="utf-8")
+def test_plain_nt_round_trips(tmp_path: Path) -> None:
+    text = DUMP.read_text(encoding="utf-8")
     out = tmp_path / "out.nt.gz"
-    report = copy_all(src, out)
-    assert (report.triples, report.kept, report.malformed) == (10_000, 10_000, 0)
+    report = copy_all(DUMP, out)
+    assert (report.triples, report.kept, report.malformed) == (DUMP_TRIPLES, DUMP_TRIPLES, 0)
     with gzip.open(out, "rt", encoding="utf-8") as f:
         assert ox_triples(f.read()) == ox_triples(text)
 
 
 # --- Turtle ----------------------------------------------------------------------------------------
-def test_turtle_blocks(subset_lines: list[str], tmp_path: Path) -> None:
-    nt = "\n".join(subset_lines[2000:4000]) + "\n"  # includes \u escapes (flags, accents)
+def test_turtle_blocks(dump_lines: list[str], tmp_path: Path) -> None:
+    nt = "\n".join(dump_lines) + "\n"  # includes \u and \U escapes (accents, an emoji) and a typed literal
     expected = ox_triples(nt)
     turtle = ox.serialize(
         [ox.Triple(q.subject, q.predicate, q.object) for q in ox.parse(nt, format=ox.RdfFormat.TURTLE)],
@@ -270,15 +258,22 @@ def test_turtle_blocks(subset_lines: list[str], tmp_path: Path) -> None:
 
 
 # --- Wikibase JSON ---------------------------------------------------------------------------------
-def load_entity(shared_data: Path, file: str, entity_id: str) -> dict:
-    return json.loads((shared_data / SAMPLES / file).read_text())["entities"][entity_id]
+def load_entity(entity_id: str) -> dict:
+    """A hand-written Wikibase JSON entity of tests/data (pretty-printed there: the reader wants one a line)."""
+    return json.loads((DATA / f"wikibase-{entity_id}.json").read_text(encoding="utf-8"))
 
 
-def test_json_dump_array(shared_data: Path, tmp_path: Path) -> None:
-    q42 = load_entity(shared_data, "wbgetentities-Douglas-Adams.json", "Q42")
-    p31 = load_entity(shared_data, "wbgetentities-Q6-Q42-P31.json", "P31")
-    q1 = json.dumps(load_entity(shared_data, "wbgetentities-Q1.json", "Q1"))
-    dump = "[\n" + json.dumps(q42) + ",\n" + json.dumps(p31) + ",\n" + q1[: len(q1) // 2] + ",\n]\n"
+def wbgetentities(path: Path, *entities: dict) -> Path:
+    """``path`` holding one ``wbgetentities`` response (one line, as the API sends it) with ``entities``."""
+    path.write_text(json.dumps({"entities": {e["id"]: e for e in entities}, "success": 1}) + "\n", encoding="utf-8")
+    return path
+
+
+def test_json_dump_array(tmp_path: Path) -> None:
+    q42 = load_entity("Q42")
+    p31 = load_entity("P31")
+    cut_short = json.dumps(q42)
+    dump = "[\n" + json.dumps(q42) + ",\n" + json.dumps(p31) + ",\n" + cut_short[: len(cut_short) // 2] + ",\n]\n"
     path = tmp_path / "dump.json.bz2"
     path.write_bytes(bz2.compress(dump.encode()))
 
@@ -298,7 +293,7 @@ def test_json_dump_array(shared_data: Path, tmp_path: Path) -> None:
         '"Douglas No\u00ebl Adams"@en',
         '"Douglas Noel Adams"@en',
     }
-    assert (q, DESCRIPTION, '"English writer and humorist"@en') in triples
+    assert (q, DESCRIPTION, '"English author and humorist"@en') in triples
     # P735 (given name) has one preferred and one normal statement: only the preferred is truthy
     assert {o for s, p, o in triples if s == q and p == wdt("P735")} == {wd("Q463035")}
     date = '"1952-03-11T00:00:00Z"^^<http://www.w3.org/2001/XMLSchema#dateTime>'
@@ -318,16 +313,16 @@ def test_json_dump_array(shared_data: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    ("file", "entities", "count"),
+    ("ids", "entities", "count"),
     [
-        ("wbgetentities-Douglas-Adams.json", {"Q42"}, 73),
-        ("wbgetentities-Q6-Q42-P31.json", {"Q42", "P31"}, 75),
-        ("wbgetentities-Q1.json", {"Q1"}, 20),
-        ("wbgetentities-1234567890-missing.json", set(), 0),
+        (("Q42",), {"Q42"}, 14),
+        (("Q6", "Q42", "P31"), {"Q42", "P31"}, 19),
+        (("Q6",), set(), 0),
     ],
 )
-def test_wbgetentities_responses(shared_data: Path, file: str, entities: set[str], count: int) -> None:
-    path = shared_data / SAMPLES / file
+def test_wbgetentities_responses(tmp_path: Path, ids: tuple[str, ...], entities: set[str], count: int) -> None:
+    known = {"Q42": load_entity("Q42"), "P31": load_entity("P31"), "Q6": {"id": "Q6", "missing": ""}}
+    path = wbgetentities(tmp_path / "response.json", *(known[i] for i in ids))
     report = LoadReport.for_path(path)
     triples = list(iter_triples(path, report))
     assert report.malformed == 0
@@ -335,14 +330,13 @@ def test_wbgetentities_responses(shared_data: Path, file: str, entities: set[str
     assert {s for s, _, _ in triples if s.startswith(f"<{WD}")} == {wd(e) for e in entities}
     if "Q42" in entities:
         assert (wd("Q42"), P31, wd("Q5")) in triples
-    if file == "wbgetentities-Q1.json":
-        # Q1's only P361 statement is deprecated
-        assert not [t for t in triples if t[1] == wdt("P361")]
-        assert (wd("Q1"), LABEL, '"universe"@en') in triples
+        # of Q42's two P106 statements, the deprecated one makes no triple; nor does its P1412 novalue
+        assert {o for s, p, o in triples if p == wdt("P106")} == {wd("Q36180")}
+        assert not [t for t in triples if t[1] == wdt("P1412")]
 
 
-def test_json_lines_escape_literals(shared_data: Path, tmp_path: Path) -> None:
-    q42 = load_entity(shared_data, "wbgetentities-Douglas-Adams.json", "Q42")
+def test_json_lines_escape_literals(tmp_path: Path) -> None:
+    q42 = load_entity("Q42")
     q42["labels"]["en"]["value"] = 'Douglas "DNA"\nAdams \\ \x07'
     q42["sitelinks"]["enwiki"]["title"] = "Douglas Adams (écrivain)"
     # P569 (birth date) at year precision, an invented quantity, and an unknown value
@@ -402,7 +396,7 @@ def test_unknown_suffix(name: str) -> None:
     assert ".nt" in str(err.value) and ".bz2" in str(err.value)
 
 
-def test_unreadable_inputs(shared_data: Path, tmp_path: Path) -> None:
+def test_unreadable_inputs(tmp_path: Path) -> None:
     missing = tmp_path / "nowhere.nt.gz"
     with pytest.raises(InputError, match="nowhere.nt.gz"):
         open_dump(missing)
@@ -423,7 +417,7 @@ def test_unreadable_inputs(shared_data: Path, tmp_path: Path) -> None:
         open_dump(fake_bz2)
 
     hidden_gz = tmp_path / "hidden.nt"
-    hidden_gz.write_bytes((shared_data / SUBSET).read_bytes()[:1000])
+    hidden_gz.write_bytes(gzip.compress(DUMP.read_bytes())[:1000])
     with pytest.raises(InputError, match=r"hidden\.nt.*gzip"):
         copy_all(hidden_gz, tmp_path / "out.nt")
 
@@ -434,38 +428,37 @@ def test_unreadable_inputs(shared_data: Path, tmp_path: Path) -> None:
         open_dump(tmp_path)
 
 
-def test_truncated_gzip_fails_clearly(shared_data: Path, tmp_path: Path) -> None:
+def test_truncated_gzip_fails_clearly(tmp_path: Path) -> None:
     truncated = tmp_path / "truncated.nt.gz"
-    truncated.write_bytes((shared_data / SUBSET).read_bytes()[:300_000])
+    compressed = gzip.compress(DUMP.read_bytes())
+    truncated.write_bytes(compressed[: len(compressed) // 2])
     out = tmp_path / "out.nt"
     with pytest.raises(InputError, match=r"truncated\.nt\.gz.*(corrupt|truncated)"):
         copy_all(truncated, out)
     assert not out.exists() and not out.with_name("out.nt.part").exists()
 
 
-def test_output_must_not_overwrite_input(tmp_path: Path, subset_lines: list[str]) -> None:
+def test_output_must_not_overwrite_input(tmp_path: Path, dump_lines: list[str]) -> None:
     path = tmp_path / "a.nt"
-    path.write_text(subset_lines[0] + "\n")
+    path.write_text(dump_lines[0] + "\n")
     with pytest.raises(InputError, match="overwrite"):
         copy_all(path, path)
-    assert path.read_text() == subset_lines[0] + "\n"
+    assert path.read_text() == dump_lines[0] + "\n"
 
 
 # --- neighbourhood cut -----------------------------------------------------------------------------
 CUT_WORDS = ["Belluno", "Italy", "painter"]
-# From grepping the subset for these English labels, aliases and demonyms:
+# The fixture's English labels, aliases and demonyms with these words:
 # Q38 "Italy" (label), Q172579 "Italy" (alias of Kingdom of Italy), Q6558 "Belluno", Q1028181 "painter".
 CUT_CANDIDATES = {wd("Q38"), wd("Q172579"), wd("Q6558"), wd("Q1028181")}
 
 
 @pytest.fixture(scope="module")
-def cut(
-    shared_data: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[CutResult, list[str], list]:
+def cut(tmp_path_factory: pytest.TempPathFactory) -> tuple[CutResult, list[str], list]:
     out = tmp_path_factory.mktemp("cut") / "cut.nt"
     calls: list[tuple[int, int]] = []
     result = cut_neighbourhood(
-        shared_data / SUBSET,
+        DUMP,
         out,
         {normalize(w) for w in CUT_WORDS},
         normalize,
@@ -474,12 +467,10 @@ def cut(
     return result, out.read_text(encoding="utf-8").splitlines(), calls
 
 
-def test_cut_neighbourhood_real_subset(
-    cut: tuple[CutResult, list[str], list], subset_lines: list[str], shared_data: Path
-) -> None:
+def test_cut_neighbourhood(cut: tuple[CutResult, list[str], list], dump_lines: list[str]) -> None:
     result, out_lines, calls = cut
     by_subject: dict[str, list[str]] = {}
-    for line in subset_lines:
+    for line in dump_lines:
         by_subject.setdefault(line[: line.index(" ")], []).append(line)
     kept_by_subject: dict[str, list[str]] = {}
     for line in out_lines:
@@ -493,11 +484,11 @@ def test_cut_neighbourhood_real_subset(
 
     # incoming facts: every wdt: triple whose object is a candidate, whoever holds it
     incoming: dict[str, list[str]] = {}
-    for line in subset_lines:
+    for line in dump_lines:
         s, p, o = line[:-2].split(" ", 2)
         if o in CUT_CANDIDATES and p.startswith(f"<{WDT}") and s not in CUT_CANDIDATES:
             incoming.setdefault(s, []).append(line)
-    assert result.incoming == sum(map(len, incoming.values())) > 500
+    assert result.incoming == sum(map(len, incoming.values())) == 7
     # Longarone (not named) is in Italy and borders Belluno; van Gogh (not named) was a painter
     longarone = wd("Q40161")
     assert incoming[longarone] == [
@@ -530,25 +521,26 @@ def test_cut_neighbourhood_real_subset(
         ]
         assert kept_by_subject.get(neighbour, []) == expected, neighbour
         described += bool(expected)
-    assert described > 100
+    assert described == 18
     assert kept_by_subject[longarone] == [
         *incoming[longarone],
-        f'{longarone} {LABEL} "Longarone"@en .',
-        f'{longarone} {DESCRIPTION} "italian comune"@en .',
         f"{longarone} {P31} {wd('Q747074')} .",
-    ]  # not its other borders, P131 or P421: they are not about a candidate
+        f'{longarone} {LABEL} "Longarone"@en .',
+        f'{longarone} {DESCRIPTION} "comune in the province of Belluno, Italy"@en .',
+    ]  # not its continent (P30): it is not about a candidate
     assert f'{wd("P17")} {LABEL} "country"@en .' in out_lines
-    assert any(line.startswith(f"{wd('Q6256')} {P31} ") for line in out_lines)
+    assert f'{wd("Q6256")} {LABEL} "country"@en .' in out_lines
+    assert not [line for line in out_lines if f" {wdt('P190')} " in line]  # Rome's twin, Paris: not kept
 
-    # nothing else: Douglas Adams is in the subset but unrelated to Italy, Belluno or painters
+    # nothing else: Douglas Adams is in the dump but unrelated to Italy, Belluno or painters
     assert wd("Q42") in by_subject and wd("Q42") not in neighbours
     assert set(kept_by_subject) <= CUT_CANDIDATES | neighbours
     assert len(out_lines) == result.kept == result.report.kept
 
-    assert result.report.triples == SUBSET_TRIPLES and result.report.malformed == 0
-    assert result.report.lines == SUBSET_TRIPLES
+    assert result.report.triples == DUMP_TRIPLES and result.report.malformed == 0
+    assert result.report.lines == DUMP_TRIPLES
     assert len(result.passes_s) == 3 and all(s > 0 for s in result.passes_s)
-    size = (shared_data / SUBSET).stat().st_size
+    size = DUMP.stat().st_size
     assert calls[-1] == (3 * size, 3 * size)
     assert [done for done, _ in calls] == sorted(done for done, _ in calls)
 
@@ -558,10 +550,10 @@ def test_cut_output_is_valid_ntriples(cut: tuple[CutResult, list[str], list]) ->
     assert len(ox_triples("\n".join(out_lines))) == result.kept
 
 
-def test_cut_english_only_and_demonyms(subset_lines: list[str], tmp_path: Path) -> None:
-    # Real lines of Belluno, Italy, painter and Poland, with some language tags changed.
+def test_cut_english_only_and_demonyms(dump_lines: list[str], tmp_path: Path) -> None:
+    # The fixture's lines of Belluno, Italy, painter and Poland, with some language tags changed.
     subjects = (wd("Q6558"), wd("Q38"), wd("Q1028181"), wd("Q36"))
-    lines = [line for line in subset_lines if line.startswith(tuple(s + " " for s in subjects))]
+    lines = [line for line in dump_lines if line.startswith(tuple(s + " " for s in subjects))]
     edits = {
         f'{wd("Q6558")} {LABEL} "Belluno"@en .': f'{wd("Q6558")} {LABEL} "Belluno"@fr .',
         f'{wd("Q1028181")} {LABEL} "painter"@en .': f'{wd("Q1028181")} {LABEL} "painter"@en-GB .',
@@ -586,12 +578,13 @@ def test_cut_english_only_and_demonyms(subset_lines: list[str], tmp_path: Path) 
     assert result.candidates == 2
     assert result.report.malformed == 1
     assert result.report.malformed_examples == [(len(lines) + 1, "not a triple")]
-    # Belluno, no longer named, stays as the holder of a fact about Italy: that fact, and its
-    # English text, as a neighbour's; not its other facts, nor its French label
+    # Belluno, no longer named, stays as the holder of a fact about Italy: that fact, and its class and
+    # English text, as a neighbour's; not its other facts (a border), its French label or Italian description
     belluno = [line for line in kept if line.startswith(wd("Q6558") + " ")]
     assert belluno == [
         f'{wd("Q6558")} {wdt("P17")} {wd("Q38")} .',
-        f'{wd("Q6558")} {DESCRIPTION} "italian comune"@en .',
+        f'{wd("Q6558")} {P31} {wd("Q747074")} .',
+        f'{wd("Q6558")} {DESCRIPTION} "comune in Veneto, Italy"@en .',
     ]
     assert result.incoming == len([line for line in kept if line.endswith(f" {wd('Q38')} .")]) > 1
     # Poland is a neighbour: its P31 and English aliases are kept, its Polish label is not
@@ -599,12 +592,13 @@ def test_cut_english_only_and_demonyms(subset_lines: list[str], tmp_path: Path) 
     assert f'{wd("Q36")} {P31} {wd("Q6256")} .' in poland
     assert f'{wd("Q36")} {ALT_LABEL} "Republic of Poland"@en .' in poland
     assert f'{wd("Q36")} {LABEL} "Polska"@pl .' not in poland
-    assert not [line for line in poland if f" {wdt('P150')} " in line or f" {wdt('P1549')} " in line]
+    assert not [line for line in poland if f" {wdt('P47')} " in line or f" {wdt('P1549')} " in line]
 
 
-def test_cut_json_dump(shared_data: Path, tmp_path: Path) -> None:
+def test_cut_json_dump(tmp_path: Path) -> None:
     # JSON input goes through the generic path; wd:P31 becomes a neighbour through wdt:P31.
-    path = shared_data / SAMPLES / "wbgetentities-Q6-Q42-P31.json"
+    path = wbgetentities(tmp_path / "response.json", {"id": "Q6", "missing": ""}, load_entity("Q42"),
+                         load_entity("P31"))
     triples = read_triples(path)
     out = tmp_path / "q42.nt"
     result = cut_neighbourhood(path, out, {"douglas noel adams"}, normalize)
