@@ -33,7 +33,8 @@ test-fast: $(STAMP)
 lint: $(STAMP) typecheck
 	$(BIN)/ruff check kgexplain tests benchmarks scripts
 
-# mypy's settings are in pyproject.toml: strict for the store, queries, results, errors, runs and the miners.
+# mypy's settings are in pyproject.toml: strict for the store, queries, results, errors, settings, runs, the chain
+# of stages and the miners.
 typecheck: $(STAMP)
 	$(BIN)/mypy kgexplain
 

@@ -63,11 +63,12 @@ from _common import Recorder, arg_parser, best_of
 from kgexplain.attribution.explainers import METHODS, explain
 from kgexplain.attribution.external import explain_external
 from kgexplain.attribution.shap_deep import REFERENCE_SIZE
+from kgexplain.config import Settings
 from kgexplain.loaders.datasets import Dataset, read_dataset
 from kgexplain.loaders.synthetic import make_synthetic
 from kgexplain.models.external import load_model
 from kgexplain.models.training import TrainedModel, TrainSettings, train_model
-from kgexplain.pipeline import Settings, explain_stage, load_stage
+from kgexplain.stages import explain_stage, load_stage
 from kgexplain.store import open_store
 
 DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

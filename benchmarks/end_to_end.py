@@ -176,8 +176,8 @@ def plain(case: str, epochs: int, threads: int, output: Path) -> None:
     import torch
     from explain import plain_training
 
+    from kgexplain.config import Settings
     from kgexplain.models.training import TrainSettings
-    from kgexplain.pipeline import Settings
 
     torch.set_num_threads(threads)
     times: dict[str, float] = {}

@@ -1,4 +1,4 @@
-"""Itemset generation: ``pipeline.transactions`` over 1k → 100k entities, batched vs one query per entity.
+"""Itemset generation: ``stages.mine.transactions`` over 1k → 100k entities, batched vs one query per entity.
 
 The knowledge graph is Wikidata-like and seeded: 100,000 entities ``wd:Q{n}``, each with about 10 direct
 facts ``wdt:P{k}`` (properties and entity values both drawn from power-law pools, 1 value in 5 a literal:
@@ -32,7 +32,8 @@ import pyoxigraph as ox
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import Recorder, arg_parser, best_of, time_ratio  # noqa: E402
 
-from kgexplain.pipeline import Settings, transactions  # noqa: E402
+from kgexplain.config import Settings  # noqa: E402
+from kgexplain.stages.mine import transactions  # noqa: E402
 from kgexplain.store import EmbeddedStore  # noqa: E402
 from kgexplain.vocab import RDFS, SCHEMA, WD, WDT, XSD, Minter, nt_str  # noqa: E402
 

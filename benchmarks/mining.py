@@ -122,7 +122,7 @@ def fraction_for(count: int, n_transactions: int) -> float:
 
 
 def painters_baskets(data: Path) -> tuple[list[list[tuple]], float, int]:
-    """The painters task's transactions, as ``pipeline.mining_input`` builds them, and its support and
+    """The painters task's transactions, as ``stages.mine.mining_input`` builds them, and its support and
     max length (a fraction standing for the pipeline's absolute ``min_support``).
 
     The store, lexicon and transactions come from the pipeline's own functions; the entities are the ones
@@ -131,8 +131,11 @@ def painters_baskets(data: Path) -> tuple[list[list[tuple]], float, int]:
     facts is an empty transaction and an item is (direction, property, value, literal).
     """
     from kgexplain.attribution.grounding import ground
+    from kgexplain.config import Settings
     from kgexplain.loaders.datasets import read_dataset
-    from kgexplain.pipeline import Settings, _lexicon, load_stage, transactions
+    from kgexplain.stages.explain import kg_lexicon
+    from kgexplain.stages.load import load_stage
+    from kgexplain.stages.mine import transactions
     from kgexplain.store import open_store
     from kgexplain.text import is_cased_corpus, tokenize, tokenize_cased
     from kgexplain.vocab import Minter
@@ -144,7 +147,7 @@ def painters_baskets(data: Path) -> tuple[list[list[tuple]], float, int]:
         loaded = load_stage(store, dataset, data / "wikidata" / "wikidata-subset.nt.gz", settings)
         log(f"painters: {loaded.kg_report}")
         kg_graph = Minter(settings.base_iri).kg_graph(dataset.name)
-        lexicon = _lexicon(store, kg_graph, settings)
+        lexicon = kg_lexicon(store, kg_graph, settings)
         texts = [doc.text for doc in dataset.docs]  # in kgx:index order, as explain_stage reads them
         cased = settings.ground_case == "cased" or settings.ground_case == "auto" and is_cased_corpus(texts)
         entities: set[str] = set()

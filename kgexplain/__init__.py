@@ -29,12 +29,12 @@ _EXPORTS = {
     # the store
     "open_store": "store", "TripleStore": "store", "EmbeddedStore": "store", "RemoteStore": "store",
     # settings and the stages
-    "Settings": "pipeline", "PRESETS": "pipeline", "load_stage": "pipeline", "train_stage": "pipeline",
-    "explain_stage": "pipeline", "activations_stage": "pipeline", "mine_stage": "pipeline",
-    "export_stage": "pipeline", "read_documents": "pipeline", "read_activations": "pipeline",
-    "latest_run": "pipeline", "best_rules": "pipeline",
+    "Settings": "config", "PRESETS": "config", "load_stage": "stages.load", "train_stage": "stages.train",
+    "explain_stage": "stages.explain", "activations_stage": "stages.activations", "mine_stage": "stages.mine",
+    "export_stage": "stages.export", "read_documents": "stages.load", "read_activations": "stages.activations",
+    "latest_run": "runs", "best_rules": "stages.mine",
     # one run through them all
-    "run_all": "runs", "RunOutcome": "runs",
+    "run_all": "stages.chain", "RunOutcome": "stages.chain",
     # data
     "read_dataset": "loaders.datasets", "Dataset": "loaders.datasets",
     # a user's own model

@@ -54,10 +54,12 @@ from urllib.parse import unquote
 import pyoxigraph as ox
 from pyoxigraph import NamedNode
 
+from .config import Settings
 from .errors import InputError
-from .pipeline import Progress, Settings, _new_run_id, _no_progress, _now
 from .publish.rdf import RunRecord
 from .queries import load_query
+from .runs import Progress, new_run_id, no_progress, now
+from .runs import labels as kg_labels
 from .store import RawTriple, TripleStore
 from .vocab import KGX, PREFIXES, PROV, RDF, RDFS, SCHEMA, SKOS, WD, WDT, XSD, Minter, nt_float, nt_int, nt_iri, nt_str
 
@@ -265,7 +267,7 @@ def wikidata_links(store: TripleStore, kg: NamedNode) -> tuple[list[Link], Sourc
 
 
 def dump_links(path: Path, wanted: set[str] | None = None,
-               progress: Progress = _no_progress) -> tuple[list[Link], SourceReport]:
+               progress: Progress = no_progress) -> tuple[list[Link], SourceReport]:
     """Wikidata's own mappings streamed from a dump (any format ``loaders.wikidata`` reads): statements whose
     subject is in ``wanted`` (every one when None), and sitelinks whose entity is. Malformed lines are
     counted in the report (with line numbers), never fatal."""
@@ -573,7 +575,7 @@ def _valid_iri(iri: str) -> bool:
 
 def link_stage(store: TripleStore, dataset: str, settings: Settings, *, dump: Path | None = None,
                ontology: Path | None = None, sssom: Path | None = None, all_links: bool = False,
-               progress: Progress = _no_progress) -> LinkResult:
+               progress: Progress = no_progress) -> LinkResult:
     """Links from the IRIs of ``dataset``'s rule items to other vocabularies, from the knowledge graph's
     Wikidata mappings and the given files, published as a ``kgx:LinkRun`` (see the module docstring).
     The SSSOM and ontology files are read, and the dump checked, before the store is queried (the dump is
@@ -581,7 +583,7 @@ def link_stage(store: TripleStore, dataset: str, settings: Settings, *, dump: Pa
     an InputError unless ``all_links``."""
     from .neurons import publish_run
 
-    started, clock = _now(), time.perf_counter()
+    started, clock = now(), time.perf_counter()
     minter = Minter(settings.base_iri)
     found: list[tuple[list[Link], SourceReport]] = []
     progress("sources", 0, 4)
@@ -622,7 +624,7 @@ def link_stage(store: TripleStore, dataset: str, settings: Settings, *, dump: Pa
                 report.published[link.relation] += 1
     links = sorted(kept.values(), key=lambda k: (order[k.source], k.subject, k.relation, k.target))
     reports = [report for _links, report in found]
-    run_id = _new_run_id("links")
+    run_id = new_run_id("links")
     graph = minter.run_graph(run_id)
     body = list(_body(run_id, minter, links, reports, mining_runs))
     record = RunRecord(run_id, "LinkRun", minter.dataset(dataset), graph.value, started,
@@ -632,18 +634,15 @@ def link_stage(store: TripleStore, dataset: str, settings: Settings, *, dump: Pa
     n = publish_run(store, record, minter, body)
     progress("sources", 4, 4)
     subjects = sorted({link.subject for link in links if link.subject in wanted})
-    labels = _labels(store, kg, subjects, settings.item_batch)
+    labels = _property_labels(store, kg, subjects, settings.item_batch)
     return LinkResult(run_id, graph.value, dataset, len(mining_runs), len(wanted), all_links, links, reports, labels, n,
                       time.perf_counter() - clock)
 
 
-def _labels(store: TripleStore, kg: NamedNode, iris: list[str], size: int) -> dict[str, str]:
-    """English labels from the knowledge graph; a ``wdt:P…`` property takes its ``wd:P…`` entity's label."""
+def _property_labels(store: TripleStore, kg: NamedNode, iris: list[str], size: int) -> dict[str, str]:
+    """English labels from the knowledge graph (``runs.labels``); a ``wdt:P…`` property takes its ``wd:P…``
+    entity's label."""
     asked = sorted({WD + i[len(WDT):] if i.startswith(WDT) else i for i in iris})
-    out: dict[str, str] = {}
-    for start in range(0, len(asked), max(1, size)):
-        frame = store.select(load_query("kg/labels"), kg=kg, iri=[NamedNode(i) for i in asked[start:start + size]])
-        if frame.height:
-            out.update(zip(frame["iri"].to_list(), frame["label"].to_list(), strict=True))
+    out = kg_labels(store, kg, asked, max(1, size))
     return {i: out[k] for i in iris if (k := WD + i[len(WDT):] if i.startswith(WDT) else i) in out}
 

@@ -28,24 +28,18 @@ import numpy as np
 import polars as pl
 from pyoxigraph import NamedNode
 
+from .config import Settings
 from .errors import InputError, ValidationFailed
 from .mining.rules import Item
-from .pipeline import (
-    Progress,
-    Settings,
-    _labels,
-    _new_run_id,
-    _no_progress,
-    _now,
-    latest_run,
-    read_activations,
-    read_documents,
-    transactions,
-)
 from .publish.neurons import concept_rule_triples, concept_triples, neuron_rule_triples, redescription_triples
 from .publish.rdf import RunRecord, item_text, run_triples
 from .publish.shacl import validate
 from .queries import load_query
+from .runs import Progress, latest_run, new_run_id, no_progress, now
+from .runs import labels as kg_labels
+from .stages.activations import read_activations
+from .stages.load import read_documents
+from .stages.mine import transactions
 from .store import RawTriple, TripleStore, to_ntriples
 from .text import normalize
 from .vocab import KGX, Minter, local_id
@@ -161,7 +155,7 @@ def _subjects(store: TripleStore, kg: NamedNode, identifiers: list[str]) -> tupl
 def concept_view(store: TripleStore, dataset: str, documents: list[str], settings: Settings, *,
                  explain_run: str | None = None, min_documents: int = DEFAULT_MIN_DOCUMENTS,
                  kinds: Iterable[str] = ("mentions", "fact", "subject", "label"),
-                 progress: Progress = _no_progress) -> ConceptView:
+                 progress: Progress = no_progress) -> ConceptView:
     """The concepts of each of ``documents`` (IRIs) as a boolean matrix; see the module docstring."""
     kinds = set(kinds)
     unknown = kinds - {"mentions", "fact", "subject", "label"}
@@ -231,10 +225,10 @@ def concept_view(store: TripleStore, dataset: str, documents: list[str], setting
     for j, key in enumerate(keys):
         matrix[list(rows_of[key]), j] = True
     kept = [concepts[k] for k in keys]
-    labels = _labels(store, kg, sorted({c.item.value for c in kept if c.item and not c.item.literal}
-                                       | {c.item.property for c in kept if c.item and c.item.property}
-                                       | {"http://www.wikidata.org/entity/" + local_id(c.item.property)
-                                          for c in kept if c.item and c.item.property}), settings.item_batch)
+    labels = kg_labels(store, kg, sorted({c.item.value for c in kept if c.item and not c.item.literal}
+                                        | {c.item.property for c in kept if c.item and c.item.property}
+                                        | {"http://www.wikidata.org/entity/" + local_id(c.item.property)
+                                           for c in kept if c.item and c.item.property}), settings.item_batch)
     named = [_named(c, labels) for c in kept]
     progress("concepts", 4, 4)
     return ConceptView(documents, named, matrix, len(subject_of), ambiguous)
@@ -269,7 +263,7 @@ class Published:
 def publish_run(store: TripleStore, record: RunRecord, minter: Minter, body: list[RawTriple]) -> int:
     """Validates ``body`` plus the run record against the shapes, then publishes it and the catalog entry in
     one transaction; a body that does not conform is refused (the catalog records the failure)."""
-    record.ended = _now()
+    record.ended = now()
     published = body + list(run_triples(record, minter))
     conformance = validate(b"".join(to_ntriples(published)))
     if not conformance.conforms:
@@ -338,12 +332,12 @@ def _head_matrix(layers: dict[str, np.ndarray], head: str, classes: tuple[str, .
 
 def explainn_stage(store: TripleStore, dataset: str, settings: Settings, head: str, tail: str, *,
                    model: str | None = None, activation_run_id: str | None = None, theta: float = 0.0,
-                   mu: int | None = None, robust: bool = True, progress: Progress = _no_progress) -> NeuronRulesResult:
+                   mu: int | None = None, robust: bool = True, progress: Progress = no_progress) -> NeuronRulesResult:
     """ExplaiNN between two layers of an activation run (heads from ``head``, which may be ``predicted``;
     tails from ``tail``), published as a ``kgx:NeuronRuleRun``."""
     from .mining.explainn import explainn
 
-    started, clock = _now(), time.perf_counter()
+    started, clock = now(), time.perf_counter()
     minter = Minter(settings.base_iri)
     if head == tail:
         raise InputError(f"the head and tail layers must differ (both are {head!r}): ExplaiNN relates two layers")
@@ -362,7 +356,7 @@ def explainn_stage(store: TripleStore, dataset: str, settings: Settings, head: s
                       head_is_label=head == PREDICTED,
                       progress=lambda done, total: progress("explainn", done, total))
     rules = sorted(result.rules, key=lambda r: -r.gain_bits)
-    run_id = _new_run_id("neurons")
+    run_id = new_run_id("neurons")
     graph = minter.run_graph(run_id)
     if head == PREDICTED:
         head_iris = ([KGX + "Neg", KGX + "Pos"] if len(classes) == 2
@@ -498,10 +492,10 @@ def _proper_subsets(items: tuple[int, ...]) -> Iterable[tuple[int, ...]]:
 def concept_rules_stage(store: TripleStore, dataset: str, settings: Settings, layers: Iterable[str] = (), *,
                         model: str | None = None, activation_run_id: str | None = None, min_documents: int = DEFAULT_MIN_DOCUMENTS,
                         max_concepts: int = 2, min_confidence: float = 0.5, min_lift: float = 1.5,
-                        top: int = 200, progress: Progress = _no_progress) -> ConceptRulesResult:
+                        top: int = 200, progress: Progress = no_progress) -> ConceptRulesResult:
     """Neuron ↔ concept rules for ``layers`` (default: every captured layer but the one-unit output) of an
     activation run; the ``top`` rules by lift are published as a ``kgx:NeuronConceptRuleRun``."""
-    started, clock = _now(), time.perf_counter()
+    started, clock = now(), time.perf_counter()
     minter = Minter(settings.base_iri)
     run = activation_run(store, dataset, settings, model, activation_run_id)
     documents, every = read_activations(store, dataset, settings, "active", run_graph=run.graph)
@@ -520,7 +514,7 @@ def concept_rules_stage(store: TripleStore, dataset: str, settings: Settings, la
                                            min_lift=min_lift, top=top)
     for rule in rules:
         rule.label = " ∧ ".join(view.concepts[c].text for c in rule.concepts) + f" → {rule.layer}#{rule.neuron} active"
-    run_id = _new_run_id("concepts")
+    run_id = new_run_id("concepts")
     graph = minter.run_graph(run_id)
     body: list[RawTriple] = []
     concept_iris: dict[int, str] = {}
@@ -589,7 +583,7 @@ def redescribe_stage(store: TripleStore, dataset: str, settings: Settings, layer
                      activation_run_id: str | None = None, min_jaccard: float = 0.2, max_p: float = 0.01,
                      max_p_randomized: float | None = 0.05,
                      randomizations: int = 200, min_documents: int = DEFAULT_MIN_DOCUMENTS, top: int = 200,
-                     progress: Progress = _no_progress) -> RedescriptionsResult:
+                     progress: Progress = no_progress) -> RedescriptionsResult:
     """Redescriptions between ``layer``'s binned activations and ``against``: ``concepts`` (KG facts and
     labels), ``labels``, or a model name (that model's newest activation run on the same documents)."""
     from .mining.redescribe import View, redescribe
@@ -598,7 +592,7 @@ def redescribe_stage(store: TripleStore, dataset: str, settings: Settings, layer
         raise InputError(f"with {randomizations} randomizations the smallest randomized p-value is "
                          f"{1 / (randomizations + 1):.3g}, above --max-p-randomized {max_p_randomized:g}: use at least "
                          f"{int(np.ceil(1 / max_p_randomized)) - 1} randomizations, or --randomizations 0")
-    started, clock = _now(), time.perf_counter()
+    started, clock = now(), time.perf_counter()
     minter = Minter(settings.base_iri)
     run = activation_run(store, dataset, settings, model, activation_run_id)
     documents, binned = read_layers(store, dataset, settings, run, "binned", [layer])
@@ -651,7 +645,7 @@ def redescribe_stage(store: TripleStore, dataset: str, settings: Settings, layer
     body: list[RawTriple] = []
     for c in sorted({c.column for r in found for c in r.right.conditions}) if concepts else []:
         body.extend(_concept_rdf(minter, concepts[c])[1])
-    run_id = _new_run_id("redescribe")
+    run_id = new_run_id("redescribe")
     graph = minter.run_graph(run_id)
     body.extend(redescription_triples(run_id, minter, found, left_text, right_text, left_iris, rights, right_property,
                                       covered))

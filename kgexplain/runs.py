@@ -1,122 +1,89 @@
-"""One way through the pipeline: ``run_all`` chains the stages for ``kgexplain run``, ``kgexplain demo`` and
-``POST /api/runs`` alike (issue #20: two orchestrations had drifted, and REST runs skipped the activations and
-the exports that a CLI run makes).
-
-load → train (unless a user's own model is given) → explain → activations (kgexplain's own binary models)
-→ mine → export (Turtle and JSON-LD, when an output directory is given). Each finished stage is handed to
-``on_stage(name, result)``, so a caller can report it as it comes; the outcome holds every stage's result.
+"""What every stage shares about runs: their time stamps and ids, progress reporting, the newest completed run
+of a kind in the catalog, and the batched queries over many entities (their labels, and any query bound
+``VALUES``-wise a batch at a time on ``QUERY_THREADS`` threads).
 """
 
 from __future__ import annotations
 
-import time
+import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+from typing import TypeVar
 
-from .loaders.datasets import Dataset
-from .models.external import ExternalModel
-from .pipeline import (
-    ActivationsResult,
-    ExplainResult,
-    LoadResult,
-    MineResult,
-    Progress,
-    Settings,
-    TrainResult,
-    activations_stage,
-    explain_stage,
-    export_stage,
-    load_stage,
-    mine_stage,
-    train_stage,
-)
-from .store import RawTriple, TripleStore
+import polars as pl
+from pyoxigraph import NamedNode
 
-__all__ = ["EXPORTS", "RunOutcome", "activations_skipped", "run_all"]
+from .config import Settings
+from .errors import InputError
+from .queries import load_query
+from .store import TripleStore
+from .vocab import KGX, Minter
 
-#: The rule files a run writes into its output directory: format → file name.
-EXPORTS = {"turtle": "rules.ttl", "json-ld": "rules.jsonld"}
+__all__ = ["Progress", "no_progress", "now", "new_run_id", "latest_run", "labels", "batched", "parallel",
+           "QUERY_THREADS"]
+
+Progress = Callable[[str, int, int | None], None]   # (task description, completed so far, total)
 
 
-@dataclass
-class RunOutcome:
-    """Every stage's result of one ``run_all``; ``trained`` is None for a user's own model, ``activations``
-    when the stage does not apply (a user's model, more than two classes: ``skipped`` says why)."""
-
-    loaded: LoadResult
-    trained: TrainResult | None
-    explained: ExplainResult
-    activations: ActivationsResult | None
-    mined: MineResult
-    exports: dict[str, str] = field(default_factory=dict)
-    seconds: dict[str, float] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)
-
-
-def _no_progress(_task: str, _done: int, _total: int | None) -> None:
+def no_progress(_task: str, _advance: int, _total: int | None) -> None:
+    """A ``Progress`` that reports nothing."""
     return None
 
 
-def activations_skipped(dataset: Dataset, model: ExternalModel | None) -> str | None:
-    """Why the activations stage does not run, or None when it does."""
-    if model is not None:
-        return "capturing a user's model's neurons is not supported"
-    if len(dataset.classes) > 2:
-        return f"capturing the neurons of a model of {len(dataset.classes)} classes is not supported"
-    return None
+def now() -> str:
+    """The time now (UTC), as a run records when it started and ended."""
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def run_all(store: TripleStore, dataset: Dataset, kg: Path | list[RawTriple], settings: Settings, model_dir: Path,
-            *, out: Path | None = None, model: ExternalModel | None = None, progress: Progress = _no_progress,
-            on_stage: Callable[[str, object], None] | None = None) -> RunOutcome:
-    """Runs every stage on ``dataset`` and the knowledge graph ``kg`` into ``store``; the model is trained into
-    ``model_dir`` (or ``model``, a user's own, is explained as it is). With ``out``, the rules are exported there
-    (``EXPORTS``)."""
-    from .models.training import import_optimiser_support
-    from .publish.shacl import preload as preload_validator
+def new_run_id(kind: str) -> str:
+    """A new run id: ``kind``, the time (UTC, to the second) and six random hex digits."""
+    return f"{kind}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}"
 
-    def report(name: str, result: object) -> None:
-        if on_stage is not None:
-            on_stage(name, result)
 
-    if model is None:
-        import_optimiser_support()   # overlaps the load stage (see its docstring)
-    if isinstance(kg, Path):
-        # the same for the validation of the mine stage, while a dump is cut (seconds, mostly outside the GIL);
-        # beside the built-in graph's short load it would only delay the training (demo: +0.9 s train, -0.35 s mine)
-        preload_validator()
-    seconds: dict[str, float] = {}
-    loaded = load_stage(store, dataset, kg, settings, progress)
-    seconds["load"] = loaded.seconds
-    report("load", loaded)
-    start = time.perf_counter()
-    trained = train_stage(store, dataset.name, model_dir, settings, progress) if model is None else None
-    seconds["train"] = time.perf_counter() - start
-    report("train", trained)
-    explained = explain_stage(store, dataset.name, model_dir, settings, progress, model=model)
-    seconds["explain"] = explained.seconds
-    report("explain", explained)
-    skipped: dict[str, str] = {}
-    why = activations_skipped(dataset, model)
-    captured = None
-    if why is None:
-        captured = activations_stage(store, dataset.name, model_dir, settings, progress)
-        seconds["activations"] = captured.seconds
-    else:
-        skipped["activations"] = why
-        seconds["activations"] = 0.0
-    report("activations", captured)
-    mined = mine_stage(store, dataset.name, settings, progress)
-    seconds["mine"] = mined.seconds
-    report("mine", mined)
-    exports: dict[str, str] = {}
-    start = time.perf_counter()
-    if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        for fmt, name in EXPORTS.items():
-            export_stage(store, mined.graph, out / name, fmt)
-            exports[fmt] = str(out / name)
-    seconds["export"] = time.perf_counter() - start
-    report("export", exports)
-    return RunOutcome(loaded, trained, explained, captured, mined, exports, seconds, skipped)
+def latest_run(store: TripleStore, kind: str, dataset: str, settings: Settings) -> tuple[str, str]:
+    """(run IRI, graph IRI) of the newest completed run of ``kind`` on ``dataset``."""
+    minter = Minter(settings.base_iri)
+    frame = store.select(load_query("catalog/latest_run"), catalog=minter.catalog_graph(),
+                         kind=NamedNode(KGX + kind), dataset=NamedNode(minter.dataset(dataset)))
+    if frame.height == 0:
+        step = {"AttributionRun": "explain", "ActivationRun": "activations"}.get(kind, "mine")
+        raise InputError(f"no completed {kind} for dataset {dataset!r} in the {store.description}; "
+                         f"run `kgexplain {step}` first")
+    return frame["run"][0], frame["graph"][0]
+
+
+#: Batched queries run this many at a time: both stores answer them outside the GIL (Oxigraph evaluates
+#: and serializes in Rust, the remote store waits on the network), so two cores halve the wall time.
+QUERY_THREADS = 4
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def parallel(fn: Callable[[T], R], jobs: list[T]) -> list[R]:
+    """``fn`` over ``jobs`` on ``QUERY_THREADS`` threads; results in job order."""
+    if len(jobs) <= 1:
+        return [fn(job) for job in jobs]
+    with ThreadPoolExecutor(max_workers=QUERY_THREADS) as pool:
+        return list(pool.map(fn, jobs))
+
+
+def batched(store: TripleStore, query: str, kg: NamedNode, entities: list[str], size: int) -> pl.DataFrame:
+    """``query`` over ``entities`` bound ``size`` at a time, rows in entity order."""
+    def run(start: int) -> pl.DataFrame:
+        batch = [NamedNode(e) for e in entities[start:start + size]]
+        return store.select(load_query(query), kg=kg, entity=batch)
+
+    frames = [f for f in parallel(run, list(range(0, len(entities), size))) if f.height]
+    return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
+
+
+def labels(store: TripleStore, kg: NamedNode, iris: list[str], size: int) -> dict[str, str]:
+    """The labels of ``iris`` in the knowledge graph ``kg`` (those that have one), ``size`` IRIs per query."""
+    out: dict[str, str] = {}
+    for i in range(0, len(iris), size):
+        frame = store.select(load_query("kg/labels"), kg=kg, iri=[NamedNode(e) for e in iris[i:i + size]])
+        if frame.height:
+            out.update(zip(frame["iri"].to_list(), frame["label"].to_list(), strict=True))
+    return out

@@ -1,4 +1,6 @@
-"""The ``kgexplain`` command: thin Typer commands over ``kgexplain.pipeline``.
+"""The ``kgexplain`` command: thin Typer commands over the stages (``kgexplain.stages``), with their
+``config.Settings`` built from the options (``Settings.from_options``); the options and helpers the command
+modules share are in ``options``, the ``neurons`` group and ``link`` in their own modules.
 
 Errors kgexplain raises on purpose print one line to stderr and exit 2 (bad input or store) or 1
 (published rules fail SHACL). Everything is checked before the store is opened for writing, so a bad
@@ -12,142 +14,78 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
-from ..attribution.explainers import METHODS
-from ..errors import InputError, KgExplainError
+from ..config import Settings
+from ..errors import InputError
 from ..loaders.datasets import Dataset, read_dataset
 from ..mining.rules import Rule
-from ..models.external import DEFAULT_METHODS, ExternalModel, is_model_spec, load_model, parse_spec
-from ..models.training import MODELS, resolve_device
-from ..pipeline import (
-    PRESETS,
+from ..models.external import ExternalModel, is_model_spec, load_model
+from ..publish.export import DEFAULT_ENDPOINT_URL, export_rules
+from ..runs import latest_run
+from ..stages import (
     LoadResult,
     MineResult,
-    Settings,
+    activations_skipped,
     activations_stage,
     best_rules,
     explain_stage,
-    latest_run,
     load_stage,
     mine_stage,
-    target_index,
+    run_all,
     train_stage,
 )
-from ..publish.export import DEFAULT_ENDPOINT_URL, export_rules
-from ..runs import activations_skipped, run_all
-from ..store import TripleStore, open_store
+from ..stages.explain import target_index
 from ..threads import apply_threads, choose_threads
+from .link import link_command
+from .neurons import neurons_app
+from .options import (
+    AggregationOpt,
+    ConfOpt,
+    DatasetOpt,
+    DeviceOpt,
+    DisambiguationOpt,
+    EndpointOpt,
+    EpochsOpt,
+    FallbackOpt,
+    GroundCaseOpt,
+    LabelsOpt,
+    LenOpt,
+    MaxEvalsOpt,
+    MaxTokensOpt,
+    MeasureOpt,
+    MethodOpt,
+    ModelOpt,
+    OccurrencesOpt,
+    OutOpt,
+    PresetOpt,
+    StepsOpt,
+    StoreOpt,
+    SupOpt,
+    TargetOpt,
+    ThetaOpt,
+    ThreadsOpt,
+    TopOpt,
+    VerboseOpt,
+    console,
+    err,
+    handle_errors,
+    open_db,
+    progress_bar,
+)
 
 __all__ = ["app", "main", "format_rule", "demo", "run", "load", "train", "explain", "activations", "mine", "evaluate", "export", "heatmap", "serve",
            "agree"]
 
 app: typer.Typer = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Find what a text classifier keys on: attributions grounded in Wikidata, mined into RDF rules.")
-console = Console()
-err = Console(stderr=True)
-
-StoreOpt = Annotated[Path | None, typer.Option("--store", envvar="KGX_STORE", help="Embedded store directory (default: OUT/store).")]
-EndpointOpt = Annotated[str | None, typer.Option("--endpoint", envvar="KGX_ENDPOINT", help="A SPARQL 1.1 endpoint (query URL) instead of the embedded store.")]
-OutOpt = Annotated[Path, typer.Option("--out", help="Directory for the store, model, exports and summary.")]
-DatasetOpt = Annotated[str, typer.Option("--dataset", help="Dataset name inside the store.")]
-PresetOpt = Annotated[str, typer.Option("--preset", help=f"Settings preset: {', '.join(PRESETS)} (paper: the paper's θ = 1.0 and confmin; in run and demo also 500 SHAP references and entity tokens; see docs/defaults.md).")]
-ThetaOpt = Annotated[float | None, typer.Option("--theta", help="TC threshold θ in (0.5, 1] (overrides the preset).")]
-ConfOpt = Annotated[float | None, typer.Option("--min-confidence", help="confmin (overrides the preset).")]
-SupOpt = Annotated[int | None, typer.Option("--min-support", help="supmin, in entities.")]
-LenOpt = Annotated[int | None, typer.Option("--max-length", help="Longest antecedent.")]
-MeasureOpt = Annotated[str | None, typer.Option("--measure", help="TC, TS, WTS or H: accepts and ranks rules.")]
-ModelOpt = Annotated[str, typer.Option("--model", help=f"Classifier to train: {', '.join(MODELS)}; or your own, explained without training: hf:DIR (save_pretrained), sklearn:FILE (joblib/skops), python:MODULE:FUNCTION.")]
-MethodOpt = Annotated[str | None, typer.Option("--method", help=f"Attribution method: {', '.join(METHODS)} (default shap); for your own model ig, gradient-shap, deeplift (hf:) or partition (any; default for sklearn:/python:).")]
-LabelsOpt = Annotated[str | None, typer.Option("--labels", help="Your model's outputs, in order, comma-separated (default: its id2label, classes_ or FUNCTION.labels); they must include the data's class names.")]
-TargetOpt = Annotated[str | None, typer.Option("--target", help="More than two classes: explain every document for this class (default: each document's predicted class); rules are mined per class, one-vs-rest.")]
-MaxEvalsOpt = Annotated[int, typer.Option("--max-evals", help="shap Partition explainer (sklearn:, python:, --method partition): model calls per document.")]
-StepsOpt = Annotated[int | None, typer.Option("--steps", help="hf: models: integrated-gradients steps (default 64) or GradientSHAP samples (default 50); fewer is faster and less exact.")]
-AggregationOpt = Annotated[str, typer.Option("--aggregation", help="Parts → whole relevance: a word's sub-word pieces (hf: models) and a mention's tokens; sum, mean or max.")]
-FallbackOpt = Annotated[str | None, typer.Option("--fallback", help="Method to use when --method does not apply to the model.")]
-MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens", help="Longest input the model reads (default: the model's own).")]
-GroundCaseOpt = Annotated[str, typer.Option("--ground-case", help="Grounding: cased (a mention starts with a capital), any, or auto (cased unless the texts are lower-cased).")]
-OccurrencesOpt = Annotated[str, typer.Option("--occurrences", help="Grounding: all (every mention of an entity in a document) or first-per-document (only its first, as a Wikipedia link).")]
-DisambiguationOpt = Annotated[str, typer.Option("--disambiguation", help="Grounding, a label several entities share: context (the one linked to the document's other entities when the one with most facts is not) or degree (always the one with most facts).")]
-DeviceOpt = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
-EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Maximum training epochs (early stopping on validation loss).")]
-TopOpt = Annotated[int, typer.Option("--top", help="How many rules to print.")]
-VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads torch uses (default: $KGX_THREADS, else 1 on ≤ 2 cores, else the cores the load average leaves free).")]
 
 
 def main() -> None:  # pragma: no cover - console entry point
     app()
-
-
-def _fail(exc: KgExplainError) -> typer.Exit:
-    message = str(exc).strip().splitlines()
-    err.print(f"[bold red]error:[/] {message[0]}", highlight=False, soft_wrap=True)
-    for line in message[1:12]:
-        err.print(f"  {line}", highlight=False, soft_wrap=True)
-    return typer.Exit(exc.exit_code)
-
-
-@contextmanager
-def _errors() -> Iterator[None]:
-    try:
-        yield
-    except KgExplainError as exc:
-        raise _fail(exc) from None
-
-
-@contextmanager
-def _progress() -> Iterator[Callable[[str, int, int | None], None]]:
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=False) as bar:
-        tasks: dict[str, TaskID] = {}
-
-        def update(task: str, completed: int, total: int | None) -> None:
-            if task not in tasks:
-                tasks[task] = bar.add_task(task, total=total)
-            bar.update(tasks[task], completed=completed, total=total)
-
-        yield update
-
-
-def _settings(preset: str, theta: float | None, min_confidence: float | None, min_support: int | None,
-              max_length: int | None, measure: str | None, model: str = "cnn", device: str = "cpu",
-              epochs: int | None = None, method: str | None = None, fallback: str | None = None,
-              max_tokens: int | None = None, labels: str | None = None, max_evals: int = 500,
-              steps: int | None = None, background: str | None = None,
-              entity_tokens: bool | None = None) -> Settings:
-    settings = Settings().with_preset(preset)
-    overrides: dict[str, Any]   # Settings fields of several types
-    overrides = {k: v for k, v in dict(theta=theta, min_confidence=min_confidence, min_support=min_support,
-                                       max_antecedent=max_length, measure=measure, shap_background=background,
-                                       entity_tokens=entity_tokens).items() if v is not None}
-    spec = None
-    if is_model_spec(model):   # a user's own model (issue #19): not trained, explained as it is
-        spec = str(parse_spec(model))
-        method = method or DEFAULT_METHODS[parse_spec(model).kind]
-        model = Settings().train.model
-    elif model not in MODELS:
-        raise InputError(f"unknown model {model!r}; known models: {', '.join(sorted(MODELS))}, or your own: "
-                         "hf:DIR, sklearn:FILE, python:MODULE:FUNCTION")
-    elif labels:
-        raise InputError("--labels names the outputs of your own model (hf:, sklearn:, python:); "
-                         f"the {model} model is trained on the data's labels")
-    train = replace(settings.train, model=model, device=device, max_len=max_tokens,
-                    **({"epochs": epochs} if epochs else {}))
-    settings = replace(settings, train=train, method=method or "shap", fallback=fallback, model_spec=spec,
-                       labels=tuple(x.strip() for x in labels.split(",")) if labels else (), max_evals=max_evals,
-                       steps=steps, **overrides)
-    resolve_device(device)
-    settings.check()
-    return settings
 
 
 def _user_model(settings: Settings, classes: tuple[str, ...]) -> ExternalModel | None:
@@ -163,18 +101,6 @@ def _user_model(settings: Settings, classes: tuple[str, ...]) -> ExternalModel |
 
 def _threads(requested: int | None) -> None:
     apply_threads(choose_threads(requested))
-
-
-def _open(out: Path | None, store: Path | None, endpoint: str | None) -> TripleStore:
-    if endpoint and store is not None:
-        raise InputError("give either --store DIR or --endpoint URL (or KGX_STORE / KGX_ENDPOINT), not both")
-    if endpoint:
-        return open_store(endpoint=endpoint)
-    if store is None:
-        if out is None:
-            raise InputError("give --store DIR or --endpoint URL")
-        store = out / "store"
-    return open_store(store)
 
 
 def format_rule(rule: object, measure: str) -> str:
@@ -236,7 +162,7 @@ def _run_all(dataset: Dataset, kg: Path | list, out: Path, store: Path | None, e
         elif name == "activations":
             err.print(f"activations: skipped ({activations_skipped(dataset, user_model)})", highlight=False)
 
-    with _open(out, store, endpoint) as db, _progress() as progress:
+    with open_db(out, store, endpoint) as db, progress_bar() as progress:
         outcome = run_all(db, dataset, kg, settings, model_dir, out=out, model=user_model, progress=progress,
                           on_stage=on_stage)
         where = endpoint or str(store or out / "store")
@@ -305,10 +231,11 @@ def demo(out: OutOpt = Path("kgexplain-demo"), store: StoreOpt = None, endpoint:
     from ..loaders.synthetic import PLANTED_COUNTRY, make_synthetic
 
     _logging(verbose)
-    with _errors():
+    with handle_errors():
         _threads(threads)
-        settings = _settings(preset, None, None, None, None, None, model, device, None, method, fallback,
-                             labels=labels, max_evals=max_evals, background=background, entity_tokens=entity_tokens)
+        settings = Settings.from_options(preset=preset, model=model, device=device, method=method, fallback=fallback,
+                                         labels=labels, max_evals=max_evals, background=background,
+                                         entity_tokens=entity_tokens)
         synthetic = make_synthetic()
         user_model = _user_model(settings, synthetic.dataset.classes)
         console.print(f"[bold]kgexplain demo[/]: {len(synthetic.dataset)} synthetic texts; the label depends on "
@@ -347,14 +274,14 @@ def run(data: Annotated[Path, typer.Option("--data", help="CSV/TSV/JSONL file, o
     from ..loaders.wikidata import detect_format, open_dump
 
     _logging(verbose)
-    with _errors():
+    with handle_errors():
         _threads(threads)
-        settings = replace(_settings(preset, theta, min_confidence, min_support, max_length, measure, model,
-                                     device, epochs, method, fallback, max_tokens, labels, max_evals, steps,
-                                     background, entity_tokens),
-                           kg_filter=kg_filter, ground_case=ground_case, aggregation=aggregation,
-                           occurrences=occurrences, disambiguation=disambiguation, target=target)
-        settings.check()
+        settings = Settings.from_options(
+            preset=preset, theta=theta, min_confidence=min_confidence, min_support=min_support,
+            max_length=max_length, measure=measure, model=model, device=device, epochs=epochs, method=method,
+            fallback=fallback, max_tokens=max_tokens, labels=labels, max_evals=max_evals, steps=steps,
+            background=background, entity_tokens=entity_tokens, kg_filter=kg_filter, ground_case=ground_case,
+            aggregation=aggregation, occurrences=occurrences, disambiguation=disambiguation, target=target)
         detect_format(kg)
         open_dump(kg).close()
         dataset = read_dataset(data, test_data=test_data, name=name, text_column=text_column,
@@ -375,13 +302,12 @@ def load(data: Annotated[Path, typer.Option("--data")], kg: Annotated[Path, type
     """Load a dataset and the part of a Wikidata dump it needs into the store."""
     from ..loaders.wikidata import open_dump
 
-    with _errors():
-        settings = replace(Settings(), kg_filter=kg_filter)
-        settings.check()
+    with handle_errors():
+        settings = Settings.from_options(kg_filter=kg_filter)
         open_dump(kg).close()
         dataset = read_dataset(data, test_data=test_data, name=name, text_column=text_column,
                                label_column=label_column)
-        with _open(None, store, endpoint) as db, _progress() as progress:
+        with open_db(None, store, endpoint) as db, progress_bar() as progress:
             result = load_stage(db, dataset, kg, settings, progress)
         _report_load(result)
 
@@ -392,11 +318,10 @@ def train(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to 
           epochs: EpochsOpt = None, max_tokens: MaxTokensOpt = None, device: DeviceOpt = "cpu",
           threads: ThreadsOpt = None) -> None:
     """Train a classifier on a dataset already in the store."""
-    with _errors():
+    with handle_errors():
         _threads(threads)
-        settings = _settings("default", None, None, None, None, None, model, device, epochs, method="ig",
-                             max_tokens=max_tokens)
-        with _open(None, store, endpoint) as db, _progress() as progress:
+        settings = Settings.from_options(model=model, device=device, epochs=epochs, method="ig", max_tokens=max_tokens)
+        with open_db(None, store, endpoint) as db, progress_bar() as progress:
             result = train_stage(db, dataset, model_dir, settings, progress)
         console.print(f"{result.model}: test accuracy {result.test_accuracy:.3f}, validation "
                       f"{result.validation_accuracy:.3f} after {result.epochs_run} epochs; saved to {model_dir}")
@@ -415,7 +340,7 @@ def explain(dataset: DatasetOpt,
             occurrences: OccurrencesOpt = "all", disambiguation: DisambiguationOpt = "context",
             target: TargetOpt = None) -> None:
     """Attribute every document token by token and ground the tokens in the knowledge graph."""
-    with _errors():
+    with handle_errors():
         _threads(threads)
         if (model_dir is None) == (model is None):
             raise InputError("give either --model-dir DIR (a model kgexplain trained) or --model SPEC (your own: "
@@ -423,22 +348,17 @@ def explain(dataset: DatasetOpt,
         if model is not None and not is_model_spec(model):
             raise InputError(f"--model {model!r}: explain takes your own model as hf:DIR, sklearn:FILE or "
                              "python:MODULE:FUNCTION; a model kgexplain trained is read with --model-dir")
-        if model is not None:
-            settings = _settings("default", None, None, None, None, None, model, device, method=method,
-                                 fallback=fallback, max_tokens=max_tokens, labels=labels, max_evals=max_evals,
-                                 steps=steps)
-        else:
-            settings = replace(Settings(), method=method or "shap", fallback=fallback,
-                               train=replace(Settings().train, device=device))
-        settings = replace(settings, shap_background=background, aggregation=aggregation, ground_case=ground_case,
-                           occurrences=occurrences, disambiguation=disambiguation, target=target)
-        resolve_device(device)
-        settings.check()
+        # a user's own model's options; a model kgexplain trained has its own (length, outputs)
+        own: dict[str, Any] = {"max_tokens": max_tokens, "labels": labels, "max_evals": max_evals,
+                               "steps": steps} if model is not None else {}
+        settings = Settings.from_options(model=model, device=device, method=method, fallback=fallback,
+                                         background=background, aggregation=aggregation, ground_case=ground_case,
+                                         occurrences=occurrences, disambiguation=disambiguation, target=target, **own)
         user_model = None
         if model is not None:   # loaded (and asked about two texts) before the store is opened
             user_model = load_model(settings.model_spec, device=device, labels=settings.labels or None,  # type: ignore[arg-type]
                                     max_tokens=max_tokens)
-        with _open(None, store, endpoint) as db, _progress() as progress:
+        with open_db(None, store, endpoint) as db, progress_bar() as progress:
             result = explain_stage(db, dataset, model_dir, settings, progress, model=user_model)
         _report_truncation(result, user_model)
         console.print(f"attribution run {result.run_id}: {result.documents:,} documents, {result.tokens:,} tokens, "
@@ -456,15 +376,12 @@ def activations(model_dir: Annotated[Path, typer.Option("--model-dir")], dataset
                 threads: ThreadsOpt = None) -> None:
     """Capture neuron activations of every document (forward hooks) and store them raw, binarized and
     binned, one activation run graph, with the tokens that drive each neuron."""
-    with _errors():
+    with handle_errors():
         _threads(threads)
-        settings = replace(Settings(), activation_layers=tuple(layer or ()), activation_bins=bins,
-                           activation_threshold=threshold, activation_top_tokens=top_tokens,
-                           activation_binarize=binarize,
-                           train=replace(Settings().train, device=device))
-        resolve_device(device)
-        settings.check()
-        with _open(None, store, endpoint) as db, _progress() as progress:
+        settings = Settings.from_options(activation_layers=tuple(layer or ()), activation_bins=bins,
+                                         activation_threshold=threshold, activation_top_tokens=top_tokens,
+                                         activation_binarize=binarize, device=device)
+        with open_db(None, store, endpoint) as db, progress_bar() as progress:
             result = activations_stage(db, dataset, model_dir, settings, progress)
         layers = ", ".join(f"{k} ({v} neurons)" for k, v in result.layers.items())
         console.print(f"activation run {result.run_id}: {result.documents:,} documents × {layers}; "
@@ -480,11 +397,11 @@ def mine(dataset: DatasetOpt, store: StoreOpt = None, endpoint: EndpointOpt = No
          spark_master: Annotated[str, typer.Option("--spark-master", help="Spark master URL for --miner spark.")] = "local[*]",
          ) -> None:
     """Label entity influence and mine rules from the latest attribution run of a dataset."""
-    with _errors():
-        settings = replace(_settings(preset, theta, min_confidence, min_support, max_length, measure),
-                           miner=miner, spark_master=spark_master)
-        settings.check()
-        with _open(None, store, endpoint) as db, _progress() as progress:
+    with handle_errors():
+        settings = Settings.from_options(preset=preset, theta=theta, min_confidence=min_confidence,
+                                         min_support=min_support, max_length=max_length, measure=measure,
+                                         miner=miner, spark_master=spark_master)
+        with open_db(None, store, endpoint) as db, progress_bar() as progress:
             result = mine_stage(db, dataset, settings, progress)
         _print_rules(result, settings, top)
         console.print(f"mining run {result.run_id}; graph {result.graph}")
@@ -508,10 +425,11 @@ def evaluate(dataset: DatasetOpt, output: Annotated[Path, typer.Option("--output
     with --sensitivity, the measures over a grid of supmin and antecedent lengths too."""
     from ..evaluation.stage import evaluate_stage, report_markdown
 
-    with _errors():
-        settings = _settings(preset, theta, min_confidence, min_support, max_length, None, device=device)
+    with handle_errors():
+        settings = Settings.from_options(preset=preset, theta=theta, min_confidence=min_confidence,
+                                         min_support=min_support, max_length=max_length, device=device)
         chosen = [m.strip() for m in measures.split(",") if m.strip()]
-        with _open(None, store, endpoint) as db, _progress() as progress:
+        with open_db(None, store, endpoint) as db, progress_bar() as progress:
             result = evaluate_stage(db, dataset, settings, output, chosen, progress, model_dir or [],
                                     coverage_base=coverage_base, conflicts=conflicts, sensitivity_grid=sensitivity)
         console.print(report_markdown(result), highlight=False, soft_wrap=True, markup=False)
@@ -529,9 +447,9 @@ def export(dataset: DatasetOpt, output: Annotated[Path, typer.Option("--output")
                                                      "names as its data service.")] = DEFAULT_ENDPOINT_URL) -> None:
     """Write the rules of the latest mining run of a dataset to a file: the run graph (Turtle, N-Triples,
     JSON-LD), its rules as SWRL or SHACL rules, or a DCAT catalog of the dataset's rule sets."""
-    with _errors():
+    with handle_errors():
         settings = Settings()
-        with _open(None, store, endpoint) as db:
+        with open_db(None, store, endpoint) as db:
             _run, graph = latest_run(db, "MiningRun", dataset, settings)
             result = export_rules(db, graph, output, fmt, base_iri=settings.base_iri, endpoint_url=endpoint_url)
         what = f"{result.rules:,} rules ({result.triples:,} triples)" if fmt in ("swrl", "shacl-rules") else \
@@ -547,14 +465,14 @@ def heatmap(dataset: DatasetOpt,
     """Draw the token heatmap of documents from the latest attribution run: red pushes towards the
     positive class, blue away; grounded mentions are underlined with their entity."""
     from ..attribution.heatmap import html_page, render_html, render_png
-    from ..pipeline import document_heatmap_data
+    from ..stages.explain import document_heatmap_data
 
-    with _errors():
+    with handle_errors():
         if output.suffix.lower() not in (".png", ".html"):
             raise InputError(f"--output must end in .png or .html, got {output.name}")
         if output.suffix.lower() == ".png" and len(doc) != 1:
             raise InputError("a PNG holds one document; use an .html output for several")
-        with _open(None, store, endpoint) as db:
+        with open_db(None, store, endpoint) as db:
             data = [document_heatmap_data(db, dataset, d, Settings()) for d in doc]
         if output.suffix.lower() == ".png":
             item = data[0]
@@ -573,10 +491,10 @@ def agree(dataset: DatasetOpt, store: StoreOpt = None, endpoint: EndpointOpt = N
     """How far explainers agree: Spearman rank correlation of token relevance per document, between the
     latest attribution run of each model/method on a dataset."""
     from ..attribution.heatmap import agreement_markdown, agreement_summary
-    from ..pipeline import explainer_agreement
+    from ..stages.explain import explainer_agreement
 
-    with _errors():
-        with _open(None, store, endpoint) as db:
+    with handle_errors():
+        with open_db(None, store, endpoint) as db:
             report = explainer_agreement(db, dataset, Settings())
         table = agreement_markdown(agreement_summary(report))
         console.print(table, highlight=False, soft_wrap=True)
@@ -606,14 +524,14 @@ def serve(store: StoreOpt = None, endpoint: EndpointOpt = None,
 
     from ..service import ServiceConfig, create_app
 
-    with _errors():
+    with handle_errors():
         if store is None and endpoint is None:
             raise InputError("give --store DIR or --endpoint URL")
         if timeout <= 0 or max_result_mb <= 0:
             raise InputError("--timeout-s and --max-result-mib must be positive")
         if data_dir is not None and not data_dir.is_dir():
             raise InputError(f"--data-dir {data_dir}: no such directory")
-        db = _open(None, store, endpoint)
+        db = open_db(None, store, endpoint)
         config = ServiceConfig(update_token=update_token, query_timeout_s=timeout,
                                max_result_bytes=max_result_mb * 1024 * 1024, allowed_services=tuple(allow_service or ()),
                                allowed_load_hosts=tuple(allow_load_host or ()), work_dir=work_dir, data_dir=data_dir)
@@ -639,11 +557,8 @@ def _exit_despite_running_jobs() -> None:
         os._exit(0)
 
 
+app.add_typer(neurons_app, name="neurons")
+app.command("link")(link_command)
+
 if __name__ == "__main__":  # pragma: no cover
     main()
-
-
-from .neurons import neurons_app  # noqa: E402  (the group's commands use the options above)
-
-app.add_typer(neurons_app, name="neurons")
-from .link import link_command  # noqa: E402,F401  (registers `kgexplain link` on the app)

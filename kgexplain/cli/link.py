@@ -1,5 +1,6 @@
 """``kgexplain link``: links from the IRIs of a dataset's rule items to other vocabularies (DBpedia and the
-like), from Wikidata's own mappings, an ontology's equivalences and SSSOM mapping sets."""
+like), from Wikidata's own mappings, an ontology's equivalences and SSSOM mapping sets. ``kgexplain.cli``
+registers the command on its app."""
 
 from __future__ import annotations
 
@@ -9,15 +10,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ..config import Settings
 from ..errors import InputError
 from ..links import curie, link_stage
-from ..pipeline import Settings
-from . import DatasetOpt, EndpointOpt, StoreOpt, _errors, _open, _progress, app, console, err
+from .options import DatasetOpt, EndpointOpt, StoreOpt, console, err, handle_errors, open_db, progress_bar
 
 __all__ = ["link_command"]
 
 
-@app.command("link")
 def link_command(dataset: DatasetOpt, store: StoreOpt = None, endpoint: EndpointOpt = None,
          dump: Annotated[Path | None, typer.Option("--dump", help="A Wikidata dump (.nt, .ttl, .json, optionally "
                                                    ".gz/.bz2) to read equivalent class (P1709), exact match (P2888), "
@@ -31,11 +31,11 @@ def link_command(dataset: DatasetOpt, store: StoreOpt = None, endpoint: Endpoint
                                                  "of IRIs that rule items name.")] = False,
          top: Annotated[int, typer.Option("--top", help="How many example links to print.")] = 10) -> None:
     """Link the properties and values of rule items to other vocabularies (skos:exactMatch …), as one run graph."""
-    with _errors():
+    with handle_errors():
         for path, what in ((dump, "--dump"), (ontology, "--ontology"), (sssom, "--sssom")):
             if path is not None and not path.is_file():
                 raise InputError(f"{what} {path} does not exist or is not a file")
-        with _open(None, store, endpoint) as db, _progress() as progress:
+        with open_db(None, store, endpoint) as db, progress_bar() as progress:
             result = link_stage(db, dataset, Settings(), dump=dump, ontology=ontology, sssom=sssom,
                                 all_links=all_links, progress=progress)
         scope = "every link of the sources" if all_links else (

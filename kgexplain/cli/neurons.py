@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from ..config import Settings
 from ..neurons import (
     DEFAULT_MIN_DOCUMENTS,
     PREDICTED,
@@ -17,9 +18,8 @@ from ..neurons import (
     neuron_tokens,
     redescribe_stage,
 )
-from ..pipeline import Settings
 from ..publish.neurons import neuron_rule_label
-from . import DatasetOpt, EndpointOpt, StoreOpt, TopOpt, _errors, _open, _progress, console
+from .options import DatasetOpt, EndpointOpt, StoreOpt, TopOpt, console, handle_errors, open_db, progress_bar
 
 __all__ = ["neurons_app", "explainn_command", "redescribe_command", "concepts_command"]
 
@@ -50,10 +50,10 @@ def explainn_command(
                                             "exact tails.")] = False,
         top: TopOpt = 10) -> None:
     """ExplaiNN: the rule set of minimum description length between two layers' binarized activations."""
-    with _errors():
+    with handle_errors():
         settings = Settings()
         head, tail = layers
-        with _open(None, store, endpoint) as db, _progress() as progress:
+        with open_db(None, store, endpoint) as db, progress_bar() as progress:
             result = explainn_stage(db, dataset, settings, head, tail, model=model, activation_run_id=activation_run_id,
                                     theta=theta, mu=mu, robust=not exact, progress=progress)
             run = activation_run(db, dataset, settings, run_id=result.activation_run.rsplit("/", 1)[-1])
@@ -91,9 +91,9 @@ def redescribe_command(
         min_documents: MinDocs = DEFAULT_MIN_DOCUMENTS, top: TopOpt = 10) -> None:
     """Redescriptions: queries over one layer's binned activations paired with queries over concepts, labels or
     another model's neurons that describe nearly the same documents."""
-    with _errors():
+    with handle_errors():
         settings = Settings()
-        with _open(None, store, endpoint) as db, _progress() as progress:
+        with open_db(None, store, endpoint) as db, progress_bar() as progress:
             result = redescribe_stage(db, dataset, settings, layer, against=against, against_layer=against_layer,
                                       model=model, activation_run_id=activation_run_id, min_jaccard=min_jaccard,
                                       max_p=max_p, max_p_randomized=max_p_randomized, randomizations=randomizations, min_documents=min_documents,
@@ -122,8 +122,8 @@ def concepts_command(
         top: TopOpt = 10) -> None:
     """Neuron ↔ concept rules: which knowledge-graph concepts of a document switch a neuron on, mined from
     SPARQL-generated itemsets (documents as transactions, concepts and active neurons as items)."""
-    with _errors():
-        with _open(None, store, endpoint) as db, _progress() as progress:
+    with handle_errors():
+        with open_db(None, store, endpoint) as db, progress_bar() as progress:
             result = concept_rules_stage(db, dataset, Settings(), layer or (), model=model,
                                          activation_run_id=activation_run_id, min_documents=min_documents,
                                          max_concepts=max_concepts, min_confidence=min_confidence,

@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 import numpy as np
 import polars as pl
 
+from ..config import Settings
 from ..mining.rules import Item, score_itemsets
-from ..pipeline import MiningInput, Settings
+from ..stages.mine import MiningInput
 from .metrics import SetMetrics, assign_classes, assign_supporters, score_sets
 
 __all__ = ["SUPPORTS", "LENGTHS", "SensitivityRow", "grid", "restrict", "sensitivity"]
@@ -52,7 +53,7 @@ def grid(settings: Settings, supports: Sequence[int] = SUPPORTS,
 
 def restrict(mined: MiningInput, min_support: int, max_length: int) -> MiningInput:
     """``mined`` as if mined with ``min_support`` and ``max_length``: its itemsets with support ≥
-    ``min_support`` (clamped as ``pipeline.mining_input`` clamps it) and at most ``max_length`` items.
+    ``min_support`` (clamped as ``stages.mine.mining_input`` clamps it) and at most ``max_length`` items.
     ``mined`` must have been mined with no larger supmin and no shorter antecedents."""
     frequent = mined.frequent
     floor = min(min_support, max(1, len(mined.entities)))

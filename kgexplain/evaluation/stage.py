@@ -33,12 +33,16 @@ from typing import Any
 import polars as pl
 from pyoxigraph import NamedNode
 
+from ..config import Settings
 from ..errors import InputError
 from ..mining.rules import MEASURES, Item, Rule
 from ..models.training import TrainedModel, predict, resolve_device
-from ..pipeline import Progress, Settings, _labels, _no_progress, dataset_classes, mining_input, transactions
 from ..publish.rdf import label_rules
 from ..queries import load_query
+from ..runs import Progress, no_progress
+from ..runs import labels as kg_labels
+from ..stages.load import dataset_classes
+from ..stages.mine import mining_input, transactions
 from ..store import TripleStore
 from ..vocab import WD, WDT, Minter
 from .metrics import (
@@ -129,7 +133,7 @@ def _load_models(model_dirs: Sequence[Path], device: str) -> dict[str, TrainedMo
 
 
 def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output: Path,
-                   measures: Sequence[str] = MEASURES, progress: Progress = _no_progress,
+                   measures: Sequence[str] = MEASURES, progress: Progress = no_progress,
                    model_dirs: Sequence[Path] = (), *, coverage_base: str = "test", conflicts: str = "confident",
                    sensitivity_grid: bool = False) -> Evaluation:
     settings.check()
@@ -234,7 +238,7 @@ def evaluate_stage(store: TripleStore, dataset: str, settings: Settings, output:
         shown = best_rules[first]
         iris = sorted({i.value for r in shown for i in r.antecedent if not i.literal}
                       | {WD + i.property[len(WDT):] for r in shown for i in r.antecedent if i.property.startswith(WDT)})
-        label_rules(shown, _labels(store, kg, iris, settings.item_batch))
+        label_rules(shown, kg_labels(store, kg, iris, settings.item_batch))
         path = output / "rule-graph.png"
         render_png(rule_graph(shown, measure), path,
                    title=f"{dataset}: {first} rules before pruning, by conf_{measure} (edges: shared entities)")

@@ -19,7 +19,7 @@ import numpy as np
 import polars as pl
 
 from ..errors import InputError
-from .apriori import Encoded, FrequentItemsets, _gc_paused, encode, resolve_min_support
+from .apriori import Encoded, FrequentItemsets, encode, gc_paused, resolve_min_support
 
 __all__ = ["spark_itemsets", "spark_session"]
 
@@ -88,7 +88,7 @@ def spark_itemsets(transactions: pl.DataFrame | Sequence[Iterable[Hashable]] | E
         if partitions is not None:
             miner = miner.setNumPartitions(partitions)
         found = miner.fit(frame).freqItemsets.where(f"size(items) <= {int(max_len)}").collect()
-        with _gc_paused():
+        with gc_paused():
             rows = sorted((tuple(sorted(r["items"])), int(r["freq"])) for r in found)
             rows.sort(key=lambda row: len(row[0]))   # by size, then lexicographically (sort is stable)
         itemsets = [items for items, _ in rows]

@@ -15,7 +15,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -103,18 +103,14 @@ class JobRunner:
         return path
 
     def _settings(self, spec: RunSpec) -> Any:
+        from ..config import Settings
         from ..errors import InputError
         from ..models.training import MODELS
-        from ..pipeline import Settings
 
-        if spec.model not in MODELS:
+        if spec.model not in MODELS:   # an architecture only: a user's own model is not run over REST
             raise InputError(f"unknown model {spec.model!r}; known: {', '.join(sorted(MODELS))}")
-        settings = Settings(base_iri=self.base_iri).with_preset(spec.preset)
-        train = replace(settings.train, model=spec.model, max_len=spec.max_tokens,
-                        epochs=spec.epochs or settings.train.epochs)
-        settings = replace(settings, train=train, method=spec.method)
-        settings.check()
-        return settings
+        return Settings.from_options(preset=spec.preset, base_iri=self.base_iri, model=spec.model,
+                                     max_tokens=spec.max_tokens, epochs=spec.epochs, method=spec.method)
 
     @property
     def work_dir(self) -> Path:
@@ -134,8 +130,7 @@ class JobRunner:
     def _run(self, job: Job) -> None:
         from ..loaders.datasets import read_dataset
         from ..loaders.synthetic import make_synthetic
-        from ..pipeline import best_rules
-        from ..runs import run_all
+        from ..stages import best_rules, run_all
 
         job.status, job.started = "running", datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -154,7 +149,7 @@ class JobRunner:
                 dataset = read_dataset(self._resolve("data", job.spec.data))
                 kg = self._resolve("kg", job.spec.kg)
             model_dir = self.work_dir / job.id / "model"
-            # the same stages as `kgexplain run` (runs.run_all): activations and exports included
+            # the same stages as `kgexplain run` (stages.run_all): activations and exports included
             outcome = run_all(self.store, dataset, kg, settings, model_dir, out=self.work_dir / job.id,
                               progress=progress)
             loaded, trained, explained, mined = outcome.loaded, outcome.trained, outcome.explained, outcome.mined

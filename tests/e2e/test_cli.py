@@ -284,10 +284,11 @@ def test_demo_activations_read_back_and_recapture(demo: tuple[Path, str], tmp_pa
 
     import numpy as np
 
+    from kgexplain.config import Settings
     from kgexplain.models.activations import binarize, capture, neuron_thresholds, uniform_bins
     from kgexplain.models.training import TrainedModel
-    from kgexplain.pipeline import Settings, read_activations, read_documents
     from kgexplain.publish.shacl import validate
+    from kgexplain.stages import read_activations, read_documents
 
     out = tmp_path / "copy"
     shutil.copytree(demo[0], out)

@@ -21,8 +21,9 @@ import pytest
 import rdflib
 import rdflib.compare
 
-from kgexplain.pipeline import Settings, mine_stage
+from kgexplain.config import Settings
 from kgexplain.service import ServiceConfig
+from kgexplain.stages import mine_stage
 from kgexplain.store import EmbeddedStore
 from kgexplain.vocab import Minter
 

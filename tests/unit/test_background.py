@@ -10,10 +10,10 @@ import pytest
 import torch
 
 from kgexplain.attribution.shap_deep import REFERENCE_SIZE, explain_shap, parse_background
+from kgexplain.config import PRESETS, Settings
 from kgexplain.errors import InputError
 from kgexplain.loaders.synthetic import make_synthetic
 from kgexplain.models.training import TrainedModel, TrainSettings, train_model
-from kgexplain.pipeline import PRESETS, Settings
 
 SYNTHETIC = make_synthetic(n_docs=1200, seed=11)
 TRAIN = [d for d in SYNTHETIC.dataset.docs if d.split == "train"]
@@ -92,11 +92,11 @@ def test_cli_background_option(monkeypatch: pytest.MonkeyPatch) -> None:
     """``run`` and ``demo`` take --background (default: the preset's), and a bad value fails before any work."""
     from typer.testing import CliRunner
 
-    from kgexplain.cli import _settings, app
+    from kgexplain.cli import app
 
-    assert _settings("paper", None, None, None, None, None).shap_background == "500"
-    assert _settings("paper", None, None, None, None, None, background="mean").shap_background == "mean"
-    assert _settings("default", None, None, None, None, None, background="50").shap_background == "50"
+    assert Settings.from_options(preset="paper").shap_background == "500"
+    assert Settings.from_options(preset="paper", background="mean").shap_background == "mean"
+    assert Settings.from_options(preset="default", background="50").shap_background == "50"
     runner = CliRunner()
     for command in (["demo"], ["run", "--data", "x.csv", "--kg", "x.nt", "--out", "o"],
                     ["explain", "--dataset", "d", "--model-dir", "m"]):

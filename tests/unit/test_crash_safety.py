@@ -97,14 +97,15 @@ def _load_data(version: int) -> tuple[Any, list[tuple[str, str, str]]]:
 
 
 def _run_settings() -> Any:
-    from kgexplain.pipeline import Settings
+    from kgexplain.config import Settings
 
     settings = Settings(method="lrp", explain_batch_size=12, activation_top_tokens=0)
     return replace(settings, train=replace(settings.train, epochs=1))
 
 
 def _scenario_load(scenario: dict[str, Any]) -> None:
-    from kgexplain.pipeline import Settings, load_stage
+    from kgexplain.config import Settings
+    from kgexplain.stages import load_stage
 
     dataset, kg = _load_data(scenario["version"])
     with EmbeddedStore(Path(scenario["store"])) as db:
@@ -118,7 +119,7 @@ def _scenario_run(scenario: dict[str, Any]) -> None:
     import torch
 
     from kgexplain.loaders.synthetic import make_synthetic
-    from kgexplain.pipeline import activations_stage, explain_stage, load_stage, mine_stage, train_stage
+    from kgexplain.stages import activations_stage, explain_stage, load_stage, mine_stage, train_stage
 
     random.seed(1234)
     np.random.seed(1234)
@@ -140,7 +141,7 @@ def _zygote() -> None:
     import kgexplain.attribution.explainers  # noqa: F401  (imported once, here, for every child)
     import kgexplain.loaders.synthetic  # noqa: F401
     import kgexplain.models.activations  # noqa: F401
-    import kgexplain.pipeline  # noqa: F401
+    import kgexplain.stages  # noqa: F401
 
     scenarios = {"load": _scenario_load, "run": _scenario_run}
     for line in sys.stdin:

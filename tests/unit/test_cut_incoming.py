@@ -275,8 +275,10 @@ def test_cut_nt_quick_test_reads_every_line_shape(tmp_path: Path) -> None:
 
 
 def test_load_stage_makes_incoming_items(tmp_path: Path) -> None:
+    from kgexplain.config import Settings
     from kgexplain.loaders.datasets import Dataset, Document
-    from kgexplain.pipeline import Settings, load_stage, transactions
+    from kgexplain.stages.load import load_stage
+    from kgexplain.stages.mine import transactions
     from kgexplain.store import EmbeddedStore
     from kgexplain.vocab import Minter
 
@@ -303,8 +305,10 @@ def test_load_stage_makes_incoming_items(tmp_path: Path) -> None:
 
 def test_kg_filter_outgoing_leaves_out_the_facts_pointing_at_named_entities(tmp_path: Path) -> None:
     """`--kg-filter outgoing`: the same load without the facts that point at the named entity."""
+    from kgexplain.config import Settings
     from kgexplain.loaders.datasets import Dataset, Document
-    from kgexplain.pipeline import Settings, load_stage, transactions
+    from kgexplain.stages.load import load_stage
+    from kgexplain.stages.mine import transactions
     from kgexplain.store import EmbeddedStore
     from kgexplain.vocab import Minter
 

@@ -14,9 +14,11 @@ import torch
 
 from kgexplain.attribution.explainers import explain
 from kgexplain.attribution.grounding import Lexicon, ground
+from kgexplain.config import Settings
 from kgexplain.loaders.synthetic import make_synthetic
 from kgexplain.models.training import EntityInputs, TrainedModel, TrainSettings, train_model
-from kgexplain.pipeline import Settings, document_heatmap_data, explain_stage, load_stage, train_stage
+from kgexplain.stages import explain_stage, load_stage, train_stage
+from kgexplain.stages.explain import document_heatmap_data
 from kgexplain.store import open_store
 from kgexplain.text import merge_spans, spread_over_words, tokenize, word_spans
 from kgexplain.vocab import RDFS, SYN, WD, Minter, entity_token, is_entity_token

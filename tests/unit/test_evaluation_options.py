@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 from test_evaluation import CITY, ITALY, ITEMS, OCCURRENCES, RULES, rule
 
+from kgexplain.config import Settings
 from kgexplain.errors import InputError
 from kgexplain.evaluation.metrics import CONFLICTS, assign_classes, assign_supporters, set_metrics
 from kgexplain.evaluation.sensitivity import grid, restrict
 from kgexplain.mining.apriori import apriori
 from kgexplain.mining.rules import MEASURES, InfluenceArrays, Item
-from kgexplain.pipeline import MiningInput, Settings
+from kgexplain.stages.mine import MiningInput
 
 ALL = {"rome", "paris", "lyon", "turin"}
 
@@ -74,7 +75,7 @@ def test_train_coverage_divides_by_the_training_transactions() -> None:
     assert np.isnan(set_metrics(OCCURRENCES, classes, ALL).coverage_train)
 
 
-# --- mining inputs built in memory, as pipeline.mining_input builds them from the store ---------------
+# --- mining inputs built in memory, as stages.mine.mining_input builds them from the store ---------------
 
 ITEM_POOL = [("out", "P31", f"Q{i}", False) for i in range(5)] + [("in", "P17", f"Q{i}", False) for i in range(5)]
 

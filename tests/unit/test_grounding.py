@@ -2,7 +2,7 @@
 
 Stop classes by class closure, calendar words, parts of person names, the context rule for ambiguous
 labels and ``--occurrences``: first as the pure functions of ``attribution.grounding``, then through the
-pipeline's ``_lexicon`` / ``_ground_documents`` over a small knowledge graph in an in-memory store.
+explain stage's ``kg_lexicon`` / ``ground_documents`` over a small knowledge graph in an in-memory store.
 """
 
 from __future__ import annotations
@@ -22,8 +22,10 @@ from kgexplain.attribution.grounding import (
     person_names,
 )
 from kgexplain.cli import app
+from kgexplain.config import Settings
 from kgexplain.errors import InputError
-from kgexplain.pipeline import Settings, _ground_documents, _lexicon
+from kgexplain.stages.explain import ground_documents as _ground_documents
+from kgexplain.stages.explain import kg_lexicon as _lexicon
 from kgexplain.store import TripleStore, open_store
 from kgexplain.text import tokenize, tokenize_cased
 from kgexplain.vocab import WD, WDT, Minter

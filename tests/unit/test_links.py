@@ -12,6 +12,7 @@ from pathlib import Path
 import pyoxigraph as ox
 import pytest
 
+from kgexplain.config import Settings
 from kgexplain.errors import InputError
 from kgexplain.links import (
     DBO,
@@ -26,7 +27,6 @@ from kgexplain.links import (
     read_sssom,
     wikidata_forms,
 )
-from kgexplain.pipeline import Settings
 from kgexplain.publish.shacl import validate
 from kgexplain.queries import load_query
 from kgexplain.store import EmbeddedStore, RemoteStore, TripleStore

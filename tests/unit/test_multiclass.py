@@ -15,25 +15,17 @@ from typer.testing import CliRunner
 
 from kgexplain.attribution.deeplift_batched import supports
 from kgexplain.cli import app
+from kgexplain.config import Settings
 from kgexplain.errors import InputError, ModelError
 from kgexplain.loaders.datasets import Dataset, dataset_triples, read_dataset
 from kgexplain.loaders.synthetic import PLANTED_CLASSES, make_synthetic_classes
 from kgexplain.models.cnn import TextCNN
 from kgexplain.models.training import TrainedModel
 from kgexplain.models.vocabulary import Vocabulary
-from kgexplain.pipeline import (
-    MineResult,
-    Settings,
-    best_rules,
-    class_influence,
-    explain_stage,
-    export_stage,
-    load_stage,
-    mine_stage,
-    target_index,
-    train_stage,
-)
 from kgexplain.publish.shacl import validate
+from kgexplain.stages import MineResult, best_rules, explain_stage, export_stage, load_stage, mine_stage, train_stage
+from kgexplain.stages.explain import target_index
+from kgexplain.stages.mine import class_influence
 from kgexplain.store import open_store, to_ntriples
 from kgexplain.vocab import KGX, Minter
 

@@ -1,4 +1,4 @@
-"""A run started over REST does what ``kgexplain demo`` does: the same stages through ``runs.run_all``, so the
+"""A run started over REST does what ``kgexplain demo`` does: the same stages through ``stages.run_all``, so the
 store holds the same kinds of runs (attribution, activations, mining) and the same rule files are written
 (issue #20: REST runs used to skip the activations and the exports)."""
 

@@ -6,8 +6,9 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from ...config import Settings
 from ...errors import InputError
-from ...pipeline import Settings, document_heatmap_data
+from ...stages.explain import document_heatmap_data
 from ...vocab import local_id
 from ..errors import NotFound
 from ..state import ServiceState, StateDep
