@@ -38,7 +38,7 @@ from .queries import load_query
 from .runs import Progress, latest_run, new_run_id, no_progress, now
 from .runs import labels as kg_labels
 from .stages.activations import read_activations
-from .stages.load import read_documents
+from .stages.load import dataset_classes, read_documents
 from .stages.mine import transactions
 from .store import RawTriple, TripleStore, to_ntriples
 from .text import normalize
@@ -489,6 +489,13 @@ def _proper_subsets(items: tuple[int, ...]) -> Iterable[tuple[int, ...]]:
         yield from combinations(items, size)
 
 
+def hidden_layers(layers: dict[str, np.ndarray], classes: tuple[str, ...]) -> list[str]:
+    """The captured layers but the model's output, told by its width: one unit for two classes, k units for
+    k > 2 (issue #19; a hidden layer of exactly that width is taken for an output too)."""
+    width = 1 if len(classes) == 2 else len(classes)
+    return [name for name, values in layers.items() if values.shape[1] != width]
+
+
 def concept_rules_stage(store: TripleStore, dataset: str, settings: Settings, layers: Iterable[str] = (), *,
                         model: str | None = None, activation_run_id: str | None = None, min_documents: int = DEFAULT_MIN_DOCUMENTS,
                         max_concepts: int = 2, min_confidence: float = 0.5, min_lift: float = 1.5,
@@ -499,7 +506,7 @@ def concept_rules_stage(store: TripleStore, dataset: str, settings: Settings, la
     minter = Minter(settings.base_iri)
     run = activation_run(store, dataset, settings, model, activation_run_id)
     documents, every = read_activations(store, dataset, settings, "active", run_graph=run.graph)
-    chosen = list(layers) or [name for name, values in every.items() if values.shape[1] > 1]
+    chosen = list(layers) or hidden_layers(every, dataset_classes(store, dataset, settings))
     missing = [name for name in chosen if name not in every]
     if missing:
         raise InputError(f"activation run {run.run_id} ({run.model}) has no layer {', '.join(map(repr, missing))}; "
@@ -616,7 +623,7 @@ def redescribe_stage(store: TripleStore, dataset: str, settings: Settings, layer
             raise InputError(f"--against {against} picks the same activation run as the left side ({run.run_id}); "
                              "capture the other model's activations first (`kgexplain activations`)")
         other_docs, other_layers = read_activations(store, dataset, settings, "binned", run_graph=other.graph)
-        name = against_layer or [k for k, v in other_layers.items() if v.shape[1] > 1][-1]
+        name = against_layer or hidden_layers(other_layers, dataset_classes(store, dataset, settings))[-1]
         if name not in other_layers:
             raise InputError(f"activation run {other.run_id} ({other.model}) has no layer {name!r}; its layers are: "
                              f"{', '.join(other_layers)}")

@@ -49,9 +49,6 @@ def activations_stage(store: TripleStore, dataset: str, model_dir: Path, setting
     minter = Minter(settings.base_iri)
     device = str(resolve_device(settings.train.device))
     trained = TrainedModel.load(model_dir, device=device)
-    if trained.n_classes > 2:
-        raise InputError(f"the {trained.name} model in {model_dir} has {trained.n_classes} classes: capturing its "
-                         "activations needs models.activations.capture to read k outputs (issue #19), not done yet")
     docs, _classes = read_documents(store, dataset, settings)
     texts = docs["text"].to_list()
     done = [0]

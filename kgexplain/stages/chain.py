@@ -36,7 +36,7 @@ EXPORTS = {"turtle": "rules.ttl", "json-ld": "rules.jsonld"}
 @dataclass
 class RunOutcome:
     """Every stage's result of one ``run_all``; ``trained`` is None for a user's own model, ``activations``
-    when the stage does not apply (a user's model, more than two classes: ``skipped`` says why)."""
+    when the stage does not apply (a user's model: ``skipped`` says why)."""
 
     loaded: LoadResult
     trained: TrainResult | None
@@ -52,8 +52,6 @@ def activations_skipped(dataset: Dataset, model: ExternalModel | None) -> str | 
     """Why the activations stage does not run, or None when it does."""
     if model is not None:
         return "capturing a user's model's neurons is not supported"
-    if len(dataset.classes) > 2:
-        return f"capturing the neurons of a model of {len(dataset.classes)} classes is not supported"
     return None
 
 

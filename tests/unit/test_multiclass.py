@@ -292,3 +292,31 @@ def test_rest_pages_and_catalog_follow_the_classes(three_classes: tuple[Path, Mi
     shapes = rdflib.Graph().parse(Path(__file__).parents[2] / "kgexplain" / "ontology" / "dcat-shapes.ttl")
     conforms, _graph, text = pyshacl.validate(catalog, shacl_graph=shapes)
     assert conforms, text
+
+
+def test_activations_and_neuron_rules_of_a_three_class_model(three_classes: tuple[Path, MineResult]) -> None:
+    """A k-output model's neurons (issue #19): captured with its three output units, ExplaiNN with the predicted
+    class one-hot as head (one column per class, published against the dataset's class labels), and the output
+    layer left out of the concept rules' default layers."""
+    import numpy as np
+
+    from kgexplain.neurons import explainn_stage, hidden_layers
+    from kgexplain.stages.activations import activations_stage, read_activations
+
+    out, _mined = three_classes
+    with open_store(out / "store") as store:
+        captured = activations_stage(store, "synthetic-classes", out / "model", Settings(activation_top_tokens=0))
+        assert captured.layers["head.dense"] == 3 and captured.documents == 900
+        documents, values = read_activations(store, "synthetic-classes", Settings())
+        predicted = values["head.dense"].argmax(axis=1)
+        assert sorted(set(predicted.tolist())) == [0, 1, 2]
+        rules = explainn_stage(store, "synthetic-classes", Settings(), "predicted", "head.relu2")
+        assert rules.head_names == ["predicted = museum", "predicted = music", "predicted = sport"]
+        assert rules.rules and rules.documents == len(documents)
+        heads = store.select("PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT DISTINCT ?h WHERE { GRAPH ?g { "
+                             "?r a kgx:NeuronRule ; kgx:headNeuron ?h } }")
+        minter = Minter(Settings().base_iri)
+        classes = {minter.class_label("synthetic-classes", c) for c in ("museum", "music", "sport")}
+        assert heads.height and set(heads["h"].to_list()) <= classes
+    assert hidden_layers(values, ("museum", "music", "sport")) == ["head.relu1", "head.relu2"]
+    assert hidden_layers({"a": np.zeros((2, 4)), "out": np.zeros((2, 1))}, ("neg", "pos")) == ["a"]
