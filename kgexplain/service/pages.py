@@ -159,7 +159,8 @@ def rule_page(rule: Mapping[str, Any]) -> str:
 
 
 def document_page(doc: Mapping[str, Any], heatmap_html: str) -> str:
-    body = (f"<p>dataset {_e(doc['dataset'])} · P(positive) = {doc['prediction']:.3f} · run {_e(doc['run'])} · "
+    target = doc.get("explained_class") or "positive"
+    body = (f"<p>dataset {_e(doc['dataset'])} · P({_e(target)}) = {doc['prediction']:.3f} · run {_e(doc['run'])} · "
             f"{len(doc['mentions'])} grounded mentions</p>{heatmap_html}")
     return _page(f"Document {doc['id']}", body)
 

@@ -45,7 +45,7 @@ from ..runs import labels as kg_labels
 from ..store import Staging, TripleStore
 from ..text import is_cased_corpus, normalize, tokenize, tokenize_cased
 from ..vocab import Minter
-from .load import read_documents
+from .load import dataset_classes, read_documents
 
 __all__ = ["ExplainResult", "explain_stage", "TRUNCATION_NOTES", "kg_lexicon", "ground_documents", "case_tokens",
            "entity_spans", "target_index", "document_heatmap_data", "explainer_agreement"]
@@ -431,9 +431,13 @@ def document_heatmap_data(store: TripleStore, dataset: str, doc_id: str, setting
     spans = [(int(r["start"]), int(r["end"]), r["entity"], r["label"] or r["entity"].rsplit("/", 1)[-1])
              for r in mentions.iter_rows(named=True)]
     score = float(tokens["score"][0])
+    labelled = store.select(load_query("explain/document_explained_label"), run_graph=NamedNode(graph), doc=doc)
+    explained = labelled["explained"][0] if labelled.height else None
+    # two classes: P(positive); more (issue #19): the probability of the class the document is explained for
+    target = dataset_classes(store, dataset, settings)[int(explained)] if explained is not None else None
     return {"tokens": tokens["surface"].to_list(), "scores": tokens["relevance"].cast(pl.Float64).to_list(),
-            "mentions": spans, "title": f"{doc_id}: P(positive) = {score:.3f}", "subtitle": f"run {run}",
-            "run": run, "score": score}
+            "mentions": spans, "title": f"{doc_id}: P({target or 'positive'}) = {score:.3f}", "subtitle": f"run {run}",
+            "run": run, "score": score, "explained": target}
 
 
 def explainer_agreement(store: TripleStore, dataset: str, settings: Settings) -> pl.DataFrame:

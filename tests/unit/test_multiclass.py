@@ -285,6 +285,10 @@ def test_rest_pages_and_catalog_follow_the_classes(three_classes: tuple[Path, Mi
             assert page.status_code == 200 and "→ sport" in page.text and first["class"] == "sport"
             detail = httpx.get(f"{url}{first['url']}").json()
             assert detail["class"] == "sport" and detail["entities"]
+            document = httpx.get(f"{url}/api/documents/synthetic-classes/syn-00000").json()
+            assert document["explained_class"] in ("museum", "music", "sport")   # its predicted class
+            shown = httpx.get(f"{url}/documents/synthetic-classes/syn-00000").text
+            assert f"P({document['explained_class']}) = {document['prediction']:.3f}" in shown
         export_rules(store, mined.graph, tmp_path / "catalog.ttl", "dcat", endpoint_url="https://x.example/sparql")
     catalog = rdflib.Graph().parse(tmp_path / "catalog.ttl")
     described = " ".join(str(d) for d in catalog.objects(None, rdflib.DCTERMS.description))

@@ -31,6 +31,7 @@ def document_detail(state: ServiceState, dataset: str, doc_id: str) -> dict[str,
     return {
         "dataset": dataset, "id": doc_id, "iri": state.minter.document(dataset, doc_id),
         "run": local_id(str(data["run"])), "prediction": data["score"],
+        "explained_class": data["explained"],   # None: two classes, prediction is P(positive)
         "tokens": [{"position": i, "surface": t, "relevance": r}
                    for i, (t, r) in enumerate(zip(data["tokens"], data["scores"], strict=True))],
         "mentions": [{"start": a, "end": b, "entity": e, "label": label}
