@@ -316,11 +316,13 @@ def load(data: Annotated[Path, typer.Option("--data")], kg: Annotated[Path, type
 def train(model_dir: Annotated[Path, typer.Option("--model-dir", help="Where to save the model.")],
           dataset: DatasetOpt, store: StoreOpt = None, endpoint: EndpointOpt = None, model: ModelOpt = "cnn",
           epochs: EpochsOpt = None, max_tokens: MaxTokensOpt = None, device: DeviceOpt = "cpu",
-          threads: ThreadsOpt = None) -> None:
+          threads: ThreadsOpt = None,
+          entity_tokens: Annotated[bool, typer.Option("--entity-tokens/--no-entity-tokens", help="Train with each grounded span as one token, the entity's IRI, as the paper did (the knowledge graph must be loaded: the texts are grounded first); explain follows the model.")] = False) -> None:
     """Train a classifier on a dataset already in the store."""
     with handle_errors():
         _threads(threads)
-        settings = Settings.from_options(model=model, device=device, epochs=epochs, method="ig", max_tokens=max_tokens)
+        settings = Settings.from_options(model=model, device=device, epochs=epochs, method="ig", max_tokens=max_tokens,
+                                         entity_tokens=entity_tokens)
         with open_db(None, store, endpoint) as db, progress_bar() as progress:
             result = train_stage(db, dataset, model_dir, settings, progress)
         console.print(f"{result.model}: test accuracy {result.test_accuracy:.3f}, validation "

@@ -282,7 +282,9 @@ def explain_stage(store: TripleStore, dataset: str, model_dir: Path | None, sett
                                      "additivityError": attribution.max_additivity_error,
                                      "testAccuracy": test_accuracy, "maxTokens": read,
                                      "truncatedDocuments": len(truncated) if model is not None else None,
-                                     "target": (settings.target or "predicted") if multi else None},
+                                     "target": (settings.target or "predicted") if multi else None,
+                                     # issue #18: the model read grounded spans as entity tokens (the paper's input)
+                                     "entityTokens": bool(settings.entity_tokens) if model is None else None},
                            links={"kgGraph": kg_graph.value},
                            model=_model_record(model) if model is not None else None)
         record.ended = now()

@@ -181,3 +181,11 @@ def test_run_with_entity_tokens_publishes_rules(tmp_path: Path) -> None:
     model = TrainedModel.load(out / "model")
     assert model.entity_tokens
     assert any(t.startswith("syn:Q3") for t in model.vocab.tokens)   # the cities
+    with open_store(out / "store", read_only=True) as db:   # the run record says what the model read
+        flags = db.select("PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT DISTINCT ?run ?t WHERE { GRAPH ?g { "
+                          "?run a kgx:AttributionRun ; kgx:entityTokens ?t } }")
+    assert [str(v).lower() for v in flags["t"].to_list()] == ["true"]
+    again = CliRunner().invoke(app, ["train", "--store", str(out / "store"), "--dataset", "demo", "--model-dir",
+                                     str(tmp_path / "again"), "--entity-tokens", "--epochs", "1", "--threads", "1"])
+    assert again.exit_code == 0, again.output
+    assert TrainedModel.load(tmp_path / "again").entity_tokens
