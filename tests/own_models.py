@@ -1,4 +1,4 @@
-"""Small real models of a user's own, for the tests of issue #19 (tests/unit/test_external_models.py,
+"""Small real models of a user's own, for the tests of issue #19 (tests/unit/models/test_external_models.py,
 tests/e2e/test_own_model.py): a tiny BERT and a TF-IDF + logistic regression pipeline, both trained on the
 built-in planted-bias texts, and the files a user would pass to ``kgexplain run --model …``. Nothing is
 downloaded: the BERT is built from a config and its WordPiece vocabulary is written from the training texts."""

@@ -1,6 +1,6 @@
 """The Wikidata dump reader and neighbourhood cutter on the real data: the subset
 (``../shared/data/wikidata/wikidata-subset.nt.gz``) and the ``wbgetentities`` API samples. Their counts are
-facts of those files. Moved here from tests/unit/test_wikidata_loader.py, which reads the hand-written
+facts of those files. Moved here from tests/unit/loaders/test_wikidata_loader.py, which reads the hand-written
 fixtures in tests/data instead."""
 
 from __future__ import annotations

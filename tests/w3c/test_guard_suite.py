@@ -1,6 +1,6 @@
 """The SPARQL endpoint's guard on every text of the W3C SPARQL 1.1 suites (``../shared/data/w3c-sparql11``):
 valid queries and updates are let through, except what the guard refuses on purpose, and no invalid text
-crashes it. Moved here from tests/unit/test_guard.py: its point is the real suites."""
+crashes it. Moved here from tests/unit/service/test_guard.py: its point is the real suites."""
 
 from __future__ import annotations
 

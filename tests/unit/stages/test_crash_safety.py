@@ -35,7 +35,7 @@ import pytest
 
 from kgexplain.store import EmbeddedStore
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 BASE = "https://w3id.org/kgexplain/id/"
 KG = BASE + "graph/kg/synthetic"
 DATA = BASE + "graph/dataset/synthetic"

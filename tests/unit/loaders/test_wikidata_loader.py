@@ -27,7 +27,7 @@ from kgexplain.loaders.wikidata import (
 )
 from kgexplain.vocab import RDFS, SCHEMA, SKOS, WD, WDT
 
-DATA = Path(__file__).resolve().parents[1] / "data"
+DATA = Path(__file__).resolve().parents[2] / "data"
 DUMP = DATA / "wikidata-mini.nt"
 DUMP_TRIPLES = 111
 

@@ -25,7 +25,7 @@ from kgexplain.attribution.heatmap import (
     render_png,
 )
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 RGBA = re.compile(r"background-color:\s*rgba\((\d+),\s*(\d+),\s*(\d+),\s*([0-9.]+)\)")
 

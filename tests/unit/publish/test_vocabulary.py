@@ -38,7 +38,7 @@ from kgexplain.publish.vocabdoc import DOCUMENT, vocabulary_markdown
 from kgexplain.store import to_ntriples
 from kgexplain.vocab import KGX, WD, WDT, Minter
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 K = rdflib.Namespace(KGX)
 PROV = rdflib.Namespace("http://www.w3.org/ns/prov#")
 MLS = rdflib.Namespace("http://www.w3.org/ns/mls#")
