@@ -32,6 +32,7 @@ test-fast: $(STAMP)
 
 lint: $(STAMP) typecheck
 	$(BIN)/ruff check kgexplain tests benchmarks scripts
+	$(BIN)/ruff format --check kgexplain tests benchmarks scripts
 
 # mypy's settings are in pyproject.toml: strict for the store, queries, results, errors, settings, runs, the chain
 # of stages and the miners.

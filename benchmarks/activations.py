@@ -79,16 +79,19 @@ def main() -> None:
     layers = activations(docs, layers_n, neurons)
     graph = ox.NamedNode(minter.run_graph(RUN).value)
     with tempfile.TemporaryDirectory() as tmp:
-        n_ours, t_ours, b_ours, ours = measure(Path(tmp) / "ours", graph,
-                                               activation_triples(RUN, minter, documents, layers, 4, 0.0))
+        n_ours, t_ours, b_ours, ours = measure(
+            Path(tmp) / "ours", graph, activation_triples(RUN, minter, documents, layers, 4, 0.0)
+        )
         start = time.perf_counter()
         frame = ours.select(load_query("neurons/activation_vectors"), run_graph=graph)
         from kgexplain.models.activations import decode_values
+
         _ = [decode_values(v) for v in frame["values"].to_list()]
         read_ours = time.perf_counter() - start
         ours.close()
-        n_peer, t_peer, b_peer, peer = measure(Path(tmp) / "peer", graph,
-                                               per_value_triples(minter, documents, layers, 4))
+        n_peer, t_peer, b_peer, peer = measure(
+            Path(tmp) / "peer", graph, per_value_triples(minter, documents, layers, 4)
+        )
         start = time.perf_counter()
         rows = peer.select(PEER_READ)
         read_peer = time.perf_counter() - start
@@ -98,8 +101,15 @@ def main() -> None:
     rec.emit("activations", f"{case}: triples", "triples", n_ours, name, n_peer, n_peer / n_ours)
     rec.emit("activations", f"{case}: bulk load", "s", t_ours, name, t_peer, time_ratio(t_ours, t_peer))
     rec.emit("activations", f"{case}: store on disk", "MB", b_ours / 1e6, name, b_peer / 1e6, b_peer / b_ours)
-    rec.emit("activations", f"{case}: read all values back", "s", read_ours, name, read_peer,
-             time_ratio(read_ours, read_peer))
+    rec.emit(
+        "activations",
+        f"{case}: read all values back",
+        "s",
+        read_ours,
+        name,
+        read_peer,
+        time_ratio(read_ours, read_peer),
+    )
 
 
 if __name__ == "__main__":

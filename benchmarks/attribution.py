@@ -75,11 +75,11 @@ DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
 PAINTERS = DATA / "painters"
 SUBSET = DATA / "wikidata" / "wikidata-subset.nt.gz"
 MODELS = ("cnn", "bilstm")
-BATCH = 64            # explain()'s default batch size
+BATCH = 64  # explain()'s default batch size
 IG_STEPS = 64
 GS_SAMPLES = 50
 STAGE_TRAIN_DOCS = 20  # training documents in the explain-stage dataset (its reference)
-REPEAT = 3             # best of three for the explain stage and its peer: single runs vary by ±25 % here
+REPEAT = 3  # best of three for the explain stage and its peer: single runs vary by ±25 % here
 
 
 def log(message: str) -> None:
@@ -111,8 +111,10 @@ def raw_deep(head: torch.nn.Module, docs: torch.Tensor, reference: torch.Tensor,
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         explainer = shap.DeepExplainer(head, reference)
-        return [token_scores(explainer.shap_values(docs[i:i + batch], check_additivity=False), docs[i:i + batch])
-                for i in range(0, len(docs), batch)]
+        return [
+            token_scores(explainer.shap_values(docs[i : i + batch], check_additivity=False), docs[i : i + batch])
+            for i in range(0, len(docs), batch)
+        ]
 
 
 def raw_ig(head: torch.nn.Module, docs: torch.Tensor, batch: int) -> list[np.ndarray]:
@@ -121,7 +123,7 @@ def raw_ig(head: torch.nn.Module, docs: torch.Tensor, batch: int) -> list[np.nda
     ig = IntegratedGradients(lambda e: head(e).squeeze(1))
     out = []
     for i in range(0, len(docs), batch):
-        chunk = docs[i:i + batch]
+        chunk = docs[i : i + batch]
         values = ig.attribute(chunk, baselines=torch.zeros_like(chunk), n_steps=IG_STEPS, internal_batch_size=batch * 4)
         out.append(token_scores(values.detach().cpu().numpy(), chunk))
     return out
@@ -135,24 +137,26 @@ def raw_gradient(head: torch.nn.Module, docs: torch.Tensor, background: torch.Te
         explainer = shap.GradientExplainer(head, background)
         out = []
         for i in range(0, len(docs), batch):
-            values = np.asarray(explainer.shap_values(docs[i:i + batch], nsamples=GS_SAMPLES, rseed=0))
-            out.append(token_scores(values[..., 0] if values.ndim == 4 else values, docs[i:i + batch]))
+            values = np.asarray(explainer.shap_values(docs[i : i + batch], nsamples=GS_SAMPLES, rseed=0))
+            out.append(token_scores(values[..., 0] if values.ndim == 4 else values, docs[i : i + batch]))
         return out
 
 
 def forward(head: torch.nn.Module, docs: torch.Tensor, batch: int) -> None:
     with torch.no_grad():
         for i in range(0, len(docs), batch):
-            head(docs[i:i + batch])
+            head(docs[i : i + batch])
 
 
 def with_grad_context(device: str, fn: Callable[[], object]) -> Callable[[], object]:
     """cuDNN's RNN backward needs training mode; explain() turns cuDNN off for attribution, so do the peers."""
+
     def run() -> object:
         if device.startswith("cuda"):
             with torch.backends.cudnn.flags(enabled=False):
                 return fn()
         return fn()
+
     return run
 
 
@@ -161,6 +165,7 @@ def sync(device: str, fn: Callable[[], object]) -> Callable[[], None]:
         fn()
         if device.startswith("cuda"):
             torch.cuda.synchronize()
+
     return run
 
 
@@ -168,15 +173,23 @@ def library_peers(head: torch.nn.Module, ref: torch.Tensor) -> dict[str, tuple[s
     """The raw-library run per method, on embedded documents; ``ref``: the first 500 training embeddings."""
     return {
         "shap": ("shap.DeepExplainer", lambda d: raw_deep(head, d, ref.mean(0, keepdim=True), BATCH)),
-        "deeplift": ("shap.DeepExplainer (zero reference)",
-                     lambda d: raw_deep(head, d, torch.zeros_like(ref[:1]), BATCH)),
+        "deeplift": (
+            "shap.DeepExplainer (zero reference)",
+            lambda d: raw_deep(head, d, torch.zeros_like(ref[:1]), BATCH),
+        ),
         "ig": ("captum IntegratedGradients", lambda d: raw_ig(head, d, min(BATCH, 32))),
         "gradient-shap": ("shap.GradientExplainer", lambda d: raw_gradient(head, d, ref, min(BATCH, 16))),
     }
 
 
-def bench_methods(rec: Recorder, source: str, models: dict[str, TrainedModel], texts: list[str],
-                  reference_texts: list[str], device: str) -> None:
+def bench_methods(
+    rec: Recorder,
+    source: str,
+    models: dict[str, TrainedModel],
+    texts: list[str],
+    reference_texts: list[str],
+    device: str,
+) -> None:
     n = len(texts)
     for name, trained in models.items():
         head = trained.model.to(device).eval().head
@@ -192,8 +205,15 @@ def bench_methods(rec: Recorder, source: str, models: dict[str, TrainedModel], t
             texts_m, docs_m = texts[:m], docs[:m]
             case = f"{source}-{name}-{method}-{m}docs-len{trained.max_len}-{device}"
             log(f"[attribution] {case}: ours")
-            ours = best_of(sync(device, lambda t=trained, x=texts_m, k=method: explain(
-                t, x, reference_texts, k, device=device, batch_size=BATCH)), repeat=1)
+            ours = best_of(
+                sync(
+                    device,
+                    lambda t=trained, x=texts_m, k=method: explain(
+                        t, x, reference_texts, k, device=device, batch_size=BATCH
+                    ),
+                ),
+                repeat=1,
+            )
             if method in peers:
                 peer, fn = peers[method]
                 log(f"[attribution] {case}: {peer}")
@@ -209,8 +229,9 @@ def bench_methods(rec: Recorder, source: str, models: dict[str, TrainedModel], t
             rec.emit("attribution", case, "docs/s", rate, peer, peer_rate, rate / peer_rate)
 
 
-def bench_stage(rec: Recorder, source: str, dataset: Dataset, kg: object, cnn: TrainedModel, n: int,
-                device: str) -> None:
+def bench_stage(
+    rec: Recorder, source: str, dataset: Dataset, kg: object, cnn: TrainedModel, n: int, device: str
+) -> None:
     docs = dataset.split("test")[:n] + dataset.split("train")[:STAGE_TRAIN_DOCS]
     small = Dataset(dataset.name, docs, dataset.classes)
     settings = Settings(train=TrainSettings(model="cnn", device=device), method="shap", explain_batch_size=BATCH)
@@ -226,8 +247,9 @@ def bench_stage(rec: Recorder, source: str, dataset: Dataset, kg: object, cnn: T
         case = f"{source}-cnn-shap-{len(docs)}docs-{kg_name}-len{cnn.max_len}-{device}"
         log(f"[explain-stage] {case}: ours")
         result: list[object] = []
-        ours = best_of(sync(device, lambda: result.append(explain_stage(store, small.name, model_dir, settings))),
-                       repeat=REPEAT)
+        ours = best_of(
+            sync(device, lambda: result.append(explain_stage(store, small.name, model_dir, settings))), repeat=REPEAT
+        )
     texts = [d.text for d in docs]
     train_texts = [d.text for d in docs if d.split == "train"]
     head = cnn.model.to(device).eval().head
@@ -235,19 +257,22 @@ def bench_stage(rec: Recorder, source: str, dataset: Dataset, kg: object, cnn: T
     reference = embed(cnn, train_texts, device).mean(0, keepdim=True)
     log(f"[explain-stage] {case}: raw shap.DeepExplainer")
     raw = best_of(sync(device, lambda: raw_deep(head, emb, reference, BATCH)), repeat=REPEAT)
-    attribution = best_of(sync(device, lambda: explain(cnn, texts, train_texts, "shap", device=device,
-                                                       batch_size=BATCH)), repeat=REPEAT)
-    log(f"[explain-stage] stage {ours:.2f} s, of which explain() alone takes {attribution:.2f} s (measured apart); "
-        f"it wrote {result[0].triples:,} triples, {result[0].mentions:,} mentions")  # type: ignore[attr-defined]
+    attribution = best_of(
+        sync(device, lambda: explain(cnn, texts, train_texts, "shap", device=device, batch_size=BATCH)), repeat=REPEAT
+    )
+    log(
+        f"[explain-stage] stage {ours:.2f} s, of which explain() alone takes {attribution:.2f} s (measured apart); "
+        f"it wrote {result[0].triples:,} triples, {result[0].mentions:,} mentions"
+    )  # type: ignore[attr-defined]
     rec.emit("explain-stage", case, "s", ours, "shap.DeepExplainer", raw, raw / ours)
 
 
 # ---------------------------------------------------------------------------------------------------
 # a user's own model (issue #19)
 
-OWN_STEPS = 64          # integrated-gradients steps: kgexplain's default for hf: models
-OWN_BATCH = 32          # documents per batch: kgexplain's for hf: models
-OWN_EVALS = 200         # shap Partition: model calls per document
+OWN_STEPS = 64  # integrated-gradients steps: kgexplain's default for hf: models
+OWN_BATCH = 32  # documents per batch: kgexplain's for hf: models
+OWN_EVALS = 200  # shap Partition: model calls per document
 
 
 def build_tokenizer(directory: Path, texts: list[str]) -> object:
@@ -261,7 +286,7 @@ def build_tokenizer(directory: Path, texts: list[str]) -> object:
     counts = collections.Counter(w for t in texts for w in re.findall(r"\w+", t.lower()))
     pieces: set[str] = {".", ","}
     for word, count in counts.items():
-        chunks = [word] if count >= 4 else [word[i:i + 3] for i in range(0, len(word), 3)]
+        chunks = [word] if count >= 4 else [word[i : i + 3] for i in range(0, len(word), 3)]
         pieces.update([chunks[0]] + ["##" + c for c in chunks[1:]])
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "vocab.txt").write_text("\n".join(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(pieces)]))
@@ -277,16 +302,24 @@ def build_tiny_bert(directory: Path, train: list, classes: tuple[str, str], devi
 
     texts = [d.text for d in train]
     tokenizer = build_tokenizer(directory, texts)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=128, max_position_embeddings=512, num_labels=2,
-                        id2label=dict(enumerate(classes)), label2id={c: i for i, c in enumerate(classes)})
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=512,
+        num_labels=2,
+        id2label=dict(enumerate(classes)),
+        label2id={c: i for i, c in enumerate(classes)},
+    )
     model = BertForSequenceClassification(config).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3)
     labels = torch.tensor([d.label for d in train], device=device)
     model.train()
     for start in range(0, len(texts), 32):
-        encoded = tokenizer(texts[start:start + 32], padding=True, truncation=True, return_tensors="pt").to(device)
-        loss = model(**encoded, labels=labels[start:start + 32]).loss
+        encoded = tokenizer(texts[start : start + 32], padding=True, truncation=True, return_tensors="pt").to(device)
+        loss = model(**encoded, labels=labels[start : start + 32]).loss
         optimiser.zero_grad()
         loss.backward()
         optimiser.step()
@@ -311,11 +344,21 @@ def raw_captum(model_dir: Path, texts: list[str], device: str, steps: int = OWN_
     ig = LayerIntegratedGradients(positive, model.get_input_embeddings())
     out = []
     for i in range(0, len(texts), OWN_BATCH):
-        enc = tokenizer(texts[i:i + OWN_BATCH], padding=True, truncation=True, return_special_tokens_mask=True,
-                        return_tensors="pt").to(device)
+        enc = tokenizer(
+            texts[i : i + OWN_BATCH],
+            padding=True,
+            truncation=True,
+            return_special_tokens_mask=True,
+            return_tensors="pt",
+        ).to(device)
         reference = torch.where(enc["special_tokens_mask"].bool(), enc["input_ids"], tokenizer.pad_token_id)
-        values = ig.attribute(enc["input_ids"], baselines=reference, additional_forward_args=(enc["attention_mask"],),
-                              n_steps=steps, internal_batch_size=max(1, PIECES_PER_PASS // enc["input_ids"].shape[1]))
+        values = ig.attribute(
+            enc["input_ids"],
+            baselines=reference,
+            additional_forward_args=(enc["attention_mask"],),
+            n_steps=steps,
+            internal_batch_size=max(1, PIECES_PER_PASS // enc["input_ids"].shape[1]),
+        )
         out.append(values.sum(dim=-1).detach().cpu().numpy())
     return out
 
@@ -328,13 +371,17 @@ def raw_partition(pipeline_path: Path, texts: list[str]) -> list[object]:
     pipeline = joblib.load(pipeline_path)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        explainer = shap.Explainer(lambda x: pipeline.predict_proba([str(t) for t in x])[:, 1],
-                                   shap.maskers.Text(r"\W+"), algorithm="partition")
+        explainer = shap.Explainer(
+            lambda x: pipeline.predict_proba([str(t) for t in x])[:, 1],
+            shap.maskers.Text(r"\W+"),
+            algorithm="partition",
+        )
         return [explainer([t], max_evals=OWN_EVALS, batch_size=max(OWN_EVALS, 64), silent=True) for t in texts]
 
 
-def bench_own_models(rec: Recorder, source: str, dataset: Dataset, kg: object, n: int, device: str,
-                     size_probe: bool) -> None:
+def bench_own_models(
+    rec: Recorder, source: str, dataset: Dataset, kg: object, n: int, device: str, size_probe: bool
+) -> None:
     import joblib
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
@@ -352,19 +399,36 @@ def bench_own_models(rec: Recorder, source: str, dataset: Dataset, kg: object, n
         log(f"[own-model] training a tiny BERT for 1 epoch on {len(train)} {source} texts")
         bert = build_tiny_bert(Path(tmp) / "bert", train, dataset.classes, device)
         pipeline = Path(tmp) / "pipeline.joblib"
-        joblib.dump(make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000)).fit(
-            [d.text for d in train], [dataset.classes[d.label] for d in train]), pipeline)
-        cases = [("tiny-bert-ig", f"hf:{bert}", "ig", "captum LayerIntegratedGradients",
-                  lambda: raw_captum(bert, texts, device)),
-                 ("sklearn-partition", f"sklearn:{pipeline}", "partition", "shap.Explainer (Partition, Text masker)",
-                  lambda: raw_partition(pipeline, texts))]
+        joblib.dump(
+            make_pipeline(TfidfVectorizer(), LogisticRegression(max_iter=1000)).fit(
+                [d.text for d in train], [dataset.classes[d.label] for d in train]
+            ),
+            pipeline,
+        )
+        cases = [
+            (
+                "tiny-bert-ig",
+                f"hf:{bert}",
+                "ig",
+                "captum LayerIntegratedGradients",
+                lambda: raw_captum(bert, texts, device),
+            ),
+            (
+                "sklearn-partition",
+                f"sklearn:{pipeline}",
+                "partition",
+                "shap.Explainer (Partition, Text masker)",
+                lambda: raw_partition(pipeline, texts),
+            ),
+        ]
         log("[own-model] warming up (imports transformers and shap, compiles shap's numba code)")
         for _name, spec, method, _peer, _raw in cases:
             explain_external(load_model(spec, device=device), texts[:2], method, positive=1, max_evals=OWN_EVALS)
         raw_partition(pipeline, texts[:2])
         for name, spec, method, peer, raw in cases:
-            settings = replace(Settings(), model_spec=spec, method=method, max_evals=OWN_EVALS,
-                               train=TrainSettings(device=device))
+            settings = replace(
+                Settings(), model_spec=spec, method=method, max_evals=OWN_EVALS, train=TrainSettings(device=device)
+            )
             case = f"{source}-{name}-{len(docs)}docs-{device}"
             log(f"[own-model] {case}: ours (explain stage)")
             ours = best_of(sync(device, lambda s=settings: explain_stage(store, small.name, None, s)), repeat=1)
@@ -393,7 +457,7 @@ def bench_size_probe(rec: Recorder, tmp: Path, tiny: Path, texts: list[str], dev
 
     def cut(text: str, pieces: int) -> str:
         offsets = tokenizer(text, truncation=True, max_length=pieces, return_offsets_mapping=True)["offset_mapping"]
-        return text[:max(end for _start, end in offsets)]
+        return text[: max(end for _start, end in offsets)]
 
     for length in (128, 512):
         chosen = [cut(t, length) for t in texts if len(tokenizer(t)["input_ids"]) >= length][:m]
@@ -407,10 +471,19 @@ def bench_size_probe(rec: Recorder, tmp: Path, tiny: Path, texts: list[str], dev
         log(f"[own-model] {case}, 16 steps: captum")
         raw_time = best_of(sync(device, lambda c=chosen: raw_captum(directory, c, device, steps=16)), repeat=1)
         per_1000 = ours / m * 1000 * OWN_STEPS / 16
-        log(f"[own-model] {case}: {ours / m:.1f} s per document at 16 steps, so {per_1000 / 3600:.1f} h per "
-            f"1,000 documents at {OWN_STEPS} steps")
-        rec.emit("own-model", f"{case}-{OWN_STEPS}steps-per-1000-docs-{device}", "s", per_1000,
-                 "captum LayerIntegratedGradients", raw_time / m * 1000 * OWN_STEPS / 16, raw_time / ours)
+        log(
+            f"[own-model] {case}: {ours / m:.1f} s per document at 16 steps, so {per_1000 / 3600:.1f} h per "
+            f"1,000 documents at {OWN_STEPS} steps"
+        )
+        rec.emit(
+            "own-model",
+            f"{case}-{OWN_STEPS}steps-per-1000-docs-{device}",
+            "s",
+            per_1000,
+            "captum LayerIntegratedGradients",
+            raw_time / m * 1000 * OWN_STEPS / 16,
+            raw_time / ours,
+        )
 
 
 def main() -> None:
@@ -419,8 +492,9 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=0, help="torch CPU threads (default: torch's own)")
     parser.add_argument("--stage-only", action="store_true", help="only the explain-stage comparison (CNN)")
     parser.add_argument("--own-models", action="store_true", help="only the cases of a user's own model (#19)")
-    parser.add_argument("--size-probe", action="store_true",
-                        help="also time a DistilBERT-sized model (about ten minutes on CPU)")
+    parser.add_argument(
+        "--size-probe", action="store_true", help="also time a DistilBERT-sized model (about ten minutes on CPU)"
+    )
     parser.add_argument("--size-probe-only", action="store_true", help="only that")
     args = parser.parse_args()
     if args.threads > 0:
@@ -433,8 +507,9 @@ def main() -> None:
     if args.size_probe_only:
         with tempfile.TemporaryDirectory(prefix="kgx-bench-probe-") as tmp:
             build_tokenizer(Path(tmp) / "tokenizer", [d.text for d in dataset.split("train")])
-            bench_size_probe(rec, Path(tmp), Path(tmp) / "tokenizer", [d.text for d in dataset.split("test")],
-                             args.device)
+            bench_size_probe(
+                rec, Path(tmp), Path(tmp) / "tokenizer", [d.text for d in dataset.split("test")], args.device
+            )
         return
     if args.own_models:
         bench_own_models(rec, source, dataset, kg, n, args.device, args.size_probe)
@@ -443,10 +518,13 @@ def main() -> None:
     texts = [d.text for d in dataset.split("test")[:n]]
     reference_texts = [d.text for d in train]
     models: dict[str, TrainedModel] = {}
-    for name in (["cnn"] if args.stage_only else MODELS):
+    for name in ["cnn"] if args.stage_only else MODELS:
         log(f"training {name} for 1 epoch on {len(train)} {source} texts (max_len {max_len})")
-        models[name], _ = train_model(reference_texts, [d.label for d in train],
-                                      TrainSettings(model=name, epochs=1, max_len=max_len, device=args.device))
+        models[name], _ = train_model(
+            reference_texts,
+            [d.label for d in train],
+            TrainSettings(model=name, epochs=1, max_len=max_len, device=args.device),
+        )
     log("warming up (imports shap and captum, one small explanation)")
     import captum.attr  # noqa: F401
     import shap  # noqa: F401

@@ -70,8 +70,15 @@ def main() -> None:
     rec.emit(BENCH, "demo-quiet", "s", quiet[0], peer, quiet[1], time_ratio(*quiet))
     rec.emit(BENCH, "demo-with-1-busy-process", "s", loaded[0], peer, loaded[1], time_ratio(*loaded))
     slowdown = (loaded[0] / quiet[0], loaded[1] / quiet[1])
-    rec.emit(BENCH, "demo-slowdown-from-1-busy-process (busy / quiet)", "x", slowdown[0], peer, slowdown[1],
-             time_ratio(*slowdown))
+    rec.emit(
+        BENCH,
+        "demo-slowdown-from-1-busy-process (busy / quiet)",
+        "x",
+        slowdown[0],
+        peer,
+        slowdown[1],
+        time_ratio(*slowdown),
+    )
 
 
 if __name__ == "__main__":

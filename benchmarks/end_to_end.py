@@ -61,8 +61,19 @@ def run_ours(case: str, out: Path, epochs: int | None, threads: int) -> tuple[fl
     if case == "demo":
         command += ["demo", "--out", str(out)]
     else:
-        command += ["run", "--data", str(PAINTERS), "--text-column", "desc", "--label-column", "inmuseum",
-                    "--kg", str(SUBSET), "--out", str(out)]
+        command += [
+            "run",
+            "--data",
+            str(PAINTERS),
+            "--text-column",
+            "desc",
+            "--label-column",
+            "inmuseum",
+            "--kg",
+            str(SUBSET),
+            "--out",
+            str(out),
+        ]
     if epochs:
         command += ["--epochs", str(epochs)]
     command += ["--threads", str(threads)]
@@ -77,8 +88,19 @@ def run_ours(case: str, out: Path, epochs: int | None, threads: int) -> tuple[fl
 
 
 def run_plain(case: str, epochs: int, threads: int, out: Path) -> tuple[float, dict]:
-    command = [sys.executable, __file__, "plain", "--case", case, "--epochs", str(epochs),
-               "--threads", str(threads), "--json", str(out)]
+    command = [
+        sys.executable,
+        __file__,
+        "plain",
+        "--case",
+        case,
+        "--epochs",
+        str(epochs),
+        "--threads",
+        str(threads),
+        "--json",
+        str(out),
+    ]
     start = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - start, json.loads(out.read_text())
@@ -98,7 +120,7 @@ def plain_load(case: str) -> tuple[list[str], list[int], list[bool], dict[str, s
 
     def add(s: str, p: str, o: str) -> None:
         if p == LABEL and o.endswith("@en"):
-            labels.setdefault(o[1:o.rindex('"')].lower(), s)
+            labels.setdefault(o[1 : o.rindex('"')].lower(), s)
         elif p.startswith(WDT) and o.startswith("<"):
             out_facts.setdefault(s, []).append((p, o))
             in_facts.setdefault(o, []).append((s, p))
@@ -140,13 +162,13 @@ def plain_matches(texts: list[str], scores: list, labels: dict[str, str]) -> dic
 
     mentions: dict[str, list[float]] = {}
     for text, score in zip(texts, scores, strict=True):
-        tokens = tokenize(text)[:len(score)]
+        tokens = tokenize(text)[: len(score)]
         i = 0
         while i < len(tokens):
             for n in (4, 3, 2, 1):
-                entity = labels.get(" ".join(tokens[i:i + n])) if i + n <= len(tokens) else None
+                entity = labels.get(" ".join(tokens[i : i + n])) if i + n <= len(tokens) else None
                 if entity is not None:
-                    mentions.setdefault(entity, []).append(float(score[i:i + n].sum()))
+                    mentions.setdefault(entity, []).append(float(score[i : i + n].sum()))
                     i += n
                     break
             else:
@@ -154,8 +176,15 @@ def plain_matches(texts: list[str], scores: list, labels: dict[str, str]) -> dic
     return mentions
 
 
-def plain_mine(mentions: dict[str, list[float]], out_facts: dict, in_facts: dict, theta: float, supmin: int,
-               confmin: float, length: int) -> list:
+def plain_mine(
+    mentions: dict[str, list[float]],
+    out_facts: dict,
+    in_facts: dict,
+    theta: float,
+    supmin: int,
+    confmin: float,
+    length: int,
+) -> list:
     import fim
 
     tracts = []
@@ -164,11 +193,12 @@ def plain_mine(mentions: dict[str, list[float]], out_facts: dict, in_facts: dict
         cls = "Pos" if positive >= theta else "Neg" if 1 - positive >= theta else None
         if cls is None:
             continue
-        items = {f"{p}={o}" for p, o in out_facts.get(entity, ())} | {f"{s}={p}^-1" for s, p in in_facts.get(entity, ())}
+        items = {f"{p}={o}" for p, o in out_facts.get(entity, ())} | {
+            f"{s}={p}^-1" for s, p in in_facts.get(entity, ())
+        }
         tracts.append([*items, cls])
     appear = {None: "a", "Pos": "c", "Neg": "c"}
-    return fim.arules(tracts, supp=-supmin, conf=confmin * 100, zmin=2, zmax=length + 1, report="aC",
-                      appear=appear)
+    return fim.arules(tracts, supp=-supmin, conf=confmin * 100, zmin=2, zmax=length + 1, report="aC", appear=appear)
 
 
 def plain(case: str, epochs: int, threads: int, output: Path) -> None:
@@ -195,8 +225,15 @@ def plain(case: str, epochs: int, threads: int, output: Path) -> None:
     times["explain"] = time.perf_counter() - start
     settings = Settings()
     start = time.perf_counter()
-    rules = plain_mine(mentions, out_facts, in_facts, settings.theta, settings.min_support, settings.min_confidence,
-                       settings.max_antecedent)
+    rules = plain_mine(
+        mentions,
+        out_facts,
+        in_facts,
+        settings.theta,
+        settings.min_support,
+        settings.min_confidence,
+        settings.max_antecedent,
+    )
     times["mine"] = time.perf_counter() - start
     output.write_text(json.dumps({"seconds": times, "rules": len(rules), "entities": len(mentions)}))
 
@@ -211,17 +248,36 @@ def compare(rec: Recorder, case: str, epochs: int | None, threads: int, tmp: Pat
     log(f"[end-to-end] {case}: plain script, {ran} epochs")
     plain_wall, peer = run_plain(case, ran, threads, tmp / f"{case}-plain.json")
     ours_s, peer_s = summary["seconds"], peer["seconds"]
-    log(f"[end-to-end] {case}: ours {ours_wall:.1f} s {ours_s}; plain {plain_wall:.1f} s {peer_s}; "
-        f"rules ours {summary['rules_before_pruning']} (before pruning), plain {peer['rules']}")
+    log(
+        f"[end-to-end] {case}: ours {ours_wall:.1f} s {ours_s}; plain {plain_wall:.1f} s {peer_s}; "
+        f"rules ours {summary['rules_before_pruning']} (before pruning), plain {peer['rules']}"
+    )
     label = f"{case}-cnn-{ran}epochs"
-    peers = {"load": "polars + the dump into dicts", "train": "plain torch loop",
-             "explain": "shap.DeepExplainer + label matches", "mine": "transactions + pyfim.arules"}
+    peers = {
+        "load": "polars + the dump into dicts",
+        "train": "plain torch loop",
+        "explain": "shap.DeepExplainer + label matches",
+        "mine": "transactions + pyfim.arules",
+    }
     for stage, peer_name in peers.items():
-        rec.emit(BENCH, f"{label}: {stage}", "s", ours_s[stage], peer_name, peer_s[stage],
-                 time_ratio(ours_s[stage], peer_s[stage]))
-    rec.emit(BENCH, f"{label}: whole run (ours also: activations {ours_s['activations']:.1f} s, "
-             f"exports {ours_s['export']:.1f} s)", "s", ours_wall, "plain script", plain_wall,
-             time_ratio(ours_wall, plain_wall))
+        rec.emit(
+            BENCH,
+            f"{label}: {stage}",
+            "s",
+            ours_s[stage],
+            peer_name,
+            peer_s[stage],
+            time_ratio(ours_s[stage], peer_s[stage]),
+        )
+    rec.emit(
+        BENCH,
+        f"{label}: whole run (ours also: activations {ours_s['activations']:.1f} s, exports {ours_s['export']:.1f} s)",
+        "s",
+        ours_wall,
+        "plain script",
+        plain_wall,
+        time_ratio(ours_wall, plain_wall),
+    )
 
 
 def main() -> None:
@@ -238,8 +294,12 @@ def main() -> None:
         plain(args.case, args.epochs, args.threads, args.json)
         return
     parser = arg_parser(__doc__.splitlines()[0])
-    parser.add_argument("--epochs", type=int, default=3,
-                        help="painters training epochs on both sides (default 3; the demo keeps its own)")
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=3,
+        help="painters training epochs on both sides (default 3; the demo keeps its own)",
+    )
     args = parser.parse_args()
     from kgexplain.threads import default_threads
 

@@ -89,9 +89,9 @@ def shap_scores(trained: TrainedModel, texts: list[str], reference: torch.Tensor
         warnings.simplefilter("ignore")
         explainer = shap.DeepExplainer(model.head, reference)
         for i in range(0, len(docs), BATCH):
-            chunk = docs[i:i + BATCH]
+            chunk = docs[i : i + BATCH]
             values = np.asarray(explainer.shap_values(chunk, check_additivity=False)).reshape(chunk.shape).sum(2)
-            out.extend(row[m] for row, m in zip(values, (ids[i:i + BATCH] != PAD).numpy(), strict=True))
+            out.extend(row[m] for row, m in zip(values, (ids[i : i + BATCH] != PAD).numpy(), strict=True))
     return out
 
 
@@ -104,13 +104,22 @@ def reference_for(trained: TrainedModel, train_texts: list[str], background: str
     return emb.mean(0, keepdim=True) if background == "mean" else emb
 
 
-def bench_explain(rec: Recorder, case: str, trained: TrainedModel, texts: list[str], train_texts: list[str],
-                  method: str, background: str, shap_repeat: int) -> None:
+def bench_explain(
+    rec: Recorder,
+    case: str,
+    trained: TrainedModel,
+    texts: list[str],
+    train_texts: list[str],
+    method: str,
+    background: str,
+    shap_repeat: int,
+) -> None:
     options = {"background": background} if method == "shap" else {}
     result: list[object] = []
     log(f"[explain] {case}: ours")
-    ours = best_of(lambda: result.append(explain(trained, texts, train_texts, method, batch_size=BATCH, **options)),
-                   repeat=REPEAT)
+    ours = best_of(
+        lambda: result.append(explain(trained, texts, train_texts, method, batch_size=BATCH, **options)), repeat=REPEAT
+    )
     reference = reference_for(trained, train_texts, "zero" if method == "deeplift" else background)
     peer: list[list[np.ndarray]] = []
     log(f"[explain] {case}: shap.DeepExplainer ({len(reference)} reference rows)")
@@ -119,7 +128,7 @@ def bench_explain(rec: Recorder, case: str, trained: TrainedModel, texts: list[s
     ours_result: Attribution = result[-1]  # type: ignore[assignment]
     with torch.no_grad():
         ref_out = trained.model.head(reference).reshape(-1).numpy()
-    worst, tightest = 0.0, (0.0, 1.0)   # the largest |Δφ|; (|Δφ|, bound) where |Δφ| / bound is largest
+    worst, tightest = 0.0, (0.0, 1.0)  # the largest |Δφ|; (|Δφ|, bound) where |Δφ| / bound is largest
     for mine, theirs, f in zip(ours_result.relevance, peer[-1], ours_result.predictions, strict=True):
         if len(theirs):
             diff = float(np.abs(mine - theirs).max())
@@ -128,12 +137,26 @@ def bench_explain(rec: Recorder, case: str, trained: TrainedModel, texts: list[s
             if diff / bound > tightest[0] / tightest[1]:
                 tightest = (diff, bound)
     rec.emit("explain-values", case, "max |phi - phi_shap|", worst, "1e-6 absolute", 1e-6, 1e-6 / max(worst, 1e-30))
-    rec.emit("explain-values-bound", case, "|phi - phi_shap| at the tightest document", tightest[0],
-             "1e-6 + max|phi|*(1e-5 + 2^-23/|f(x)-f(r)|)", tightest[1], tightest[1] / max(tightest[0], 1e-30))
+    rec.emit(
+        "explain-values-bound",
+        case,
+        "|phi - phi_shap| at the tightest document",
+        tightest[0],
+        "1e-6 + max|phi|*(1e-5 + 2^-23/|f(x)-f(r)|)",
+        tightest[1],
+        tightest[1] / max(tightest[0], 1e-30),
+    )
 
 
-def bench_values_float64(rec: Recorder, case: str, trained: TrainedModel, texts: list[str], train_texts: list[str],
-                         method: str, background: str) -> None:
+def bench_values_float64(
+    rec: Recorder,
+    case: str,
+    trained: TrainedModel,
+    texts: list[str],
+    train_texts: list[str],
+    method: str,
+    background: str,
+) -> None:
     """``explain-values-float64``: ours and shap.DeepExplainer on a float64 copy of the model."""
     import copy
 
@@ -144,20 +167,34 @@ def bench_values_float64(rec: Recorder, case: str, trained: TrainedModel, texts:
     ours = explain(double, docs, train_texts, method, batch_size=BATCH, **options)
     reference = reference_for(double, train_texts, "zero" if method == "deeplift" else background)
     theirs = shap_scores(double, docs, reference)
-    worst = max((float(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).max())
-                 for a, b in zip(ours.relevance, theirs, strict=True) if len(b)), default=0.0)
-    rec.emit("explain-values-float64", case, "max |phi - phi_shap|, both in float64", worst, "1e-6 absolute", 1e-6,
-             1e-6 / max(worst, 1e-30))
+    worst = max(
+        (
+            float(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).max())
+            for a, b in zip(ours.relevance, theirs, strict=True)
+            if len(b)
+        ),
+        default=0.0,
+    )
+    rec.emit(
+        "explain-values-float64",
+        case,
+        "max |phi - phi_shap|, both in float64",
+        worst,
+        "1e-6 absolute",
+        1e-6,
+        1e-6 / max(worst, 1e-30),
+    )
 
 
 def value_bound(shap_scores: np.ndarray, gap: float) -> float:
     """The float32 agreement the tests hold the batched values to, for one document whose output is
     ``gap`` from the nearest reference output (see ``kgexplain.attribution.deeplift_batched``)."""
-    return 1e-6 + float(np.abs(shap_scores).max()) * (1e-5 + 2.0 ** -23 / max(gap, 1e-12))
+    return 1e-6 + float(np.abs(shap_scores).max()) * (1e-5 + 2.0**-23 / max(gap, 1e-12))
 
 
-def plain_training(texts: list[str], labels: list[int], settings: TrainSettings,
-                   epochs: int) -> tuple[nn.Module, Vocabulary, int]:
+def plain_training(
+    texts: list[str], labels: list[int], settings: TrainSettings, epochs: int
+) -> tuple[nn.Module, Vocabulary, int]:
     """A plain torch loop: tokenise, encode, build, train ``epochs`` epochs on the fit-split's size; the
     model, its vocabulary and input length."""
     tokens = [tokenize(t) for t in texts]
@@ -175,7 +212,7 @@ def plain_training(texts: list[str], labels: list[int], settings: TrainSettings,
     for _ in range(epochs):
         perm = torch.randperm(n_fit)
         for i in range(0, n_fit, settings.batch_size):
-            batch = perm[i:i + settings.batch_size]
+            batch = perm[i : i + settings.batch_size]
             optimiser.zero_grad()
             loss = loss_fn(model(ids[batch]).squeeze(1), y[batch])
             loss.backward()
@@ -183,11 +220,12 @@ def plain_training(texts: list[str], labels: list[int], settings: TrainSettings,
     return model, vocab, max_len
 
 
-def bench_training(rec: Recorder, case: str, texts: list[str], labels: list[int], settings: TrainSettings,
-                   repeat: int) -> TrainedModel:
+def bench_training(
+    rec: Recorder, case: str, texts: list[str], labels: list[int], settings: TrainSettings, repeat: int
+) -> TrainedModel:
     runs: list[tuple[TrainedModel, object]] = []
     ours_times, peer_times = [], []
-    for _ in range(repeat):   # alternate the two, so that a change in the machine's load hits both
+    for _ in range(repeat):  # alternate the two, so that a change in the machine's load hits both
         log(f"[training] {case}: ours")
         start = time.perf_counter()
         runs.append(train_model(texts, labels, settings))
@@ -219,10 +257,25 @@ def main() -> None:
     settings = TrainSettings(epochs=3 if args.quick else None)
     cnn = bench_training(rec, "demo-cnn", train_texts, train_labels, settings, 1 if args.quick else REPEAT)
     texts = all_texts[:400] if args.quick else all_texts
-    bench_explain(rec, f"demo-cnn-shap-{len(texts)}docs-len{cnn.max_len}", cnn, texts, train_texts, "shap", "mean",
-                  1 if args.quick else 2)
-    bench_values_float64(rec, f"demo-cnn-shap-{min(len(texts), FLOAT64_DOCS)}docs-len{cnn.max_len}", cnn, texts,
-                         train_texts, "shap", "mean")
+    bench_explain(
+        rec,
+        f"demo-cnn-shap-{len(texts)}docs-len{cnn.max_len}",
+        cnn,
+        texts,
+        train_texts,
+        "shap",
+        "mean",
+        1 if args.quick else 2,
+    )
+    bench_values_float64(
+        rec,
+        f"demo-cnn-shap-{min(len(texts), FLOAT64_DOCS)}docs-len{cnn.max_len}",
+        cnn,
+        texts,
+        train_texts,
+        "shap",
+        "mean",
+    )
     if not (PAINTERS / "train.csv").is_file():
         log(f"painters data not found at {PAINTERS}: painters cases left out")
         return
@@ -230,18 +283,34 @@ def main() -> None:
     ptrain = painters.split("train")
     ptexts, plabels = [d.text for d in ptrain], [d.label for d in ptrain]
     n, max_len = (40, 200) if args.quick else (200, 500)
-    pcnn = bench_training(rec, f"painters-cnn-len{max_len}", ptexts, plabels,
-                          TrainSettings(model="cnn", epochs=1, max_len=max_len), 1)
+    pcnn = bench_training(
+        rec, f"painters-cnn-len{max_len}", ptexts, plabels, TrainSettings(model="cnn", epochs=1, max_len=max_len), 1
+    )
     test = [d.text for d in painters.split("test")[:n]]
     stem = f"painters-cnn-{n}docs-len{pcnn.max_len}"
     bench_explain(rec, f"{stem}-shap", pcnn, test, ptexts, "shap", "mean", 1)
     bench_explain(rec, f"{stem}-deeplift", pcnn, test, ptexts, "deeplift", "zero", 1)
     for method, background in (("shap", "mean"), ("deeplift", "zero")):
-        bench_values_float64(rec, f"painters-cnn-{min(n, FLOAT64_DOCS)}docs-len{pcnn.max_len}-{method}", pcnn, test,
-                             ptexts, method, background)
-    few = test[:max(10, n // 10)]
-    bench_explain(rec, f"painters-cnn-{len(few)}docs-len{pcnn.max_len}-shap-full{FULL_REFERENCES}", pcnn, few,
-                  ptexts[:FULL_REFERENCES], "shap", "full", 1)
+        bench_values_float64(
+            rec,
+            f"painters-cnn-{min(n, FLOAT64_DOCS)}docs-len{pcnn.max_len}-{method}",
+            pcnn,
+            test,
+            ptexts,
+            method,
+            background,
+        )
+    few = test[: max(10, n // 10)]
+    bench_explain(
+        rec,
+        f"painters-cnn-{len(few)}docs-len{pcnn.max_len}-shap-full{FULL_REFERENCES}",
+        pcnn,
+        few,
+        ptexts[:FULL_REFERENCES],
+        "shap",
+        "full",
+        1,
+    )
 
 
 if __name__ == "__main__":

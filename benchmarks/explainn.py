@@ -73,34 +73,58 @@ def main() -> None:
     main_case = (big_docs, big_neurons)
     ours = times[main_case]
     found = results[main_case]
-    rec.emit("explainn", f"{label(*main_case)}: mining ({len(found.rules)} rules)", "s", ours, "goal",
-             GOAL_S, time_ratio(ours, GOAL_S))
+    rec.emit(
+        "explainn",
+        f"{label(*main_case)}: mining ({len(found.rules)} rules)",
+        "s",
+        ours,
+        "goal",
+        GOAL_S,
+        time_ratio(ours, GOAL_S),
+    )
 
     linear = "linear from smallest case"
     base_docs = docs_steps[0]
     for docs in docs_steps:
         peer = times[base_docs, big_neurons] * docs / base_docs
         t = times[docs, big_neurons]
-        rec.emit("explainn", f"growth in documents: {label(docs, big_neurons)}", "s", t, linear, peer,
-                 time_ratio(t, peer))
+        rec.emit(
+            "explainn", f"growth in documents: {label(docs, big_neurons)}", "s", t, linear, peer, time_ratio(t, peer)
+        )
     base_neurons = neuron_steps[0]
     for neurons in neuron_steps:
         peer = times[big_docs, base_neurons] * neurons / base_neurons
         t = times[big_docs, neurons]
-        rec.emit("explainn", f"growth in neurons: {label(big_docs, neurons)}", "s", t, linear, peer,
-                 time_ratio(t, peer))
+        rec.emit(
+            "explainn", f"growth in neurons: {label(big_docs, neurons)}", "s", t, linear, peer, time_ratio(t, peer)
+        )
 
     head, tail = layers(*main_case)
     start = time.perf_counter()
     plain = explainn(head, tail, robust=False)
-    plain_s = min(time.perf_counter() - start, best_of(lambda: explainn(head, tail, robust=False), repeat - 1)
-                  if repeat > 1 else float("inf"))
+    plain_s = min(
+        time.perf_counter() - start,
+        best_of(lambda: explainn(head, tail, robust=False), repeat - 1) if repeat > 1 else float("inf"),
+    )
     name = "baseline (no relaxation)"
-    rec.emit("explainn", f"{label(*main_case)}: mining time, robust vs plain rules", "s", ours, name, plain_s,
-             time_ratio(ours, plain_s))
-    rec.emit("explainn", f"{label(*main_case)}: L(D, M) of the model found (baseline "
-             f"{found.baseline_bits:.0f} bits)", "bits", found.total_bits, name, plain.total_bits,
-             plain.total_bits / found.total_bits)
+    rec.emit(
+        "explainn",
+        f"{label(*main_case)}: mining time, robust vs plain rules",
+        "s",
+        ours,
+        name,
+        plain_s,
+        time_ratio(ours, plain_s),
+    )
+    rec.emit(
+        "explainn",
+        f"{label(*main_case)}: L(D, M) of the model found (baseline {found.baseline_bits:.0f} bits)",
+        "bits",
+        found.total_bits,
+        name,
+        plain.total_bits,
+        plain.total_bits / found.total_bits,
+    )
 
 
 if __name__ == "__main__":

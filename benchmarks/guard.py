@@ -53,6 +53,7 @@ def guard(text: str) -> Callable[[], None]:
     def run() -> None:
         with contextlib.suppress(QueryRefused):
             inspect_operation(text, expected="query", max_chars=len(text))
+
     return run
 
 
@@ -60,6 +61,7 @@ def oxigraph(text: str) -> Callable[[], None]:
     def run() -> None:
         with contextlib.suppress(SyntaxError):
             ox.Store().query(text)
+
     return run
 
 
@@ -68,12 +70,15 @@ def main() -> None:
     rec = Recorder(args.output)
     size = 64_000 if args.quick else 1_000_000
     label = "64KB" if args.quick else "1MB"
-    for case, make in (("valid-values-query", values_query), ("backslash-quote-noise", noise),
-                       ("escaped-quotes-string", escaped_quotes)):
+    for case, make in (
+        ("valid-values-query", values_query),
+        ("backslash-quote-noise", noise),
+        ("escaped-quotes-string", escaped_quotes),
+    ):
         text = make(size)
         ours, peer = best_of(guard(text)), best_of(oxigraph(text))
         rec.emit(BENCH, f"{case}-{label}", "s", ours, "pyoxigraph Store().query parse", peer, time_ratio(ours, peer))
-    start = time.process_time()   # CPU time of the whole run, for a loaded machine's reader
+    start = time.process_time()  # CPU time of the whole run, for a loaded machine's reader
     guard(values_query(size))()
     print(f"guard CPU time on the {label} valid query: {time.process_time() - start:.3f} s", file=sys.stderr)
 

@@ -40,13 +40,13 @@ from kgexplain.vocab import RDFS, SCHEMA, WD, WDT, XSD, Minter, nt_str  # noqa: 
 SUBSET = Path(__file__).resolve().parents[2] / "shared" / "data" / "wikidata" / "wikidata-subset.nt.gz"
 BENCH = "itemsets"
 ENTITIES = 100_000
-FACTS = 10            # mean outgoing wdt: facts per entity
-PROPERTIES = 400      # distinct wdt: properties
+FACTS = 10  # mean outgoing wdt: facts per entity
+PROPERTIES = 400  # distinct wdt: properties
 LITERAL_SHARE = 0.2
 SIZES = (1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000)
 QUICK_SIZES = (1_000, 10_000)
-PEER_MAX = 5_000      # the one-query-per-entity peer is measured up to here
-REPEAT_MAX = 20_000   # best of 3 up to here, one run above
+PEER_MAX = 5_000  # the one-query-per-entity peer is measured up to here
+REPEAT_MAX = 20_000  # best of 3 up to here, one run above
 BUDGET = "1 s per 10k entities (issue goal)"
 
 
@@ -66,7 +66,7 @@ def synthetic_triples(n: int, seed: int = 0) -> list[tuple[str, str, str]]:
     entity = [f"<{WD}Q{i}>" for i in range(1, n + 1)]
     prop_ids = rng.choice(np.arange(1, 10 * PROPERTIES), size=PROPERTIES, replace=False)
     prop = [f"<{WDT}P{k}>" for k in prop_ids]
-    popular = rng.permutation(n)          # rank → entity index: popular values are scattered Q-ids
+    popular = rng.permutation(n)  # rank → entity index: popular values are scattered Q-ids
     counts = 1 + rng.poisson(FACTS - 1, n)
     total = int(counts.sum())
     subj = np.repeat(np.arange(n), counts)
@@ -80,8 +80,9 @@ def synthetic_triples(n: int, seed: int = 0) -> list[tuple[str, str, str]]:
     for i, e in enumerate(entity):
         rows.append((e, label, nt_str(f"entity {i + 1}", "en")))
         rows.append((e, description, nt_str(f"synthetic entity number {i + 1}", "en")))
-    for s, p, v, lit, k, x in zip(subj.tolist(), props.tolist(), values.tolist(), literal.tolist(),
-                                   kind.tolist(), number.tolist(), strict=True):
+    for s, p, v, lit, k, x in zip(
+        subj.tolist(), props.tolist(), values.tolist(), literal.tolist(), kind.tolist(), number.tolist(), strict=True
+    ):
         if not lit:
             if v == s:
                 v = (v + 1) % n
@@ -96,8 +97,9 @@ def synthetic_triples(n: int, seed: int = 0) -> list[tuple[str, str, str]]:
     return rows
 
 
-def build(path: Path, graph: ox.NamedNode,
-          source: Path | list[tuple[str, str, str]]) -> tuple[EmbeddedStore, float, float, int]:
+def build(
+    path: Path, graph: ox.NamedNode, source: Path | list[tuple[str, str, str]]
+) -> tuple[EmbeddedStore, float, float, int]:
     """Bulk-loads ``source`` into a fresh store at ``path`` and reopens it, as ``kgexplain mine`` opens
     the store ``kgexplain load`` wrote. In between, pyoxigraph's ``optimize`` runs the compaction that
     RocksDB would otherwise run in the background during the first timings (on a 2-core machine that
@@ -120,8 +122,9 @@ def build(path: Path, graph: ox.NamedNode,
 
 
 def wdt_subjects(db: EmbeddedStore, graph: ox.NamedNode) -> list[str]:
-    frame = db.select(f"SELECT DISTINCT ?s WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} "
-                      f"FILTER(STRSTARTS(STR(?p), \"{WDT}\")) }}")
+    frame = db.select(
+        f'SELECT DISTINCT ?s WHERE {{ GRAPH {graph} {{ ?s ?p ?o }} FILTER(STRSTARTS(STR(?p), "{WDT}")) }}'
+    )
     return sorted(frame["s"].to_list())
 
 
@@ -132,8 +135,9 @@ def timed(fn: Callable[[], pl.DataFrame], repeat: int) -> tuple[pl.DataFrame, fl
     return kept[-1], seconds
 
 
-def run_case(rec: Recorder, name: str, db: EmbeddedStore, graph: ox.NamedNode, pool: list[str],
-             sizes: list[int]) -> list[tuple[int, float, int]]:
+def run_case(
+    rec: Recorder, name: str, db: EmbeddedStore, graph: ox.NamedNode, pool: list[str], sizes: list[int]
+) -> list[tuple[int, float, int]]:
     """Times ``transactions`` for each N in ``sizes`` on a seeded shuffle of ``pool``; returns the curve."""
     entities = list(pool)
     random.Random(0).shuffle(entities)
@@ -150,13 +154,22 @@ def run_case(rec: Recorder, name: str, db: EmbeddedStore, graph: ox.NamedNode, p
             peer_frame = transactions(db, graph, chosen, naive)
             peer_value = time.perf_counter() - start
             assert peer_frame.equals(frame), f"{case}: one query per entity gave other rows"
-            rec.emit(BENCH, case, "s", ours, "one SPARQL query per entity (item_batch=1)", peer_value,
-                     time_ratio(ours, peer_value))
+            rec.emit(
+                BENCH,
+                case,
+                "s",
+                ours,
+                "one SPARQL query per entity (item_batch=1)",
+                peer_value,
+                time_ratio(ours, peer_value),
+            )
         else:
             budget = n / 10_000
             rec.emit(BENCH, case, "s", ours, BUDGET, budget, time_ratio(ours, budget))
-        log(f"  {case}: {ours:.3f} s, {frame.height:,} (entity, item) rows, "
-            f"{frame['entity'].n_unique():,} entities with items")
+        log(
+            f"  {case}: {ours:.3f} s, {frame.height:,} (entity, item) rows, "
+            f"{frame['entity'].n_unique():,} entities with items"
+        )
         curve.append((n, ours, frame.height))
     return curve
 
@@ -181,8 +194,10 @@ def main() -> None:
         made = time.perf_counter() - start
         db, load_s, compact_s, count = build(Path(tmp) / "synthetic", graph, rows)
         del rows
-        log(f"synthetic graph: {ENTITIES:,} entities, {count:,} triples; generated in {made:.1f} s, "
-            f"bulk-loaded in {load_s:.1f} s, compacted in {compact_s:.1f} s")
+        log(
+            f"synthetic graph: {ENTITIES:,} entities, {count:,} triples; generated in {made:.1f} s, "
+            f"bulk-loaded in {load_s:.1f} s, compacted in {compact_s:.1f} s"
+        )
         pool = [f"{WD}Q{i}" for i in range(1, ENTITIES + 1)]
         name = f"synthetic {ENTITIES // 1000}k entities"
         curves.append((name, run_case(rec, name, db, graph, pool, sizes)))
@@ -190,11 +205,13 @@ def main() -> None:
         if SUBSET.is_file():
             db, load_s, compact_s, count = build(Path(tmp) / "wikidata", graph, SUBSET)
             pool = wdt_subjects(db, graph)
-            log(f"wikidata-subset: {count:,} triples, {len(pool):,} subjects with wdt: facts; "
-                f"bulk-loaded in {load_s:.1f} s, compacted in {compact_s:.1f} s")
+            log(
+                f"wikidata-subset: {count:,} triples, {len(pool):,} subjects with wdt: facts; "
+                f"bulk-loaded in {load_s:.1f} s, compacted in {compact_s:.1f} s"
+            )
             real = [n for n in sizes if n <= len(pool)]
             if not args.quick and (not real or real[-1] < 0.8 * len(pool)):
-                real.append(len(pool))   # all of them, unless a size already comes close
+                real.append(len(pool))  # all of them, unless a size already comes close
             name = "wikidata-subset"
             curves.append((name, run_case(rec, name, db, graph, pool, real)))
             db.close()

@@ -39,8 +39,34 @@ LABEL = "<http://www.w3.org/2000/01/rdf-schema#label>"
 ALT = "<http://www.w3.org/2004/02/skos/core#altLabel>"
 DESCRIPTION = "<http://schema.org/description>"
 ABOUT = "<http://schema.org/about>"
-SYLLABLES = ["an", "bel", "cor", "dra", "el", "fen", "gal", "hor", "is", "jun", "kal", "lum", "mor", "nes",
-             "or", "pra", "quel", "ros", "sten", "tir", "ul", "ven", "wen", "xan", "yor", "zel"]
+SYLLABLES = [
+    "an",
+    "bel",
+    "cor",
+    "dra",
+    "el",
+    "fen",
+    "gal",
+    "hor",
+    "is",
+    "jun",
+    "kal",
+    "lum",
+    "mor",
+    "nes",
+    "or",
+    "pra",
+    "quel",
+    "ros",
+    "sten",
+    "tir",
+    "ul",
+    "ven",
+    "wen",
+    "xan",
+    "yor",
+    "zel",
+]
 FULL_TRUTHY_TRIPLES = 8_000_000_000
 GOAL = 500_000
 
@@ -50,8 +76,9 @@ def log(*parts: object) -> None:
 
 
 def name(rng: random.Random) -> str:
-    return " ".join("".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
-                    for _ in range(rng.randint(1, 2)))
+    return " ".join(
+        "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize() for _ in range(rng.randint(1, 2))
+    )
 
 
 def generate(path: Path, target_bytes: int, seed: int = 0) -> tuple[int, set[str]]:
@@ -62,7 +89,7 @@ def generate(path: Path, target_bytes: int, seed: int = 0) -> tuple[int, set[str
     written = 0
     with path.open("w", encoding="utf-8") as out:
         for p in range(1, 301):
-            row = f"<{WD}P{p}> {LABEL} \"property {p}\"@en .\n"
+            row = f'<{WD}P{p}> {LABEL} "property {p}"@en .\n'
             out.write(row)
             written += len(row)
             lines += 1
@@ -73,14 +100,20 @@ def generate(path: Path, target_bytes: int, seed: int = 0) -> tuple[int, set[str
             label = name(rng)
             if q % 100 == 0:
                 keys.add(normalize(label))
-            rows = [f"{item} {LABEL} \"{label}\"@{lang} .\n" for lang in ("en", "de", "fr", "es", "it")]
-            rows += [f"{item} {ALT} \"{name(rng)}\"@en .\n" for _ in range(2)]
-            rows += [f"{item} {DESCRIPTION} \"{desc}\"@{lang} .\n"
-                     for lang, desc in (("en", "painter from " + name(rng)), ("de", "Maler aus " + name(rng)))]
-            rows += [f"{item} <{WDT}P{rng.randint(1, 300)}> <{WD}Q{rng.randint(1, max(1, q * 2))}> .\n" for _ in range(6)]
-            rows.append(f"{item} <{WDT}P569> \"{rng.randint(1400, 1990)}-01-01T00:00:00Z\"^^"
-                        "<http://www.w3.org/2001/XMLSchema#dateTime> .\n")
-            rows.append(f"{item} <{WDT}P18> \"{label.replace(' ', '_')}.jpg\" .\n")
+            rows = [f'{item} {LABEL} "{label}"@{lang} .\n' for lang in ("en", "de", "fr", "es", "it")]
+            rows += [f'{item} {ALT} "{name(rng)}"@en .\n' for _ in range(2)]
+            rows += [
+                f'{item} {DESCRIPTION} "{desc}"@{lang} .\n'
+                for lang, desc in (("en", "painter from " + name(rng)), ("de", "Maler aus " + name(rng)))
+            ]
+            rows += [
+                f"{item} <{WDT}P{rng.randint(1, 300)}> <{WD}Q{rng.randint(1, max(1, q * 2))}> .\n" for _ in range(6)
+            ]
+            rows.append(
+                f'{item} <{WDT}P569> "{rng.randint(1400, 1990)}-01-01T00:00:00Z"^^'
+                "<http://www.w3.org/2001/XMLSchema#dateTime> .\n"
+            )
+            rows.append(f'{item} <{WDT}P18> "{label.replace(" ", "_")}.jpg" .\n')
             rows.append(f"<https://en.wikipedia.org/wiki/{label.replace(' ', '_')}_{q}> {ABOUT} {item} .\n")
             chunk = "".join(rows)
             out.write(chunk)
@@ -99,8 +132,10 @@ def main() -> None:
         stream = Path(tmp) / "truthy.nt"
         start = time.perf_counter()
         lines, keys = generate(stream, size)
-        log(f"generated {stream.stat().st_size / 1e9:.2f} GB, {lines:,} triples, {len(keys):,} names "
-            f"in {time.perf_counter() - start:.0f} s")
+        log(
+            f"generated {stream.stat().st_size / 1e9:.2f} GB, {lines:,} triples, {len(keys):,} names "
+            f"in {time.perf_counter() - start:.0f} s"
+        )
 
         start = time.perf_counter()
         parsed = sum(1 for _ in ox.parse(path=str(stream), format=ox.RdfFormat.N_TRIPLES))
@@ -113,18 +148,31 @@ def main() -> None:
         assert result.candidates >= len(keys) * 0.9, f"{result.candidates} candidates for {len(keys)} names"
         total_s = sum(result.passes_s)
         ours = 3 * lines / total_s
-        log(f"pyoxigraph parse: {peer_rate:,.0f} triples/s; cut (3 passes, {total_s:.1f} s): {ours:,.0f} triples/s "
-            f"read; {result.candidates:,} candidates, {result.neighbours:,} neighbours, {result.kept:,} kept")
+        log(
+            f"pyoxigraph parse: {peer_rate:,.0f} triples/s; cut (3 passes, {total_s:.1f} s): {ours:,.0f} triples/s "
+            f"read; {result.candidates:,} candidates, {result.neighbours:,} neighbours, {result.kept:,} kept"
+        )
         peer = "pyoxigraph parse (Rust, 1 thread)"
-        rec.emit(BENCH, f"cut-triples-per-s-{lines // 1_000_000}M", "triples/s", ours, peer, peer_rate, ours / peer_rate)
-        rec.emit(BENCH, f"cut-vs-goal-{lines // 1_000_000}M", "triples/s", ours, "goal: 500k triples/s (issue)",
-                 GOAL, ours / GOAL)
+        rec.emit(
+            BENCH, f"cut-triples-per-s-{lines // 1_000_000}M", "triples/s", ours, peer, peer_rate, ours / peer_rate
+        )
+        rec.emit(
+            BENCH,
+            f"cut-vs-goal-{lines // 1_000_000}M",
+            "triples/s",
+            ours,
+            "goal: 500k triples/s (issue)",
+            GOAL,
+            ours / GOAL,
+        )
         for i, seconds in enumerate(result.passes_s, start=1):
             rate = lines / seconds
             rec.emit(BENCH, f"pass-{i}-{lines // 1_000_000}M", "triples/s", rate, peer, peer_rate, rate / peer_rate)
         hours = 3 * FULL_TRUTHY_TRIPLES / ours / 3600
-        log(f"projection: the full truthy dump (~{FULL_TRUTHY_TRIPLES / 1e9:.0f} billion triples, 3 passes) would take "
-            f"{hours:.1f} h at this rate, plus decompression")
+        log(
+            f"projection: the full truthy dump (~{FULL_TRUTHY_TRIPLES / 1e9:.0f} billion triples, 3 passes) would take "
+            f"{hours:.1f} h at this rate, plus decompression"
+        )
 
 
 if __name__ == "__main__":

@@ -114,9 +114,11 @@ def fraction_for(count: int, n_transactions: int) -> float:
     fraction = count / n_transactions
     if math.ceil(fraction * n_transactions) > count:
         fraction = math.nextafter(fraction, 0.0)
-    if not ((count - 1) / n_transactions < fraction <= count / n_transactions
-            and math.ceil(fraction * n_transactions) == count
-            and resolve_min_support(fraction, n_transactions) == count):
+    if not (
+        (count - 1) / n_transactions < fraction <= count / n_transactions
+        and math.ceil(fraction * n_transactions) == count
+        and resolve_min_support(fraction, n_transactions) == count
+    ):
         raise AssertionError(f"no support fraction stands for {count} of {n_transactions} transactions")
     return fraction
 
@@ -162,14 +164,17 @@ def painters_baskets(data: Path) -> tuple[list[list[tuple]], float, int]:
     index = {entity: tid for tid, entity in enumerate(ordered)}
     baskets: list[list[tuple]] = [[] for _ in ordered]
     for entity, direction, prop, value, literal in items.select(
-            "entity", "direction", "property", "value", "literal").iter_rows():
+        "entity", "direction", "property", "value", "literal"
+    ).iter_rows():
         baskets[index[entity]].append((direction, prop, value, bool(literal)))
     distinct = len({item for basket in baskets for item in basket})
     empty = sum(1 for basket in baskets if not basket)
-    log(f"painters-transactions: {len(baskets):,} transactions (entities grounded in "
+    log(
+        f"painters-transactions: {len(baskets):,} transactions (entities grounded in "
         f"{len(dataset.split('train')):,} training texts; {empty} without facts), {items.height:,} "
         f"(entity, item) rows, {distinct:,} distinct items; lexicon {len(lexicon):,} keys, "
-        f"{'cased' if cased else 'any-case'} grounding")
+        f"{'cased' if cased else 'any-case'} grounding"
+    )
     count = min(settings.min_support, max(1, len(baskets)))  # as mining_input
     return baskets, fraction_for(count, len(baskets)), settings.max_antecedent
 
@@ -191,9 +196,11 @@ def wikidata_baskets(subset: Path, limit: int = WIKIDATA_SUBJECTS) -> list[list[
     kept = sorted(facts)[:limit]
     baskets = [sorted(facts[s]) for s in kept]
     distinct = len({item for basket in baskets for item in basket})
-    log(f"wikidata-entities-(p,o): {report.summary()}; {len(subjects):,} subjects, {len(facts):,} with a "
+    log(
+        f"wikidata-entities-(p,o): {report.summary()}; {len(subjects):,} subjects, {len(facts):,} with a "
         f"direct fact; {len(baskets):,} transactions kept, {sum(map(len, baskets)):,} items in them, "
-        f"{distinct:,} distinct")
+        f"{distinct:,} distinct"
+    )
     return baskets
 
 
@@ -209,8 +216,7 @@ def real_cases(quick: bool) -> list[RealCase]:
     needed = [subset, DATA / "painters" / "train.csv", DATA / "painters" / "test.csv"]
     missing = [str(path) for path in needed if not path.is_file()]
     if missing:
-        message = (f"real data not found ({', '.join(missing)}); set KGX_SHARED_DATA to point at "
-                   "shared/data")
+        message = f"real data not found ({', '.join(missing)}); set KGX_SHARED_DATA to point at shared/data"
         if os.environ.get("CI") == "true":
             raise SystemExit(f"error: {message}")
         log(f"note: {message}; skipping the real-data cases")

@@ -14,24 +14,47 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 #: Each benchmark with its extra arguments. Attribution runs torch on one thread: on this shared 2-core
 #: machine torch's default of two threads spins against other processes and distorts both sides.
-BENCHES = [("store.py", []), ("mining.py", []), ("attribution.py", ["--threads", "1"]), ("activations.py", []), ("itemsets.py", []), ("service.py", []), ("loader.py", []), ("explainn.py", []), ("guard.py", []), ("explain.py", []),
-           ("end_to_end.py", []), ("busy.py", ["--repeat", "2"])]
+BENCHES = [
+    ("store.py", []),
+    ("mining.py", []),
+    ("attribution.py", ["--threads", "1"]),
+    ("activations.py", []),
+    ("itemsets.py", []),
+    ("service.py", []),
+    ("loader.py", []),
+    ("explainn.py", []),
+    ("guard.py", []),
+    ("explain.py", []),
+    ("end_to_end.py", []),
+    ("busy.py", ["--repeat", "2"]),
+]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output", default=str(HERE / "results.jsonl"))
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--docs", "--readme", dest="docs", metavar="FILE",
-                        help="rewrite the table between the bench markers of this Markdown file "
-                             "(make bench: docs/benchmarks.md; --readme is the old name)")
-    parser.add_argument("--only", nargs="+", metavar="FILE", choices=[b for b, _ in BENCHES],
-                        help="run only these benchmarks; their rows replace theirs in --output, the others stay")
+    parser.add_argument(
+        "--docs",
+        "--readme",
+        dest="docs",
+        metavar="FILE",
+        help="rewrite the table between the bench markers of this Markdown file "
+        "(make bench: docs/benchmarks.md; --readme is the old name)",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="FILE",
+        choices=[b for b, _ in BENCHES],
+        help="run only these benchmarks; their rows replace theirs in --output, the others stay",
+    )
     args = parser.parse_args()
     if (not args.only or "service.py" in args.only) and shutil.which("wrk") is None:
         # Fail before an hour of other benchmarks, not after: service.py needs wrk as its load generator.
-        raise SystemExit("the service benchmark needs wrk (Debian: apt install wrk); "
-                         "install it or leave service.py out with --only")
+        raise SystemExit(
+            "the service benchmark needs wrk (Debian: apt install wrk); install it or leave service.py out with --only"
+        )
     output = Path(args.output)
     tmp = output.with_name(output.name + ".tmp")
     tmp.unlink(missing_ok=True)
@@ -43,8 +66,11 @@ def main() -> None:
     if args.only and output.exists():
         fresh = tmp.read_text().splitlines() if tmp.exists() else []
         replaced = {json.loads(line)["bench"] for line in fresh if line.strip()}
-        kept = [line for line in output.read_text().splitlines()
-                if line.strip() and json.loads(line)["bench"] not in replaced]
+        kept = [
+            line
+            for line in output.read_text().splitlines()
+            if line.strip() and json.loads(line)["bench"] not in replaced
+        ]
         tmp.write_text("".join(line + "\n" for line in kept + fresh))
     tmp.replace(output)
     rows = read_rows(output)
@@ -80,11 +106,15 @@ def write_table(page: Path, table: str) -> None:
 
 
 def markdown_table(rows: list[dict]) -> str:
-    lines = ["| bench | case | unit | ours | peer | peer value | ratio (>1: we win) |",
-             "|---|---|---|---:|---|---:|---:|"]
+    lines = [
+        "| bench | case | unit | ours | peer | peer value | ratio (>1: we win) |",
+        "|---|---|---|---:|---|---:|---:|",
+    ]
     for r in rows:
-        lines.append(f"| {_cell(r['bench'])} | {_cell(r['case'])} | {_cell(r['unit'])} | {r['ours']:.4g} | "
-                     f"{_cell(r['peer'])} | {r['peer_value']:.4g} | {r['ratio']:.2f} |")
+        lines.append(
+            f"| {_cell(r['bench'])} | {_cell(r['case'])} | {_cell(r['unit'])} | {r['ours']:.4g} | "
+            f"{_cell(r['peer'])} | {r['peer_value']:.4g} | {r['ratio']:.2f} |"
+        )
     return "\n".join(lines)
 
 

@@ -33,9 +33,14 @@ def triples(n: int) -> tuple[str, list[tuple[str, str, str]]]:
             rows = [tuple(line.rstrip(" .\n").split(" ", 2)) for line in itertools.islice(f, n)]
         return "wikidata-subset", rows  # type: ignore[return-value]
     rng = random.Random(0)
-    rows = [(f"<http://www.wikidata.org/entity/Q{rng.randrange(10**6)}>",
-             f"<http://www.wikidata.org/prop/direct/P{rng.randrange(300)}>",
-             f"<http://www.wikidata.org/entity/Q{rng.randrange(10**6)}>") for _ in range(n)]
+    rows = [
+        (
+            f"<http://www.wikidata.org/entity/Q{rng.randrange(10**6)}>",
+            f"<http://www.wikidata.org/prop/direct/P{rng.randrange(300)}>",
+            f"<http://www.wikidata.org/entity/Q{rng.randrange(10**6)}>",
+        )
+        for _ in range(n)
+    ]
     return "synthetic", rows
 
 

@@ -27,21 +27,40 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree th
 #: Every public name of the package → the module that defines it.
 _EXPORTS = {
     # the store
-    "open_store": "store", "TripleStore": "store", "EmbeddedStore": "store", "RemoteStore": "store",
+    "open_store": "store",
+    "TripleStore": "store",
+    "EmbeddedStore": "store",
+    "RemoteStore": "store",
     # settings and the stages
-    "Settings": "config", "PRESETS": "config", "load_stage": "stages.load", "train_stage": "stages.train",
-    "explain_stage": "stages.explain", "activations_stage": "stages.activations", "mine_stage": "stages.mine",
-    "export_stage": "stages.export", "read_documents": "stages.load", "read_activations": "stages.activations",
-    "latest_run": "runs", "best_rules": "stages.mine",
+    "Settings": "config",
+    "PRESETS": "config",
+    "load_stage": "stages.load",
+    "train_stage": "stages.train",
+    "explain_stage": "stages.explain",
+    "activations_stage": "stages.activations",
+    "mine_stage": "stages.mine",
+    "export_stage": "stages.export",
+    "read_documents": "stages.load",
+    "read_activations": "stages.activations",
+    "latest_run": "runs",
+    "best_rules": "stages.mine",
     # one run through them all
-    "run_all": "stages.chain", "RunOutcome": "stages.chain",
+    "run_all": "stages.chain",
+    "RunOutcome": "stages.chain",
     # data
-    "read_dataset": "loaders.datasets", "Dataset": "loaders.datasets",
+    "read_dataset": "loaders.datasets",
+    "Dataset": "loaders.datasets",
     # a user's own model
     "load_model": "models.external",
     # the errors
-    "KgExplainError": "errors", "InputError": "errors", "StoreError": "errors", "StoreUnreachable": "errors",
-    "QuerySyntaxError": "errors", "QueryError": "errors", "ModelError": "errors", "ValidationFailed": "errors",
+    "KgExplainError": "errors",
+    "InputError": "errors",
+    "StoreError": "errors",
+    "StoreUnreachable": "errors",
+    "QuerySyntaxError": "errors",
+    "QueryError": "errors",
+    "ModelError": "errors",
+    "ValidationFailed": "errors",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -19,8 +19,19 @@ from .models.training import MODELS, TrainSettings, resolve_device
 from .vocab import DEFAULT_BASE, WD
 
 __all__ = [
-    "Settings", "TrainSettings", "PRESETS", "AGGREGATIONS", "KG_FILTERS", "OCCURRENCES", "DISAMBIGUATIONS",
-    "STOP_CLASSES", "CALENDAR_CLASSES", "CALENDAR_ENTITIES", "NAME_CLASSES", "PERSON_CLASSES", "OPTION_NAMES",
+    "Settings",
+    "TrainSettings",
+    "PRESETS",
+    "AGGREGATIONS",
+    "KG_FILTERS",
+    "OCCURRENCES",
+    "DISAMBIGUATIONS",
+    "STOP_CLASSES",
+    "CALENDAR_CLASSES",
+    "CALENDAR_ENTITIES",
+    "NAME_CLASSES",
+    "PERSON_CLASSES",
+    "OPTION_NAMES",
 ]
 
 #: Named options of the command line that set a ``Settings`` field of another name (``Settings.from_options``).
@@ -28,28 +39,54 @@ OPTION_NAMES = {"max_length": "max_antecedent", "background": "shap_background",
 
 #: Classes whose instances (and their subclasses' instances: wdt:P31/wdt:P279*) are never grounded: names
 #: match ordinary words, and a disambiguation page is no entity.
-STOP_CLASSES: tuple[str, ...] = tuple(WD + q for q in (
-    "Q202444",     # given name
-    "Q12308941",   # male given name
-    "Q11879590",   # female given name
-    "Q3409032",    # unisex given name
-    "Q101352",     # family name
-    "Q4167410",    # Wikimedia disambiguation page
-))
+STOP_CLASSES: tuple[str, ...] = tuple(
+    WD + q
+    for q in (
+        "Q202444",  # given name
+        "Q12308941",  # male given name
+        "Q11879590",  # female given name
+        "Q3409032",  # unisex given name
+        "Q101352",  # family name
+        "Q4167410",  # Wikimedia disambiguation page
+    )
+)
 
 #: Calendar words: the labels of these classes' instances (months, weekdays) ground nothing at all, neither
 #: the month nor another item labelled the same ("September", a singer; "June", a film).
-CALENDAR_CLASSES: tuple[str, ...] = tuple(WD + q for q in (
-    "Q5151",       # month (calendar month Q47018901, month of the Gregorian calendar Q18602249 are subclasses)
-    "Q47018901",   # calendar month (listed as well, for dumps without its P279)
-    "Q41825",      # day of the week
-))
+CALENDAR_CLASSES: tuple[str, ...] = tuple(
+    WD + q
+    for q in (
+        "Q5151",  # month (calendar month Q47018901, month of the Gregorian calendar Q18602249 are subclasses)
+        "Q47018901",  # calendar month (listed as well, for dumps without its P279)
+        "Q41825",  # day of the week
+    )
+)
 #: The months and weekdays by item, for KGs that leave them without P31 (the shared Wikidata subset: 11 of
 #: the 12 months), so that no calendar class reaches them.
-CALENDAR_ENTITIES: tuple[str, ...] = tuple(WD + q for q in (
-    "Q108", "Q109", "Q110", "Q118", "Q119", "Q120", "Q121", "Q122", "Q123", "Q124", "Q125", "Q126",   # months
-    "Q105", "Q127", "Q128", "Q129", "Q130", "Q131", "Q132",                                            # weekdays
-))
+CALENDAR_ENTITIES: tuple[str, ...] = tuple(
+    WD + q
+    for q in (
+        "Q108",
+        "Q109",
+        "Q110",
+        "Q118",
+        "Q119",
+        "Q120",
+        "Q121",
+        "Q122",
+        "Q123",
+        "Q124",
+        "Q125",
+        "Q126",  # months
+        "Q105",
+        "Q127",
+        "Q128",
+        "Q129",
+        "Q130",
+        "Q131",
+        "Q132",  # weekdays
+    )
+)
 
 #: Classes whose instances' labels are names (given names, family names), and the class of people whose
 #: labels give the first names (``grounding.given_names``) that mark a person name in a text.
@@ -87,7 +124,7 @@ class Settings:
     drop_literals: bool = False
     kg_filter: str = "neighbourhood"
     item_batch: int = 1000
-    miner: str = "apriori"                # or "spark": Spark ML FPGrowth (mining.spark), same itemsets
+    miner: str = "apriori"  # or "spark": Spark ML FPGrowth (mining.spark), same itemsets
     spark_master: str = "local[*]"
     exclude_entities: tuple[str, ...] = ()
     #: cased: a mention must start with a capital; any: case is ignored; auto: cased unless the texts are
@@ -102,17 +139,17 @@ class Settings:
     #: degree: an ambiguous key goes to the entity with most facts; context (grounding.disambiguate): the
     #: same, unless that one shares no fact with the document's other entities and another candidate does
     disambiguation: str = "context"
-    ground_name_parts: bool = False   # True: "John" in "John Miller" may ground alone (to John Lasseter)
-    activation_layers: tuple[str, ...] = ()   # () = the model's own list (models.activations.default_layers)
+    ground_name_parts: bool = False  # True: "John" in "John Miller" may ground alone (to John Lasseter)
+    activation_layers: tuple[str, ...] = ()  # () = the model's own list (models.activations.default_layers)
     activation_bins: int = 4
     activation_threshold: float = 0.0
-    activation_binarize: str = "auto"          # models.activations.neuron_thresholds
-    activation_top_tokens: int = 5             # tokens that drive each neuron, published with it (0: none)
+    activation_binarize: str = "auto"  # models.activations.neuron_thresholds
+    activation_top_tokens: int = 5  # tokens that drive each neuron, published with it (0: none)
     # a user's own model (issue #19; models.external): explained as it is, never trained
-    model_spec: str | None = None              # hf:DIR, sklearn:FILE or python:MODULE:FUNCTION
-    labels: tuple[str, ...] = ()               # names of its outputs, in order (default: the model's own)
-    max_evals: int = 500                       # shap Partition: model calls per document
-    steps: int | None = None                   # hf: integrated-gradients steps / GradientSHAP samples (None: 64 / 50)
+    model_spec: str | None = None  # hf:DIR, sklearn:FILE or python:MODULE:FUNCTION
+    labels: tuple[str, ...] = ()  # names of its outputs, in order (default: the model's own)
+    max_evals: int = 500  # shap Partition: model calls per document
+    steps: int | None = None  # hf: integrated-gradients steps / GradientSHAP samples (None: 64 / 50)
     #: k > 2 classes (issue #19): the class every document is explained for (None: each one's predicted class)
     target: str | None = None
 
@@ -142,20 +179,24 @@ class Settings:
         model, labels = given.pop("model", None), given.pop("labels", None)
         train = {n: v for n, v in given.items() if n in train_fields}
         values = {n: v for n, v in given.items() if n in own_fields}
-        if model is not None and is_model_spec(model):   # a user's own model (issue #19): explained as it is
+        if model is not None and is_model_spec(model):  # a user's own model (issue #19): explained as it is
             spec = parse_spec(model)
             values["model_spec"] = str(spec)
             values.setdefault("method", DEFAULT_METHODS[spec.kind])
         elif model is not None:
             if model not in MODELS:
-                raise InputError(f"unknown model {model!r}; known models: {', '.join(sorted(MODELS))}, or your own: "
-                                 "hf:DIR, sklearn:FILE, python:MODULE:FUNCTION")
+                raise InputError(
+                    f"unknown model {model!r}; known models: {', '.join(sorted(MODELS))}, or your own: "
+                    "hf:DIR, sklearn:FILE, python:MODULE:FUNCTION"
+                )
             train["model"] = model
         if labels:
             if not values.get("model_spec"):
                 trained = train.get("model", settings.train.model)
-                raise InputError("--labels names the outputs of your own model (hf:, sklearn:, python:); "
-                                 f"the {trained} model is trained on the data's labels")
+                raise InputError(
+                    "--labels names the outputs of your own model (hf:, sklearn:, python:); "
+                    f"the {trained} model is trained on the data's labels"
+                )
             values["labels"] = tuple(x.strip() for x in labels.split(",")) if isinstance(labels, str) else tuple(labels)
         settings = replace(settings, train=replace(settings.train, **train), **values)
         resolve_device(settings.train.device)
@@ -168,7 +209,7 @@ class Settings:
         parse_background(self.shap_background)
         if self.measure not in MEASURES:
             raise InputError(f"unknown measure {self.measure!r}; use one of {', '.join(MEASURES)}")
-        if self.model_spec:   # a user's own model (issue #19): its kind decides which methods apply
+        if self.model_spec:  # a user's own model (issue #19): its kind decides which methods apply
             check_method(parse_spec(self.model_spec).kind, self.method)
         else:
             check_applicable(self.train.model, self.method)
@@ -185,8 +226,9 @@ class Settings:
         if self.occurrences not in OCCURRENCES:
             raise InputError(f"unknown --occurrences {self.occurrences!r}; use one of {', '.join(OCCURRENCES)}")
         if self.disambiguation not in DISAMBIGUATIONS:
-            raise InputError(f"unknown --disambiguation {self.disambiguation!r}; "
-                             f"use one of {', '.join(DISAMBIGUATIONS)}")
+            raise InputError(
+                f"unknown --disambiguation {self.disambiguation!r}; use one of {', '.join(DISAMBIGUATIONS)}"
+            )
         if self.kg_filter not in KG_FILTERS:
             raise InputError(f"unknown --kg-filter {self.kg_filter!r}; use one of {', '.join(KG_FILTERS)}")
         if self.miner not in ("apriori", "spark"):
@@ -214,8 +256,7 @@ class Settings:
 #: ignores the rest, so ``mine --preset paper`` is the paper's mining.
 PRESETS: dict[str, dict[str, Any]] = {
     "default": {"theta": 0.8, "min_confidence": 0.75, "measure": "H"},
-    "paper": {"theta": 1.0, "min_confidence": 0.75, "measure": "H", "shap_background": "500",
-              "entity_tokens": True},
+    "paper": {"theta": 1.0, "min_confidence": 0.75, "measure": "H", "shap_background": "500", "entity_tokens": True},
 }
 
 AGGREGATIONS: dict[str, Callable[[np.ndarray], float]] = {"sum": np.sum, "mean": np.mean, "max": np.max}

@@ -64,9 +64,26 @@ from .store import RawTriple, TripleStore
 from .vocab import KGX, PREFIXES, PROV, RDF, RDFS, SCHEMA, SKOS, WD, WDT, XSD, Minter, nt_float, nt_int, nt_iri, nt_str
 
 __all__ = [
-    "OWL", "DBR", "DBO", "SEMAPV", "STANDARD_PREFIXES", "RELATIONS", "SOURCES", "Link", "SourceReport",
-    "LinkResult", "SssomSet", "wikidata_forms", "dbpedia_resource", "read_sssom", "ontology_links",
-    "wikidata_links", "dump_links", "rule_iris", "link_stage", "curie",
+    "OWL",
+    "DBR",
+    "DBO",
+    "SEMAPV",
+    "STANDARD_PREFIXES",
+    "RELATIONS",
+    "SOURCES",
+    "Link",
+    "SourceReport",
+    "LinkResult",
+    "SssomSet",
+    "wikidata_forms",
+    "dbpedia_resource",
+    "read_sssom",
+    "ontology_links",
+    "wikidata_links",
+    "dump_links",
+    "rule_iris",
+    "link_stage",
+    "curie",
 ]
 
 log = logging.getLogger(__name__)
@@ -79,8 +96,18 @@ SSSOM = "https://w3id.org/sssom/"
 
 #: Prefixes every SSSOM file may use without declaring them; a file's own ``curie_map`` wins.
 STANDARD_PREFIXES: dict[str, str] = {
-    "skos": SKOS, "owl": OWL, "rdf": RDF, "rdfs": RDFS, "wd": WD, "wdt": WDT, "dbo": DBO, "dbr": DBR,
-    "semapv": SEMAPV, "schema": SCHEMA, "sssom": SSSOM, "xsd": XSD,
+    "skos": SKOS,
+    "owl": OWL,
+    "rdf": RDF,
+    "rdfs": RDFS,
+    "wd": WD,
+    "wdt": WDT,
+    "dbo": DBO,
+    "dbr": DBR,
+    "semapv": SEMAPV,
+    "schema": SCHEMA,
+    "sssom": SSSOM,
+    "xsd": XSD,
 }
 
 #: The mapping relations published, and the one each stands for when its two sides swap.
@@ -95,8 +122,11 @@ RELATIONS: dict[str, str] = {
     OWL + "sameAs": OWL + "sameAs",
 }
 #: What an ontology's OWL equivalences are published as (see the module docstring).
-_ONTOLOGY_AS = {OWL + "equivalentClass": SKOS + "exactMatch", OWL + "equivalentProperty": SKOS + "exactMatch",
-                OWL + "sameAs": SKOS + "exactMatch"}
+_ONTOLOGY_AS = {
+    OWL + "equivalentClass": SKOS + "exactMatch",
+    OWL + "equivalentProperty": SKOS + "exactMatch",
+    OWL + "sameAs": SKOS + "exactMatch",
+}
 SOURCES = ("kg", "dump", "ontology", "sssom")
 
 _EXACT = SKOS + "exactMatch"
@@ -107,9 +137,17 @@ _ENWIKI = "https://en.wikipedia.org/wiki/"
 _WIKIDATA = re.compile(r"^https?://(?:www\.)?wikidata\.org/(?:entity/|prop/direct/|wiki/(?:Property:)?)([^/#?]*)$")
 _ENTITY_ID = re.compile(r"^[PQL][1-9][0-9]*$")
 _MAX_PROBLEMS = 20
-_RDF_FORMATS = {"ttl": ox.RdfFormat.TURTLE, "nt": ox.RdfFormat.N_TRIPLES, "n3": ox.RdfFormat.N3,
-                "rdf": ox.RdfFormat.RDF_XML, "owl": ox.RdfFormat.RDF_XML, "xml": ox.RdfFormat.RDF_XML,
-                "nq": ox.RdfFormat.N_QUADS, "trig": ox.RdfFormat.TRIG, "jsonld": ox.RdfFormat.JSON_LD}
+_RDF_FORMATS = {
+    "ttl": ox.RdfFormat.TURTLE,
+    "nt": ox.RdfFormat.N_TRIPLES,
+    "n3": ox.RdfFormat.N3,
+    "rdf": ox.RdfFormat.RDF_XML,
+    "owl": ox.RdfFormat.RDF_XML,
+    "xml": ox.RdfFormat.RDF_XML,
+    "nq": ox.RdfFormat.N_QUADS,
+    "trig": ox.RdfFormat.TRIG,
+    "jsonld": ox.RdfFormat.JSON_LD,
+}
 
 
 @dataclass(frozen=True)
@@ -119,7 +157,7 @@ class Link:
     subject: str
     relation: str
     target: str
-    source: str                         # kg | dump | ontology | sssom
+    source: str  # kg | dump | ontology | sssom
     confidence: float | None = None
     justification: str | None = None
 
@@ -129,13 +167,13 @@ class SourceReport:
     """What one source gave: links found (before the rule filter), those published, what was skipped and why."""
 
     kind: str
-    name: str                           # file name, or the knowledge graph's IRI
+    name: str  # file name, or the knowledge graph's IRI
     sha256: str | None = None
     found: int = 0
-    published: Counter[str] = field(default_factory=Counter)     # relation IRI → links published
+    published: Counter[str] = field(default_factory=Counter)  # relation IRI → links published
     malformed: int = 0
-    problems: list[str] = field(default_factory=list)           # the first few, with line or row numbers
-    ignored: int = 0                    # mapping statements without a side to link (neither is Wikidata)
+    problems: list[str] = field(default_factory=list)  # the first few, with line or row numbers
+    ignored: int = 0  # mapping statements without a side to link (neither is Wikidata)
 
     def problem(self, text: str) -> None:
         self.malformed += 1
@@ -149,11 +187,11 @@ class LinkResult:
     graph: str
     dataset: str
     mining_runs: int
-    rule_iris: int                      # IRIs named by rule items (properties in both forms)
+    rule_iris: int  # IRIs named by rule items (properties in both forms)
     all_links: bool
-    links: list[Link]                   # published, sorted
+    links: list[Link]  # published, sorted
     sources: list[SourceReport]
-    labels: dict[str, str]              # English labels of the linked rule IRIs, from the knowledge graph
+    labels: dict[str, str]  # English labels of the linked rule IRIs, from the knowledge graph
     triples: int
     seconds: float
 
@@ -189,7 +227,7 @@ def dbpedia_resource(page: str) -> str | None:
     with only what an IRI cannot hold (and ``?``, ``#``, ``%``) encoded. None for another IRI."""
     if not page.startswith(_ENWIKI) or len(page) == len(_ENWIKI):
         return None
-    title = unquote(page[len(_ENWIKI):]).replace(" ", "_")
+    title = unquote(page[len(_ENWIKI) :]).replace(" ", "_")
     out = []
     for ch in title:
         if ch in _DBPEDIA_ESCAPE or ord(ch) < 0x20 or ord(ch) == 0x7F:
@@ -203,7 +241,7 @@ def curie(iri: str) -> str:
     """``skos:exactMatch`` for an IRI under ``STANDARD_PREFIXES`` or kgexplain's ``PREFIXES``; else the IRI."""
     for prefix, base in {**PREFIXES, **STANDARD_PREFIXES}.items():
         if iri.startswith(base) and len(iri) > len(base):
-            return f"{prefix}:{iri[len(base):]}"
+            return f"{prefix}:{iri[len(base) :]}"
     return iri
 
 
@@ -236,8 +274,7 @@ def _check_file(path: Path, what: str) -> Path:
 # Wikidata's own mappings: the knowledge graph in the store, or a dump
 
 
-def _wikidata_link(subject: str, predicate: str, obj: str, source: str, report: SourceReport,
-                   where: str) -> list[Link]:
+def _wikidata_link(subject: str, predicate: str, obj: str, source: str, report: SourceReport, where: str) -> list[Link]:
     """The links one Wikidata mapping statement gives (both forms of a property)."""
     if predicate == _ABOUT:
         target = dbpedia_resource(subject)
@@ -266,8 +303,9 @@ def wikidata_links(store: TripleStore, kg: NamedNode) -> tuple[list[Link], Sourc
     return links, report
 
 
-def dump_links(path: Path, wanted: set[str] | None = None,
-               progress: Progress = no_progress) -> tuple[list[Link], SourceReport]:
+def dump_links(
+    path: Path, wanted: set[str] | None = None, progress: Progress = no_progress
+) -> tuple[list[Link], SourceReport]:
     """Wikidata's own mappings streamed from a dump (any format ``loaders.wikidata`` reads): statements whose
     subject is in ``wanted`` (every one when None), and sitelinks whose entity is. Malformed lines are
     counted in the report (with line numbers), never fatal."""
@@ -294,7 +332,7 @@ def dump_links(path: Path, wanted: set[str] | None = None,
             continue
         subject, obj = _iri_term(s), _iri_term(o)
         if subject is None or obj is None:
-            continue                    # a literal value (a JSON dump's url-less string): nothing to link to
+            continue  # a literal value (a JSON dump's url-less string): nothing to link to
         links.extend(_wikidata_link(subject, _iri_term(p) or "", obj, "dump", report, path.name))
     report.malformed += load.malformed
     report.problems[:0] = [f"{path.name} line {n}: malformed: {text[:120]}" for n, text in load.malformed_examples]
@@ -317,8 +355,10 @@ def _open_rdf(path: Path) -> tuple[IO[bytes], ox.RdfFormat]:
         opener, name = bz2.open, name[:-4]
     fmt = _RDF_FORMATS.get(name.rsplit(".", 1)[-1]) if "." in name else None
     if fmt is None:
-        raise InputError(f"cannot tell the RDF format of the ontology {path.name} from its extension; "
-                         f"use one of .{', .'.join(_RDF_FORMATS)} (optionally .gz or .bz2)")
+        raise InputError(
+            f"cannot tell the RDF format of the ontology {path.name} from its extension; "
+            f"use one of .{', .'.join(_RDF_FORMATS)} (optionally .gz or .bz2)"
+        )
     # GzipFile and BZ2File are binary files, though typeshed does not derive them from IO[bytes]
     return cast(IO[bytes], opener(path, "rb")), fmt
 
@@ -343,19 +383,23 @@ def ontology_links(path: Path) -> tuple[list[Link], SourceReport]:
     except (SyntaxError, ValueError, OSError, EOFError) as exc:
         raise InputError(f"the ontology {path.name} cannot be read as {fmt}: {exc}") from exc
     if report.malformed:
-        log.warning("%s: %d statements with a malformed Wikidata IRI skipped (first: %s)", path.name,
-                    report.malformed, report.problems[0])
+        log.warning(
+            "%s: %d statements with a malformed Wikidata IRI skipped (first: %s)",
+            path.name,
+            report.malformed,
+            report.problems[0],
+        )
     return links, report
 
 
 def _ontology_link(subject: str, predicate: str, obj: str, report: SourceReport, name: str) -> list[Link]:
     s_forms, o_forms = wikidata_forms(subject), wikidata_forms(obj)
     if s_forms is not None and o_forms is not None:
-        return []                       # both sides in Wikidata: not a link out of it
+        return []  # both sides in Wikidata: not a link out of it
     if s_forms is None and o_forms is None:
         report.ignored += 1
         return []
-    if s_forms is None:                 # external → Wikidata: turn it round
+    if s_forms is None:  # external → Wikidata: turn it round
         forms, target, relation = o_forms, subject, RELATIONS[predicate]
     else:
         forms, target, relation = s_forms, obj, predicate
@@ -415,8 +459,9 @@ def _metadata(lines: list[str], path: Path) -> dict[str, object]:
     if not isinstance(data, dict):
         raise InputError(f"the metadata block of {path.name} is not a YAML mapping")
     curie_map = data.get("curie_map", {})
-    if not isinstance(curie_map, dict) or not all(isinstance(k, str) and isinstance(v, str)
-                                                  for k, v in curie_map.items()):
+    if not isinstance(curie_map, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in curie_map.items()
+    ):
         raise InputError(f"the curie_map in {path.name} must map prefixes to IRI strings")
     return data
 
@@ -447,8 +492,10 @@ def read_sssom(path: Path) -> SssomSet:
     header = [h.strip() for h in next(reader)]
     missing = [c for c in _REQUIRED_COLUMNS if c not in header]
     if missing:
-        raise InputError(f"the SSSOM file {path.name} lacks the column(s) {', '.join(missing)} "
-                         f"(line {head + 1} has: {', '.join(header) or 'nothing'})")
+        raise InputError(
+            f"the SSSOM file {path.name} lacks the column(s) {', '.join(missing)} "
+            f"(line {head + 1} has: {', '.join(header) or 'nothing'})"
+        )
     column = {name: i for i, name in enumerate(header)}
     links: list[Link] = []
     rows = 0
@@ -483,8 +530,10 @@ def _sssom_row(cells: list[str], header: list[str], column: dict[str, int], pref
     subject, predicate, obj = (_expand(cell(n), prefixes) for n in ("subject_id", "predicate_id", "object_id"))
     justification = _expand(cell("mapping_justification"), prefixes)
     if predicate not in RELATIONS:
-        raise ValueError(f"unsupported predicate {curie(predicate)} (use a SKOS mapping relation, "
-                         "owl:equivalentClass, owl:equivalentProperty or owl:sameAs)")
+        raise ValueError(
+            f"unsupported predicate {curie(predicate)} (use a SKOS mapping relation, "
+            "owl:equivalentClass, owl:equivalentProperty or owl:sameAs)"
+        )
     confidence = None
     if cell("confidence"):
         try:
@@ -494,7 +543,7 @@ def _sssom_row(cells: list[str], header: list[str], column: dict[str, int], pref
         if not 0.0 <= confidence <= 1.0:
             raise ValueError(f"confidence {confidence} is outside [0, 1]")
     s_forms, o_forms = wikidata_forms(subject), wikidata_forms(obj)
-    if s_forms is None and o_forms is not None:         # external → Wikidata: turn it round
+    if s_forms is None and o_forms is not None:  # external → Wikidata: turn it round
         subject, obj, predicate, s_forms = obj, subject, RELATIONS[predicate], o_forms
     if s_forms == ():
         raise ValueError(f"malformed Wikidata IRI <{subject}>")
@@ -510,12 +559,13 @@ def rule_iris(store: TripleStore, dataset: str, settings: Settings) -> tuple[set
     """The IRIs the rule items of ``dataset``'s completed mining runs name (properties also as ``wd:P…``),
     and those runs."""
     minter = Minter(settings.base_iri)
-    frame = store.select(load_query("links/rule_item_iris"), catalog=minter.catalog_graph(),
-                         dataset=NamedNode(minter.dataset(dataset)))
+    frame = store.select(
+        load_query("links/rule_item_iris"), catalog=minter.catalog_graph(), dataset=NamedNode(minter.dataset(dataset))
+    )
     if frame.height == 0:
         return set(), []
     iris = {str(i) for i in frame["iri"].to_list()}
-    iris |= {WD + i[len(WDT):] for i in list(iris) if i.startswith(WDT)}
+    iris |= {WD + i[len(WDT) :] for i in list(iris) if i.startswith(WDT)}
     return iris, sorted(set(frame["run"].to_list()))
 
 
@@ -525,8 +575,9 @@ def _blank(kind: str, index: int) -> str:
     return f"_:{kind}{index}"
 
 
-def _body(run_id: str, minter: Minter, links: list[Link], reports: list[SourceReport],
-          mining_runs: Iterable[str]) -> Iterator[RawTriple]:
+def _body(
+    run_id: str, minter: Minter, links: list[Link], reports: list[SourceReport], mining_runs: Iterable[str]
+) -> Iterator[RawTriple]:
     run = nt_iri(minter.run(run_id))
     a, label = nt_iri(RDF + "type"), nt_iri(RDFS + "label")
     used = nt_iri(PROV + "used")
@@ -573,9 +624,17 @@ def _valid_iri(iri: str) -> bool:
     return True
 
 
-def link_stage(store: TripleStore, dataset: str, settings: Settings, *, dump: Path | None = None,
-               ontology: Path | None = None, sssom: Path | None = None, all_links: bool = False,
-               progress: Progress = no_progress) -> LinkResult:
+def link_stage(
+    store: TripleStore,
+    dataset: str,
+    settings: Settings,
+    *,
+    dump: Path | None = None,
+    ontology: Path | None = None,
+    sssom: Path | None = None,
+    all_links: bool = False,
+    progress: Progress = no_progress,
+) -> LinkResult:
     """Links from the IRIs of ``dataset``'s rule items to other vocabularies, from the knowledge graph's
     Wikidata mappings and the given files, published as a ``kgx:LinkRun`` (see the module docstring).
     The SSSOM and ontology files are read, and the dump checked, before the store is queried (the dump is
@@ -599,8 +658,10 @@ def link_stage(store: TripleStore, dataset: str, settings: Settings, *, dump: Pa
     progress("sources", 1, 4)
     wanted, mining_runs = rule_iris(store, dataset, settings)
     if not mining_runs and not all_links:
-        raise InputError(f"no completed mining run of dataset {dataset!r} in the {store.description}: no rule item "
-                         "to link; run `kgexplain mine` first, or pass --all to publish every link of the sources")
+        raise InputError(
+            f"no completed mining run of dataset {dataset!r} in the {store.description}: no rule item "
+            "to link; run `kgexplain mine` first, or pass --all to publish every link of the sources"
+        )
     kg = minter.kg_graph(dataset)
     found.append(wikidata_links(store, kg))
     progress("sources", 2, 4)
@@ -627,22 +688,42 @@ def link_stage(store: TripleStore, dataset: str, settings: Settings, *, dump: Pa
     run_id = new_run_id("links")
     graph = minter.run_graph(run_id)
     body = list(_body(run_id, minter, links, reports, mining_runs))
-    record = RunRecord(run_id, "LinkRun", minter.dataset(dataset), graph.value, started,
-                       settings={"allLinks": bool(all_links), "ruleIris": len(wanted), "linkCount": len(links),
-                                 "miningRuns": len(mining_runs)},
-                       links={"kgGraph": kg.value})
+    record = RunRecord(
+        run_id,
+        "LinkRun",
+        minter.dataset(dataset),
+        graph.value,
+        started,
+        settings={
+            "allLinks": bool(all_links),
+            "ruleIris": len(wanted),
+            "linkCount": len(links),
+            "miningRuns": len(mining_runs),
+        },
+        links={"kgGraph": kg.value},
+    )
     n = publish_run(store, record, minter, body)
     progress("sources", 4, 4)
     subjects = sorted({link.subject for link in links if link.subject in wanted})
     labels = _property_labels(store, kg, subjects, settings.item_batch)
-    return LinkResult(run_id, graph.value, dataset, len(mining_runs), len(wanted), all_links, links, reports, labels, n,
-                      time.perf_counter() - clock)
+    return LinkResult(
+        run_id,
+        graph.value,
+        dataset,
+        len(mining_runs),
+        len(wanted),
+        all_links,
+        links,
+        reports,
+        labels,
+        n,
+        time.perf_counter() - clock,
+    )
 
 
 def _property_labels(store: TripleStore, kg: NamedNode, iris: list[str], size: int) -> dict[str, str]:
     """English labels from the knowledge graph (``runs.labels``); a ``wdt:P…`` property takes its ``wd:P…``
     entity's label."""
-    asked = sorted({WD + i[len(WDT):] if i.startswith(WDT) else i for i in iris})
+    asked = sorted({WD + i[len(WDT) :] if i.startswith(WDT) else i for i in iris})
     out = kg_labels(store, kg, asked, max(1, size))
-    return {i: out[k] for i in iris if (k := WD + i[len(WDT):] if i.startswith(WDT) else i) in out}
-
+    return {i: out[k] for i in iris if (k := WD + i[len(WDT) :] if i.startswith(WDT) else i) in out}

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 __all__ = ["CLASS_COLOURS", "NEG_COLOUR", "OTHER_COLOUR", "POS_COLOUR", "class_colour", "rgb"]
 
-POS_COLOUR = "#d73027"     # red: the positive class, and relevance towards it
-NEG_COLOUR = "#3168b5"     # blue: the negative class, and relevance away from the positive one
-OTHER_COLOUR = "#7f7f7f"   # a consequent that is neither
+POS_COLOUR = "#d73027"  # red: the positive class, and relevance towards it
+NEG_COLOUR = "#3168b5"  # blue: the negative class, and relevance away from the positive one
+OTHER_COLOUR = "#7f7f7f"  # a consequent that is neither
 CLASS_COLOURS = {"Pos": POS_COLOUR, "Neg": NEG_COLOUR}
 
 

@@ -48,9 +48,10 @@ class Query:
             return cls(name, text, ())
         names = tuple(_VAR.findall(match["vars"]))
         if len(match["undefs"].split()) != len(names):
-            raise QueryError(f"query {name}: VALUES row declares {len(names)} variables "
-                             f"but has {len(match['undefs'].split())} UNDEF")
-        body = text[: match.start()] + text[match.end():]
+            raise QueryError(
+                f"query {name}: VALUES row declares {len(names)} variables but has {len(match['undefs'].split())} UNDEF"
+            )
+        body = text[: match.start()] + text[match.end() :]
         unused = [p for p in names if not re.search(rf"\?{p}\b", body)]
         if unused:
             raise QueryError(f"query {name}: declared parameters never used: {', '.join(unused)}")
@@ -77,8 +78,9 @@ def _check_syntax(query: Query) -> None:
     from pyoxigraph import Store
 
     text = query.text
-    is_update = re.search(r"^\s*(INSERT|DELETE|CLEAR|DROP|LOAD|CREATE|WITH)\b", _strip_prologue(text),
-                          re.IGNORECASE | re.MULTILINE)
+    is_update = re.search(
+        r"^\s*(INSERT|DELETE|CLEAR|DROP|LOAD|CREATE|WITH)\b", _strip_prologue(text), re.IGNORECASE | re.MULTILINE
+    )
     try:
         if is_update:
             Store().update(text)
@@ -111,15 +113,19 @@ def bind(query: Query, bindings: Mapping[str, object]) -> str:
     """The query text with its ``VALUES`` row filled; list parameters (all of one length) give one row each."""
     unknown = set(bindings) - set(query.params)
     if unknown:
-        raise QueryError(f"query {query.name} has no parameter(s) {', '.join(sorted(unknown))}; "
-                         f"it declares {', '.join(query.params) or 'none'}")
+        raise QueryError(
+            f"query {query.name} has no parameter(s) {', '.join(sorted(unknown))}; "
+            f"it declares {', '.join(query.params) or 'none'}"
+        )
     if not query.params:
         return query.text
     lists = {k: list(v) for k, v in bindings.items() if _is_list(v)}
     lengths = {len(v) for v in lists.values()}
     if len(lengths) > 1:
-        raise QueryError(f"query {query.name}: list parameters must have one length, got "
-                         + ", ".join(f"{k} ({len(v)})" for k, v in lists.items()))
+        raise QueryError(
+            f"query {query.name}: list parameters must have one length, got "
+            + ", ".join(f"{k} ({len(v)})" for k, v in lists.items())
+        )
     n_rows = len(next(iter(lists.values()))) if lists else 1
     rows = []
     for i in range(n_rows):

@@ -20,9 +20,24 @@ import polars as pl
 __all__ = ["parse_results_json", "parse_results_tsv", "terms_from_json", "split_terms"]
 
 _XSD = "http://www.w3.org/2001/XMLSchema#"
-INTEGER_TYPES = frozenset(f"{_XSD}{t}" for t in (
-    "integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
-    "negativeInteger", "nonPositiveInteger", "unsignedInt", "unsignedLong", "unsignedShort", "unsignedByte"))
+INTEGER_TYPES = frozenset(
+    f"{_XSD}{t}"
+    for t in (
+        "integer",
+        "int",
+        "long",
+        "short",
+        "byte",
+        "nonNegativeInteger",
+        "positiveInteger",
+        "negativeInteger",
+        "nonPositiveInteger",
+        "unsignedInt",
+        "unsignedLong",
+        "unsignedShort",
+        "unsignedByte",
+    )
+)
 FLOAT_TYPES = frozenset(f"{_XSD}{t}" for t in ("decimal", "double", "float"))
 BOOLEAN = f"{_XSD}boolean"
 
@@ -74,9 +89,15 @@ def parse_results_json(text: str) -> pl.DataFrame:
     """A SPARQL JSON results document as a frame (the remote store, tests and the service)."""
     payload = json.loads(text)
     variables = payload["head"]["vars"]
-    rows = [[_py_value(b[v]["value"], b[v]["type"].replace("typed-literal", "literal"), b[v].get("datatype"))
-             if v in b else None for v in variables]
-            for b in payload["results"]["bindings"]]
+    rows = [
+        [
+            _py_value(b[v]["value"], b[v]["type"].replace("typed-literal", "literal"), b[v].get("datatype"))
+            if v in b
+            else None
+            for v in variables
+        ]
+        for b in payload["results"]["bindings"]
+    ]
     return _frame(variables, rows)
 
 
@@ -86,6 +107,7 @@ def _unescape(text: str) -> str:
         if len(code) > 1:
             return chr(int(code[1:], 16))
         return _ESCAPES.get(code, code)
+
     return _ESCAPE.sub(one, text)
 
 
@@ -94,29 +116,54 @@ def split_terms(cells: pl.Series) -> pl.DataFrame:
     bnode, literal, or null when unbound), ``lex`` (the IRI, ``_:id``, or the literal's unescaped lexical
     form) and ``datatype`` (a literal's; null for language-tagged and simple ones)."""
     c = pl.col("c")
-    bare_type = (pl.when(c.str.contains(r"^[+-]?\d+$")).then(pl.lit(f"{_XSD}integer"))
-                 .when(c.str.contains(r"^[+-]?(\d+\.\d*|\.\d+)$")).then(pl.lit(f"{_XSD}decimal"))
-                 .when(c.is_in(["true", "false"])).then(pl.lit(BOOLEAN))
-                 .otherwise(pl.lit(f"{_XSD}double")))
-    kind = (pl.when(c.is_null() | (c == "")).then(None)
-            .when(c.str.starts_with("<")).then(pl.lit("iri"))
-            .when(c.str.starts_with("_:")).then(pl.lit("bnode"))
-            .when(c.str.starts_with('"')).then(pl.lit("literal"))
-            .otherwise(pl.lit("bare")))
+    bare_type = (
+        pl.when(c.str.contains(r"^[+-]?\d+$"))
+        .then(pl.lit(f"{_XSD}integer"))
+        .when(c.str.contains(r"^[+-]?(\d+\.\d*|\.\d+)$"))
+        .then(pl.lit(f"{_XSD}decimal"))
+        .when(c.is_in(["true", "false"]))
+        .then(pl.lit(BOOLEAN))
+        .otherwise(pl.lit(f"{_XSD}double"))
+    )
+    kind = (
+        pl.when(c.is_null() | (c == ""))
+        .then(None)
+        .when(c.str.starts_with("<"))
+        .then(pl.lit("iri"))
+        .when(c.str.starts_with("_:"))
+        .then(pl.lit("bnode"))
+        .when(c.str.starts_with('"'))
+        .then(pl.lit("literal"))
+        .otherwise(pl.lit("bare"))
+    )
     k = pl.col("kind")
-    parts = pl.DataFrame({"c": cells}, schema={"c": pl.String}).select(kind.alias("kind"), c).select(
-        pl.when(k == "bare").then(pl.lit("literal")).otherwise(k).alias("kind"),
-        pl.when(k.is_null()).then(None)
-        .when(k == "iri").then(c.str.slice(1, c.str.len_chars() - 2))
-        .when(k == "literal").then(c.str.extract(_LITERAL, 1))
-        .otherwise(c).alias("lex"),
-        pl.when(k == "literal").then(c.str.extract(_LITERAL, 2))
-        .when(k == "bare").then(bare_type).alias("datatype"),
+    parts = (
+        pl.DataFrame({"c": cells}, schema={"c": pl.String})
+        .select(kind.alias("kind"), c)
+        .select(
+            pl.when(k == "bare").then(pl.lit("literal")).otherwise(k).alias("kind"),
+            pl.when(k.is_null())
+            .then(None)
+            .when(k == "iri")
+            .then(c.str.slice(1, c.str.len_chars() - 2))
+            .when(k == "literal")
+            .then(c.str.extract(_LITERAL, 1))
+            .otherwise(c)
+            .alias("lex"),
+            pl.when(k == "literal")
+            .then(c.str.extract(_LITERAL, 2))
+            .when(k == "bare")
+            .then(bare_type)
+            .alias("datatype"),
+        )
     )
     escaped = (parts["kind"] == "literal") & parts["lex"].str.contains("\\", literal=True)
     if escaped.any():
-        parts = parts.with_columns(pl.when(escaped).then(
-            pl.col("lex").map_elements(_unescape, return_dtype=pl.String)).otherwise(pl.col("lex")))
+        parts = parts.with_columns(
+            pl.when(escaped)
+            .then(pl.col("lex").map_elements(_unescape, return_dtype=pl.String))
+            .otherwise(pl.col("lex"))
+        )
     return parts
 
 
@@ -160,8 +207,9 @@ def parse_results_tsv(data: bytes, typed: bool = True) -> pl.DataFrame:
         split = rows.str.split_exact("\t", len(variables) - 1).struct.unnest()
         cells = {v: split[f"field_{j}"] for j, v in enumerate(variables)}
     if not typed:
-        return pl.DataFrame([pl.select(pl.when(s == "").then(None).otherwise(s).alias(v)).to_series()
-                             for v, s in cells.items()])
+        return pl.DataFrame(
+            [pl.select(pl.when(s == "").then(None).otherwise(s).alias(v)).to_series() for v, s in cells.items()]
+        )
     return pl.DataFrame([_typed_column(v, s) for v, s in cells.items()])
 
 
@@ -185,5 +233,6 @@ def terms_from_json(text: str) -> pl.DataFrame:
     payload = json.loads(text)
     variables = payload["head"]["vars"]
     bindings = payload["results"]["bindings"]
-    return pl.DataFrame({v: pl.Series(v, [_turtle(b[v]) if v in b else None for b in bindings], dtype=pl.String)
-                         for v in variables})
+    return pl.DataFrame(
+        {v: pl.Series(v, [_turtle(b[v]) if v in b else None for b in bindings], dtype=pl.String) for v in variables}
+    )

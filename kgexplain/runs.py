@@ -20,10 +20,19 @@ from .queries import load_query
 from .store import TripleStore
 from .vocab import KGX, Minter
 
-__all__ = ["Progress", "no_progress", "now", "new_run_id", "latest_run", "labels", "batched", "parallel",
-           "QUERY_THREADS"]
+__all__ = [
+    "Progress",
+    "no_progress",
+    "now",
+    "new_run_id",
+    "latest_run",
+    "labels",
+    "batched",
+    "parallel",
+    "QUERY_THREADS",
+]
 
-Progress = Callable[[str, int, int | None], None]   # (task description, completed so far, total)
+Progress = Callable[[str, int, int | None], None]  # (task description, completed so far, total)
 
 
 def no_progress(_task: str, _advance: int, _total: int | None) -> None:
@@ -44,12 +53,17 @@ def new_run_id(kind: str) -> str:
 def latest_run(store: TripleStore, kind: str, dataset: str, settings: Settings) -> tuple[str, str]:
     """(run IRI, graph IRI) of the newest completed run of ``kind`` on ``dataset``."""
     minter = Minter(settings.base_iri)
-    frame = store.select(load_query("catalog/latest_run"), catalog=minter.catalog_graph(),
-                         kind=NamedNode(KGX + kind), dataset=NamedNode(minter.dataset(dataset)))
+    frame = store.select(
+        load_query("catalog/latest_run"),
+        catalog=minter.catalog_graph(),
+        kind=NamedNode(KGX + kind),
+        dataset=NamedNode(minter.dataset(dataset)),
+    )
     if frame.height == 0:
         step = {"AttributionRun": "explain", "ActivationRun": "activations"}.get(kind, "mine")
-        raise InputError(f"no completed {kind} for dataset {dataset!r} in the {store.description}; "
-                         f"run `kgexplain {step}` first")
+        raise InputError(
+            f"no completed {kind} for dataset {dataset!r} in the {store.description}; run `kgexplain {step}` first"
+        )
     return frame["run"][0], frame["graph"][0]
 
 
@@ -71,8 +85,9 @@ def parallel(fn: Callable[[T], R], jobs: list[T]) -> list[R]:
 
 def batched(store: TripleStore, query: str, kg: NamedNode, entities: list[str], size: int) -> pl.DataFrame:
     """``query`` over ``entities`` bound ``size`` at a time, rows in entity order."""
+
     def run(start: int) -> pl.DataFrame:
-        batch = [NamedNode(e) for e in entities[start:start + size]]
+        batch = [NamedNode(e) for e in entities[start : start + size]]
         return store.select(load_query(query), kg=kg, entity=batch)
 
     frames = [f for f in parallel(run, list(range(0, len(entities), size))) if f.height]
@@ -83,7 +98,7 @@ def labels(store: TripleStore, kg: NamedNode, iris: list[str], size: int) -> dic
     """The labels of ``iris`` in the knowledge graph ``kg`` (those that have one), ``size`` IRIs per query."""
     out: dict[str, str] = {}
     for i in range(0, len(iris), size):
-        frame = store.select(load_query("kg/labels"), kg=kg, iri=[NamedNode(e) for e in iris[i:i + size]])
+        frame = store.select(load_query("kg/labels"), kg=kg, iri=[NamedNode(e) for e in iris[i : i + size]])
         if frame.height:
             out.update(zip(frame["iri"].to_list(), frame["label"].to_list(), strict=True))
     return out

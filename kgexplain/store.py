@@ -34,9 +34,18 @@ from .results import parse_results_json, parse_results_tsv, terms_from_json
 from .vocab import RDFS, pending_marker, private_graph, staging_graph, staging_token
 
 __all__ = [
-    "RESULTS_FORMATS", "GRAPH_FORMATS", "NotAcceptable",
-    "TripleStore", "EmbeddedStore", "RemoteStore", "open_store", "RawTriple", "to_ntriples",
-    "parse_results_json", "Staging", "private_graphs",
+    "RESULTS_FORMATS",
+    "GRAPH_FORMATS",
+    "NotAcceptable",
+    "TripleStore",
+    "EmbeddedStore",
+    "RemoteStore",
+    "open_store",
+    "RawTriple",
+    "to_ntriples",
+    "parse_results_json",
+    "Staging",
+    "private_graphs",
 ]
 
 log = logging.getLogger(__name__)
@@ -72,8 +81,9 @@ class TripleStore(Protocol):
     def ask(self, query: Query | str, **bind: object) -> bool: ...
     def construct(self, query: Query | str, **bind: object) -> Iterator[ox.Triple]: ...
     def update(self, query: Query | str, *, base_iri: str | None = None, **bind: object) -> None: ...
-    def load(self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode,
-             format: ox.RdfFormat | None = None) -> int: ...
+    def load(
+        self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode, format: ox.RdfFormat | None = None
+    ) -> int: ...
     def publish(self, graphs: Mapping[ox.NamedNode, Iterable[RawTriple]]) -> int: ...
     def drop_graph(self, graph: ox.NamedNode) -> None: ...
     def graphs(self) -> list[str]: ...
@@ -81,9 +91,17 @@ class TripleStore(Protocol):
     def count(self, graph: ox.NamedNode | None = None) -> int: ...
     def dump(self, graph: ox.NamedNode, format: ox.RdfFormat = ox.RdfFormat.N_TRIPLES) -> bytes: ...
     def optimize(self) -> None: ...
-    def answer(self, text: str, accept: Sequence[str], output: _Output, *, base_iri: str | None = None,
-               default_graphs: tuple[str, ...] | None = None, named_graphs: tuple[str, ...] | None = None,
-               own_dataset: bool = False) -> str: ...
+    def answer(
+        self,
+        text: str,
+        accept: Sequence[str],
+        output: _Output,
+        *,
+        base_iri: str | None = None,
+        default_graphs: tuple[str, ...] | None = None,
+        named_graphs: tuple[str, ...] | None = None,
+        own_dataset: bool = False,
+    ) -> str: ...
     def close(self) -> None: ...
     def __enter__(self) -> Self: ...
     def __exit__(self, *exc: object) -> None: ...
@@ -122,12 +140,14 @@ def _pick(accept: Sequence[str], offered: Sequence[str], form: str) -> str:
                 return fitting
     if not accept:
         return offered[0]
-    raise NotAcceptable(f"a {form} query can be answered as {', '.join(offered)}; the request accepts "
-                        f"only {', '.join(accept)}")
+    raise NotAcceptable(
+        f"a {form} query can be answered as {', '.join(offered)}; the request accepts only {', '.join(accept)}"
+    )
 
 
-def open_store(store: Path | str | None = None, *, endpoint: str | None = None,
-               read_only: bool = False, timeout_s: float = 60.0) -> TripleStore:
+def open_store(
+    store: Path | str | None = None, *, endpoint: str | None = None, read_only: bool = False, timeout_s: float = 60.0
+) -> TripleStore:
     """An embedded store at ``store`` (in memory when None), or a remote one at ``endpoint``."""
     if endpoint is not None and store is not None:
         raise StoreError("give either a store directory or an endpoint URL, not both")
@@ -178,10 +198,10 @@ def _insert_data(graphs: Iterable[tuple[ox.NamedNode, bytes]]) -> tuple[str, int
     blocks: list[str] = []
     total = 0
     for graph, chunk in graphs:
-        lines = chunk.decode("utf-8").split("\n")[:-1]   # N-Triples escapes line breaks inside literals
+        lines = chunk.decode("utf-8").split("\n")[:-1]  # N-Triples escapes line breaks inside literals
         total += len(lines)
         for start in range(0, len(lines), _BLOCK_TRIPLES):
-            body = "\n".join(lines[start:start + _BLOCK_TRIPLES])
+            body = "\n".join(lines[start : start + _BLOCK_TRIPLES])
             blocks.append(f"GRAPH {graph} {{\n{body}\n}}")
     return "INSERT DATA {\n" + "\n".join(blocks) + "\n}", total
 
@@ -211,12 +231,14 @@ def _open_rdf_file(path: Path) -> tuple[IO[bytes], ox.RdfFormat]:
 def _writes(method: Callable[..., T]) -> Callable[..., T]:
     """Counts the store's writes in ``generation`` (a write that failed half-way may have written too), so
     that a read-only view of the store elsewhere knows when it is out of date (the service's query workers)."""
+
     @functools.wraps(method)
     def counted(self: EmbeddedStore, *args: object, **kwargs: object) -> T:
         try:
             return method(self, *args, **kwargs)
         finally:
             self.generation += 1
+
     return counted
 
 
@@ -254,16 +276,24 @@ class EmbeddedStore:
         result = self._query(query, bindings)
         if not isinstance(result, ox.QuerySolutions):
             raise StoreError(f"{_name(query)} is not a SELECT query")
-        try:   # evaluated and written in Rust with the GIL released: batches can run in threads
-            return cast(bytes, result.serialize(format=ox.QueryResultsFormat.TSV))   # bytes when given no output
+        try:  # evaluated and written in Rust with the GIL released: batches can run in threads
+            return cast(bytes, result.serialize(format=ox.QueryResultsFormat.TSV))  # bytes when given no output
         except (OSError, RuntimeError, ValueError) as exc:
             raise StoreError(f"{_name(query)} failed on the {self.description}: {exc}") from exc
         finally:
-            result = None   # pyoxigraph results must die in their thread, not with a traceback elsewhere
+            result = None  # pyoxigraph results must die in their thread, not with a traceback elsewhere
 
-    def answer(self, text: str, accept: Sequence[str], output: _Output, *, base_iri: str | None = None,
-               default_graphs: tuple[str, ...] | None = None, named_graphs: tuple[str, ...] | None = None,
-               own_dataset: bool = False) -> str:
+    def answer(
+        self,
+        text: str,
+        accept: Sequence[str],
+        output: _Output,
+        *,
+        base_iri: str | None = None,
+        default_graphs: tuple[str, ...] | None = None,
+        named_graphs: tuple[str, ...] | None = None,
+        own_dataset: bool = False,
+    ) -> str:
         """Runs a user's query and writes its results to ``output`` in the first media type of ``accept``
         (in order of preference) that fits the query's form; returns that media type. ``output``'s
         ``write`` may raise to stop the query (a size or time budget): Oxigraph evaluates lazily.
@@ -294,25 +324,30 @@ class EmbeddedStore:
             else:
                 union = True
         try:
-            result = self._store.query(text, base_iri=base_iri, use_default_graph_as_union=union,
-                                       default_graph=default_graph, named_graphs=named)
+            result = self._store.query(
+                text,
+                base_iri=base_iri,
+                use_default_graph_as_union=union,
+                default_graph=default_graph,
+                named_graphs=named,
+            )
         except SyntaxError as exc:
             raise QuerySyntaxError(f"the query does not parse: {exc}") from exc
-        except ValueError as exc:   # a base IRI Oxigraph refuses
+        except ValueError as exc:  # a base IRI Oxigraph refuses
             raise QuerySyntaxError(f"the query cannot run: {exc}") from exc
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"the query failed on the {self.description}: {exc}") from exc
         try:
             if isinstance(result, ox.QueryTriples):
                 media = _pick(accept, list(GRAPH_FORMATS), "CONSTRUCT or DESCRIBE")
-                result.serialize(cast(IO[bytes], output), GRAPH_FORMATS[media])   # Oxigraph only writes to it
+                result.serialize(cast(IO[bytes], output), GRAPH_FORMATS[media])  # Oxigraph only writes to it
             else:
                 media = _pick(accept, list(RESULTS_FORMATS), "SELECT or ASK")
                 result.serialize(cast(IO[bytes], output), RESULTS_FORMATS[media])
         except (OSError, RuntimeError) as exc:
             raise StoreError(f"the query failed on the {self.description}: {exc}") from exc
         finally:
-            del result   # pyoxigraph results must die in their thread, not with a traceback elsewhere
+            del result  # pyoxigraph results must die in their thread, not with a traceback elsewhere
         return media
 
     def select(self, query: Query | str, **bind: object) -> pl.DataFrame:
@@ -349,8 +384,9 @@ class EmbeddedStore:
             raise StoreError(f"{_name(query)} failed on the {self.description}: {exc}") from exc
 
     @_writes
-    def load(self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode,
-             format: ox.RdfFormat | None = None) -> int:
+    def load(
+        self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode, format: ox.RdfFormat | None = None
+    ) -> int:
         """Bulk-loads a file, N-Triples bytes, or raw triples into ``graph``; returns triples given."""
         try:
             if isinstance(source, Path):
@@ -428,7 +464,7 @@ class EmbeddedStore:
         return out.getvalue()
 
     def flush(self) -> None:
-        if self.path is not None and not self.read_only:        # a read-only store has nothing to flush
+        if self.path is not None and not self.read_only:  # a read-only store has nothing to flush
             self._store.flush()
 
     def close(self) -> None:
@@ -460,16 +496,23 @@ def _sweep(store: TripleStore, names: Sequence[str], older_than_s: float | None)
     staging graph alone; a pending marker after the half-written graph it keeps private, so that an interrupted
     sweep leaves the marker and the next sweep finishes the job."""
     now = datetime.now(UTC)
-    found = [p for p in map(private_graph, names) if p is not None
-             and (older_than_s is None or p.started is None or (now - p.started).total_seconds() > older_than_s)]
+    found = [
+        p
+        for p in map(private_graph, names)
+        if p is not None
+        and (older_than_s is None or p.started is None or (now - p.started).total_seconds() > older_than_s)
+    ]
     for orphan in sorted(found, key=lambda p: p.role == "pending"):
         if orphan.role == "pending":
             store.drop_graph(ox.NamedNode(orphan.final))
         store.drop_graph(ox.NamedNode(orphan.iri))
     if found:
-        log.warning("dropped %d graphs left private by interrupted writes on the %s: %s", len(found),
-                    store.description, ", ".join(p.final if p.role == "pending" else p.iri for p in found[:5])
-                    + (", …" if len(found) > 5 else ""))
+        log.warning(
+            "dropped %d graphs left private by interrupted writes on the %s: %s",
+            len(found),
+            store.description,
+            ", ".join(p.final if p.role == "pending" else p.iri for p in found[:5]) + (", …" if len(found) > 5 else ""),
+        )
     return len(found)
 
 
@@ -490,8 +533,14 @@ class Staging:
     Ctrl-C) drops what was written; after ``kill -9`` the private graphs stay, out of readers' sight, until
     ``sweep_staging`` (at the next writable open of an embedded store)."""
 
-    def __init__(self, store: TripleStore, *, new: Iterable[ox.NamedNode] = (),
-                 replaced: Iterable[ox.NamedNode] = (), appended: Iterable[ox.NamedNode] = ()) -> None:
+    def __init__(
+        self,
+        store: TripleStore,
+        *,
+        new: Iterable[ox.NamedNode] = (),
+        replaced: Iterable[ox.NamedNode] = (),
+        appended: Iterable[ox.NamedNode] = (),
+    ) -> None:
         self.store = store
         self.token = staging_token()
         self.new = {g: pending_marker(g, self.token) for g in new}
@@ -508,7 +557,7 @@ class Staging:
         raise StoreError(f"{graph.value} is not part of this staged write")
 
     def __enter__(self) -> Staging:
-        if self.new:   # the markers exist before the first triple of their graph is written
+        if self.new:  # the markers exist before the first triple of their graph is written
             comment = f"<{RDFS}comment>"
             note = f'"kgexplain (process {os.getpid()}) is writing this graph; it is complete once this graph is gone"'
             chunks = [(marker, f"{graph} {comment} {note} .\n".encode()) for graph, marker in self.new.items()]
@@ -545,27 +594,39 @@ class Staging:
                     self.store.drop_graph(graph)
                     self.store.drop_graph(marker)
         except StoreError:
-            log.exception("could not drop the graphs of an unfinished write on the %s (sweep_staging drops "
-                          "them later)", self.store.description)
+            log.exception(
+                "could not drop the graphs of an unfinished write on the %s (sweep_staging drops them later)",
+                self.store.description,
+            )
 
 
 def _refuse_partial(response: httpx.Response, where: str) -> None:
     """Virtuoso answers 200 with part of the results when they reach its row limit or its time limit, and
     says so only in a header: that is an error here, never a short result."""
     if "x-sparql-maxrows" in response.headers:
-        raise StoreError(f"{where} cut the results at its limit of {response.headers['x-sparql-maxrows']} "
-                         "rows (Virtuoso: raise [SPARQL] ResultSetMaxRows)")
+        raise StoreError(
+            f"{where} cut the results at its limit of {response.headers['x-sparql-maxrows']} "
+            "rows (Virtuoso: raise [SPARQL] ResultSetMaxRows)"
+        )
     if response.headers.get("x-sql-state") == "S1TAT":
-        raise StoreError(f"{where} ran out of time and gave a partial answer (Virtuoso: raise "
-                         "[SPARQL] MaxQueryExecutionTime, or set it to 0)")
+        raise StoreError(
+            f"{where} ran out of time and gave a partial answer (Virtuoso: raise "
+            "[SPARQL] MaxQueryExecutionTime, or set it to 0)"
+        )
 
 
 class RemoteStore:
     """Any SPARQL 1.1 endpoint. ``endpoint`` is the query URL; the update URL defaults to the same
     URL, or to ``…/update`` when the query URL ends with ``/query`` (Oxigraph, Fuseki)."""
 
-    def __init__(self, endpoint: str, *, update_endpoint: str | None = None, timeout_s: float = 60.0,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: str,
+        *,
+        update_endpoint: str | None = None,
+        timeout_s: float = 60.0,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         if not endpoint.startswith(("http://", "https://")):
             raise StoreError(f"endpoint must be an http(s) URL, got {endpoint!r}")
         self.endpoint = endpoint
@@ -586,8 +647,9 @@ class RemoteStore:
         return response
 
     def _select_json(self, query: Query | str, bind: dict[str, object]) -> str:
-        response = self._post(self.endpoint, {"query": _text(query, bind)},
-                              "application/sparql-results+json", _name(query))
+        response = self._post(
+            self.endpoint, {"query": _text(query, bind)}, "application/sparql-results+json", _name(query)
+        )
         if "results" not in response.json():
             raise StoreError(f"{_name(query)} is not a SELECT query")
         return response.text
@@ -599,31 +661,39 @@ class RemoteStore:
         return terms_from_json(self._select_json(query, bind))
 
     def ask(self, query: Query | str, **bind: object) -> bool:
-        response = self._post(self.endpoint, {"query": _text(query, bind)},
-                              "application/sparql-results+json", _name(query))
+        response = self._post(
+            self.endpoint, {"query": _text(query, bind)}, "application/sparql-results+json", _name(query)
+        )
         payload = response.json()
         if "boolean" not in payload:
             raise StoreError(f"{_name(query)} is not an ASK query")
         return bool(payload["boolean"])
 
     def construct(self, query: Query | str, **bind: object) -> Iterator[ox.Triple]:
-        response = self._post(self.endpoint, {"query": _text(query, bind)}, "application/n-triples",
-                              _name(query))
+        response = self._post(self.endpoint, {"query": _text(query, bind)}, "application/n-triples", _name(query))
         return iter(ox.parse(response.content, ox.RdfFormat.N_TRIPLES))
 
     def update(self, query: Query | str, *, base_iri: str | None = None, **bind: object) -> None:
         """Runs an update; relative IRIs resolve against ``base_iri`` (sent as a ``BASE`` before the text)."""
         text = query if isinstance(query, str) and not bind else _text(query, bind)
         if base_iri is not None:
-            text = f"BASE <{base_iri}> {text}"     # on the text's first line: the endpoint's line numbers hold
+            text = f"BASE <{base_iri}> {text}"  # on the text's first line: the endpoint's line numbers hold
         self._post(self.update_endpoint, {"update": text}, "*/*", _name(query))
 
     def optimize(self) -> None:
         """Nothing to do from here: the remote server manages its own storage."""
 
-    def answer(self, text: str, accept: Sequence[str], output: _Output, *, base_iri: str | None = None,
-               default_graphs: tuple[str, ...] | None = None, named_graphs: tuple[str, ...] | None = None,
-               own_dataset: bool = False) -> str:
+    def answer(
+        self,
+        text: str,
+        accept: Sequence[str],
+        output: _Output,
+        *,
+        base_iri: str | None = None,
+        default_graphs: tuple[str, ...] | None = None,
+        named_graphs: tuple[str, ...] | None = None,
+        own_dataset: bool = False,
+    ) -> str:
         """Forwards a user's query with the client's preferences and streams the answer to ``output``.
         ``base_iri`` goes as a ``BASE`` before the text, ``default_graphs`` / ``named_graphs`` as the protocol's
         ``default-graph-uri`` / ``named-graph-uri``; without them the endpoint's own default dataset applies
@@ -642,28 +712,31 @@ class RemoteStore:
                     response.read()
                     error = QuerySyntaxError if response.status_code == 400 else StoreError
                     raise error(f"{self.endpoint} answered {response.status_code}: {response.text[:300]}")
-                _refuse_partial(response, self.endpoint)   # before a byte reaches the client
+                _refuse_partial(response, self.endpoint)  # before a byte reaches the client
                 for chunk in response.iter_bytes():
                     output.write(chunk)
                 return str(response.headers.get("content-type", "application/octet-stream")).split(";")[0]
         except httpx.HTTPError as exc:
             raise StoreUnreachable(f"cannot reach {self.endpoint}: {exc}") from exc
 
-    def load(self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode,
-             format: ox.RdfFormat | None = None) -> int:
+    def load(
+        self, source: Path | bytes | Iterable[RawTriple], graph: ox.NamedNode, format: ox.RdfFormat | None = None
+    ) -> int:
         """Sends the triples as ``INSERT DATA`` in chunks: works on every SPARQL 1.1 endpoint."""
         if isinstance(source, Path):
             handle, fmt = _open_rdf_file(source)
             with handle:
-                triples: Iterable[RawTriple] = ((str(t.subject), str(t.predicate), str(t.object))
-                                                for t in ox.parse(handle, format or fmt))
+                triples: Iterable[RawTriple] = (
+                    (str(t.subject), str(t.predicate), str(t.object)) for t in ox.parse(handle, format or fmt)
+                )
                 return self.load(triples, graph)
         if isinstance(source, bytes):
             fmt = format or ox.RdfFormat.N_TRIPLES
             triples = ((str(t.subject), str(t.predicate), str(t.object)) for t in ox.parse(source, fmt))
             return self.load(triples, graph)
-        return sum(self._insert(graph, chunk, f"bulk load into {graph.value}")
-                   for chunk in to_ntriples(source, _REQUEST_BYTES))
+        return sum(
+            self._insert(graph, chunk, f"bulk load into {graph.value}") for chunk in to_ntriples(source, _REQUEST_BYTES)
+        )
 
     def _insert(self, graph: ox.NamedNode, chunk: bytes, what: str) -> int:
         """One ``INSERT DATA`` request of an N-Triples chunk into ``graph``; returns its triples."""
@@ -676,17 +749,20 @@ class RemoteStore:
         What fits one request (``_REQUEST_BYTES``, ``_CHUNK_TRIPLES``) goes as one ``INSERT DATA``; more is
         loaded into staging graphs first (``Staging``) and then added to its graphs by one request of ``ADD`` and
         ``DROP`` operations. A failure drops the staging graphs and leaves the graphs as they were."""
-        chunks = [(graph, chunk) for graph, triples in graphs.items()
-                  for chunk in to_ntriples(triples, _REQUEST_BYTES)]
+        chunks = [(graph, chunk) for graph, triples in graphs.items() for chunk in to_ntriples(triples, _REQUEST_BYTES)]
         names = ", ".join(g.value for g in graphs)
-        if len(chunks) <= 1 or (sum(len(c) for _, c in chunks) <= _REQUEST_BYTES
-                                and sum(c.count(b"\n") for _, c in chunks) <= _CHUNK_TRIPLES):
+        if len(chunks) <= 1 or (
+            sum(len(c) for _, c in chunks) <= _REQUEST_BYTES
+            and sum(c.count(b"\n") for _, c in chunks) <= _CHUNK_TRIPLES
+        ):
             update, count = _insert_data(chunks)
             self._post(self.update_endpoint, {"update": update}, "*/*", f"publishing into {names}")
             return count
         with Staging(self, appended=dict.fromkeys(graph for graph, _ in chunks)) as staging:
-            count = sum(self._insert(staging.target(graph), chunk, f"staging {graph.value} to publish it")
-                        for graph, chunk in chunks)
+            count = sum(
+                self._insert(staging.target(graph), chunk, f"staging {graph.value} to publish it")
+                for graph, chunk in chunks
+            )
             staging.commit()
         return count
 

@@ -81,8 +81,8 @@ def entity_token(iri: str) -> str:
     under ``PREFIXES`` (``wd:Q42``, ``syn:Q2001``), else the whole IRI in angle brackets. A word token is
     ``\\w+`` (``text.tokenize``), so it never contains ``:`` or ``<``: entity tokens and words never meet."""
     for prefix, namespace in PREFIXES.items():
-        if iri.startswith(namespace) and re.fullmatch(r"[\w.-]+", iri[len(namespace):]):
-            return f"{prefix}:{iri[len(namespace):]}"
+        if iri.startswith(namespace) and re.fullmatch(r"[\w.-]+", iri[len(namespace) :]):
+            return f"{prefix}:{iri[len(namespace) :]}"
     return f"<{iri}>"
 
 
@@ -212,8 +212,10 @@ class Minter:
 
 STAGING_MARK = "--staging-"
 PENDING_MARK = "--pending-"
-_PRIVATE = re.compile(r"^(?P<final>.+)--(?P<role>staging|pending)"
-                      r"(?:-(?P<time>\d{8}T\d{6}Z)-[0-9a-f]+)?$")
+_PRIVATE = re.compile(
+    r"^(?P<final>.+)--(?P<role>staging|pending)"
+    r"(?:-(?P<time>\d{8}T\d{6}Z)-[0-9a-f]+)?$"
+)
 
 
 def staging_token() -> str:
@@ -236,9 +238,9 @@ class PrivateGraph:
     """A staging or pending-marker graph, read back from its IRI."""
 
     iri: str
-    final: str                      # the graph it stages, or that it keeps private
-    role: str                       # "staging" or "pending"
-    started: datetime | None        # None: ``<final>--staging``, the older name with no token
+    final: str  # the graph it stages, or that it keeps private
+    role: str  # "staging" or "pending"
+    started: datetime | None  # None: ``<final>--staging``, the older name with no token
 
 
 def private_graph(iri: str) -> PrivateGraph | None:

@@ -63,7 +63,7 @@ def _walk(command: Any, ctx: Any, path: tuple[str, ...] = ("kgexplain",)):
 
 def _help(command: Any) -> str:
     text = inspect.cleandoc(command.help or "")
-    return text.split("\f")[0].strip()    # click: text after \f is for developers only
+    return text.split("\f")[0].strip()  # click: text after \f is for developers only
 
 
 def _summary(command: Any) -> str:
@@ -82,7 +82,7 @@ def _cell(text: str) -> str:
 
 def _section(path: tuple[str, ...], command: Any, ctx: Any) -> str:
     level = "#" * min(len(path) + 1, 4)
-    lines = [f'{level} `{" ".join(path)}`', ""]
+    lines = [f"{level} `{' '.join(path)}`", ""]
     text = _help(command)
     if text:
         lines += [" ".join(p.split()) + "\n" for p in text.split("\n\n")]
@@ -93,7 +93,7 @@ def _section(path: tuple[str, ...], command: Any, ctx: Any) -> str:
         if getattr(param, "hidden", False):
             continue
         record = param.get_help_record(ctx)
-        if record is None:     # an argument: click lists only its name in the usage
+        if record is None:  # an argument: click lists only its name in the usage
             rows.append((param.human_readable_name, ""))
         else:
             rows.append(record)
@@ -101,9 +101,10 @@ def _section(path: tuple[str, ...], command: Any, ctx: Any) -> str:
         lines += ["| option | what it does |", "|---|---|"]
         lines += [f"| `{_cell(flags)}` | {_cell(help_text)} |" for flags, help_text in rows]
         lines.append("")
-    if hasattr(command, "list_commands") and len(path) > 1:     # the root's commands are listed above
-        subs = [name for name in command.list_commands(ctx)
-                if not getattr(command.get_command(ctx, name), "hidden", False)]
+    if hasattr(command, "list_commands") and len(path) > 1:  # the root's commands are listed above
+        subs = [
+            name for name in command.list_commands(ctx) if not getattr(command.get_command(ctx, name), "hidden", False)
+        ]
         if subs:
             lines += ["Commands: " + ", ".join(f"[`{name}`](#{_anchor((*path, name))})" for name in subs), ""]
     return "\n".join(lines)

@@ -17,8 +17,16 @@ import torch
 from kgexplain.loaders.datasets import Document
 from kgexplain.loaders.synthetic import SyntheticSet, make_synthetic
 
-__all__ = ["synthetic", "tiny_bert", "tfidf_pipeline", "write_inputs", "SPECIALS", "bert_directory", "pipeline_file",
-           "kgexplain_threads"]
+__all__ = [
+    "synthetic",
+    "tiny_bert",
+    "tfidf_pipeline",
+    "write_inputs",
+    "SPECIALS",
+    "bert_directory",
+    "pipeline_file",
+    "kgexplain_threads",
+]
 
 SPECIALS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
 #: Words seen this often in training stay whole; rarer ones (person names) are cut into 3-letter pieces, so
@@ -37,14 +45,15 @@ def _vocabulary(texts: list[str]) -> list[str]:
         if count >= WHOLE_WORD_COUNT:
             pieces.add(word)
         else:
-            chunks = [word[i:i + 3] for i in range(0, len(word), 3)]
+            chunks = [word[i : i + 3] for i in range(0, len(word), 3)]
             pieces.add(chunks[0])
             pieces.update("##" + c for c in chunks[1:])
     return SPECIALS + sorted(pieces)
 
 
-def tiny_bert(directory: Path, train: list[Document], classes: tuple[str, str], *, epochs: int = 5,
-              seed: int = 0) -> Path:
+def tiny_bert(
+    directory: Path, train: list[Document], classes: tuple[str, str], *, epochs: int = 5, seed: int = 0
+) -> Path:
     """A 2-layer BERT (hidden 64) with its own WordPiece tokenizer, trained on ``train`` for ``epochs`` and
     saved with ``save_pretrained`` into ``directory``, as a user's fine-tuned model would be."""
     from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
@@ -52,12 +61,20 @@ def tiny_bert(directory: Path, train: list[Document], classes: tuple[str, str], 
     directory.mkdir(parents=True, exist_ok=True)
     texts = [d.text for d in train]
     (directory / "vocab.txt").write_text("\n".join(_vocabulary(texts)) + "\n", encoding="utf-8")
-    tokenizer = BertTokenizerFast(str(directory / "vocab.txt"), do_lower_case=True)   # vocab file, positional:
+    tokenizer = BertTokenizerFast(str(directory / "vocab.txt"), do_lower_case=True)  # vocab file, positional:
     # transformers 4 calls it vocab_file, 5 vocab
     torch.manual_seed(seed)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=64, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=128, max_position_embeddings=128, num_labels=2,
-                        id2label=dict(enumerate(classes)), label2id={c: i for i, c in enumerate(classes)})
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=128,
+        max_position_embeddings=128,
+        num_labels=2,
+        id2label=dict(enumerate(classes)),
+        label2id={c: i for i, c in enumerate(classes)},
+    )
     model = BertForSequenceClassification(config)
     optimiser = torch.optim.AdamW(model.parameters(), lr=2e-3)
     labels = torch.tensor([d.label for d in train])
@@ -66,7 +83,7 @@ def tiny_bert(directory: Path, train: list[Document], classes: tuple[str, str], 
         model.train()
         order = torch.randperm(len(texts), generator=generator)
         for start in range(0, len(texts), 32):
-            batch = order[start:start + 32]
+            batch = order[start : start + 32]
             encoded = tokenizer([texts[i] for i in batch], padding=True, return_tensors="pt")
             loss = model(**encoded, labels=labels[batch]).loss
             optimiser.zero_grad()

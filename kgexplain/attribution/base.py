@@ -14,9 +14,19 @@ from ..errors import InputError, ModelError
 from ..models.training import TrainedModel
 from ..models.vocabulary import PAD
 
-__all__ = ["Attribution", "OnBatch", "OnRows", "OrderedRows", "REFERENCE_SIZE", "ADDITIVITY_TOLERANCE",
-           "batched_attribution", "collect_rows", "embedding_and_head", "length_sorted_batches",
-           "reference_embeddings"]
+__all__ = [
+    "Attribution",
+    "OnBatch",
+    "OnRows",
+    "OrderedRows",
+    "REFERENCE_SIZE",
+    "ADDITIVITY_TOLERANCE",
+    "batched_attribution",
+    "collect_rows",
+    "embedding_and_head",
+    "length_sorted_batches",
+    "reference_embeddings",
+]
 
 #: The main paper's reference set: the first 500 training texts.
 REFERENCE_SIZE = 500
@@ -32,10 +42,10 @@ OnRows = Callable[[list[np.ndarray], np.ndarray], None] | None
 @dataclass
 class Attribution:
     method: str
-    relevance: list[np.ndarray]      # per document: one score per non-padding token, in order
-    predictions: np.ndarray          # P(positive) per document
-    expected_value: float            # E[f(reference)]
-    max_additivity_error: float      # max over documents of |Σφ − (f(x) − E[f(ref)])|
+    relevance: list[np.ndarray]  # per document: one score per non-padding token, in order
+    predictions: np.ndarray  # P(positive) per document
+    expected_value: float  # E[f(reference)]
+    max_additivity_error: float  # max over documents of |Σφ − (f(x) − E[f(ref)])|
     reference: str
     #: documents the model read only in part (a transformer's max length): index → (words explained, words)
     truncated: dict[int, tuple[int, int]] = field(default_factory=dict)
@@ -46,10 +56,20 @@ def _no_cudnn(device: torch.device) -> AbstractContextManager[object]:
     return torch.backends.cudnn.flags(enabled=False) if device.type == "cuda" else torch.enable_grad()
 
 
-def batched_attribution(trained: TrainedModel, texts: list[str],
-                        attribute: Callable[[torch.Tensor], np.ndarray | tuple[np.ndarray, np.ndarray | None]],
-                        *, method: str, expected: float, reference: str, batch_size: int, device: str,
-                        logit: bool = False, on_batch: OnBatch = None, on_rows: OnRows = None) -> Attribution:
+def batched_attribution(
+    trained: TrainedModel,
+    texts: list[str],
+    attribute: Callable[[torch.Tensor], np.ndarray | tuple[np.ndarray, np.ndarray | None]],
+    *,
+    method: str,
+    expected: float,
+    reference: str,
+    batch_size: int,
+    device: str,
+    logit: bool = False,
+    on_batch: OnBatch = None,
+    on_rows: OnRows = None,
+) -> Attribution:
     """Runs ``attribute(embedded batch) -> (batch, length, dim) values`` over ``texts`` in batches and
     turns the values into token scores; the additivity error compares Σ values with the explained
     output (probability, or logit when ``logit``) minus ``expected``. ``attribute`` may return
@@ -61,7 +81,7 @@ def batched_attribution(trained: TrainedModel, texts: list[str],
     worst = 0.0
     dev = torch.device(device)
     for start in range(0, len(ids), batch_size):
-        batch = ids[start:start + batch_size].to(dev)
+        batch = ids[start : start + batch_size].to(dev)
         with torch.no_grad():
             emb = model.embedding(batch)  # type: ignore[operator]  # nn.Module attributes are typed Tensor | Module
         with _no_cudnn(dev), warnings.catch_warnings():
@@ -85,8 +105,14 @@ def batched_attribution(trained: TrainedModel, texts: list[str],
     return Attribution(method, relevance, predictions, expected, worst, reference)
 
 
-def collect_rows(per_position: np.ndarray, batch: torch.Tensor, predictions: np.ndarray, relevance: list[np.ndarray],
-                 on_batch: OnBatch, on_rows: OnRows) -> None:
+def collect_rows(
+    per_position: np.ndarray,
+    batch: torch.Tensor,
+    predictions: np.ndarray,
+    relevance: list[np.ndarray],
+    on_batch: OnBatch,
+    on_rows: OnRows,
+) -> None:
     """The end of every explainer's batch: drop the padding positions of each row of ``per_position``
     (batch, length), append the rows to ``relevance``, and report the batch to the callbacks."""
     mask = (batch != PAD).cpu().numpy()
@@ -133,8 +159,9 @@ class OrderedRows:
             stop += 1
         if stop > start:
             done = np.stack([self._pending.pop(i) for i in range(start, stop)])
-            collect_rows(done, self.ids[start:stop], self.predictions[start:stop].copy(), self.relevance, None,
-                         self.on_rows)
+            collect_rows(
+                done, self.ids[start:stop], self.predictions[start:stop].copy(), self.relevance, None, self.on_rows
+            )
 
 
 def embedding_and_head(trained: TrainedModel, device: str, method: str) -> tuple[torch.nn.Embedding, torch.nn.Module]:
@@ -143,8 +170,10 @@ def embedding_and_head(trained: TrainedModel, device: str, method: str) -> tuple
     model = trained.model.to(device).eval()
     embed, head = getattr(model, "embedding", None), getattr(model, "head", None)
     if not isinstance(embed, torch.nn.Embedding) or head is None:
-        raise ModelError(f"{method} needs a model with an `embedding` layer and a `head`; the {trained.name} model "
-                         f"({type(model).__name__}) has not")
+        raise ModelError(
+            f"{method} needs a model with an `embedding` layer and a `head`; the {trained.name} model "
+            f"({type(model).__name__}) has not"
+        )
     return embed, head
 
 

@@ -88,8 +88,10 @@ def supports(trained: TrainedModel) -> bool:
         return True
     if type(head) is not CNNHead:
         return False
-    plain = all(c.stride == (1,) and c.padding == (0,) and c.dilation == (1,) and c.groups == 1
-                for c in (head.conv1, head.conv2))
+    plain = all(
+        c.stride == (1,) and c.padding == (0,) and c.dilation == (1,) and c.groups == 1
+        for c in (head.conv1, head.conv2)
+    )
     one_pooled = head.dense.in_features == head.conv2.out_channels and head.dense.out_features == 1
     return plain and one_pooled and getattr(trained.model, "padding", "post") == "post"
 
@@ -107,8 +109,10 @@ class BatchedDeep:
             with torch.no_grad():
                 self._ref = _by_reference_chunks(lambda r: _cnn_forward(head, r.transpose(1, 2)), self.reference)  # type: ignore[arg-type]
             # the transposed convolutions as plain ones (flipped kernels; faster on the CPU)
-            self._flipped = [c.weight.detach().flip(-1).transpose(0, 1).contiguous()  # type: ignore[operator, union-attr]
-                             for c in (head.conv1, head.conv2)]
+            self._flipped = [
+                c.weight.detach().flip(-1).transpose(0, 1).contiguous()  # type: ignore[operator, union-attr]
+                for c in (head.conv1, head.conv2)
+            ]
             self._zero = not bool(self.reference.abs().max() > 0)
             # V[q, n, f, k] = Σ_d W₁[f, d, k] r[n, d, q + k]: the reference's share of the input gradient, per
             # tap; kept for the run when small (one reference), else made per chunk of references
@@ -116,6 +120,7 @@ class BatchedDeep:
             self._v = self._taps(0, len(reference)) if small and not self._zero else None
             self.expected_value = float(self._ref["s"].mean())
         else:
+
             def gradient(r: torch.Tensor) -> dict[str, torch.Tensor]:
                 r = r.clone().requires_grad_(True)
                 with torch.enable_grad():
@@ -124,9 +129,9 @@ class BatchedDeep:
                 return {"z": z.detach().reshape(-1), "grad": grad}
 
             ref = _by_reference_chunks(gradient, self.reference)
-            self._z_r, self._grad = ref["z"], ref["grad"]                 # (N,), (N, length, dim)
+            self._z_r, self._grad = ref["z"], ref["grad"]  # (N,), (N, length, dim)
             self._s_r = torch.sigmoid(self._z_r)
-            self._grad_ref = (self._grad * self.reference).sum(-1)       # (N, length)
+            self._grad_ref = (self._grad * self.reference).sum(-1)  # (N, length)
             self.expected_value = float(self._s_r.mean())
 
     def attribute(self, emb: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -141,7 +146,7 @@ class BatchedDeep:
     def _rnn(self, emb: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         z_x = self.head.logit(emb).reshape(-1)  # type: ignore[operator]
         s_x = torch.sigmoid(z_x)
-        m = _sigmoid_rule(z_x[:, None], self._z_r[None, :], s_x[:, None], self._s_r[None, :])[1]   # (B, N)
+        m = _sigmoid_rule(z_x[:, None], self._z_r[None, :], s_x[:, None], self._s_r[None, :])[1]  # (B, N)
         n, length, dim = self._grad.shape
         weighted = (m @ self._grad.reshape(n, length * dim)).reshape(-1, length, dim)
         scores = ((weighted * emb).sum(-1) - m @ self._grad_ref) / n
@@ -158,7 +163,7 @@ class BatchedDeep:
 
     def _cnn(self, emb: torch.Tensor, length: int) -> tuple[torch.Tensor, torch.Tensor]:
         head, ref = self.head, self._ref
-        x = emb.transpose(1, 2)                                           # (B, dim, max_len)
+        x = emb.transpose(1, 2)  # (B, dim, max_len)
         doc = _cnn_forward(head, x, length)  # type: ignore[arg-type]
         b, n_ref = x.shape[0], self.reference.shape[0]
         per_ref = max(1, PAIR_ELEMENTS // max(1, b * doc["c1"].shape[1] * doc["c1"].shape[2]))
@@ -175,47 +180,54 @@ class BatchedDeep:
             scores += self._cnn_pairs(doc, chunk, x, v, length)
         return scores / n_ref, doc["s"].reshape(-1)
 
-    def _cnn_pairs(self, doc: dict[str, torch.Tensor], ref: dict[str, torch.Tensor], x: torch.Tensor,
-                   v: torch.Tensor | None, length: int) -> torch.Tensor:
+    def _cnn_pairs(
+        self,
+        doc: dict[str, torch.Tensor],
+        ref: dict[str, torch.Tensor],
+        x: torch.Tensor,
+        v: torch.Tensor | None,
+        length: int,
+    ) -> torch.Tensor:
         """Σ over this chunk's references of the per-position scores, (B, max_len)."""
         head = self.head
-        d = {k: t[:, None] for k, t in doc.items()}                     # document half: (B, 1, …)
-        r = {k: t[None] for k, t in ref.items()}                         # reference half: (1, n, …)
+        d = {k: t[:, None] for k, t in doc.items()}  # document half: (B, 1, …)
+        r = {k: t[None] for k, t in ref.items()}  # reference half: (1, n, …)
         # sigmoid (the output starts the backward pass with 1 in every row), then the dense layer
-        g_x, g_r = _sigmoid_rule(d["z"], r["z"], d["s"], r["s"])          # (B, n, 1)
+        g_x, g_r = _sigmoid_rule(d["z"], r["z"], d["s"], r["s"])  # (B, n, 1)
         w = head.dense.weight.detach().reshape(-1)  # type: ignore[operator, union-attr]                       # (filters,)
-        g_x, g_r = (g_x * w)[..., None], (g_r * w)[..., None]            # (B, n, filters, 1)
+        g_x, g_r = (g_x * w)[..., None], (g_r * w)[..., None]  # (B, n, filters, 1)
         g = _maxpool_rule(head.pool2, d["h2"], r["h2"], d["p2"], r["p2"], d["i2"], r["i2"], g_x, g_r)  # type: ignore[arg-type]
         g_x, g_r = _relu_rule(d["c2"], r["c2"], d["h2"], r["h2"], g)
         g_r = _conv_input(g_r, self._flipped[1])
         # the halves differ only where a rescale rule fell back to gradients; otherwise one transpose does
         g_x = g_r if torch.equal(g_x, g_r) else _conv_input(g_x, self._flipped[1])
         g = _maxpool_rule(head.pool1, d["h1"], r["h1"], d["p1"], r["p1"], d["i1"], r["i1"], g_x, g_r)  # type: ignore[arg-type]
-        g_r = _relu_rule(d["c1"], r["c1"], d["h1"], r["h1"], g)[1]       # (B, n, filters, positions)
+        g_r = _relu_rule(d["c1"], r["c1"], d["h1"], r["h1"], g)[1]  # (B, n, filters, positions)
         # input gradient at the reference rows, times (x − r), summed over the embedding:
         # Σ_d g_in·x needs the transposed convolution only where x is not zero; Σ_d g_in·r comes from V
         b, n, filters, positions = g_r.shape
         width = min(positions, max(1, length))
-        g_in = _conv_input(g_r.sum(1, keepdim=True)[..., :width], self._flipped[0])[:, 0]   # (B, dim, width + k − 1)
+        g_in = _conv_input(g_r.sum(1, keepdim=True)[..., :width], self._flipped[0])[:, 0]  # (B, dim, width + k − 1)
         scores = torch.zeros(b, x.shape[2], dtype=x.dtype, device=x.device)
         upto = min(x.shape[2], g_in.shape[2])
         scores[:, :upto] = (g_in[..., :upto] * x[..., :upto]).sum(1)
-        if v is not None:   # Σ_k of the taps' shares, per_tap[q, b, k] at position q + k
-            per_tap = torch.bmm(g_r.permute(3, 0, 1, 2).reshape(positions, b, n * filters), v)   # (q, B, k)
+        if v is not None:  # Σ_k of the taps' shares, per_tap[q, b, k] at position q + k
+            per_tap = torch.bmm(g_r.permute(3, 0, 1, 2).reshape(positions, b, n * filters), v)  # (q, B, k)
             scores -= F.fold(per_tap.permute(1, 2, 0), (1, x.shape[2]), (1, v.shape[2])).reshape(b, -1)
         return scores
 
 
-def _by_reference_chunks(fn: Callable[[torch.Tensor], dict[str, torch.Tensor]], reference: torch.Tensor,
-                         chunk: int = 64) -> dict[str, torch.Tensor]:
+def _by_reference_chunks(
+    fn: Callable[[torch.Tensor], dict[str, torch.Tensor]], reference: torch.Tensor, chunk: int = 64
+) -> dict[str, torch.Tensor]:
     """``fn`` over the references as shap runs them: as the second half of twice their number of rows
     (``chunk`` references at a time), keeping that half. float32 results can depend on the row count, and
     with them the argmax of a pool or of the recurrent head's max over time among near-equal values (a
     recurrent state converging over zero padding); this keeps them shap's."""
     parts = []
     for start in range(0, len(reference), chunk):
-        part = reference[start:start + chunk]
-        parts.append({k: v[len(part):] for k, v in fn(torch.cat([part, part])).items()})
+        part = reference[start : start + chunk]
+        parts.append({k: v[len(part) :] for k, v in fn(torch.cat([part, part])).items()})
     return {k: torch.cat([p[k] for p in parts]) for k in parts[0]}
 
 
@@ -228,26 +240,36 @@ def _cnn_forward(head: CNNHead, x: torch.Tensor, length: int | None = None) -> d
     if length is None or length >= positions:
         c1 = conv(x)
     else:
-        part = conv(x[..., :max(1, length) + window - 1])
+        part = conv(x[..., : max(1, length) + window - 1])
         rest = conv.bias.detach() if conv.bias is not None else torch.zeros(conv.out_channels, device=x.device)
-        c1 = torch.cat([part, rest[None, :, None].to(x.dtype).expand(x.shape[0], -1, positions - part.shape[2])],
-                       dim=2)
+        c1 = torch.cat([part, rest[None, :, None].to(x.dtype).expand(x.shape[0], -1, positions - part.shape[2])], dim=2)
     h1 = head.relu1(c1)
     p1, i1 = _pool(head.pool1, h1)
     c2 = head.conv2(p1)
     h2 = head.relu2(c2)
     p2, i2 = _pool(head.pool2, h2)
     z = head.dense(p2.flatten(1))
-    return {"c1": c1, "h1": h1, "p1": p1, "i1": i1, "c2": c2, "h2": h2, "p2": p2, "i2": i2, "z": z,
-            "s": head.sigmoid(z)}
+    return {
+        "c1": c1,
+        "h1": h1,
+        "p1": p1,
+        "i1": i1,
+        "c2": c2,
+        "h2": h2,
+        "p2": p2,
+        "i2": i2,
+        "z": z,
+        "s": head.sigmoid(z),
+    }
 
 
 def _pool(pool: torch.nn.MaxPool1d, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     return F.max_pool1d(x, pool.kernel_size, pool.stride, pool.padding, pool.dilation, pool.ceil_mode, True)
 
 
-def _sigmoid_rule(z_x: torch.Tensor, z_r: torch.Tensor, s_x: torch.Tensor,
-                  s_r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _sigmoid_rule(
+    z_x: torch.Tensor, z_r: torch.Tensor, s_x: torch.Tensor, s_r: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """shap's ``nonlinear_1d`` at the output sigmoid, whose output gradient is 1: (document, reference)
     halves' input gradients."""
     delta_in = z_x - z_r
@@ -256,8 +278,9 @@ def _sigmoid_rule(z_x: torch.Tensor, z_r: torch.Tensor, s_x: torch.Tensor,
     return torch.where(small, (1 - s_x) * s_x, rescaled), torch.where(small, (1 - s_r) * s_r, rescaled)
 
 
-def _relu_rule(x_in: torch.Tensor, r_in: torch.Tensor, x_out: torch.Tensor, r_out: torch.Tensor,
-               grad: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def _relu_rule(
+    x_in: torch.Tensor, r_in: torch.Tensor, x_out: torch.Tensor, r_out: torch.Tensor, grad: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """shap's ``nonlinear_1d`` at a ReLU whose output gradient ``grad`` is the same in both halves."""
     delta_in = x_in - r_in
     rescaled = grad * ((x_out - r_out) / delta_in)
@@ -265,9 +288,17 @@ def _relu_rule(x_in: torch.Tensor, r_in: torch.Tensor, x_out: torch.Tensor, r_ou
     return (torch.where(small, grad * (x_out > 0), rescaled), torch.where(small, grad * (r_out > 0), rescaled))
 
 
-def _maxpool_rule(pool: torch.nn.MaxPool1d, x_in: torch.Tensor, r_in: torch.Tensor, x_out: torch.Tensor,
-                  r_out: torch.Tensor, x_idx: torch.Tensor, r_idx: torch.Tensor, g_x: torch.Tensor,
-                  g_r: torch.Tensor) -> torch.Tensor:
+def _maxpool_rule(
+    pool: torch.nn.MaxPool1d,
+    x_in: torch.Tensor,
+    r_in: torch.Tensor,
+    x_out: torch.Tensor,
+    r_out: torch.Tensor,
+    x_idx: torch.Tensor,
+    r_idx: torch.Tensor,
+    g_x: torch.Tensor,
+    g_r: torch.Tensor,
+) -> torch.Tensor:
     """shap's ``maxpool``: the input gradient, the same in both halves, (B, n, filters, positions)."""
     delta_in = x_in - r_in
     cross = torch.maximum(x_out, r_out)
@@ -279,8 +310,14 @@ def _maxpool_rule(pool: torch.nn.MaxPool1d, x_in: torch.Tensor, r_in: torch.Tens
 def _unpool(pool: torch.nn.MaxPool1d, values: torch.Tensor, indices: torch.Tensor, size: int) -> torch.Tensor:
     b, n, filters, out = values.shape
     idx = indices.expand(b, n, filters, out).reshape(b * n, filters, out)
-    flat = F.max_unpool1d(values.reshape(b * n, filters, out), idx, pool.kernel_size, pool.stride, pool.padding,  # type: ignore[arg-type]
-                          output_size=[size])
+    flat = F.max_unpool1d(
+        values.reshape(b * n, filters, out),
+        idx,
+        pool.kernel_size,  # type: ignore[arg-type]
+        pool.stride,  # type: ignore[arg-type]
+        pool.padding,  # type: ignore[arg-type]
+        output_size=[size],
+    )
     return flat.reshape(b, n, filters, size)
 
 
@@ -298,9 +335,18 @@ def _v_size(head: CNNHead, reference: torch.Tensor) -> int:
     return reference.shape[0] * (reference.shape[1] - conv.kernel_size[0] + 1) * conv.out_channels * conv.kernel_size[0]
 
 
-def explain_batched(trained: TrainedModel, texts: list[str], reference: torch.Tensor, *, method: str,
-                    described: str, batch_size: int, device: str, on_batch: OnBatch = None,
-                    on_rows: OnRows = None) -> Attribution:
+def explain_batched(
+    trained: TrainedModel,
+    texts: list[str],
+    reference: torch.Tensor,
+    *,
+    method: str,
+    described: str,
+    batch_size: int,
+    device: str,
+    on_batch: OnBatch = None,
+    on_rows: OnRows = None,
+) -> Attribution:
     """shap DeepExplainer values of ``texts`` against ``reference`` (N, max_len, dim) with ``BatchedDeep``,
     as token scores; the CNN takes its batches sorted by length, and callbacks still see document order."""
     model = trained.model.to(device).eval()
@@ -330,4 +376,3 @@ def _lengths(ids: torch.Tensor, model: torch.nn.Module) -> torch.Tensor:
     real = ids != PAD
     positions = torch.arange(1, ids.shape[1] + 1)
     return (real * positions).max(dim=1).values if ids.numel() else torch.zeros(len(ids), dtype=torch.long)
-

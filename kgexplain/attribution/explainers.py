@@ -42,36 +42,59 @@ from .base import (
 )
 from .shap_deep import explain_shap
 
-__all__ = ["METHODS", "Method", "explain", "check_applicable", "explain_ig",
-           "explain_deeplift", "explain_gradient_shap", "RECURRENT", "RUNTIME_CHECKED"]
+__all__ = [
+    "METHODS",
+    "Method",
+    "explain",
+    "check_applicable",
+    "explain_ig",
+    "explain_deeplift",
+    "explain_gradient_shap",
+    "RECURRENT",
+    "RUNTIME_CHECKED",
+]
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(frozen=True)
 class Method:
     name: str
     description: str
-    models: frozenset[str] | None      # None: every model
+    models: frozenset[str] | None  # None: every model
     why_not: str = ""
 
 
 RECURRENT = frozenset({"lstm", "bilstm", "gru"})
 #: Methods whose faithfulness is checked on every run, so they may be tried on a user's own model.
 RUNTIME_CHECKED = frozenset({"shap", "deeplift"})
-METHODS: dict[str, Method] = {m.name: m for m in (
-    Method("shap", "SHAP DeepExplainer", frozenset({"cnn"}),
-           "DeepExplainer cannot propagate through nn.LSTM/nn.GRU (it falls back to gradients and its "
-           "values stop adding up to the output)"),
-    Method("gradient-shap", "SHAP GradientExplainer", None),
-    Method("ig", "Integrated Gradients", None),
-    Method("deeplift", "DeepLIFT (rescale)", frozenset({"cnn"}),
-           "DeepLIFT's multipliers are not defined inside nn.LSTM/nn.GRU"),
-    Method("lrp", "Layer-wise relevance propagation", frozenset({"cnn"}),
-           "the LRP rules of the CNN paper are defined for convolution, pooling and dense layers only"),
-    Method("reat", "REAT", RECURRENT, "REAT decomposes the hidden-state updates of recurrent cells"),
-)}
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "shap",
+            "SHAP DeepExplainer",
+            frozenset({"cnn"}),
+            "DeepExplainer cannot propagate through nn.LSTM/nn.GRU (it falls back to gradients and its "
+            "values stop adding up to the output)",
+        ),
+        Method("gradient-shap", "SHAP GradientExplainer", None),
+        Method("ig", "Integrated Gradients", None),
+        Method(
+            "deeplift",
+            "DeepLIFT (rescale)",
+            frozenset({"cnn"}),
+            "DeepLIFT's multipliers are not defined inside nn.LSTM/nn.GRU",
+        ),
+        Method(
+            "lrp",
+            "Layer-wise relevance propagation",
+            frozenset({"cnn"}),
+            "the LRP rules of the CNN paper are defined for convolution, pooling and dense layers only",
+        ),
+        Method("reat", "REAT", RECURRENT, "REAT decomposes the hidden-state updates of recurrent cells"),
+    )
+}
 
 
 def check_applicable(model: str, method: str) -> Method:
@@ -79,11 +102,12 @@ def check_applicable(model: str, method: str) -> Method:
         raise InputError(f"unknown attribution method {method!r}; known: {', '.join(METHODS)}")
     spec = METHODS[method]
     if model == "custom" and method in RUNTIME_CHECKED:
-        return spec   # a user's model: allowed, and the values must add up at run time
+        return spec  # a user's model: allowed, and the values must add up at run time
     if spec.models is not None and model not in spec.models:
         suited = [m.name for m in METHODS.values() if m.models is None or model in m.models]
-        raise InputError(f"--method {method} does not apply to the {model} model: {spec.why_not}; "
-                         f"use one of {', '.join(suited)}")
+        raise InputError(
+            f"--method {method} does not apply to the {model} model: {spec.why_not}; use one of {', '.join(suited)}"
+        )
     return spec
 
 
@@ -91,43 +115,95 @@ def _head_output(model: torch.nn.Module) -> Callable[[torch.Tensor], torch.Tenso
     return lambda emb: model.head(emb).squeeze(1)  # type: ignore[operator]  # nn.Module attributes are typed Tensor | Module
 
 
-def explain_ig(trained: TrainedModel, texts: list[str], *, n_steps: int = 64, batch_size: int = 32,
-               device: str = "cpu", on_batch: OnBatch = None, on_rows: OnRows = None) -> Attribution:
+def explain_ig(
+    trained: TrainedModel,
+    texts: list[str],
+    *,
+    n_steps: int = 64,
+    batch_size: int = 32,
+    device: str = "cpu",
+    on_batch: OnBatch = None,
+    on_rows: OnRows = None,
+) -> Attribution:
     from captum.attr import IntegratedGradients
 
     model = trained.model.to(device).eval()
     ig = IntegratedGradients(_head_output(model))
     with torch.no_grad():
-        baseline_out = float(model.head(torch.zeros(1, trained.max_len, model.embedding.embedding_dim,  # type: ignore[operator, union-attr, arg-type]
-                                                    device=device)).squeeze())
+        baseline_out = float(
+            model.head(
+                torch.zeros(
+                    1,
+                    trained.max_len,
+                    model.embedding.embedding_dim,  # type: ignore[operator, union-attr, arg-type]
+                    device=device,
+                )
+            ).squeeze()
+        )
 
     def attribute(emb: torch.Tensor) -> np.ndarray:
-        values = ig.attribute(emb, baselines=torch.zeros_like(emb), n_steps=n_steps,
-                              internal_batch_size=max(1, batch_size * 4))
+        values = ig.attribute(
+            emb, baselines=torch.zeros_like(emb), n_steps=n_steps, internal_batch_size=max(1, batch_size * 4)
+        )
         return values.detach().cpu().numpy()
 
-    return batched_attribution(trained, texts, attribute, method="ig", expected=baseline_out,
-                               reference=f"zero embeddings, {n_steps} steps", batch_size=batch_size,
-                               device=device, on_batch=on_batch, on_rows=on_rows)
+    return batched_attribution(
+        trained,
+        texts,
+        attribute,
+        method="ig",
+        expected=baseline_out,
+        reference=f"zero embeddings, {n_steps} steps",
+        batch_size=batch_size,
+        device=device,
+        on_batch=on_batch,
+        on_rows=on_rows,
+    )
 
 
-def explain_deeplift(trained: TrainedModel, texts: list[str], reference_texts: list[str], *, batch_size: int = 64,
-                     device: str = "cpu", on_batch: OnBatch = None, on_rows: OnRows = None,
-                     engine: str = "auto") -> Attribution:
+def explain_deeplift(
+    trained: TrainedModel,
+    texts: list[str],
+    reference_texts: list[str],
+    *,
+    batch_size: int = 64,
+    device: str = "cpu",
+    on_batch: OnBatch = None,
+    on_rows: OnRows = None,
+    engine: str = "auto",
+) -> Attribution:
     """DeepLIFT (rescale rule) against the all-zero (padding) embedding. captum's DeepLift breaks
     summation-to-delta at ``MaxPool1d`` (measured: 0.03 on this CNN, 1e-8 without the pools), so this
     gives shap DeepExplainer's values (the same rule, with its max-pool rule) with that single reference:
     computed a batch per pass by ``deeplift_batched`` for kgexplain's own models, by shap itself for others
     or with ``engine="shap"`` (see ``shap_deep.ENGINES``)."""
-    result = explain_shap(trained, texts, reference_texts, background="zero", batch_size=batch_size,
-                          device=device, on_batch=on_batch, on_rows=on_rows, engine=engine)
+    result = explain_shap(
+        trained,
+        texts,
+        reference_texts,
+        background="zero",
+        batch_size=batch_size,
+        device=device,
+        on_batch=on_batch,
+        on_rows=on_rows,
+        engine=engine,
+    )
     result.method = "deeplift"
     return result
 
 
-def explain_gradient_shap(trained: TrainedModel, texts: list[str], reference_texts: list[str], *,
-                          n_samples: int = 50, batch_size: int = 16, device: str = "cpu", seed: int = 0,
-                          on_batch: OnBatch = None, on_rows: OnRows = None) -> Attribution:
+def explain_gradient_shap(
+    trained: TrainedModel,
+    texts: list[str],
+    reference_texts: list[str],
+    *,
+    n_samples: int = 50,
+    batch_size: int = 16,
+    device: str = "cpu",
+    seed: int = 0,
+    on_batch: OnBatch = None,
+    on_rows: OnRows = None,
+) -> Attribution:
     import shap
 
     model = trained.model.to(device).eval()
@@ -142,16 +218,34 @@ def explain_gradient_shap(trained: TrainedModel, texts: list[str], reference_tex
         values = explainer.shap_values(emb, nsamples=n_samples, rseed=seed)
         return np.asarray(values)[..., 0] if np.asarray(values).ndim == 4 else np.asarray(values)
 
-    return batched_attribution(trained, texts, attribute, method="gradient-shap", expected=expected,
-                               reference=f"first {min(len(reference_texts), REFERENCE_SIZE)} training texts, "
-                                         f"{n_samples} samples", batch_size=batch_size, device=device,
-                               on_batch=on_batch, on_rows=on_rows)
+    return batched_attribution(
+        trained,
+        texts,
+        attribute,
+        method="gradient-shap",
+        expected=expected,
+        reference=f"first {min(len(reference_texts), REFERENCE_SIZE)} training texts, {n_samples} samples",
+        batch_size=batch_size,
+        device=device,
+        on_batch=on_batch,
+        on_rows=on_rows,
+    )
 
 
-def explain(trained: TrainedModel, texts: list[str], reference_texts: list[str], method: str = "shap", *,
-            device: str = "cpu", batch_size: int = 64, on_batch: OnBatch = None, on_rows: OnRows = None,
-            background: str | int = "mean",
-            fallback: str | None = None, **options: object) -> Attribution:
+def explain(
+    trained: TrainedModel,
+    texts: list[str],
+    reference_texts: list[str],
+    method: str = "shap",
+    *,
+    device: str = "cpu",
+    batch_size: int = 64,
+    on_batch: OnBatch = None,
+    on_rows: OnRows = None,
+    background: str | int = "mean",
+    fallback: str | None = None,
+    **options: object,
+) -> Attribution:
     """Token relevance for every text by ``method``. If the method does not apply to the model, fails
     with a clear message, or uses ``fallback`` when one is given (and logs that it did)."""
     try:
@@ -163,31 +257,61 @@ def explain(trained: TrainedModel, texts: list[str], reference_texts: list[str],
         method = fallback
         check_applicable(trained.name, method)
     if method == "shap":
-        result = explain_shap(trained, texts, reference_texts, background=background, batch_size=batch_size,
-                              device=device, on_batch=on_batch, on_rows=on_rows)
+        result = explain_shap(
+            trained,
+            texts,
+            reference_texts,
+            background=background,
+            batch_size=batch_size,
+            device=device,
+            on_batch=on_batch,
+            on_rows=on_rows,
+        )
     elif method == "gradient-shap":
-        result = explain_gradient_shap(trained, texts, reference_texts, batch_size=min(batch_size, 16),
-                                       device=device, on_batch=on_batch, on_rows=on_rows, **options)  # type: ignore[arg-type]
+        result = explain_gradient_shap(
+            trained,
+            texts,
+            reference_texts,
+            batch_size=min(batch_size, 16),
+            device=device,
+            on_batch=on_batch,
+            on_rows=on_rows,
+            **options,  # type: ignore[arg-type]
+        )
     elif method == "ig":
-        result = explain_ig(trained, texts, batch_size=min(batch_size, 32), device=device, on_batch=on_batch,
-                            on_rows=on_rows,
-                            **options)  # type: ignore[arg-type]
+        result = explain_ig(
+            trained,
+            texts,
+            batch_size=min(batch_size, 32),
+            device=device,
+            on_batch=on_batch,
+            on_rows=on_rows,
+            **options,  # type: ignore[arg-type]
+        )
     elif method == "deeplift":
-        result = explain_deeplift(trained, texts, reference_texts, batch_size=batch_size, device=device,
-                                  on_batch=on_batch, on_rows=on_rows)
+        result = explain_deeplift(
+            trained, texts, reference_texts, batch_size=batch_size, device=device, on_batch=on_batch, on_rows=on_rows
+        )
     elif method == "lrp":
         from .lrp import explain_lrp
 
-        result = explain_lrp(trained, texts, batch_size=batch_size, device=device, on_batch=on_batch,
-                             on_rows=on_rows,
-                             **options)  # type: ignore[arg-type]
+        result = explain_lrp(
+            trained,
+            texts,
+            batch_size=batch_size,
+            device=device,
+            on_batch=on_batch,
+            on_rows=on_rows,
+            **options,  # type: ignore[arg-type]
+        )
     else:  # reat
         from .reat import explain_reat
 
-        result = explain_reat(trained, texts, batch_size=batch_size, device=device, on_batch=on_batch,
-                              on_rows=on_rows)
+        result = explain_reat(trained, texts, batch_size=batch_size, device=device, on_batch=on_batch, on_rows=on_rows)
     if method in ("shap", "deeplift") and result.max_additivity_error > ADDITIVITY_TOLERANCE:
-        raise ModelError(f"{METHODS[method].description} values do not add up to the model output on the "
-                         f"{trained.name} model (off by {result.max_additivity_error:.2g}); the model has a layer "
-                         "the method cannot propagate through")
+        raise ModelError(
+            f"{METHODS[method].description} values do not add up to the model output on the "
+            f"{trained.name} model (off by {result.max_additivity_error:.2g}); the model has a layer "
+            "the method cannot propagate through"
+        )
     return result

@@ -26,28 +26,58 @@ from dataclasses import dataclass
 
 from ..text import is_trivial_key, normalize
 
-__all__ = ["Lexicon", "Mention", "ground", "person_names", "given_names", "disambiguate", "first_occurrences",
-           "NAME_PARTICLES", "PLACE_OVER_NAME_BELOW"]
+__all__ = [
+    "Lexicon",
+    "Mention",
+    "ground",
+    "person_names",
+    "given_names",
+    "disambiguate",
+    "first_occurrences",
+    "NAME_PARTICLES",
+    "PLACE_OVER_NAME_BELOW",
+]
 
 #: Lower-case words that join the parts of a person name ("Jan van Eyck", "Anthony van der Weyden").
-NAME_PARTICLES: frozenset[str] = frozenset([
-    "van", "von", "de", "der", "den", "di", "da", "del", "della", "dos", "das", "du", "la", "le", "ter", "ten",
-    "te", "y", "zu", "af", "av",
-])
+NAME_PARTICLES: frozenset[str] = frozenset(
+    [
+        "van",
+        "von",
+        "de",
+        "der",
+        "den",
+        "di",
+        "da",
+        "del",
+        "della",
+        "dos",
+        "das",
+        "du",
+        "la",
+        "le",
+        "ter",
+        "ten",
+        "te",
+        "y",
+        "zu",
+        "af",
+        "av",
+    ]
+)
 
 #: A word that a place is called and fewer people than this bear as first name is read as the place
 #: ("Florence": 3 people in the painters KG, "Virginia": 9); from this many on, as a given name ("George": 109).
 PLACE_OVER_NAME_BELOW = 10
 
-_WORD = re.compile(r"\w+")          # the words of text.tokenize, position for position
+_WORD = re.compile(r"\w+")  # the words of text.tokenize, position for position
 _INITIAL_GAP = re.compile(r"\.\s+")
 
 
 @dataclass(frozen=True)
 class Mention:
-    start: int        # first token position
-    end: int          # one past the last token position
-    entity: str       # entity IRI
+    start: int  # first token position
+    end: int  # one past the last token position
+    entity: str  # entity IRI
     surface: str
 
 
@@ -55,9 +85,14 @@ class Lexicon:
     """``entries``: key → the entity it grounds to by default; ``candidates``: every ambiguous key → all its
     entities, the default first (most facts, then smallest IRI); ``given_names``: keys read as first names."""
 
-    def __init__(self, entries: dict[str, str], max_ngram: int, ambiguous: int,
-                 candidates: dict[str, tuple[str, ...]] | None = None,
-                 given_names: AbstractSet[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        entries: dict[str, str],
+        max_ngram: int,
+        ambiguous: int,
+        candidates: dict[str, tuple[str, ...]] | None = None,
+        given_names: AbstractSet[str] = frozenset(),
+    ) -> None:
         self.entries = entries
         self.max_ngram = max_ngram
         self.ambiguous = ambiguous
@@ -65,10 +100,16 @@ class Lexicon:
         self.given_names = frozenset(given_names)
 
     @classmethod
-    def build(cls, labels: Iterable[tuple[str, str]],
-              degree: dict[str, int] | Callable[[list[str]], dict[str, int]] | None = None, *,
-              max_ngram: int = 4, exclude: Iterable[str] = (), silence: Iterable[str] = (),
-              given_names: Iterable[str] = ()) -> Lexicon:
+    def build(
+        cls,
+        labels: Iterable[tuple[str, str]],
+        degree: dict[str, int] | Callable[[list[str]], dict[str, int]] | None = None,
+        *,
+        max_ngram: int = 4,
+        exclude: Iterable[str] = (),
+        silence: Iterable[str] = (),
+        given_names: Iterable[str] = (),
+    ) -> Lexicon:
         """``labels`` are (entity IRI, label text) pairs; ``exclude`` lists entity IRIs never to ground (their
         keys stay for other entities); ``silence`` lists entities whose keys ground nothing at all (a month's
         name is a date, whatever else is called so). ``degree`` (a mapping, or a function called once with the
@@ -89,8 +130,11 @@ class Lexicon:
             candidates.pop(key, None)
         contested = sorted({e for ents in candidates.values() if len(ents) > 1 for e in ents})
         weights = degree(contested) if callable(degree) else (degree or {})
-        ranked = {key: tuple(sorted(ents, key=lambda e: (-weights.get(e, 0), e)))
-                  for key, ents in candidates.items() if len(ents) > 1}
+        ranked = {
+            key: tuple(sorted(ents, key=lambda e: (-weights.get(e, 0), e)))
+            for key, ents in candidates.items()
+            if len(ents) > 1
+        }
         entries = {key: ranked[key][0] if key in ranked else next(iter(ents)) for key, ents in candidates.items()}
         return cls(entries, max_ngram, len(ranked), ranked, frozenset(given_names))
 
@@ -115,13 +159,14 @@ class Lexicon:
         return len(self.entries)
 
 
-def ground(tokens: list[str], lexicon: Lexicon, cased: list[str] | None = None, *,
-           names: Sequence[tuple[int, int]] = ()) -> list[Mention]:
+def ground(
+    tokens: list[str], lexicon: Lexicon, cased: list[str] | None = None, *, names: Sequence[tuple[int, int]] = ()
+) -> list[Mention]:
     """Greedy longest-match mentions in ``tokens`` (lower-cased). If ``cased`` (the same tokens in their
     original case) is given, a mention must start with an upper-case letter. ``names`` are token spans
     (start, end) of person names (``person_names``): a match inside one is not made unless it starts
     where the name starts and is longer than one token."""
-    inside = [-1] * len(tokens)        # per token, the start of the person name around it
+    inside = [-1] * len(tokens)  # per token, the start of the person name around it
     ends: dict[int, int] = {}
     for start, end in names:
         ends[start] = end
@@ -132,13 +177,13 @@ def ground(tokens: list[str], lexicon: Lexicon, cased: list[str] | None = None, 
     longest = lexicon.longest
     while i < n:
         for size in range(min(lexicon.max_ngram, n - i, longest.get(tokens[i], 0)), 0, -1):
-            key = " ".join(tokens[i:i + size])
+            key = " ".join(tokens[i : i + size])
             entity = lexicon.entries.get(key)
             if entity is None or (cased is not None and not cased[i][:1].isupper()):
                 continue
             name = inside[i]
             if name >= 0 and i + size <= ends[name] and not (i == name and size > 1):
-                continue   # a given or family name, or another part, of a longer person name
+                continue  # a given or family name, or another part, of a longer person name
             mentions.append(Mention(i, i + size, entity, key))
             i += size
             break
@@ -154,8 +199,8 @@ def person_names(text: str, given: AbstractSet[str]) -> list[tuple[int, int]]:
     a full stop after an initial ("J. Smith"); a comma or any other mark ends the name."""
     words = [(m.group(), m.start(), m.end()) for m in _WORD.finditer(text)]
 
-    def joined(k: int) -> bool:   # word k continues the name that word k - 1 is part of
-        gap = text[words[k - 1][2]:words[k][1]]
+    def joined(k: int) -> bool:  # word k continues the name that word k - 1 is part of
+        gap = text[words[k - 1][2] : words[k][1]]
         if gap.isspace() or gap in ("-", "'", "\u2019"):
             return True
         prev = words[k - 1][0]
@@ -195,8 +240,9 @@ def given_names(labels: Iterable[tuple[str, str]], people: AbstractSet[str], *, 
     return {word: len(who) for word, who in users.items() if len(who) >= min_people}
 
 
-def disambiguate(mentions: list[Mention], lexicon: Lexicon,
-                 neighbours: Mapping[str, AbstractSet[str]]) -> list[Mention]:
+def disambiguate(
+    mentions: list[Mention], lexicon: Lexicon, neighbours: Mapping[str, AbstractSet[str]]
+) -> list[Mention]:
     """One document's mentions, each of an ambiguous key re-linked by the document's context: the entities
     of its mentions of other keys (as grounded by default). A candidate scores one per context entity it
     is, or shares a fact with (``neighbours``: entity → the entities it shares a fact with, either

@@ -47,10 +47,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-POSITIVE_RGB: tuple[int, int, int] = rgb(POS_COLOUR)   # red: pushes towards the positive class (the Pos colour)
-NEGATIVE_RGB: tuple[int, int, int] = rgb(NEG_COLOUR)   # blue: pushes away from it (the Neg colour)
+POSITIVE_RGB: tuple[int, int, int] = rgb(POS_COLOUR)  # red: pushes towards the positive class (the Pos colour)
+NEGATIVE_RGB: tuple[int, int, int] = rgb(NEG_COLOUR)  # blue: pushes away from it (the Neg colour)
 _LINK_SCHEMES = ("http://", "https://")
-_WHITE_TEXT_ABOVE = 0.7      # alpha above which a token is written in white for contrast
+_WHITE_TEXT_ABOVE = 0.7  # alpha above which a token is written in white for contrast
 
 _PAGE_CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 2em auto;
@@ -143,23 +143,26 @@ def _token_span(token: str, score: float, alpha: float) -> str:
 
 
 def _legend(scale: float, given: bool) -> str:
-    bar = ("display: inline-block; width: 12em; height: 0.9em; vertical-align: middle; "
-           "border: 1px solid #bbb; margin: 0 0.4em; background: linear-gradient(to right, "
-           f"{_rgba(NEGATIVE_RGB, 1)}, {_rgba(NEGATIVE_RGB, 0)} 50%, "
-           f"{_rgba(POSITIVE_RGB, 0)} 50%, {_rgba(POSITIVE_RGB, 1)})")
+    bar = (
+        "display: inline-block; width: 12em; height: 0.9em; vertical-align: middle; "
+        "border: 1px solid #bbb; margin: 0 0.4em; background: linear-gradient(to right, "
+        f"{_rgba(NEGATIVE_RGB, 1)}, {_rgba(NEGATIVE_RGB, 0)} 50%, "
+        f"{_rgba(POSITIVE_RGB, 0)} 50%, {_rgba(POSITIVE_RGB, 1)})"
+    )
     source = "shared scale" if given else "largest |score| in this document"
     low, high = (_fmt(-scale), _fmt(scale)) if scale > 0 else ("0", "0")
-    return (f'<div class="kgx-legend"><span class="kgx-low">{html.escape(low)}</span>'
-            f'<span class="kgx-bar" style="{bar}"></span>'
-            f'<span class="kgx-high">{html.escape(high)}</span> '
-            f'<span class="kgx-scale">blue: against, red: for the positive class; full colour at '
-            f'|score| = {html.escape(_fmt(scale).lstrip("+"))} ({source})</span></div>')
+    return (
+        f'<div class="kgx-legend"><span class="kgx-low">{html.escape(low)}</span>'
+        f'<span class="kgx-bar" style="{bar}"></span>'
+        f'<span class="kgx-high">{html.escape(high)}</span> '
+        f'<span class="kgx-scale">blue: against, red: for the positive class; full colour at '
+        f"|score| = {html.escape(_fmt(scale).lstrip('+'))} ({source})</span></div>"
+    )
 
 
 def _mention_open(iri: str, label: str) -> tuple[str, str]:
     tip = html.escape(f"{label} <{iri}>" if label else iri, quote=True)
-    style = ("text-decoration: underline; text-decoration-thickness: 2px; text-underline-offset: 0.3em; "
-             "color: inherit")
+    style = "text-decoration: underline; text-decoration-thickness: 2px; text-underline-offset: 0.3em; color: inherit"
     if iri.lower().startswith(_LINK_SCHEMES):
         href = html.escape(iri, quote=True)
         opening = f'<a class="kgx-mention" href="{href}" title="{tip}" style="{style}" rel="noopener noreferrer">'
@@ -167,8 +170,16 @@ def _mention_open(iri: str, label: str) -> tuple[str, str]:
     return f'<span class="kgx-mention" title="{tip}" style="{style}">', "</span>"
 
 
-def render_html(tokens: Sequence[str], scores: Sequence[float], *, title: str = "", subtitle: str = "",
-                mentions: Sequence[Any] = (), scale: float | None = None, fragment: bool = False) -> str:
+def render_html(
+    tokens: Sequence[str],
+    scores: Sequence[float],
+    *,
+    title: str = "",
+    subtitle: str = "",
+    mentions: Sequence[Any] = (),
+    scale: float | None = None,
+    fragment: bool = False,
+) -> str:
     """A token heatmap as a self-contained HTML page, or (``fragment=True``) as one ``<section>``
     to combine with others through ``html_page``.
 
@@ -197,8 +208,7 @@ def render_html(tokens: Sequence[str], scores: Sequence[float], *, title: str = 
             if i in starts:
                 end, iri, label = starts[i]
                 opening, closing = _mention_open(iri, label)
-                inner = " ".join(_token_span(str(tokens[j]), float(values[j]), float(alpha[j]))
-                                 for j in range(i, end))
+                inner = " ".join(_token_span(str(tokens[j]), float(values[j]), float(alpha[j])) for j in range(i, end))
                 words.append(opening + inner + closing)
                 i = end
             else:
@@ -218,9 +228,11 @@ def html_page(sections: Sequence[str], title: str) -> str:
 def _page(sections: Sequence[str], title: str, *, heading: bool) -> str:
     body = "\n".join(sections)
     h1 = f"<h1>{html.escape(title, quote=False)}</h1>\n" if heading else ""
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            f"<title>{html.escape(title, quote=False)}</title>\n<style>\n{_PAGE_CSS}\n</style>\n</head>\n"
-            f"<body>\n{h1}{body}\n</body>\n</html>\n")
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(title, quote=False)}</title>\n<style>\n{_PAGE_CSS}\n</style>\n</head>\n"
+        f"<body>\n{h1}{body}\n</body>\n</html>\n"
+    )
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -233,8 +245,8 @@ _LABEL_PT = 7.0
 
 @dataclass(frozen=True)
 class _Box:
-    x: float       # left, pixels from the image's left edge
-    y: float       # top, pixels from the image's top edge
+    x: float  # left, pixels from the image's left edge
+    y: float  # top, pixels from the image's top edge
     w: float
     h: float
 
@@ -243,22 +255,21 @@ class _Box:
 class _Layout:
     width_px: float
     height_px: int
-    boxes: list[_Box]              # one per token, in token order
-    title_y: float                 # baseline of the title, pixels from the top
-    colorbar: _Box                 # where the colour bar goes
-    pad: tuple[float, float]       # horizontal and vertical padding of the text inside a box
-    baseline_offset: float         # from a box's top to the text baseline
+    boxes: list[_Box]  # one per token, in token order
+    title_y: float  # baseline of the title, pixels from the top
+    colorbar: _Box  # where the colour bar goes
+    pad: tuple[float, float]  # horizontal and vertical padding of the text inside a box
+    baseline_offset: float  # from a box's top to the text baseline
 
 
-def _layout(tokens: Sequence[str], *, width_in: float, dpi: float, title: str,
-            with_mentions: bool) -> _Layout:
+def _layout(tokens: Sequence[str], *, width_in: float, dpi: float, title: str, with_mentions: bool) -> _Layout:
     """Where each token box goes, in image pixels (origin top-left, as in the PNG's array)."""
     from matplotlib.backends.backend_agg import RendererAgg
     from matplotlib.font_manager import FontProperties
 
     renderer = RendererAgg(8, 8, dpi)
     prop = FontProperties(size=_FONT_PT)
-    px = dpi / 72.0                                  # pixels per point
+    px = dpi / 72.0  # pixels per point
     width_px = width_in * dpi
     margin = 0.25 * dpi
     font_px = _FONT_PT * px
@@ -294,9 +305,17 @@ def _blend(rgb: tuple[int, int, int], alpha: float) -> tuple[float, float, float
     return tuple(1.0 - alpha * (1.0 - c / 255.0) for c in rgb)  # type: ignore[return-value]
 
 
-def render_png(tokens: Sequence[str], scores: Sequence[float], path: Path, *, title: str = "",
-               mentions: Sequence[Any] = (), scale: float | None = None, width_in: float = 10.0,
-               dpi: int = 150) -> Path:
+def render_png(
+    tokens: Sequence[str],
+    scores: Sequence[float],
+    path: Path,
+    *,
+    title: str = "",
+    mentions: Sequence[Any] = (),
+    scale: float | None = None,
+    width_in: float = 10.0,
+    dpi: int = 150,
+) -> Path:
     """The heatmap of ``render_html`` as a PNG ``width_in * dpi`` pixels wide: words left to right,
     wrapped, on boxes coloured like the HTML (opaque, over white), mentions underlined with their
     label beneath, and a colour bar from ``-scale`` to ``+scale``. Returns ``path``."""
@@ -323,20 +342,46 @@ def render_png(tokens: Sequence[str], scores: Sequence[float], path: Path, *, ti
     ax.set_xlim(0, lay.width_px)
     ax.set_ylim(height_px, 0)
     ax.set_axis_off()
-    text_kw: dict[str, Any] = {"parse_math": False, "usetex": False}   # "$" is text, never mathtext
+    text_kw: dict[str, Any] = {"parse_math": False, "usetex": False}  # "$" is text, never mathtext
 
     if title:
-        ax.text(lay.width_px / 2, lay.title_y, title, ha="center", va="baseline", fontsize=_TITLE_PT,
-                fontweight="bold", **text_kw)
+        ax.text(
+            lay.width_px / 2,
+            lay.title_y,
+            title,
+            ha="center",
+            va="baseline",
+            fontsize=_TITLE_PT,
+            fontweight="bold",
+            **text_kw,
+        )
     if not tokens:
-        ax.text(lay.width_px / 2, lay.colorbar.y - 0.15 * dpi, "(no tokens)", ha="center", va="bottom",
-                fontsize=_FONT_PT, color="#777777", style="italic", **text_kw)
+        ax.text(
+            lay.width_px / 2,
+            lay.colorbar.y - 0.15 * dpi,
+            "(no tokens)",
+            ha="center",
+            va="bottom",
+            fontsize=_FONT_PT,
+            color="#777777",
+            style="italic",
+            **text_kw,
+        )
     for token, value, a, box in zip(tokens, values, alpha, lay.boxes, strict=False):
         rgb = POSITIVE_RGB if value > 0 else NEGATIVE_RGB
-        ax.add_patch(Rectangle((box.x, box.y), box.w, box.h, facecolor=_blend(rgb, float(a)),
-                               edgecolor="none", linewidth=0))
-        ax.text(box.x + lay.pad[0], box.y + lay.baseline_offset, str(token), ha="left", va="baseline",
-                fontsize=_FONT_PT, color="white" if a > _WHITE_TEXT_ABOVE else "#111111", **text_kw)
+        ax.add_patch(
+            Rectangle((box.x, box.y), box.w, box.h, facecolor=_blend(rgb, float(a)), edgecolor="none", linewidth=0)
+        )
+        ax.text(
+            box.x + lay.pad[0],
+            box.y + lay.baseline_offset,
+            str(token),
+            ha="left",
+            va="baseline",
+            fontsize=_FONT_PT,
+            color="white" if a > _WHITE_TEXT_ABOVE else "#111111",
+            **text_kw,
+        )
 
     px = dpi / 72.0
     for start, end, _iri, label in spans:
@@ -345,21 +390,31 @@ def render_png(tokens: Sequence[str], scores: Sequence[float], path: Path, *, ti
             box = lay.boxes[j]
             right = box.x + box.w
             if j + 1 < end and lay.boxes[j + 1].y == box.y:
-                right = lay.boxes[j + 1].x          # underline the gap inside a mention on one line
-            ax.plot([box.x, right], [box.y + box.h + 1.5 * px] * 2, color="#222222", linewidth=1.3,
-                    solid_capstyle="butt")
+                right = lay.boxes[j + 1].x  # underline the gap inside a mention on one line
+            ax.plot(
+                [box.x, right], [box.y + box.h + 1.5 * px] * 2, color="#222222", linewidth=1.3, solid_capstyle="butt"
+            )
         if label:
-            ax.text(first.x, first.y + first.h + 2.5 * px, label, ha="left", va="top", fontsize=_LABEL_PT,
-                    color="#555555", style="italic", clip_on=True, **text_kw)
+            ax.text(
+                first.x,
+                first.y + first.h + 2.5 * px,
+                label,
+                ha="left",
+                va="top",
+                fontsize=_LABEL_PT,
+                color="#555555",
+                style="italic",
+                clip_on=True,
+                **text_kw,
+            )
 
     cmap = LinearSegmentedColormap.from_list(
-        "kgx_relevance", [_blend(NEGATIVE_RGB, 1.0), (1.0, 1.0, 1.0), _blend(POSITIVE_RGB, 1.0)])
+        "kgx_relevance", [_blend(NEGATIVE_RGB, 1.0), (1.0, 1.0, 1.0), _blend(POSITIVE_RGB, 1.0)]
+    )
     limit = scale_used if scale_used > 0 else 1.0
     cb = lay.colorbar
-    cax = fig.add_axes((cb.x / lay.width_px, 1.0 - (cb.y + cb.h) / height_px,
-                        cb.w / lay.width_px, cb.h / height_px))
-    bar = fig.colorbar(ScalarMappable(norm=Normalize(-limit, limit), cmap=cmap), cax=cax,
-                       orientation="horizontal")
+    cax = fig.add_axes((cb.x / lay.width_px, 1.0 - (cb.y + cb.h) / height_px, cb.w / lay.width_px, cb.h / height_px))
+    bar = fig.colorbar(ScalarMappable(norm=Normalize(-limit, limit), cmap=cmap), cax=cax, orientation="horizontal")
     bar.set_ticks([-limit, 0.0, limit])
     bar.set_ticklabels([_fmt(-limit), "0", _fmt(limit)] if scale_used > 0 else ["", "0", ""])
     bar.ax.tick_params(labelsize=8)
@@ -403,8 +458,9 @@ def rank_agreement(a: Sequence[float], b: Sequence[float]) -> float:
 _REPORT_SCHEMA = {"method_a": pl.String, "method_b": pl.String, "document": pl.String, "spearman": pl.Float64}
 
 
-def agreement_report(methods: Mapping[str, Sequence[Sequence[float]]],
-                     doc_ids: Sequence[str] | None = None) -> pl.DataFrame:
+def agreement_report(
+    methods: Mapping[str, Sequence[Sequence[float]]], doc_ids: Sequence[str] | None = None
+) -> pl.DataFrame:
     """Spearman agreement for every pair of methods (names sorted, ``method_a < method_b``) on every
     document: columns ``method_a, method_b, document, spearman`` (``nan`` where undefined). Every method
     must score the same documents with the same number of tokens each; ``doc_ids`` default to
@@ -419,7 +475,7 @@ def agreement_report(methods: Mapping[str, Sequence[Sequence[float]]],
         raise ValueError(f"{len(ids)} document ids for {n_docs} documents")
     rows: dict[str, list[Any]] = {key: [] for key in _REPORT_SCHEMA}
     for i, first in enumerate(names):
-        for second in names[i + 1:]:
+        for second in names[i + 1 :]:
             for k, doc in enumerate(ids):
                 try:
                     rho = rank_agreement(methods[first][k], methods[second][k])
@@ -436,10 +492,11 @@ def agreement_summary(report: pl.DataFrame) -> pl.DataFrame:
     """Per pair of methods: ``documents`` (how many have a defined correlation), and the ``mean`` and
     ``median`` over those (null when there are none). Sorted by method names."""
     rho = pl.col("spearman").fill_nan(None)
-    return (report.group_by("method_a", "method_b")
-            .agg(rho.count().cast(pl.Int64).alias("documents"), rho.mean().alias("mean"),
-                 rho.median().alias("median"))
-            .sort("method_a", "method_b"))
+    return (
+        report.group_by("method_a", "method_b")
+        .agg(rho.count().cast(pl.Int64).alias("documents"), rho.mean().alias("mean"), rho.median().alias("median"))
+        .sort("method_a", "method_b")
+    )
 
 
 def agreement_markdown(summary: pl.DataFrame) -> str:
@@ -454,6 +511,7 @@ def agreement_markdown(summary: pl.DataFrame) -> str:
 
     lines = ["| method A | method B | documents | mean ρ | median ρ |", "|---|---|---:|---:|---:|"]
     for row in summary.iter_rows(named=True):
-        lines.append("| " + " | ".join(cell(row[key]) for key in
-                                        ("method_a", "method_b", "documents", "mean", "median")) + " |")
+        lines.append(
+            "| " + " | ".join(cell(row[key]) for key in ("method_a", "method_b", "documents", "mean", "median")) + " |"
+        )
     return "\n".join(lines) + "\n"

@@ -99,28 +99,35 @@ def _layers(head: nn.Module) -> list[tuple[str, nn.Module]]:
         last = index == len(children) - 1
         if isinstance(layer, nn.Conv1d):
             if layer.padding_mode != "zeros" or isinstance(layer.padding, str):
-                raise ModelError(f"LRP supports Conv1d with numeric zero padding only; layer {name!r} has "
-                                 f"padding={layer.padding!r}, padding_mode={layer.padding_mode!r}")
+                raise ModelError(
+                    f"LRP supports Conv1d with numeric zero padding only; layer {name!r} has "
+                    f"padding={layer.padding!r}, padding_mode={layer.padding_mode!r}"
+                )
         elif isinstance(layer, nn.Linear):
             if not last:
-                raise ModelError(f"LRP expects the dense layer {name!r} to be the head's last layer before "
-                                 f"the sigmoid")
+                raise ModelError(f"LRP expects the dense layer {name!r} to be the head's last layer before the sigmoid")
         elif isinstance(layer, (nn.MaxPool1d, *_PASS_THROUGH)):
             pass
         else:
             raise ModelError(f"LRP has no rule for layer {name!r} ({type(layer).__name__}) of the model head")
     name, dense = children[-1]
     if not isinstance(dense, nn.Linear) or dense.out_features != 1:
-        raise ModelError(f"LRP expects the head to end in a dense layer with one output unit; its last layer "
-                         f"{name!r} is {type(dense).__name__}"
-                         + (f" with {dense.out_features} outputs" if isinstance(dense, nn.Linear) else ""))
+        raise ModelError(
+            f"LRP expects the head to end in a dense layer with one output unit; its last layer "
+            f"{name!r} is {type(dense).__name__}"
+            + (f" with {dense.out_features} outputs" if isinstance(dense, nn.Linear) else "")
+        )
     return children
 
 
 def _conv_maps(layer: nn.Conv1d, a: torch.Tensor) -> tuple[Callable, Callable]:
     """forward(a, w) = Σ_i a_i w_ij (no bias) and back(s, w) = Σ_j w_ij s_j for a Conv1d."""
-    options: dict[str, Any] = {"stride": layer.stride, "padding": layer.padding, "dilation": layer.dilation,
-                               "groups": layer.groups}
+    options: dict[str, Any] = {
+        "stride": layer.stride,
+        "padding": layer.padding,
+        "dilation": layer.dilation,
+        "groups": layer.groups,
+    }
     shape = a.shape
 
     def forward(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
@@ -148,20 +155,20 @@ def _safe_ratio(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Ten
     return torch.where(zero, torch.zeros_like(numerator), numerator / torch.where(zero, 1.0, denominator))
 
 
-def _propagate_linear(layer: nn.Conv1d | nn.Linear, a: torch.Tensor, relevance: torch.Tensor,
-                      settings: _Settings) -> torch.Tensor:
+def _propagate_linear(
+    layer: nn.Conv1d | nn.Linear, a: torch.Tensor, relevance: torch.Tensor, settings: _Settings
+) -> torch.Tensor:
     """Relevance at the input ``a`` of a convolution or dense layer, given the relevance at its output."""
     forward, back = _conv_maps(layer, a) if isinstance(layer, nn.Conv1d) else _linear_maps(layer, a)
     w = layer.weight
     if settings.rule == "alpha-beta":
         w_pos, w_neg = w.clamp(min=0), w.clamp(max=0)
         a_pos, a_neg = a.clamp(min=0), a.clamp(max=0)
-        z_pos = forward(a_pos, w_pos) + forward(a_neg, w_neg)      # Σ_i (a_i w_ij)⁺ ≥ 0
-        z_neg = forward(a_pos, w_neg) + forward(a_neg, w_pos)      # Σ_i (a_i w_ij)⁻ ≤ 0
+        z_pos = forward(a_pos, w_pos) + forward(a_neg, w_neg)  # Σ_i (a_i w_ij)⁺ ≥ 0
+        z_neg = forward(a_pos, w_neg) + forward(a_neg, w_pos)  # Σ_i (a_i w_ij)⁻ ≤ 0
         s_pos = _safe_ratio(settings.alpha * relevance, z_pos)
         s_neg = _safe_ratio(settings.beta * relevance, z_neg)
-        return (a_pos * (back(s_pos, w_pos) - back(s_neg, w_neg))
-                + a_neg * (back(s_pos, w_neg) - back(s_neg, w_pos)))
+        return a_pos * (back(s_pos, w_pos) - back(s_neg, w_neg)) + a_neg * (back(s_pos, w_neg) - back(s_neg, w_pos))
     z = forward(a, w)
     if layer.bias is not None:
         z = z + (layer.bias.view(1, -1, 1) if z.dim() == 3 else layer.bias)
@@ -171,12 +178,26 @@ def _propagate_linear(layer: nn.Conv1d | nn.Linear, a: torch.Tensor, relevance: 
 
 
 def _pool(layer: nn.MaxPool1d, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    return F.max_pool1d(x, layer.kernel_size, layer.stride, layer.padding, layer.dilation,
-                        ceil_mode=layer.ceil_mode, return_indices=True)
+    return F.max_pool1d(
+        x,
+        layer.kernel_size,
+        layer.stride,
+        layer.padding,
+        layer.dilation,
+        ceil_mode=layer.ceil_mode,
+        return_indices=True,
+    )
 
 
-def lrp_layers(head: nn.Module, embedded: torch.Tensor, rule: str = "epsilon", *, epsilon: float = 1e-6,
-               alpha: float = 2.0, beta: float = 1.0) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def lrp_layers(
+    head: nn.Module,
+    embedded: torch.Tensor,
+    rule: str = "epsilon",
+    *,
+    epsilon: float = 1e-6,
+    alpha: float = 2.0,
+    beta: float = 1.0,
+) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
     """Relevance at the input of every layer of the head, and the logit per row.
 
     The dict maps each layer's name (``"conv1"``, ``"relu1"``, …, ``"dense"``) to the relevance at that
@@ -199,7 +220,7 @@ def lrp_layers(head: nn.Module, embedded: torch.Tensor, rule: str = "epsilon", *
             elif isinstance(layer, nn.Linear):
                 x = layer(x.flatten(1))
             elif isinstance(layer, nn.ReLU):
-                x = F.relu(x)              # not in place: the layer's input is kept for the backward pass
+                x = F.relu(x)  # not in place: the layer's input is kept for the backward pass
             elif isinstance(layer, nn.Conv1d):
                 x = layer(x)
             # dropout and identity: LRP explains the model in evaluation mode, where both pass x unchanged
@@ -232,21 +253,40 @@ def _check_head(head: nn.Module, embedded: torch.Tensor, logit: torch.Tensor) ->
         head.train(was_training)
     expected = expected.reshape(len(logit), -1)[:, 0]
     if not torch.allclose(torch.sigmoid(logit), expected, rtol=0, atol=_HEAD_CHECK_TOLERANCE):
-        raise ModelError(f"LRP: the layers of {type(head).__name__}, applied in order, do not reproduce its "
-                         f"forward pass; LRP supports heads that run their layers in sequence then a sigmoid")
+        raise ModelError(
+            f"LRP: the layers of {type(head).__name__}, applied in order, do not reproduce its "
+            f"forward pass; LRP supports heads that run their layers in sequence then a sigmoid"
+        )
 
 
-def lrp_relevance(head: nn.Module, embedded: torch.Tensor, rule: str = "epsilon", *, epsilon: float = 1e-6,
-                  alpha: float = 2.0, beta: float = 1.0) -> tuple[torch.Tensor, torch.Tensor]:
+def lrp_relevance(
+    head: nn.Module,
+    embedded: torch.Tensor,
+    rule: str = "epsilon",
+    *,
+    epsilon: float = 1e-6,
+    alpha: float = 2.0,
+    beta: float = 1.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
     """(relevance of shape ``embedded.shape``, the logit per row), for ``rule`` in ``RULES``."""
     layers, logit = lrp_layers(head, embedded, rule, epsilon=epsilon, alpha=alpha, beta=beta)
     first = next(iter(layers))
     return layers[first].transpose(1, 2), logit
 
 
-def explain_lrp(trained: TrainedModel, texts: list[str], *, rule: str = "epsilon", epsilon: float = 1e-6,
-                alpha: float = 2.0, beta: float = 1.0, batch_size: int = 64, device: str = "cpu",
-                on_batch: Callable[[int], None] | None = None, on_rows: OnRows = None) -> Attribution:
+def explain_lrp(
+    trained: TrainedModel,
+    texts: list[str],
+    *,
+    rule: str = "epsilon",
+    epsilon: float = 1e-6,
+    alpha: float = 2.0,
+    beta: float = 1.0,
+    batch_size: int = 64,
+    device: str = "cpu",
+    on_batch: Callable[[int], None] | None = None,
+    on_rows: OnRows = None,
+) -> Attribution:
     """LRP token relevance for each text: one score per non-padding token, in order.
 
     ``expected_value`` is 0 (LRP has no reference); ``max_additivity_error`` is the largest
@@ -263,13 +303,13 @@ def explain_lrp(trained: TrainedModel, texts: list[str], *, rule: str = "epsilon
     relevance: list[np.ndarray] = []
     worst = 0.0
     for start in range(0, len(ids), batch_size):
-        batch = ids[start:start + batch_size].to(device)
+        batch = ids[start : start + batch_size].to(device)
         with torch.no_grad():
             emb = embed(batch)
         values, logit = lrp_relevance(head, emb, rule, epsilon=epsilon, alpha=alpha, beta=beta)
         per_position = values.sum(dim=2)
         error = (per_position.sum(dim=1) - logit).abs()
         worst = max(worst, float(error.max()))
-        collect_rows(per_position.cpu().numpy(), batch, probs[start:start + len(batch)], relevance, on_batch, on_rows)
+        collect_rows(per_position.cpu().numpy(), batch, probs[start : start + len(batch)], relevance, on_batch, on_rows)
     log.debug("%s: max |Σ relevance − logit| = %.3g", method, worst)
     return Attribution(method, relevance, probs, 0.0, worst, "none (LRP explains the logit)")

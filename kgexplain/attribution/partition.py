@@ -24,7 +24,7 @@ from .base import Attribution, OnBatch, OnRows
 
 __all__ = ["WordTokenizer", "explain_partition", "DEFAULT_MAX_EVALS"]
 
-DEFAULT_MAX_EVALS = 500     # shap's own default
+DEFAULT_MAX_EVALS = 500  # shap's own default
 
 
 class WordTokenizer:
@@ -44,10 +44,17 @@ class WordTokenizer:
         return out
 
 
-def explain_partition(predict: Callable[[list[str]], np.ndarray], texts: list[str], *, positive: int = 1,
-                      max_evals: int = DEFAULT_MAX_EVALS, batch_size: int = 64,
-                      covered: Callable[[list[str]], list[int]] | None = None, on_batch: OnBatch = None,
-                      on_rows: OnRows = None) -> Attribution:
+def explain_partition(
+    predict: Callable[[list[str]], np.ndarray],
+    texts: list[str],
+    *,
+    positive: int = 1,
+    max_evals: int = DEFAULT_MAX_EVALS,
+    batch_size: int = 64,
+    covered: Callable[[list[str]], list[int]] | None = None,
+    on_batch: OnBatch = None,
+    on_rows: OnRows = None,
+) -> Attribution:
     """Word relevance for P(class ``positive``) of ``predict`` (texts → (texts, classes) probabilities).
     ``covered`` (a model with a length limit) gives the words each text's model reads; rows stop there."""
     import shap
@@ -68,7 +75,7 @@ def explain_partition(predict: Callable[[list[str]], np.ndarray], texts: list[st
     worst, bases = 0.0, []
     step = max(1, batch_size)
     for start in range(0, len(texts), step):
-        chunk = texts[start:start + step]
+        chunk = texts[start : start + step]
         fx = output(np.asarray(chunk, dtype=object))
         limits = covered(chunk) if covered is not None else None
         rows = []
@@ -86,7 +93,7 @@ def explain_partition(predict: Callable[[list[str]], np.ndarray], texts: list[st
             worst = max(worst, abs(float(values.sum()) + base - float(fx[k])))
             if limits is not None and limits[k] < n_words:
                 truncated[start + k] = (limits[k], n_words)
-                values = values[:limits[k]]
+                values = values[: limits[k]]
             rows.append(values)
         relevance.extend(rows)
         predictions.append(fx)
@@ -94,7 +101,12 @@ def explain_partition(predict: Callable[[list[str]], np.ndarray], texts: list[st
             on_rows(rows, fx.copy())
         if on_batch:
             on_batch(len(chunk))
-    return Attribution("partition", relevance, np.concatenate(predictions) if predictions else np.zeros(0),
-                       float(np.mean(bases)) if bases else 0.0, worst,
-                       f"words masked with '{masker.mask_token}' (Owen values, at most {max_evals} model calls per "
-                       "document)", truncated)
+    return Attribution(
+        "partition",
+        relevance,
+        np.concatenate(predictions) if predictions else np.zeros(0),
+        float(np.mean(bases)) if bases else 0.0,
+        worst,
+        f"words masked with '{masker.mask_token}' (Owen values, at most {max_evals} model calls per document)",
+        truncated,
+    )

@@ -37,8 +37,15 @@ from ..models.rnn import RNNHead
 from ..models.training import TrainedModel, predict
 from .base import Attribution, OnRows, collect_rows, embedding_and_head
 
-__all__ = ["CLAMP", "STATE_TOLERANCE", "cell_states", "explain_reat", "naive_reat_scores", "phrase_score",
-           "reat_scores"]
+__all__ = [
+    "CLAMP",
+    "STATE_TOLERANCE",
+    "cell_states",
+    "explain_reat",
+    "naive_reat_scores",
+    "phrase_score",
+    "reat_scores",
+]
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +59,8 @@ CLAMP = 1e-6
 class _Direction:
     """One direction's manual states, in *processing* order (a reverse direction is stored flipped)."""
 
-    h: torch.Tensor        # (batch, length, hidden), float64
-    alpha: torch.Tensor    # (batch, length, hidden), float64
+    h: torch.Tensor  # (batch, length, hidden), float64
+    alpha: torch.Tensor  # (batch, length, hidden), float64
     reverse: bool
     clamped: int
 
@@ -63,12 +70,15 @@ def _check_head(head: nn.Module) -> RNNHead:
     rnn = getattr(head, "rnn", None)
     dense = getattr(head, "dense", None)
     if not isinstance(head, RNNHead) or not isinstance(rnn, (nn.LSTM, nn.GRU)) or not isinstance(dense, nn.Linear):
-        raise ModelError(f"REAT needs a recurrent head (RNNHead with an LSTM or GRU and a dense layer); got "
-                         f"{type(head).__name__}")
+        raise ModelError(
+            f"REAT needs a recurrent head (RNNHead with an LSTM or GRU and a dense layer); got {type(head).__name__}"
+        )
     if rnn.num_layers != 1 or not rnn.batch_first or bool(getattr(rnn, "proj_size", 0)):
-        raise ModelError("REAT supports one batch-first recurrent layer without projection; this head has "
-                         f"num_layers={rnn.num_layers}, batch_first={rnn.batch_first}, "
-                         f"proj_size={getattr(rnn, 'proj_size', 0)}")
+        raise ModelError(
+            "REAT supports one batch-first recurrent layer without projection; this head has "
+            f"num_layers={rnn.num_layers}, batch_first={rnn.batch_first}, "
+            f"proj_size={getattr(rnn, 'proj_size', 0)}"
+        )
     if dense.out_features != 1:
         raise ModelError(f"REAT expects a dense layer with one output unit, got {dense.out_features}")
     return head
@@ -86,13 +96,12 @@ def _weights(rnn: nn.RNNBase, suffix: str, device: torch.device) -> tuple[torch.
     return w_ih, w_hh, b_ih, b_hh
 
 
-def _run_direction(cell: str, x: torch.Tensor, weights: tuple[torch.Tensor, ...],
-                   reverse: bool) -> _Direction:
+def _run_direction(cell: str, x: torch.Tensor, weights: tuple[torch.Tensor, ...], reverse: bool) -> _Direction:
     """Runs one direction over ``x`` (already in processing order, float64); states and α per step."""
     w_ih, w_hh, b_ih, b_hh = weights
     batch, length, _ = x.shape
     hidden = w_hh.shape[1]
-    projected = x @ w_ih.T + b_ih                      # (batch, length, gates × hidden)
+    projected = x @ w_ih.T + b_ih  # (batch, length, gates × hidden)
     h = x.new_zeros(batch, hidden)
     c = x.new_zeros(batch, hidden)
     states, gates_a, gates_b = [], [], []
@@ -121,7 +130,7 @@ def _run_direction(cell: str, x: torch.Tensor, weights: tuple[torch.Tensor, ...]
     if not states:
         return _Direction(h_all, empty, reverse, 0)
     f_all, o_all = torch.stack(gates_a, dim=1), torch.stack(gates_b, dim=1)
-    o_prev = torch.cat([torch.ones_like(o_all[:, :1]), o_all[:, :-1]], dim=1)   # o_0 := 1
+    o_prev = torch.cat([torch.ones_like(o_all[:, :1]), o_all[:, :-1]], dim=1)  # o_0 := 1
     clamped = int((o_prev < CLAMP).sum())
     alpha = f_all * o_all / o_prev.clamp(min=CLAMP)
     return _Direction(h_all, alpha, reverse, clamped)
@@ -150,8 +159,10 @@ def _states(head: RNNHead, embedded: torch.Tensor) -> tuple[list[_Direction], to
     manual = torch.cat([d.h.flip(1) if d.reverse else d.h for d in directions], dim=-1)
     error = float((manual - out.to(torch.float64)).abs().max()) if manual.numel() else 0.0
     if not error < STATE_TOLERANCE:
-        raise ModelError(f"REAT: the manual {cell.upper()} cell does not reproduce the native hidden states "
-                         f"(max |difference| = {error:.3g} ≥ {STATE_TOLERANCE:g})")
+        raise ModelError(
+            f"REAT: the manual {cell.upper()} cell does not reproduce the native hidden states "
+            f"(max |difference| = {error:.3g} ≥ {STATE_TOLERANCE:g})"
+        )
     clamped = sum(d.clamped for d in directions)
     if clamped:
         log.info("REAT: %d LSTM output-gate denominators clamped at %g", clamped, CLAMP)
@@ -164,7 +175,7 @@ def _targets(head: RNNHead, directions: list[_Direction]) -> list[torch.Tensor]:
     for d in directions:
         batch, length, hidden = d.h.shape
         if head.pooling == "max":
-            tau = d.h.argmax(dim=1)                 # processing order; the feature is h[τ] either way
+            tau = d.h.argmax(dim=1)  # processing order; the feature is h[τ] either way
         else:
             tau = torch.full((batch, hidden), length - 1, dtype=torch.long, device=d.h.device)
         targets.append(tau)
@@ -181,8 +192,8 @@ def _contributions(d: _Direction, tau: torch.Tensor, naive: bool = False) -> tor
     steps = torch.arange(h.shape[1], device=h.device).view(1, -1, 1)
     within = steps <= tau.unsqueeze(1)
     kept = torch.where(within, alpha, torch.ones_like(alpha))
-    shifted = torch.cat([kept[:, 1:], torch.ones_like(kept[:, :1])], dim=1)      # shifted[t] = α_{t+1}
-    suffix = shifted.flip(1).cumprod(dim=1).flip(1)                             # Π_{k=t+1..τ} α_k
+    shifted = torch.cat([kept[:, 1:], torch.ones_like(kept[:, :1])], dim=1)  # shifted[t] = α_{t+1}
+    suffix = shifted.flip(1).cumprod(dim=1).flip(1)  # Π_{k=t+1..τ} α_k
     h_prev = torch.cat([torch.zeros_like(h[:, :1]), h[:, :-1]], dim=1)
     update = h - alpha * h_prev
     return torch.where(within, update * suffix, torch.zeros_like(update))
@@ -222,15 +233,15 @@ def _phrase_direction(d: _Direction, tau: torch.Tensor, first: int, last: int) -
     h, alpha = d.h, d.alpha
     length = h.shape[1]
     steps = torch.arange(length, device=h.device).view(1, -1, 1)
-    end = torch.minimum(torch.full_like(tau, last), tau)                      # phrase cut at τ
+    end = torch.minimum(torch.full_like(tau, last), tau)  # phrase cut at τ
     active = tau >= first
     h_end = h.gather(1, end.unsqueeze(1)).squeeze(1)
     h_before = h[:, first - 1] if first > 0 else torch.zeros_like(h[:, 0])
     ones = torch.ones_like(alpha)
     inside = (steps >= first) & (steps <= end.unsqueeze(1))
     after = (steps > end.unsqueeze(1)) & (steps <= tau.unsqueeze(1))
-    span = torch.where(inside, alpha, ones).prod(dim=1)                       # Π_{j=q..r} α_j
-    forget = torch.where(after, alpha, ones).prod(dim=1)                      # Π_{k=r+1..τ} α_k
+    span = torch.where(inside, alpha, ones).prod(dim=1)  # Π_{j=q..r} α_j
+    forget = torch.where(after, alpha, ones).prod(dim=1)  # Π_{k=r+1..τ} α_k
     value = (h_end - span * h_before) * forget
     return torch.where(active, value, torch.zeros_like(value))
 
@@ -252,7 +263,7 @@ def phrase_score(head: RNNHead, embedded: torch.Tensor, start: int, stop: int) -
         directions, _, _ = _states(head, embedded)
         parts = []
         for d, tau in zip(directions, _targets(head, directions), strict=True):
-            if d.reverse:   # positions start..stop−1 are processing steps length−stop..length−1−start
+            if d.reverse:  # positions start..stop−1 are processing steps length−stop..length−1−start
                 parts.append(_phrase_direction(d, tau, length - stop, length - 1 - start))
             else:
                 parts.append(_phrase_direction(d, tau, start, stop - 1))
@@ -272,8 +283,15 @@ def cell_states(head: RNNHead, embedded: torch.Tensor) -> tuple[list[dict[str, t
     return out, diagnostics
 
 
-def explain_reat(trained: TrainedModel, texts: list[str], *, batch_size: int = 64, device: str = "cpu",
-                 on_batch: Callable[[int], None] | None = None, on_rows: OnRows = None) -> Attribution:
+def explain_reat(
+    trained: TrainedModel,
+    texts: list[str],
+    *,
+    batch_size: int = 64,
+    device: str = "cpu",
+    on_batch: Callable[[int], None] | None = None,
+    on_rows: OnRows = None,
+) -> Attribution:
     """REAT word scores for each text: one score per non-padding token, in order.
 
     ``expected_value`` is the dense bias, so that ``Σ scores + expected_value = logit`` (the pre-sigmoid
@@ -290,7 +308,7 @@ def explain_reat(trained: TrainedModel, texts: list[str], *, batch_size: int = 6
     relevance: list[np.ndarray] = []
     worst, worst_state, clamped = 0.0, 0.0, 0
     for start in range(0, len(ids), batch_size):
-        batch = ids[start:start + batch_size].to(device)
+        batch = ids[start : start + batch_size].to(device)
         with torch.no_grad():
             emb = embed(batch)
         scores, logit, diagnostics = reat_scores(head, emb)
@@ -299,8 +317,13 @@ def explain_reat(trained: TrainedModel, texts: list[str], *, batch_size: int = 6
         worst_state = max(worst_state, diagnostics["max_state_error"])
         clamped += diagnostics["clamped"]
         per_position = scores.cpu().numpy()
-        collect_rows(per_position, batch, probs[start:start + len(batch)], relevance, on_batch, on_rows)
-    log.debug("reat: max |Σ S − (logit − b)| = %.3g, max state error %.3g, %d clamped denominators",
-              worst, worst_state, clamped)
-    return Attribution("reat", relevance, probs, bias, worst,
-                       "dense bias (REAT explains the logit: Σ scores + bias = logit)")
+        collect_rows(per_position, batch, probs[start : start + len(batch)], relevance, on_batch, on_rows)
+    log.debug(
+        "reat: max |Σ S − (logit − b)| = %.3g, max state error %.3g, %d clamped denominators",
+        worst,
+        worst_state,
+        clamped,
+    )
+    return Attribution(
+        "reat", relevance, probs, bias, worst, "dense bias (REAT explains the logit: Σ scores + bias = logit)"
+    )

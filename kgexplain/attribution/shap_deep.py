@@ -70,13 +70,24 @@ def parse_background(background: str | int) -> tuple[str, int]:
     else:
         if count >= 1:
             return "full", count
-    raise InputError(f"unknown SHAP background {background!r}; use mean, zero, full (the first {REFERENCE_SIZE} "
-                     "training texts as references) or a number N ≥ 1 (the first N)")
+    raise InputError(
+        f"unknown SHAP background {background!r}; use mean, zero, full (the first {REFERENCE_SIZE} "
+        "training texts as references) or a number N ≥ 1 (the first N)"
+    )
 
 
-def explain_shap(trained: TrainedModel, texts: list[str], reference_texts: list[str], *,
-                 background: str | int = "mean", batch_size: int = 64, device: str = "cpu",
-                 on_batch: OnBatch = None, on_rows: OnRows = None, engine: str = "auto") -> Attribution:
+def explain_shap(
+    trained: TrainedModel,
+    texts: list[str],
+    reference_texts: list[str],
+    *,
+    background: str | int = "mean",
+    batch_size: int = 64,
+    device: str = "cpu",
+    on_batch: OnBatch = None,
+    on_rows: OnRows = None,
+    engine: str = "auto",
+) -> Attribution:
     kind, count = parse_background(background)
     if engine not in ENGINES:
         raise InputError(f"unknown SHAP engine {engine!r}; use {', '.join(ENGINES)}")
@@ -84,40 +95,84 @@ def explain_shap(trained: TrainedModel, texts: list[str], reference_texts: list[
         raise InputError("SHAP needs reference texts (the first training texts); none were given")
     model = trained.model.to(device).eval()
     head = model.head
-    if kind == "zero":    # one all-zero reference: no need to embed the reference texts
-        reference = torch.zeros(1, trained.max_len, model.embedding.embedding_dim, device=device,  # type: ignore[union-attr, arg-type]
-                                dtype=model.embedding.weight.dtype)  # type: ignore[union-attr, arg-type]
+    if kind == "zero":  # one all-zero reference: no need to embed the reference texts
+        reference = torch.zeros(
+            1,
+            trained.max_len,
+            model.embedding.embedding_dim,  # type: ignore[arg-type, union-attr]
+            device=device,
+            dtype=model.embedding.weight.dtype,  # type: ignore[arg-type, union-attr]
+        )
         described = "zero embeddings"
     else:
         chosen = reference_texts[:count]
         if kind == "full" and len(chosen) < count:
-            log.warning("SHAP background of %d references asked for, but only %d training texts: using %d",
-                        count, len(chosen), len(chosen))
-        embedding: torch.nn.Module = model.embedding   # type: ignore[assignment]
+            log.warning(
+                "SHAP background of %d references asked for, but only %d training texts: using %d",
+                count,
+                len(chosen),
+                len(chosen),
+            )
+        embedding: torch.nn.Module = model.embedding  # type: ignore[assignment]
         with torch.no_grad():
             ref_emb = embedding(trained.encode(chosen).to(device))
         reference = ref_emb.mean(0, keepdim=True) if kind == "mean" else ref_emb
-        described = (f"mean of the first {len(chosen)} training texts" if kind == "mean" else
-                     "1 reference: the first training text" if len(chosen) == 1 else
-                     f"{len(chosen)} references: the first {len(chosen)} training texts")
+        described = (
+            f"mean of the first {len(chosen)} training texts"
+            if kind == "mean"
+            else "1 reference: the first training text"
+            if len(chosen) == 1
+            else f"{len(chosen)} references: the first {len(chosen)} training texts"
+        )
     batched = engine != "shap" and supports(trained)
     if engine == "batched" and not batched:
-        raise InputError(f"the batched SHAP engine does not apply to the {trained.name} model "
-                         f"({type(head).__name__}); use engine auto or shap")
+        raise InputError(
+            f"the batched SHAP engine does not apply to the {trained.name} model "
+            f"({type(head).__name__}); use engine auto or shap"
+        )
     if batched:
-        result = explain_batched(trained, texts, reference, method="shap-deep", described=described,
-                                 batch_size=batch_size, device=device, on_batch=on_batch, on_rows=on_rows)
+        result = explain_batched(
+            trained,
+            texts,
+            reference,
+            method="shap-deep",
+            described=described,
+            batch_size=batch_size,
+            device=device,
+            on_batch=on_batch,
+            on_rows=on_rows,
+        )
     else:
-        result = _explain_with_shap(trained, texts, reference, described, batch_size=batch_size, device=device,
-                                    on_batch=on_batch, on_rows=on_rows)
+        result = _explain_with_shap(
+            trained,
+            texts,
+            reference,
+            described,
+            batch_size=batch_size,
+            device=device,
+            on_batch=on_batch,
+            on_rows=on_rows,
+        )
     if result.max_additivity_error > ADDITIVITY_TOLERANCE:
-        log.warning("SHAP additivity off by up to %.2g (tolerance %g): relevance may be unfaithful",
-                    result.max_additivity_error, ADDITIVITY_TOLERANCE)
+        log.warning(
+            "SHAP additivity off by up to %.2g (tolerance %g): relevance may be unfaithful",
+            result.max_additivity_error,
+            ADDITIVITY_TOLERANCE,
+        )
     return result
 
 
-def _explain_with_shap(trained: TrainedModel, texts: list[str], reference: torch.Tensor, described: str, *,
-                       batch_size: int, device: str, on_batch: OnBatch, on_rows: OnRows) -> Attribution:
+def _explain_with_shap(
+    trained: TrainedModel,
+    texts: list[str],
+    reference: torch.Tensor,
+    described: str,
+    *,
+    batch_size: int,
+    device: str,
+    on_batch: OnBatch,
+    on_rows: OnRows,
+) -> Attribution:
     """``shap.DeepExplainer`` itself: one backward pass per document, over 2N rows (the document tiled N
     times, then the N references)."""
     import shap  # imported here: shap is slow to import and only this path needs it
@@ -134,7 +189,8 @@ def _explain_with_shap(trained: TrainedModel, texts: list[str], reference: torch
         # (when the count does not match, batched_attribution runs that pass instead).
         seen: list[float] = []
         hook = head.register_forward_hook(  # type: ignore[union-attr]  # nn.Module attributes are typed Tensor | Module
-            lambda _m, _i, out: seen.append(float(out.detach().reshape(-1)[0])))
+            lambda _m, _i, out: seen.append(float(out.detach().reshape(-1)[0]))
+        )
         try:
             values = np.asarray(explainer.shap_values(emb, check_additivity=False))
         except Exception as exc:  # shap raises bare exceptions for unsupported layers
@@ -143,6 +199,15 @@ def _explain_with_shap(trained: TrainedModel, texts: list[str], reference: torch
             hook.remove()
         return values, np.asarray(seen, dtype=np.float32) if len(seen) == emb.shape[0] else None
 
-    return batched_attribution(trained, texts, attribute, method="shap-deep", expected=expected,
-                               reference=described, batch_size=batch_size, device=device, on_batch=on_batch,
-                               on_rows=on_rows)
+    return batched_attribution(
+        trained,
+        texts,
+        attribute,
+        method="shap-deep",
+        expected=expected,
+        reference=described,
+        batch_size=batch_size,
+        device=device,
+        on_batch=on_batch,
+        on_rows=on_rows,
+    )

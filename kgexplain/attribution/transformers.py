@@ -34,8 +34,16 @@ from ..models.external import ExternalModel, TransformerParts
 from ..text import word_spans
 from .base import ADDITIVITY_TOLERANCE, Attribution, OnBatch, OnRows, length_sorted_batches
 
-__all__ = ["TRANSFORMER_METHODS", "PIECE_AGGREGATIONS", "Batch", "encode", "piece_words", "words_from_pieces",
-           "explain_transformer", "InOrder"]
+__all__ = [
+    "TRANSFORMER_METHODS",
+    "PIECE_AGGREGATIONS",
+    "Batch",
+    "encode",
+    "piece_words",
+    "words_from_pieces",
+    "explain_transformer",
+    "InOrder",
+]
 
 TRANSFORMER_METHODS = ("ig", "gradient-shap", "deeplift")
 PIECE_AGGREGATIONS = ("sum", "mean", "max")
@@ -48,12 +56,12 @@ PIECES_PER_PASS = 16384
 class Batch:
     """A batch of documents encoded for the model, with what maps its pieces back to words."""
 
-    ids: torch.Tensor            # (batch, length) piece ids, padded
-    mask: torch.Tensor           # (batch, length) attention mask
-    reference: torch.Tensor      # ids with every piece of a word replaced by the padding piece
-    words: list[np.ndarray]      # per document, per piece: the word it belongs to, or -1
-    covered: list[int]           # per document: words the model read (the row length)
-    total: list[int]             # per document: words in the text
+    ids: torch.Tensor  # (batch, length) piece ids, padded
+    mask: torch.Tensor  # (batch, length) attention mask
+    reference: torch.Tensor  # ids with every piece of a word replaced by the padding piece
+    words: list[np.ndarray]  # per document, per piece: the word it belongs to, or -1
+    covered: list[int]  # per document: words the model read (the row length)
+    total: list[int]  # per document: words in the text
     truncated: list[bool]
 
 
@@ -68,13 +76,13 @@ def piece_words(spans: list[tuple[int, int]], offsets: np.ndarray, special: np.n
     for j, (start, end) in enumerate(offsets.tolist()):
         if special[j] or end <= start:
             continue
-        first = bisect.bisect_right(ends, start)     # the first word ending after the piece starts
-        last = bisect.bisect_left(starts, end)       # words starting before the piece ends are < last
+        first = bisect.bisect_right(ends, start)  # the first word ending after the piece starts
+        last = bisect.bisect_left(starts, end)  # words starting before the piece ends are < last
         if first >= last:
             continue
         if last - first == 1:
             out[j] = first
-        else:   # a piece across words: the one it shares most characters with
+        else:  # a piece across words: the one it shares most characters with
             out[j] = max(range(first, last), key=lambda w: min(end, ends[w]) - max(start, starts[w]))
     return out
 
@@ -98,8 +106,15 @@ def encode(model: ExternalModel, texts: list[str]) -> Batch:
     """``texts`` as one padded batch of pieces (cut at the model's max length), with their references."""
     parts = _parts(model)
     tokenizer = parts.tokenizer
-    encoded = tokenizer(texts, truncation=True, max_length=parts.max_length, padding=True,
-                        return_offsets_mapping=True, return_special_tokens_mask=True, return_tensors="np")
+    encoded = tokenizer(
+        texts,
+        truncation=True,
+        max_length=parts.max_length,
+        padding=True,
+        return_offsets_mapping=True,
+        return_special_tokens_mask=True,
+        return_tensors="np",
+    )
     ids = np.asarray(encoded["input_ids"], dtype=np.int64)
     mask = np.asarray(encoded["attention_mask"], dtype=np.int64)
     offsets = np.asarray(encoded["offset_mapping"], dtype=np.int64)
@@ -119,8 +134,15 @@ def encode(model: ExternalModel, texts: list[str]) -> Batch:
         total.append(len(spans))
         truncated.append(cut)
     device = torch.device(parts.device)
-    return Batch(torch.as_tensor(ids, device=device), torch.as_tensor(mask, device=device),
-                 torch.as_tensor(reference, device=device), words, covered, total, truncated)
+    return Batch(
+        torch.as_tensor(ids, device=device),
+        torch.as_tensor(mask, device=device),
+        torch.as_tensor(reference, device=device),
+        words,
+        covered,
+        total,
+        truncated,
+    )
 
 
 def _parts(model: ExternalModel) -> TransformerParts:
@@ -165,9 +187,20 @@ class InOrder:
                 self.on_rows(done, self.predictions[start:stop].copy())
 
 
-def explain_transformer(model: ExternalModel, texts: list[str], method: str = "ig", *, positive: int = 1,
-                        n_steps: int = 64, n_samples: int = 50, batch_size: int = 32, aggregation: str = "sum",
-                        seed: int = 0, on_batch: OnBatch = None, on_rows: OnRows = None) -> Attribution:
+def explain_transformer(
+    model: ExternalModel,
+    texts: list[str],
+    method: str = "ig",
+    *,
+    positive: int = 1,
+    n_steps: int = 64,
+    n_samples: int = 50,
+    batch_size: int = 32,
+    aggregation: str = "sum",
+    seed: int = 0,
+    on_batch: OnBatch = None,
+    on_rows: OnRows = None,
+) -> Attribution:
     """Word relevance of every text for P(class ``positive``) by ``method`` (see the module's table)."""
     if method not in TRANSFORMER_METHODS:
         raise InputError(f"unknown transformer method {method!r}; use one of {', '.join(TRANSFORMER_METHODS)}")
@@ -177,11 +210,19 @@ def explain_transformer(model: ExternalModel, texts: list[str], method: str = "i
     network = parts.model.eval()
     output = _PositiveProbability(network, positive).eval()
     embeddings = network.get_input_embeddings()
-    makers: dict[str, Callable[..., Attribute]] = {"ig": _integrated_gradients, "gradient-shap": _gradient_shap,
-                                                   "deeplift": _deeplift}
+    makers: dict[str, Callable[..., Attribute]] = {
+        "ig": _integrated_gradients,
+        "gradient-shap": _gradient_shap,
+        "deeplift": _deeplift,
+    }
     attribute = makers[method](output, embeddings, n_steps=n_steps, n_samples=n_samples, seed=seed)
-    lengths = torch.as_tensor([len(ids) for ids in parts.tokenizer(
-        texts, truncation=True, max_length=parts.max_length)["input_ids"]]) if texts else torch.zeros(0)
+    lengths = (
+        torch.as_tensor(
+            [len(ids) for ids in parts.tokenizer(texts, truncation=True, max_length=parts.max_length)["input_ids"]]
+        )
+        if texts
+        else torch.zeros(0)
+    )
     ordered = InOrder(len(texts), on_rows)
     truncated: dict[int, tuple[int, int]] = {}
     worst, references = 0.0, np.zeros(len(texts))
@@ -193,7 +234,7 @@ def explain_transformer(model: ExternalModel, texts: list[str], method: str = "i
             fb = output(batch.reference, batch.mask)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            values = attribute(batch).detach().float().sum(dim=-1).cpu().numpy()   # (batch, length)
+            values = attribute(batch).detach().float().sum(dim=-1).cpu().numpy()  # (batch, length)
         target = (fx - fb).cpu().numpy()
         rows = []
         for k, doc in enumerate(rows_index):
@@ -203,36 +244,55 @@ def explain_transformer(model: ExternalModel, texts: list[str], method: str = "i
             if batch.truncated[k]:
                 truncated[doc] = (batch.covered[k], batch.total[k])
         if method == "deeplift" and worst > ADDITIVITY_TOLERANCE:
-            raise ModelError(f"DeepLIFT values do not add up to the output of {model.spec} (off by {worst:.2g}): "
-                             "its rules do not cover this network's attention, LayerNorm or GELU; use --method ig")
+            raise ModelError(
+                f"DeepLIFT values do not add up to the output of {model.spec} (off by {worst:.2g}): "
+                "its rules do not cover this network's attention, LayerNorm or GELU; use --method ig"
+            )
         references[rows_index] = fb.cpu().numpy()
         ordered.add(rows_index, rows, fx.cpu().numpy())
         if on_batch:
             on_batch(len(rows_index))
-    reference = (f"per document, its word pieces replaced by {parts.tokenizer.pad_token}"
-                 + {"ig": f"; {n_steps} steps", "gradient-shap": f"; {n_samples} samples", "deeplift": ""}[method])
-    return Attribution(method, ordered.rows, ordered.predictions,
-                       float(references.mean()) if len(texts) else 0.0, worst, reference, truncated)
+    reference = (
+        f"per document, its word pieces replaced by {parts.tokenizer.pad_token}"
+        + {"ig": f"; {n_steps} steps", "gradient-shap": f"; {n_samples} samples", "deeplift": ""}[method]
+    )
+    return Attribution(
+        method,
+        ordered.rows,
+        ordered.predictions,
+        float(references.mean()) if len(texts) else 0.0,
+        worst,
+        reference,
+        truncated,
+    )
 
 
 Attribute = Callable[[Batch], torch.Tensor]
 
 
-def _integrated_gradients(output: torch.nn.Module, embeddings: torch.nn.Module, *, n_steps: int, **_: object) -> Attribute:
+def _integrated_gradients(
+    output: torch.nn.Module, embeddings: torch.nn.Module, *, n_steps: int, **_: object
+) -> Attribute:
     from captum.attr import LayerIntegratedGradients
 
     ig = LayerIntegratedGradients(output, embeddings)
 
     def attribute(batch: Batch) -> torch.Tensor:
         per_pass = max(1, PIECES_PER_PASS // max(1, batch.ids.shape[1]))
-        return ig.attribute(batch.ids, baselines=batch.reference, additional_forward_args=(batch.mask,),
-                            n_steps=n_steps, internal_batch_size=per_pass)
+        return ig.attribute(
+            batch.ids,
+            baselines=batch.reference,
+            additional_forward_args=(batch.mask,),
+            n_steps=n_steps,
+            internal_batch_size=per_pass,
+        )
 
     return attribute
 
 
-def _gradient_shap(output: torch.nn.Module, embeddings: torch.nn.Module, *, n_samples: int, seed: int,
-                   **_: object) -> Attribute:
+def _gradient_shap(
+    output: torch.nn.Module, embeddings: torch.nn.Module, *, n_samples: int, seed: int, **_: object
+) -> Attribute:
     from captum.attr import GradientShap
 
     def at_embeddings(embedded: torch.Tensor, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
@@ -247,13 +307,14 @@ def _gradient_shap(output: torch.nn.Module, embeddings: torch.nn.Module, *, n_sa
     def attribute(batch: Batch) -> torch.Tensor:
         torch.manual_seed(seed)
         out = []
-        for k in range(batch.ids.shape[0]):   # one reference per document: captum draws from one set per call
+        for k in range(batch.ids.shape[0]):  # one reference per document: captum draws from one set per call
             length = int(batch.mask[k].sum())
-            ids, mask = batch.ids[k:k + 1, :length], batch.mask[k:k + 1, :length]
+            ids, mask = batch.ids[k : k + 1, :length], batch.mask[k : k + 1, :length]
             with torch.no_grad():
-                x, b = embeddings(ids), embeddings(batch.reference[k:k + 1, :length])
-            values = shap.attribute(x, baselines=b, n_samples=n_samples, stdevs=0.0,
-                                    additional_forward_args=(ids, mask))
+                x, b = embeddings(ids), embeddings(batch.reference[k : k + 1, :length])
+            values = shap.attribute(
+                x, baselines=b, n_samples=n_samples, stdevs=0.0, additional_forward_args=(ids, mask)
+            )
             full = torch.zeros(1, batch.ids.shape[1], values.shape[-1], device=values.device)
             full[:, :length] = values
             out.append(full)

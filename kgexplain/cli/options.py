@@ -21,43 +21,156 @@ from ..models.training import MODELS
 from ..store import TripleStore, open_store
 
 __all__ = [
-    "console", "err", "fail", "handle_errors", "progress_bar", "open_db",
-    "StoreOpt", "EndpointOpt", "OutOpt", "DatasetOpt", "PresetOpt", "ThetaOpt", "ConfOpt", "SupOpt", "LenOpt",
-    "MeasureOpt", "ModelOpt", "MethodOpt", "LabelsOpt", "TargetOpt", "MaxEvalsOpt", "StepsOpt", "AggregationOpt",
-    "FallbackOpt", "MaxTokensOpt", "GroundCaseOpt", "OccurrencesOpt", "DisambiguationOpt", "DeviceOpt", "EpochsOpt",
-    "TopOpt", "VerboseOpt", "ThreadsOpt",
+    "console",
+    "err",
+    "fail",
+    "handle_errors",
+    "progress_bar",
+    "open_db",
+    "StoreOpt",
+    "EndpointOpt",
+    "OutOpt",
+    "DatasetOpt",
+    "PresetOpt",
+    "ThetaOpt",
+    "ConfOpt",
+    "SupOpt",
+    "LenOpt",
+    "MeasureOpt",
+    "ModelOpt",
+    "MethodOpt",
+    "LabelsOpt",
+    "TargetOpt",
+    "MaxEvalsOpt",
+    "StepsOpt",
+    "AggregationOpt",
+    "FallbackOpt",
+    "MaxTokensOpt",
+    "GroundCaseOpt",
+    "OccurrencesOpt",
+    "DisambiguationOpt",
+    "DeviceOpt",
+    "EpochsOpt",
+    "TopOpt",
+    "VerboseOpt",
+    "ThreadsOpt",
 ]
 
 console = Console()
 err = Console(stderr=True)
 
-StoreOpt = Annotated[Path | None, typer.Option("--store", envvar="KGX_STORE", help="Embedded store directory (default: OUT/store).")]
-EndpointOpt = Annotated[str | None, typer.Option("--endpoint", envvar="KGX_ENDPOINT", help="A SPARQL 1.1 endpoint (query URL) instead of the embedded store.")]
+StoreOpt = Annotated[
+    Path | None, typer.Option("--store", envvar="KGX_STORE", help="Embedded store directory (default: OUT/store).")
+]
+EndpointOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--endpoint", envvar="KGX_ENDPOINT", help="A SPARQL 1.1 endpoint (query URL) instead of the embedded store."
+    ),
+]
 OutOpt = Annotated[Path, typer.Option("--out", help="Directory for the store, model, exports and summary.")]
 DatasetOpt = Annotated[str, typer.Option("--dataset", help="Dataset name inside the store.")]
-PresetOpt = Annotated[str, typer.Option("--preset", help=f"Settings preset: {', '.join(PRESETS)} (paper: the paper's θ = 1.0 and confmin; in run and demo also 500 SHAP references and entity tokens; see docs/defaults.md).")]
+PresetOpt = Annotated[
+    str,
+    typer.Option(
+        "--preset",
+        help=f"Settings preset: {', '.join(PRESETS)} (paper: the paper's θ = 1.0 and confmin; in run and demo also 500 SHAP references and entity tokens; see docs/defaults.md).",
+    ),
+]
 ThetaOpt = Annotated[float | None, typer.Option("--theta", help="TC threshold θ in (0.5, 1] (overrides the preset).")]
 ConfOpt = Annotated[float | None, typer.Option("--min-confidence", help="confmin (overrides the preset).")]
 SupOpt = Annotated[int | None, typer.Option("--min-support", help="supmin, in entities.")]
 LenOpt = Annotated[int | None, typer.Option("--max-length", help="Longest antecedent.")]
 MeasureOpt = Annotated[str | None, typer.Option("--measure", help="TC, TS, WTS or H: accepts and ranks rules.")]
-ModelOpt = Annotated[str, typer.Option("--model", help=f"Classifier to train: {', '.join(MODELS)}; or your own, explained without training: hf:DIR (save_pretrained), sklearn:FILE (joblib/skops), python:MODULE:FUNCTION.")]
-MethodOpt = Annotated[str | None, typer.Option("--method", help=f"Attribution method: {', '.join(METHODS)} (default shap); for your own model ig, gradient-shap, deeplift (hf:) or partition (any; default for sklearn:/python:).")]
-LabelsOpt = Annotated[str | None, typer.Option("--labels", help="Your model's outputs, in order, comma-separated (default: its id2label, classes_ or FUNCTION.labels); they must include the data's class names.")]
-TargetOpt = Annotated[str | None, typer.Option("--target", help="More than two classes: explain every document for this class (default: each document's predicted class); rules are mined per class, one-vs-rest.")]
-MaxEvalsOpt = Annotated[int, typer.Option("--max-evals", help="shap Partition explainer (sklearn:, python:, --method partition): model calls per document.")]
-StepsOpt = Annotated[int | None, typer.Option("--steps", help="hf: models: integrated-gradients steps (default 64) or GradientSHAP samples (default 50); fewer is faster and less exact.")]
-AggregationOpt = Annotated[str, typer.Option("--aggregation", help="Parts → whole relevance: a word's sub-word pieces (hf: models) and a mention's tokens; sum, mean or max.")]
-FallbackOpt = Annotated[str | None, typer.Option("--fallback", help="Method to use when --method does not apply to the model.")]
-MaxTokensOpt = Annotated[int | None, typer.Option("--max-tokens", help="Longest input the model reads (default: the model's own).")]
-GroundCaseOpt = Annotated[str, typer.Option("--ground-case", help="Grounding: cased (a mention starts with a capital), any, or auto (cased unless the texts are lower-cased).")]
-OccurrencesOpt = Annotated[str, typer.Option("--occurrences", help="Grounding: all (every mention of an entity in a document) or first-per-document (only its first, as a Wikipedia link).")]
-DisambiguationOpt = Annotated[str, typer.Option("--disambiguation", help="Grounding, a label several entities share: context (the one linked to the document's other entities when the one with most facts is not) or degree (always the one with most facts).")]
+ModelOpt = Annotated[
+    str,
+    typer.Option(
+        "--model",
+        help=f"Classifier to train: {', '.join(MODELS)}; or your own, explained without training: hf:DIR (save_pretrained), sklearn:FILE (joblib/skops), python:MODULE:FUNCTION.",
+    ),
+]
+MethodOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--method",
+        help=f"Attribution method: {', '.join(METHODS)} (default shap); for your own model ig, gradient-shap, deeplift (hf:) or partition (any; default for sklearn:/python:).",
+    ),
+]
+LabelsOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--labels",
+        help="Your model's outputs, in order, comma-separated (default: its id2label, classes_ or FUNCTION.labels); they must include the data's class names.",
+    ),
+]
+TargetOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--target",
+        help="More than two classes: explain every document for this class (default: each document's predicted class); rules are mined per class, one-vs-rest.",
+    ),
+]
+MaxEvalsOpt = Annotated[
+    int,
+    typer.Option(
+        "--max-evals",
+        help="shap Partition explainer (sklearn:, python:, --method partition): model calls per document.",
+    ),
+]
+StepsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--steps",
+        help="hf: models: integrated-gradients steps (default 64) or GradientSHAP samples (default 50); fewer is faster and less exact.",
+    ),
+]
+AggregationOpt = Annotated[
+    str,
+    typer.Option(
+        "--aggregation",
+        help="Parts → whole relevance: a word's sub-word pieces (hf: models) and a mention's tokens; sum, mean or max.",
+    ),
+]
+FallbackOpt = Annotated[
+    str | None, typer.Option("--fallback", help="Method to use when --method does not apply to the model.")
+]
+MaxTokensOpt = Annotated[
+    int | None, typer.Option("--max-tokens", help="Longest input the model reads (default: the model's own).")
+]
+GroundCaseOpt = Annotated[
+    str,
+    typer.Option(
+        "--ground-case",
+        help="Grounding: cased (a mention starts with a capital), any, or auto (cased unless the texts are lower-cased).",
+    ),
+]
+OccurrencesOpt = Annotated[
+    str,
+    typer.Option(
+        "--occurrences",
+        help="Grounding: all (every mention of an entity in a document) or first-per-document (only its first, as a Wikipedia link).",
+    ),
+]
+DisambiguationOpt = Annotated[
+    str,
+    typer.Option(
+        "--disambiguation",
+        help="Grounding, a label several entities share: context (the one linked to the document's other entities when the one with most facts is not) or degree (always the one with most facts).",
+    ),
+]
 DeviceOpt = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
-EpochsOpt = Annotated[int | None, typer.Option("--epochs", help="Maximum training epochs (early stopping on validation loss).")]
+EpochsOpt = Annotated[
+    int | None, typer.Option("--epochs", help="Maximum training epochs (early stopping on validation loss).")
+]
 TopOpt = Annotated[int, typer.Option("--top", help="How many rules to print.")]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Log progress details to stderr.")]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads torch uses (default: $KGX_THREADS, else 1 on ≤ 2 cores, else the cores the load average leaves free).")]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        help="CPU threads torch uses (default: $KGX_THREADS, else 1 on ≤ 2 cores, else the cores the load average leaves free).",
+    ),
+]
 
 
 def fail(exc: KgExplainError) -> typer.Exit:
@@ -81,8 +194,14 @@ def handle_errors() -> Iterator[None]:
 @contextmanager
 def progress_bar() -> Iterator[Callable[[str, int, int | None], None]]:
     """A ``runs.Progress`` that draws one bar per task on stderr."""
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TimeElapsedColumn(), console=err, transient=False) as bar:
+    with Progress(
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
+    ) as bar:
         tasks: dict[str, TaskID] = {}
 
         def update(task: str, completed: int, total: int | None) -> None:

@@ -44,8 +44,21 @@ import polars as pl
 from ..errors import InputError
 from ..mining.rules import Item, Rule
 
-__all__ = ["Assignment", "SetMetrics", "assign_classes", "set_metrics", "overlap", "PAPER_TABLE1", "CONFLICTS",
-           "COVERAGE_BASES", "check_conflicts", "assign_supporters", "class_metrics", "macro", "score_sets"]
+__all__ = [
+    "Assignment",
+    "SetMetrics",
+    "assign_classes",
+    "set_metrics",
+    "overlap",
+    "PAPER_TABLE1",
+    "CONFLICTS",
+    "COVERAGE_BASES",
+    "check_conflicts",
+    "assign_supporters",
+    "class_metrics",
+    "macro",
+    "score_sets",
+]
 
 #: How an entity satisfying rules of both classes is scored; the first is the default.
 CONFLICTS = ("confident", "drop", "union")
@@ -55,21 +68,21 @@ COVERAGE_BASES = ("test", "train")
 
 @dataclass
 class Assignment:
-    classes: dict[str, str]          # entity IRI -> "Pos" | "Neg" (a class name), or "both" (conflicts="union")
-    ties: int                        # entities matching rules of several classes, the two best equally confident
-    conflicts: int = 0               # entities matching rules of several classes, however scored
+    classes: dict[str, str]  # entity IRI -> "Pos" | "Neg" (a class name), or "both" (conflicts="union")
+    ties: int  # entities matching rules of several classes, the two best equally confident
+    conflicts: int = 0  # entities matching rules of several classes, however scored
     #: entity IRI -> the classes it counts for: one, or (conflicts="union") every class whose rules it matches
     members: dict[str, frozenset[str]] = field(default_factory=dict)
 
 
 @dataclass
 class SetMetrics:
-    entities: int                    # test-mentioned entities in the set
-    covered: int                     # of them, covered by a rule (ties excluded)
-    occurrences: int                 # test occurrences of the covered entities
+    entities: int  # test-mentioned entities in the set
+    covered: int  # of them, covered by a rule (ties excluded)
+    occurrences: int  # test occurrences of the covered entities
     acc_imp: float
     acc_overall: float
-    coverage: float                  # covered / entities: the test base
+    coverage: float  # covered / entities: the test base
     #: the train base: training transactions covered / all of them (NaN for the unseen set, which has none)
     train_entities: int = 0
     train_covered: int = 0
@@ -87,12 +100,13 @@ def check_conflicts(conflicts: str) -> None:
         raise InputError(f"unknown --conflicts {conflicts!r}; use {', '.join(CONFLICTS)}")
 
 
-def assign_classes(rules: Iterable[Rule], entity_items: Mapping[str, set[Item]], measure: str,
-                   conflicts: str = "confident") -> Assignment:
+def assign_classes(
+    rules: Iterable[Rule], entity_items: Mapping[str, set[Item]], measure: str, conflicts: str = "confident"
+) -> Assignment:
     """Each entity's class from the rules whose antecedent its items satisfy; an entity satisfying rules
     of both classes is scored as ``conflicts`` says (module docstring)."""
     check_conflicts(conflicts)
-    best: dict[str, dict[str, float]] = {}           # entity -> class -> best confidence among its rules
+    best: dict[str, dict[str, float]] = {}  # entity -> class -> best confidence among its rules
     for rule in rules:
         antecedent = set(rule.antecedent)
         score = rule.confidence[measure]
@@ -103,8 +117,9 @@ def assign_classes(rules: Iterable[Rule], entity_items: Mapping[str, set[Item]],
     return _resolve(best, conflicts)
 
 
-def assign_supporters(rules: Iterable[Rule], transactions: Sequence[str], measure: str,
-                      conflicts: str = "confident") -> Assignment:
+def assign_supporters(
+    rules: Iterable[Rule], transactions: Sequence[str], measure: str, conflicts: str = "confident"
+) -> Assignment:
     """Like ``assign_classes`` for the transactions the rules were mined from, read off each rule's
     supporting set (``Rule.entities``, positions in ``transactions``) instead of matching items."""
     check_conflicts(conflicts)
@@ -139,8 +154,14 @@ def _resolve(best: Mapping[str, Mapping[str, float]], conflicts: str) -> Assignm
     return Assignment(classes, ties, both, members)
 
 
-def set_metrics(occurrences: pl.DataFrame, classes: Mapping[str, str], entities: set[str], *,
-                train_classes: Mapping[str, str] | None = None, train_entities: set[str] | None = None) -> SetMetrics:
+def set_metrics(
+    occurrences: pl.DataFrame,
+    classes: Mapping[str, str],
+    entities: set[str],
+    *,
+    train_classes: Mapping[str, str] | None = None,
+    train_entities: set[str] | None = None,
+) -> SetMetrics:
     """``occurrences``: one row per test mention (columns entity, relevance, score = P(positive) of its
     document); ``entities``: the test-mentioned entities of the set (all, or unseen). Given the training
     transactions (``train_entities``) and their classes under the same rules, also the train-base coverage."""
@@ -163,9 +184,16 @@ def set_metrics(occurrences: pl.DataFrame, classes: Mapping[str, str], entities:
     return result
 
 
-def class_metrics(occurrences: pl.DataFrame, members: Mapping[str, frozenset[str]], entities: set[str], cls: str,
-                  index: int, *, train_members: Mapping[str, frozenset[str]] | None = None,
-                  train_entities: set[str] | None = None) -> SetMetrics:
+def class_metrics(
+    occurrences: pl.DataFrame,
+    members: Mapping[str, frozenset[str]],
+    entities: set[str],
+    cls: str,
+    index: int,
+    *,
+    train_members: Mapping[str, frozenset[str]] | None = None,
+    train_entities: set[str] | None = None,
+) -> SetMetrics:
     """One class's metrics with more than two classes, one-vs-rest (module docstring). ``occurrences``: one row
     per test mention (columns entity, relevance, explained: the label its document is explained for, predicted:
     the document's predicted label); ``members``: the classes each entity counts for (``Assignment.members``);
@@ -178,8 +206,14 @@ def class_metrics(occurrences: pl.DataFrame, members: Mapping[str, frozenset[str
         overall = rows.select((pl.col("predicted") == index).mean()).item()
     else:
         imp = overall = float("nan")
-    result = SetMetrics(len(entities), len(covered), rows.height, float(imp), float(overall),
-                        len(covered) / len(entities) if entities else float("nan"))
+    result = SetMetrics(
+        len(entities),
+        len(covered),
+        rows.height,
+        float(imp),
+        float(overall),
+        len(covered) / len(entities) if entities else float("nan"),
+    )
     if train_entities is not None:
         taken = sum(1 for e in train_entities if cls in (train_members or {}).get(e, ()))
         result.train_entities, result.train_covered = len(train_entities), taken
@@ -187,9 +221,14 @@ def class_metrics(occurrences: pl.DataFrame, members: Mapping[str, frozenset[str
     return result
 
 
-def macro(per_class: Mapping[str, SetMetrics], entities: set[str], members: Mapping[str, frozenset[str]], *,
-          train_members: Mapping[str, frozenset[str]] | None = None,
-          train_entities: set[str] | None = None) -> SetMetrics:
+def macro(
+    per_class: Mapping[str, SetMetrics],
+    entities: set[str],
+    members: Mapping[str, frozenset[str]],
+    *,
+    train_members: Mapping[str, frozenset[str]] | None = None,
+    train_entities: set[str] | None = None,
+) -> SetMetrics:
     """The macro average of ``class_metrics`` over the classes: Acc_imp and Acc_overall are the unweighted means
     of the classes that cover an entity (a class whose rules cover none has no accuracy to average); coverage
     is the share of the entities that any class's rules take."""
@@ -199,9 +238,14 @@ def macro(per_class: Mapping[str, SetMetrics], entities: set[str], members: Mapp
         return sum(kept) / len(kept) if kept else float("nan")
 
     covered = sum(1 for e in entities if members.get(e))
-    result = SetMetrics(len(entities), covered, sum(m.occurrences for m in per_class.values()),
-                        mean(m.acc_imp for m in per_class.values()), mean(m.acc_overall for m in per_class.values()),
-                        covered / len(entities) if entities else float("nan"))
+    result = SetMetrics(
+        len(entities),
+        covered,
+        sum(m.occurrences for m in per_class.values()),
+        mean(m.acc_imp for m in per_class.values()),
+        mean(m.acc_overall for m in per_class.values()),
+        covered / len(entities) if entities else float("nan"),
+    )
     if train_entities is not None:
         taken = sum(1 for e in train_entities if (train_members or {}).get(e))
         result.train_entities, result.train_covered = len(train_entities), taken
@@ -209,22 +253,43 @@ def macro(per_class: Mapping[str, SetMetrics], entities: set[str], members: Mapp
     return result
 
 
-def score_sets(test: pl.DataFrame, assignment: Assignment, supporters: Assignment, test_entities: set[str],
-               unseen: set[str], seen: set[str], classes: Sequence[str] = ()
-               ) -> tuple[dict[str, SetMetrics], dict[str, dict[str, SetMetrics]]]:
+def score_sets(
+    test: pl.DataFrame,
+    assignment: Assignment,
+    supporters: Assignment,
+    test_entities: set[str],
+    unseen: set[str],
+    seen: set[str],
+    classes: Sequence[str] = (),
+) -> tuple[dict[str, SetMetrics], dict[str, dict[str, SetMetrics]]]:
     """The metrics of one rule set on the test mentions, for "all" test-mentioned entities and the "unseen" ones:
     ({set: metrics}, {set: {class: metrics}}). Two classes (``classes`` empty): ``set_metrics``, no per-class
     part; more: the macro average and each class's ``class_metrics`` (``test`` then has explained, predicted)."""
     if not classes:
-        return ({"all": set_metrics(test, assignment.classes, test_entities, train_classes=supporters.classes,
-                                    train_entities=seen),
-                 "unseen": set_metrics(test, assignment.classes, unseen)}, {})
+        return (
+            {
+                "all": set_metrics(
+                    test, assignment.classes, test_entities, train_classes=supporters.classes, train_entities=seen
+                ),
+                "unseen": set_metrics(test, assignment.classes, unseen),
+            },
+            {},
+        )
     members, train = assignment.members, supporters.members
-    per_class = {"all": {c: class_metrics(test, members, test_entities, c, i, train_members=train,
-                                          train_entities=seen) for i, c in enumerate(classes)},
-                 "unseen": {c: class_metrics(test, members, unseen, c, i) for i, c in enumerate(classes)}}
-    return ({"all": macro(per_class["all"], test_entities, members, train_members=train, train_entities=seen),
-             "unseen": macro(per_class["unseen"], unseen, members)}, per_class)
+    per_class = {
+        "all": {
+            c: class_metrics(test, members, test_entities, c, i, train_members=train, train_entities=seen)
+            for i, c in enumerate(classes)
+        },
+        "unseen": {c: class_metrics(test, members, unseen, c, i) for i, c in enumerate(classes)},
+    }
+    return (
+        {
+            "all": macro(per_class["all"], test_entities, members, train_members=train, train_entities=seen),
+            "unseen": macro(per_class["unseen"], unseen, members),
+        },
+        per_class,
+    )
 
 
 def overlap(a: set[str], b: set[str]) -> tuple[float, float]:
@@ -239,14 +304,30 @@ def overlap(a: set[str], b: set[str]) -> tuple[float, float]:
 #: The paper's Table 1, painters rows: (model, set) -> measure -> (Acc_imp, Acc_overall, coverage or None).
 #: Its "LSTM" rows for painters are the Bi-LSTM of App. A, our ``bilstm``.
 PAPER_TABLE1: dict[tuple[str, str], dict[str, tuple[float, float, float | None]]] = {
-    ("cnn", "all"): {"TC": (0.80, 0.69, 0.45), "TS": (0.69, 0.49, 0.96), "WTS": (0.73, 0.70, 0.96),
-                     "H": (0.86, 0.75, 0.43)},
-    ("cnn", "unseen"): {"TC": (0.79, 0.72, None), "TS": (0.71, 0.53, None), "WTS": (0.51, 0.47, None),
-                        "H": (0.80, 0.72, None)},
-    ("bilstm", "all"): {"TC": (0.85, 0.73, 0.59), "TS": (0.74, 0.55, 0.97), "WTS": (0.77, 0.68, 0.96),
-                      "H": (0.86, 0.74, 0.58)},
-    ("bilstm", "unseen"): {"TC": (0.81, 0.70, None), "TS": (0.73, 0.59, None), "WTS": (0.74, 0.60, None),
-                         "H": (0.81, 0.70, None)},
+    ("cnn", "all"): {
+        "TC": (0.80, 0.69, 0.45),
+        "TS": (0.69, 0.49, 0.96),
+        "WTS": (0.73, 0.70, 0.96),
+        "H": (0.86, 0.75, 0.43),
+    },
+    ("cnn", "unseen"): {
+        "TC": (0.79, 0.72, None),
+        "TS": (0.71, 0.53, None),
+        "WTS": (0.51, 0.47, None),
+        "H": (0.80, 0.72, None),
+    },
+    ("bilstm", "all"): {
+        "TC": (0.85, 0.73, 0.59),
+        "TS": (0.74, 0.55, 0.97),
+        "WTS": (0.77, 0.68, 0.96),
+        "H": (0.86, 0.74, 0.58),
+    },
+    ("bilstm", "unseen"): {
+        "TC": (0.81, 0.70, None),
+        "TS": (0.73, 0.59, None),
+        "WTS": (0.74, 0.60, None),
+        "H": (0.81, 0.70, None),
+    },
 }
 #: The paper's model accuracy on painters (both models).
 PAPER_ACCURACY = {"cnn": 0.71, "bilstm": 0.71}
@@ -260,15 +341,19 @@ class ContextMetrics:
     """Out-of-context validity of one class's rules (Table 3): the model's P(positive) on outside texts
     about the entities those rules cover."""
 
-    rules: int                       # rules of the class that cover at least one entity with a text
-    texts: int                       # distinct covered entities with a text
-    avg_score: float                 # mean P(positive) over those texts
-    avg_rule_score: float            # mean over rules of each rule's mean P(positive)
-    r_pos: float                     # share of those texts with P(positive) > 0.5
+    rules: int  # rules of the class that cover at least one entity with a text
+    texts: int  # distinct covered entities with a text
+    avg_score: float  # mean P(positive) over those texts
+    avg_rule_score: float  # mean over rules of each rule's mean P(positive)
+    r_pos: float  # share of those texts with P(positive) > 0.5
 
 
-def context_metrics(rules: Iterable[Rule], entity_items: Mapping[str, set[Item]],
-                    scores: Mapping[str, float], hits: Mapping[str, bool] | None = None) -> dict[str, ContextMetrics]:
+def context_metrics(
+    rules: Iterable[Rule],
+    entity_items: Mapping[str, set[Item]],
+    scores: Mapping[str, float],
+    hits: Mapping[str, bool] | None = None,
+) -> dict[str, ContextMetrics]:
     """Table 3 per class. ``entity_items``: the items of every entity that has an outside text;
     ``scores``: the model's P(positive) on each such entity's text. An entity covered by rules of both
     classes counts for both: the table asks what each class's rules pick out, not how an entity is
@@ -286,9 +371,12 @@ def context_metrics(rules: Iterable[Rule], entity_items: Mapping[str, set[Item]]
     for cls, (entities, rule_means) in per_class.items():
         values = [scores[e] for e in entities]
         out[cls] = ContextMetrics(
-            len(rule_means), len(values),
+            len(rule_means),
+            len(values),
             sum(values) / len(values) if values else float("nan"),
             sum(rule_means) / len(rule_means) if rule_means else float("nan"),
             sum((hits[e] if hits is not None else scores[e] > 0.5) for e in entities) / len(values)
-            if values else float("nan"))
+            if values
+            else float("nan"),
+        )
     return out

@@ -71,8 +71,9 @@ def _overlaps(sets: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarra
         return empty, empty, empty
     indices = np.concatenate(sets)
     indptr = np.concatenate([[0], np.cumsum(sizes)])
-    incidence = sparse.csr_matrix((np.ones(len(indices), dtype=np.int64), indices, indptr),
-                                  shape=(len(sets), int(indices.max()) + 1))
+    incidence = sparse.csr_matrix(
+        (np.ones(len(indices), dtype=np.int64), indices, indptr), shape=(len(sets), int(indices.max()) + 1)
+    )
     pairs = sparse.triu(incidence @ incidence.T, k=1).tocoo()
     keep = pairs.data > 0
     rows, cols, counts = (np.asarray(a, dtype=np.int64)[keep] for a in (pairs.row, pairs.col, pairs.data))
@@ -94,9 +95,15 @@ def rule_graph(rules: list[Rule], measure: str = "H") -> nx.Graph:
     for i, (rule, entities) in enumerate(zip(rules, sets, strict=True)):
         if measure not in rule.confidence:
             raise InputError(f"rule {i} ({rule.key()}) has no {measure} confidence")
-        graph.add_node(i, key=rule.key(), label=rule.labels.get("rule") or rule.key(),
-                       consequent=rule.consequent, support=int(rule.support),
-                       confidence=float(rule.confidence[measure]), entities=entities.tolist())
+        graph.add_node(
+            i,
+            key=rule.key(),
+            label=rule.labels.get("rule") or rule.key(),
+            consequent=rule.consequent,
+            support=int(rule.support),
+            confidence=float(rule.confidence[measure]),
+            entities=entities.tolist(),
+        )
     rows, cols, counts = _overlaps(sets)
     for i, j, overlap in zip(rows.tolist(), cols.tolist(), counts.tolist(), strict=True):
         union = len(sets[i]) + len(sets[j]) - overlap
@@ -115,9 +122,14 @@ def graph_data(graph: nx.Graph) -> dict[str, Any]:
     components = closed_sets(graph)
     component_of = {node: k for k, members in enumerate(components) for node in members}
     nodes = [
-        {"id": int(node), "label": str(attrs["label"]), "consequent": str(attrs["consequent"]),
-         "support": int(attrs["support"]), "confidence": float(attrs["confidence"]),
-         "component": component_of[node]}
+        {
+            "id": int(node),
+            "label": str(attrs["label"]),
+            "consequent": str(attrs["consequent"]),
+            "support": int(attrs["support"]),
+            "confidence": float(attrs["confidence"]),
+            "component": component_of[node],
+        }
         for node, attrs in sorted(graph.nodes(data=True))
     ]
     links = [
@@ -154,8 +166,12 @@ def _snap(points: np.ndarray) -> np.ndarray:
         cx, cy = round(float(x)), round(float(y))
         ring = 0
         while True:
-            cells = [(cx + dx, cy + dy) for dx in range(-ring, ring + 1) for dy in range(-ring, ring + 1)
-                     if max(abs(dx), abs(dy)) == ring and (cx + dx, cy + dy) not in taken]
+            cells = [
+                (cx + dx, cy + dy)
+                for dx in range(-ring, ring + 1)
+                for dy in range(-ring, ring + 1)
+                if max(abs(dx), abs(dy)) == ring and (cx + dx, cy + dy) not in taken
+            ]
             if cells:
                 best = min(cells, key=lambda c: ((c[0] - x) ** 2 + (c[1] - y) ** 2, c))
                 taken.add(best)
@@ -179,7 +195,7 @@ def _separate(points: np.ndarray, seed: int, rounds: int = 200) -> np.ndarray:
         delta = points[pairs[:, 1]] - points[pairs[:, 0]]
         distance = np.hypot(delta[:, 0], delta[:, 1])
         same = distance < 1e-9
-        if same.any():                      # coincident points: part them in a random (seeded) direction
+        if same.any():  # coincident points: part them in a random (seeded) direction
             delta[same] = rng.normal(size=(int(same.sum()), 2))
             distance[same] = np.hypot(delta[same, 0], delta[same, 1])
         push = ((1.02 - distance) / 2 / distance)[:, None] * delta
@@ -188,8 +204,9 @@ def _separate(points: np.ndarray, seed: int, rounds: int = 200) -> np.ndarray:
     return _snap(points)
 
 
-def _packed_layout(graph: nx.Graph, components: list[list[int]], seed: int,
-                   label_room: float = 0.0) -> dict[int, np.ndarray]:
+def _packed_layout(
+    graph: nx.Graph, components: list[list[int]], seed: int, label_room: float = 0.0
+) -> dict[int, np.ndarray]:
     """Node centres in units of the smallest allowed distance between two of them: a seeded spring layout
     per component, spread until no two nodes are closer than 1, the components' boxes (``label_room`` wider,
     for the labels of their rightmost nodes) packed in shelves (largest first) half a unit apart, the shelves'
@@ -202,17 +219,22 @@ def _packed_layout(graph: nx.Graph, components: list[list[int]], seed: int,
         else:
             spring = _spring(graph.subgraph(members), 0.9 * math.sqrt(len(members)), seed)
             local = _separate(np.array([spring[node] for node in members]), seed)
-        local = local - local.min(axis=0) + 0.5          # each node is a unit wide: its box starts at 0
+        local = local - local.min(axis=0) + 0.5  # each node is a unit wide: its box starts at 0
         placed.append((members, local))
     sizes = [local.max(axis=0) + (0.5 + label_room, 0.5) for _, local in placed]
     widest, total = max(w for w, _ in sizes), sum(w + gap for w, _ in sizes)
     shelves = [_shelves(sizes, width, gap) for width in np.geomspace(widest, max(total, widest), 40)]
     corners, _ = min(shelves, key=lambda packed: abs(math.log(packed[1][0] / packed[1][1] / 1.6)))
-    return {node: local[k] + corner for (members, local), corner in zip(placed, corners, strict=True)
-            for k, node in enumerate(members)}
+    return {
+        node: local[k] + corner
+        for (members, local), corner in zip(placed, corners, strict=True)
+        for k, node in enumerate(members)
+    }
 
 
-def _shelves(sizes: list[np.ndarray], width: float, gap: float) -> tuple[list[tuple[float, float]], tuple[float, float]]:
+def _shelves(
+    sizes: list[np.ndarray], width: float, gap: float
+) -> tuple[list[tuple[float, float]], tuple[float, float]]:
     """Boxes of ``sizes`` placed left to right in rows no wider than ``width``: their corners and the extent."""
     corners = []
     x = y = row_height = right = 0.0
@@ -228,9 +250,9 @@ def _shelves(sizes: list[np.ndarray], width: float, gap: float) -> tuple[list[tu
 
 _DPI = 100
 _LABEL_PT, _TITLE_PT, _NOTE_PT = 8.0, 12.0, 9.0
-_MARGIN = 16.0        # px around everything
-_LABEL_PAD = 2.0      # px between a label's text and the edge of its box
-_LABEL_GAP = 3.0      # px between a node's marker and its label
+_MARGIN = 16.0  # px around everything
+_LABEL_PAD = 2.0  # px between a label's text and the edge of its box
+_LABEL_GAP = 3.0  # px between a node's marker and its label
 
 
 @dataclass(frozen=True)
@@ -268,8 +290,11 @@ class _Text:
         from matplotlib.font_manager import FontProperties
 
         self.renderer = RendererAgg(8, 8, _DPI)
-        self.props = {(pt, bold): FontProperties(size=pt, weight="bold" if bold else "normal")
-                      for pt in (_LABEL_PT, _TITLE_PT, _NOTE_PT) for bold in (False, True)}
+        self.props = {
+            (pt, bold): FontProperties(size=pt, weight="bold" if bold else "normal")
+            for pt in (_LABEL_PT, _TITLE_PT, _NOTE_PT)
+            for bold in (False, True)
+        }
 
     def size(self, text: str, pt: float, bold: bool = False) -> tuple[float, float]:
         width, _, _ = self.renderer.get_text_width_height_descent(text, self.props[pt, bold], ismath=False)
@@ -302,8 +327,13 @@ def _label_spots(x: float, y: float, r: float, w: float, h: float) -> Iterator[t
             yield x - w / 2, (y - r - g - h if dy < 0 else y + r + g) + dy
 
 
-def _free(box: tuple[float, float, float, float], area: tuple[float, float, float, float],
-          boxes: list[tuple[float, float, float, float]], centres: np.ndarray, radii: np.ndarray) -> bool:
+def _free(
+    box: tuple[float, float, float, float],
+    area: tuple[float, float, float, float],
+    boxes: list[tuple[float, float, float, float]],
+    centres: np.ndarray,
+    radii: np.ndarray,
+) -> bool:
     """Whether ``box`` lies in ``area`` and clear of the other labels' boxes and of every marker."""
     left, top, right, bottom = box
     if left < area[0] or top < area[1] or right > area[2] or bottom > area[3]:
@@ -328,8 +358,7 @@ def _heading(graph: nx.Graph, components: int) -> tuple[str, list[tuple[str, str
     return note, [(f"→ {c} ({counts[c]})", class_colour(c)) for c in classes]
 
 
-def graph_picture(graph: nx.Graph, title: str | None = None, max_labels: int = 30, *,
-                  seed: int = 0) -> GraphPicture:
+def graph_picture(graph: nx.Graph, title: str | None = None, max_labels: int = 30, *, seed: int = 0) -> GraphPicture:
     """The geometry of ``render_png``'s drawing, in PNG pixels: every node's marker (no two overlap; all lie
     in ``area``) and label box (clear of the markers and of each other, in ``area``). The ``max_labels``
     highest-confidence rules are labelled; a label that finds no free spot beside its marker is written as
@@ -352,29 +381,31 @@ def graph_picture(graph: nx.Graph, title: str | None = None, max_labels: int = 3
     labels = {n: _short_label(attrs[n]["label"]) for n in nodes}
     sizes = {n: text.size(labels[n], _LABEL_PT) for n in nodes}
     pad = 2 * _LABEL_PAD
-    room_x = max(w for w, _ in sizes.values()) + pad + _LABEL_GAP       # a label beside the rightmost nodes
-    room_y = max(h for _, h in sizes.values()) + pad + _LABEL_GAP       # and above the top ones, below the bottom
+    room_x = max(w for w, _ in sizes.values()) + pad + _LABEL_GAP  # a label beside the rightmost nodes
+    room_y = max(h for _, h in sizes.values()) + pad + _LABEL_GAP  # and above the top ones, below the bottom
     layout = _packed_layout(graph, closed_sets(graph), seed, label_room=room_x / unit)
     units = np.array([layout[n] for n in nodes])
-    right = max(layout[n][0] + 0.5 + room_x / unit for n in nodes)     # boxes start at 0 (``_packed_layout``)
+    right = max(layout[n][0] + 0.5 + room_x / unit for n in nodes)  # boxes start at 0 (``_packed_layout``)
     graph_w, graph_h = right * unit, (units[:, 1].max() + 0.5) * unit + 2 * room_y
     width = math.ceil(max(graph_w, title_w, note_w) + 2 * _MARGIN)
     left = (width - graph_w) / 2
     area = (left, header, left + graph_w, header + graph_h)
     centres = units * unit + (left, header + room_y)
 
-    ranked = sorted(range(len(nodes)), key=lambda i: (-attrs[nodes[i]]["confidence"], -attrs[nodes[i]]["support"], nodes[i]))
+    ranked = sorted(
+        range(len(nodes)), key=lambda i: (-attrs[nodes[i]]["confidence"], -attrs[nodes[i]]["support"], nodes[i])
+    )
     boxes: list[tuple[float, float, float, float]] = []
     placed: dict[int, tuple[str, tuple[float, float, float, float]]] = {}
     key: list[str] = []
-    for i in ranked[:max(max_labels, 0)]:
+    for i in ranked[: max(max_labels, 0)]:
         x, y = centres[i]
         for shown in (labels[nodes[i]], str(len(key) + 1)):
             w, h = text.size(shown, _LABEL_PT)
             spots = [(bx, by, bx + w + pad, by + h + pad) for bx, by in _label_spots(x, y, radii[i], w + pad, h + pad)]
             free = next((b for b in spots if _free(b, area, boxes, centres, radii)), None)
             if free is not None or shown != labels[nodes[i]]:
-                box = free or spots[0]          # crowded past the key too: beside the node, over what is there
+                box = free or spots[0]  # crowded past the key too: beside the node, over what is there
                 break
         if shown != labels[nodes[i]]:
             key.append(f"{shown}  {labels[nodes[i]]}")
@@ -382,14 +413,21 @@ def graph_picture(graph: nx.Graph, title: str | None = None, max_labels: int = 3
         placed[i] = (shown, box)
     key_h = len(key) * (text.size("Ágy", _LABEL_PT)[1] + 4) + (8 if key else 0)
     height = math.ceil(area[3] + key_h + _MARGIN)
-    drawn = tuple(DrawnNode(int(n), float(centres[i][0]), float(centres[i][1]), float(radii[i]),
-                            class_colour(attrs[n]["consequent"]), *(placed.get(i, ("", None))))
-                  for i, n in enumerate(nodes))
+    drawn = tuple(
+        DrawnNode(
+            int(n),
+            float(centres[i][0]),
+            float(centres[i][1]),
+            float(radii[i]),
+            class_colour(attrs[n]["consequent"]),
+            *(placed.get(i, ("", None))),
+        )
+        for i, n in enumerate(nodes)
+    )
     return GraphPicture(width, height, area, drawn, tuple(key))
 
 
-def render_png(graph: nx.Graph, path: Path, title: str | None = None, max_labels: int = 30, *,
-               seed: int = 0) -> Path:
+def render_png(graph: nx.Graph, path: Path, title: str | None = None, max_labels: int = 30, *, seed: int = 0) -> Path:
     """Draw the rule graph to a PNG at ``path`` (parent folders created) and return ``path``.
 
     Nodes are coloured by consequent (``palette.py``, as on the web pages; the legend shows the classes
@@ -416,7 +454,7 @@ def render_png(graph: nx.Graph, path: Path, title: str | None = None, max_labels
     ax.set_xlim(0, picture.width + 0.25)
     ax.set_ylim(picture.height + 0.25, 0)
     ax.set_axis_off()
-    plain: dict[str, Any] = {"parse_math": False, "usetex": False}    # "$" in a label is text, never mathtext
+    plain: dict[str, Any] = {"parse_math": False, "usetex": False}  # "$" in a label is text, never mathtext
 
     _, title_h = text.size(heading, _TITLE_PT, bold=True)
     ax.text(picture.width / 2, _MARGIN, heading, ha="center", va="top", fontsize=_TITLE_PT, fontweight="bold", **plain)
@@ -433,37 +471,78 @@ def render_png(graph: nx.Graph, path: Path, title: str | None = None, max_labels
 
     if not picture.nodes:
         area = picture.area
-        ax.text((area[0] + area[2]) / 2, (area[1] + area[3]) / 2, "no rules", ha="center", va="center",
-                fontsize=20, **plain)
+        ax.text(
+            (area[0] + area[2]) / 2, (area[1] + area[3]) / 2, "no rules", ha="center", va="center", fontsize=20, **plain
+        )
     else:
         at = {d.node: (d.x, d.y) for d in picture.nodes}
         edges = list(graph.edges(data="overlap"))
         if edges:
             most = max(o for _, _, o in edges)
             alpha = 0.6 if len(edges) <= 500 else max(0.08, 0.6 * math.sqrt(500 / len(edges)))
-            ax.add_collection(LineCollection([(at[u], at[v]) for u, v, _ in edges], colors="#999999", alpha=alpha,
-                                             linewidths=[0.4 + 3.6 * o / most for _, _, o in edges], zorder=1))
+            ax.add_collection(
+                LineCollection(
+                    [(at[u], at[v]) for u, v, _ in edges],
+                    colors="#999999",
+                    alpha=alpha,
+                    linewidths=[0.4 + 3.6 * o / most for _, _, o in edges],
+                    zorder=1,
+                )
+            )
         # markers drawn within their radius: a white rim of 1 px inside the edge, so touching nodes stay apart
-        ax.add_collection(PatchCollection([Circle((d.x, d.y), d.radius - 0.5) for d in picture.nodes],
-                                          facecolors=[d.colour for d in picture.nodes], edgecolors="white",
-                                          linewidths=0.72, zorder=2))
+        ax.add_collection(
+            PatchCollection(
+                [Circle((d.x, d.y), d.radius - 0.5) for d in picture.nodes],
+                facecolors=[d.colour for d in picture.nodes],
+                edgecolors="white",
+                linewidths=0.72,
+                zorder=2,
+            )
+        )
         for d in picture.nodes:
             if d.label_box is None:
                 continue
             left, top, right, bottom = d.label_box
-            near = (min(max(d.x, left), right), min(max(d.y, top), bottom))       # the box's point nearest the node
+            near = (min(max(d.x, left), right), min(max(d.y, top), bottom))  # the box's point nearest the node
             reach = math.hypot(near[0] - d.x, near[1] - d.y)
-            if reach > d.radius + _LABEL_GAP + 1:          # a label moved off its node gets a leader line to it
+            if reach > d.radius + _LABEL_GAP + 1:  # a label moved off its node gets a leader line to it
                 edge = (d.x + (near[0] - d.x) * d.radius / reach, d.y + (near[1] - d.y) * d.radius / reach)
                 ax.plot([edge[0], near[0]], [edge[1], near[1]], color="#888888", linewidth=0.6, zorder=3)
-            ax.add_patch(Rectangle((left, top), right - left, bottom - top, facecolor="white", alpha=0.85,
-                                   edgecolor="#cccccc", linewidth=0.5, zorder=3))
-            ax.text(left + _LABEL_PAD, (top + bottom) / 2, d.label, ha="left", va="center", fontsize=_LABEL_PT,
-                    color="#222222", zorder=4, **plain)
+            ax.add_patch(
+                Rectangle(
+                    (left, top),
+                    right - left,
+                    bottom - top,
+                    facecolor="white",
+                    alpha=0.85,
+                    edgecolor="#cccccc",
+                    linewidth=0.5,
+                    zorder=3,
+                )
+            )
+            ax.text(
+                left + _LABEL_PAD,
+                (top + bottom) / 2,
+                d.label,
+                ha="left",
+                va="center",
+                fontsize=_LABEL_PT,
+                color="#222222",
+                zorder=4,
+                **plain,
+            )
         line_h = text.size("Ágy", _LABEL_PT)[1] + 4
         for k, line in enumerate(picture.key):
-            ax.text(picture.area[0] + 4, picture.area[3] + 8 + (k + 0.5) * line_h, line, ha="left", va="center",
-                    fontsize=_LABEL_PT, color="#222222", **plain)
+            ax.text(
+                picture.area[0] + 4,
+                picture.area[3] + 8 + (k + 0.5) * line_h,
+                line,
+                ha="left",
+                va="center",
+                fontsize=_LABEL_PT,
+                color="#222222",
+                **plain,
+            )
 
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:

@@ -34,21 +34,25 @@ LENGTHS = (2, 3)
 class SensitivityRow:
     model: str
     measure: str
-    min_support: int                 # as asked; clamped to the number of transactions when mining
+    min_support: int  # as asked; clamped to the number of transactions when mining
     max_length: int
-    rules: int                       # after pruning
+    rules: int  # after pruning
     all: SetMetrics
     unseen: SetMetrics
     ties: int
-    conflicts: int                   # test-mentioned entities matching rules of both classes
-    current: bool                    # the run's own settings (the point of the main table)
+    conflicts: int  # test-mentioned entities matching rules of both classes
+    current: bool  # the run's own settings (the point of the main table)
 
 
-def grid(settings: Settings, supports: Sequence[int] = SUPPORTS,
-         lengths: Sequence[int] = LENGTHS) -> list[tuple[int, int]]:
+def grid(
+    settings: Settings, supports: Sequence[int] = SUPPORTS, lengths: Sequence[int] = LENGTHS
+) -> list[tuple[int, int]]:
     """(supmin, longest antecedent) points: the grid and the run's own point, longest first."""
-    return [(s, n) for n in sorted(set(lengths) | {settings.max_antecedent})
-            for s in sorted(set(supports) | {settings.min_support})]
+    return [
+        (s, n)
+        for n in sorted(set(lengths) | {settings.max_antecedent})
+        for s in sorted(set(supports) | {settings.min_support})
+    ]
 
 
 def restrict(mined: MiningInput, min_support: int, max_length: int) -> MiningInput:
@@ -65,16 +69,26 @@ def restrict(mined: MiningInput, min_support: int, max_length: int) -> MiningInp
     narrowed = replace(frequent, matrix=frequent.matrix[keep], support=frequent.support[keep], min_count=floor)
     scores = {name: values[keep] for name, values in mined.scores.items()} if mined.scores is not None else None
     # k > 2 classes: each class's scores narrowed alike, in a dict of the restricted input's own
-    class_scores = {name: {m: values[keep] for m, values in per_class.items()}
-                    for name, per_class in mined.class_scores.items()}
+    class_scores = {
+        name: {m: values[keep] for m, values in per_class.items()} for name, per_class in mined.class_scores.items()
+    }
     return replace(mined, frequent=narrowed, min_support=floor, scores=scores, class_scores=class_scores)
 
 
-def sensitivity(model: str, loosest: MiningInput, settings: Settings, measures: Sequence[str],
-                test: pl.DataFrame, test_items: Mapping[str, set[Item]], test_entities: set[str], unseen: set[str],
-                conflicts: str, points: Sequence[tuple[int, int]],
-                progress: Callable[[int], None] = lambda _done: None,
-                classes: Sequence[str] = ()) -> list[SensitivityRow]:
+def sensitivity(
+    model: str,
+    loosest: MiningInput,
+    settings: Settings,
+    measures: Sequence[str],
+    test: pl.DataFrame,
+    test_items: Mapping[str, set[Item]],
+    test_entities: set[str],
+    unseen: set[str],
+    conflicts: str,
+    points: Sequence[tuple[int, int]],
+    progress: Callable[[int], None] = lambda _done: None,
+    classes: Sequence[str] = (),
+) -> list[SensitivityRow]:
     """One row per (point, measure) for one model. ``loosest``: its mining input at the loosest point;
     the other arguments as ``stage.evaluate_stage`` reads them for the main table (more than two ``classes``:
     the rows hold the macro averages)."""
@@ -87,9 +101,19 @@ def sensitivity(model: str, loosest: MiningInput, settings: Settings, measures: 
             assignment = assign_classes(rules, test_items, measure, conflicts)
             supporters = assign_supporters(rules, loosest.entities, measure, conflicts)
             scored, _per_class = score_sets(test, assignment, supporters, test_entities, unseen, transactions, classes)
-            rows.append(SensitivityRow(
-                model, measure, min_support, max_length, len(rules), scored["all"], scored["unseen"],
-                assignment.ties, assignment.conflicts,
-                (min_support, max_length) == (settings.min_support, settings.max_antecedent)))
+            rows.append(
+                SensitivityRow(
+                    model,
+                    measure,
+                    min_support,
+                    max_length,
+                    len(rules),
+                    scored["all"],
+                    scored["unseen"],
+                    assignment.ties,
+                    assignment.conflicts,
+                    (min_support, max_length) == (settings.min_support, settings.max_antecedent),
+                )
+            )
         progress(done + 1)
     return rows

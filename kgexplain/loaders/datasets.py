@@ -29,7 +29,7 @@ class Document:
     label: int
     split: str
     source: str | None = None
-    subject: str | None = None        # the entity the document is about, where the input links one
+    subject: str | None = None  # the entity the document is about, where the input links one
 
 
 @dataclass
@@ -65,18 +65,29 @@ def _read_frame(path: Path) -> pl.DataFrame:
     raise InputError(f"{path.name}: unsupported dataset format {suffix or '(none)'}; use .csv, .tsv or .jsonl")
 
 
-def read_table(path: Path, *, text_column: str = "text", label_column: str = "label",
-               id_column: str | None = None, split: str | None = None, split_column: str | None = None,
-               test_fraction: float = 0.5, seed: int = 13) -> tuple[list[Document], list[str]]:
+def read_table(
+    path: Path,
+    *,
+    text_column: str = "text",
+    label_column: str = "label",
+    id_column: str | None = None,
+    split: str | None = None,
+    split_column: str | None = None,
+    test_fraction: float = 0.5,
+    seed: int = 13,
+) -> tuple[list[Document], list[str]]:
     """Documents from one CSV/TSV/JSONL file. Rows get ``split`` if given, else the value of
     ``split_column``, else a seeded random split with ``test_fraction`` of rows in test.
     Returns the documents and the raw label values in file order."""
     frame = _read_frame(path)
-    missing = [c for c in (text_column, label_column, id_column, split_column) if c is not None
-               and c not in frame.columns]
+    missing = [
+        c for c in (text_column, label_column, id_column, split_column) if c is not None and c not in frame.columns
+    ]
     if missing:
-        raise InputError(f"{path.name} has no column(s) {', '.join(repr(c) for c in missing)}; "
-                         f"its columns are {', '.join(repr(c) for c in frame.columns)}")
+        raise InputError(
+            f"{path.name} has no column(s) {', '.join(repr(c) for c in missing)}; "
+            f"its columns are {', '.join(repr(c) for c in frame.columns)}"
+        )
     if frame.height == 0:
         raise InputError(f"{path.name} has no rows")
     texts = frame[text_column].cast(pl.String).to_list()
@@ -107,8 +118,11 @@ def read_table(path: Path, *, text_column: str = "text", label_column: str = "la
         docs.append(Document(id=doc_id, text=str(text), label=-1, split=sp, source=source))
     if skipped:
         log.warning("%s: skipped %d rows with an empty text or label", path.name, skipped)
-    raw = [lab for text, lab in zip(texts, labels, strict=True) if text is not None and str(text).strip()
-           and lab is not None]
+    raw = [
+        lab
+        for text, lab in zip(texts, labels, strict=True)
+        if text is not None and str(text).strip() and lab is not None
+    ]
     return docs, raw
 
 
@@ -117,8 +131,9 @@ def _label_values(raw: list[str], path_names: str) -> tuple[tuple[str, ...], dic
     positive) as before; more keep their names, sorted, as labels 0, 1, … (issue #19)."""
     values = sorted({v.strip() for v in raw})
     if len(values) < 2:
-        raise InputError(f"{path_names}: the label column must hold at least two values (classes), "
-                         f"found {len(values)}: {values[:6]}")
+        raise InputError(
+            f"{path_names}: the label column must hold at least two values (classes), found {len(values)}: {values[:6]}"
+        )
     if len(values) > 2:
         return tuple(values), {v: i for i, v in enumerate(values)}
     positive_names = {"1", "true", "pos", "positive", "yes"}
@@ -128,9 +143,18 @@ def _label_values(raw: list[str], path_names: str) -> tuple[tuple[str, ...], dic
     return (neg, pos), {neg: 0, pos: 1}
 
 
-def read_dataset(data: Path, *, test_data: Path | None = None, name: str | None = None,
-                 text_column: str = "text", label_column: str = "label", id_column: str | None = None,
-                 split_column: str | None = None, test_fraction: float = 0.5, seed: int = 13) -> Dataset:
+def read_dataset(
+    data: Path,
+    *,
+    test_data: Path | None = None,
+    name: str | None = None,
+    text_column: str = "text",
+    label_column: str = "label",
+    id_column: str | None = None,
+    split_column: str | None = None,
+    test_fraction: float = 0.5,
+    seed: int = 13,
+) -> Dataset:
     """A dataset from a file (split at random unless ``split_column`` or ``test_data`` is given), a
     directory holding ``train.csv`` and ``test.csv`` (such as the painters set), or the Wikidata-linked
     SimpleQuestions directory (``loaders.questions``; the column options do not apply)."""
@@ -178,7 +202,7 @@ def dataset_triples(dataset: Dataset, minter: Minter) -> Iterator[RawTriple]:
     if len(dataset.classes) == 2:
         yield ds, nt_iri(KGX + "negativeClassName"), nt_str(dataset.classes[0])
         yield ds, nt_iri(KGX + "positiveClassName"), nt_str(dataset.classes[1])
-    else:   # issue #19: each class a kgx:ClassLabel with its label index and name
+    else:  # issue #19: each class a kgx:ClassLabel with its label index and name
         for index, name in enumerate(dataset.classes):
             c = nt_iri(minter.class_label(dataset.name, name))
             yield ds, nt_iri(KGX + "hasClass"), c

@@ -23,16 +23,57 @@ __all__ = ["BIOGRAPHICAL", "FILES", "is_questions_dir", "read_questions"]
 
 #: Properties of a person's life: birth, death, burial, gender, ethnicity, religion, citizenship,
 #: languages, family, education, work, membership, awards, residence, health, teachers and influences.
-BIOGRAPHICAL = frozenset({
-    "P19", "P20", "P119", "P509", "P1050", "P21", "P91", "P172", "P140", "P27", "P103", "P1412",
-    "P22", "P25", "P26", "P40", "P3373", "P1038", "P53", "P734", "P735", "P69", "P1066", "P802", "P184",
-    "P185", "P737", "P106", "P101", "P108", "P39", "P102", "P463", "P54", "P413", "P1303", "P166", "P551",
-    "P552", "P1340",
-})
+BIOGRAPHICAL = frozenset(
+    {
+        "P19",
+        "P20",
+        "P119",
+        "P509",
+        "P1050",
+        "P21",
+        "P91",
+        "P172",
+        "P140",
+        "P27",
+        "P103",
+        "P1412",
+        "P22",
+        "P25",
+        "P26",
+        "P40",
+        "P3373",
+        "P1038",
+        "P53",
+        "P734",
+        "P735",
+        "P69",
+        "P1066",
+        "P802",
+        "P184",
+        "P185",
+        "P737",
+        "P106",
+        "P101",
+        "P108",
+        "P39",
+        "P102",
+        "P463",
+        "P54",
+        "P413",
+        "P1303",
+        "P166",
+        "P551",
+        "P552",
+        "P1340",
+    }
+)
 
 #: split name -> file name; ``valid`` is read into the training split.
-FILES = {"train": "annotated_wd_data_train.txt", "valid": "annotated_wd_data_valid.txt",
-         "test": "annotated_wd_data_test.txt"}
+FILES = {
+    "train": "annotated_wd_data_train.txt",
+    "valid": "annotated_wd_data_valid.txt",
+    "test": "annotated_wd_data_test.txt",
+}
 CLASSES = ("other", "biographical")
 
 
@@ -48,8 +89,12 @@ def _read(path: Path, split: str, prefix: str, limit: int | None) -> tuple[list[
             if limit is not None and len(docs) >= limit:
                 break
             parts = line.rstrip("\r\n").split("\t")
-            if (len(parts) != 4 or not parts[0].startswith("Q") or parts[1][:1] not in ("P", "R")
-                    or not parts[3].strip()):
+            if (
+                len(parts) != 4
+                or not parts[0].startswith("Q")
+                or parts[1][:1] not in ("P", "R")
+                or not parts[3].strip()
+            ):
                 bad += 1
                 continue
             subject, prop, _answer, question = parts

@@ -18,13 +18,19 @@ from ..store import RawTriple
 from ..vocab import RDFS, SCHEMA, SYN, WD, WDT, nt_iri, nt_str
 from .datasets import Dataset, Document
 
-__all__ = ["SyntheticSet", "make_synthetic", "make_synthetic_classes", "PLANTED_COUNTRY", "PLANTED_PROPERTY",
-           "PLANTED_CLASSES"]
+__all__ = [
+    "SyntheticSet",
+    "make_synthetic",
+    "make_synthetic_classes",
+    "PLANTED_COUNTRY",
+    "PLANTED_PROPERTY",
+    "PLANTED_CLASSES",
+]
 
 PLANTED_PROPERTY = WDT + "P17"
 PLANTED_COUNTRY = SYN + "Q2001"  # "Varnia"
 #: The three-class set's planted facts (issue #19): class name → the country (``P17``) its birth cities lie in.
-PLANTED_CLASSES = {"museum": SYN + "Q2001", "music": SYN + "Q2004", "sport": SYN + "Q2005"}   # Varnia, Belloria, Kestia
+PLANTED_CLASSES = {"museum": SYN + "Q2001", "music": SYN + "Q2004", "sport": SYN + "Q2005"}  # Varnia, Belloria, Kestia
 
 _COUNTRIES = [  # (qid, name, demonym, continent qid)
     ("Q2001", "Varnia", "Varnian", "Q1001"),
@@ -35,15 +41,67 @@ _COUNTRIES = [  # (qid, name, demonym, continent qid)
     ("Q2006", "Drumland", "Drumlander", "Q1002"),
 ]
 _CONTINENTS = [("Q1001", "Aurelia"), ("Q1002", "Borea")]
-_CLASSES = [("Q10", "city"), ("Q11", "country"), ("Q12", "continent"), ("Q13", "occupation"),
-            ("Q14", "human settlement")]
+_CLASSES = [
+    ("Q10", "city"),
+    ("Q11", "country"),
+    ("Q12", "continent"),
+    ("Q13", "occupation"),
+    ("Q14", "human settlement"),
+]
 _OCCUPATIONS = ["painter", "engraver", "draughtsman", "miniaturist", "fresco painter", "etcher"]
-_PROPERTIES = [("P17", "country"), ("P30", "continent"), ("P31", "instance of"), ("P36", "capital"),
-               ("P279", "subclass of"), ("P1549", "demonym"), ("P106", "occupation")]
-_SYLLABLES = ["bra", "cor", "del", "fen", "gal", "hor", "ist", "jor", "kal", "lum", "mor", "nesh", "ost",
-              "pra", "quel", "ros", "sten", "tir", "ulm", "vol", "wen", "xan", "yor", "zel"]
-_FIRST = ["Anna", "Pieter", "Giulia", "Hendrik", "Marta", "Jacob", "Lucia", "Tomas", "Elena", "Willem",
-          "Sofia", "Matteo", "Clara", "Jan", "Rosa", "Aert"]
+_PROPERTIES = [
+    ("P17", "country"),
+    ("P30", "continent"),
+    ("P31", "instance of"),
+    ("P36", "capital"),
+    ("P279", "subclass of"),
+    ("P1549", "demonym"),
+    ("P106", "occupation"),
+]
+_SYLLABLES = [
+    "bra",
+    "cor",
+    "del",
+    "fen",
+    "gal",
+    "hor",
+    "ist",
+    "jor",
+    "kal",
+    "lum",
+    "mor",
+    "nesh",
+    "ost",
+    "pra",
+    "quel",
+    "ros",
+    "sten",
+    "tir",
+    "ulm",
+    "vol",
+    "wen",
+    "xan",
+    "yor",
+    "zel",
+]
+_FIRST = [
+    "Anna",
+    "Pieter",
+    "Giulia",
+    "Hendrik",
+    "Marta",
+    "Jacob",
+    "Lucia",
+    "Tomas",
+    "Elena",
+    "Willem",
+    "Sofia",
+    "Matteo",
+    "Clara",
+    "Jan",
+    "Rosa",
+    "Aert",
+]
 _SENTENCES = [
     "{name} was a {occupation} born in {city} .",
     "{name} , a {occupation} from {city} , painted altarpieces and portraits .",
@@ -79,8 +137,9 @@ def _city_names(rng: random.Random, n: int) -> list[str]:
     return sorted(names)
 
 
-def make_synthetic(n_docs: int = 2000, *, cities_per_country: int = 10, noise: float = 0.1,
-                   seed: int = 7) -> SyntheticSet:
+def make_synthetic(
+    n_docs: int = 2000, *, cities_per_country: int = 10, noise: float = 0.1, seed: int = 7
+) -> SyntheticSet:
     """The planted-bias set: ``n_docs`` texts split half train, half test, and their KG."""
     rng = random.Random(seed)
     names = _city_names(rng, cities_per_country * len(_COUNTRIES))
@@ -98,8 +157,12 @@ def make_synthetic(n_docs: int = 2000, *, cities_per_country: int = 10, noise: f
             label = 1 - label
         split = "train" if i < n_docs // 2 else "test"
         docs.append(Document(id=f"syn-{i:05d}", text=text, label=label, split=split))
-    dataset = Dataset("synthetic", docs, ("other", "planted"),
-                      notes=[f"label = 1 iff the birth city has P17 {PLANTED_COUNTRY}, noise {noise}"])
+    dataset = Dataset(
+        "synthetic",
+        docs,
+        ("other", "planted"),
+        notes=[f"label = 1 iff the birth city has P17 {PLANTED_COUNTRY}, noise {noise}"],
+    )
     return SyntheticSet(dataset, kg, cities)
 
 
@@ -114,8 +177,14 @@ def _biography(rng: random.Random, city_list: list[str], cities: dict[str, tuple
     return city, " ".join(parts)
 
 
-def make_synthetic_classes(n_docs: int = 1200, *, planted: dict[str, str] | None = None,
-                           cities_per_country: int = 10, noise: float = 0.1, seed: int = 7) -> SyntheticSet:
+def make_synthetic_classes(
+    n_docs: int = 1200,
+    *,
+    planted: dict[str, str] | None = None,
+    cities_per_country: int = 10,
+    noise: float = 0.1,
+    seed: int = 7,
+) -> SyntheticSet:
     """A planted-bias set with more than two classes (issue #19): the birth cities lie in the countries of
     ``planted`` (class name → country IRI, default ``PLANTED_CLASSES``: a different country per class), and a
     text's label is the class of its city's country, replaced by another class with probability ``noise``.
@@ -140,8 +209,12 @@ def make_synthetic_classes(n_docs: int = 1200, *, planted: dict[str, str] | None
         split = "train" if i < n_docs // 2 else "test"
         docs.append(Document(id=f"syn-{i:05d}", text=text, label=label, split=split))
     facts = ", ".join(f"{cls} iff P17 {planted[cls]}" for cls in names_of)
-    dataset = Dataset("synthetic-classes", docs, tuple(names_of),
-                      notes=[f"{len(names_of)} classes by the birth city's country: {facts}; noise {noise}"])
+    dataset = Dataset(
+        "synthetic-classes",
+        docs,
+        tuple(names_of),
+        notes=[f"{len(names_of)} classes by the birth city's country: {facts}; noise {noise}"],
+    )
     return SyntheticSet(dataset, kg, cities)
 
 

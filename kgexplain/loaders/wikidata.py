@@ -100,21 +100,28 @@ _STRING = r'"[^"\\\n\r]*(?:(?:\\[tbnrf"\'\\]|' + _UCHAR + r')[^"\\\n\r]*)*"'
 _LANGTAG = r"@[A-Za-z]+(?:-[A-Za-z0-9]+)*"
 _LITERAL = _STRING + r"(?:" + _LANGTAG + r"|\^\^" + _IRI + r")?"
 _NT_LINE = re.compile(
-    r"[ \t]*(" + _IRI + "|" + _BNODE + r")[ \t]*(" + _IRI + r")[ \t]*("
-    + _IRI + "|" + _BNODE + "|" + _LITERAL + r")[ \t]*\.[ \t\r]*(?:#[^\n]*)?$"
+    r"[ \t]*("
+    + _IRI
+    + "|"
+    + _BNODE
+    + r")[ \t]*("
+    + _IRI
+    + r")[ \t]*("
+    + _IRI
+    + "|"
+    + _BNODE
+    + "|"
+    + _LITERAL
+    + r")[ \t]*\.[ \t\r]*(?:#[^\n]*)?$"
 )
 
-_LITERAL_TERM = re.compile(
-    r'"((?:[^"\\]|\\.)*)"(?:@([A-Za-z]+(?:-[A-Za-z0-9]+)*)|\^\^<([^<>]*)>)?', re.DOTALL
-)
+_LITERAL_TERM = re.compile(r'"((?:[^"\\]|\\.)*)"(?:@([A-Za-z]+(?:-[A-Za-z0-9]+)*)|\^\^<([^<>]*)>)?', re.DOTALL)
 _ESCAPE = re.compile(r"\\(?:u([0-9A-Fa-f]{4})|U([0-9A-Fa-f]{8})|(.))", re.DOTALL)
 _ECHARS = {"t": "\t", "b": "\b", "n": "\n", "r": "\r", "f": "\f", '"': '"', "'": "'", "\\": "\\"}
 
 # Escaping for literals we write ourselves (from JSON): canonical N-Triples.
 _LITERAL_ESCAPES = {i: f"\\u{i:04X}" for i in [*range(0x20), 0x7F]}
-_LITERAL_ESCAPES.update(
-    {0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"}
-)
+_LITERAL_ESCAPES.update({0x08: "\\b", 0x09: "\\t", 0x0A: "\\n", 0x0C: "\\f", 0x0D: "\\r", 0x22: '\\"', 0x5C: "\\\\"})
 # Characters IRIREF forbids are percent-encoded.
 _IRI_ESCAPES = {i: f"%{i:02X}" for i in [*range(0x21), *map(ord, '<>"{}|^`\\')]}
 # Wikidata encodes article titles like MediaWiki's wfUrlencode.
@@ -142,8 +149,7 @@ class LoadReport:
     def summary(self) -> str:
         unit = "blocks" if self.format == "ttl" else "lines"
         return (
-            f"{self.path.name}: {self.triples:,} triples read, {self.kept:,} kept, "
-            f"{self.malformed:,} malformed {unit}"
+            f"{self.path.name}: {self.triples:,} triples read, {self.kept:,} kept, {self.malformed:,} malformed {unit}"
         )
 
     def _malformed(self, lineno: int, text: str | bytes) -> None:
@@ -323,9 +329,7 @@ def _chunks(
 
 
 # --- reading -----------------------------------------------------------------------------------
-def iter_triples(
-    path: Path, report: LoadReport, on_progress: Progress | None = None
-) -> Iterator[Triple]:
+def iter_triples(path: Path, report: LoadReport, on_progress: Progress | None = None) -> Iterator[Triple]:
     """Streams the triples of a dump in ``report.format``, counting into ``report``.
 
     The file is checked (exists, readable, right compression) when this is called, so errors are
@@ -407,9 +411,7 @@ def _iter_subjects(
         return
     for triple in iter_triples(path, report, on_progress):
         s, p, o = triple
-        if (s in subjects and (predicates is None or p in predicates)) or (
-            objects is not None and o in objects
-        ):
+        if (s in subjects and (predicates is None or p in predicates)) or (objects is not None and o in objects):
             yield triple
 
 
@@ -482,8 +484,9 @@ def _cut_nt(
     started = time.perf_counter()
     candidates: set[str] = set()
     labels = sorted(_LABEL_PREDICATES)
-    for frame in _nt_frames(path, first, progress_of(0), count=True,
-                            prefilter=lambda lines: lines.str.contains_any(labels)):
+    for frame in _nt_frames(
+        path, first, progress_of(0), count=True, prefilter=lambda lines: lines.str.contains_any(labels)
+    ):
         named = frame.filter(pl.col("p").is_in(labels) & pl.col("o").str.contains(_ENGLISH_LITERAL))
         for s, o in named.select("s", "o").iter_rows():
             if s not in candidates:
@@ -496,12 +499,19 @@ def _cut_nt(
     neighbours: set[str] = set()
     incoming_kept = 0
     named_list = sorted(candidates)
-    named_series = pl.Series(named_list, dtype=pl.String).implode()   # one list: is_in's set, as polars asks
-    for frame in _nt_frames(path, LoadReport(path=path, format="nt"), progress_of(1),
-                            prefilter=lambda lines: lines.str.contains_any(named_list)):
+    named_series = pl.Series(named_list, dtype=pl.String).implode()  # one list: is_in's set, as polars asks
+    for frame in _nt_frames(
+        path,
+        LoadReport(path=path, format="nt"),
+        progress_of(1),
+        prefilter=lambda lines: lines.str.contains_any(named_list),
+    ):
         own = frame["s"].is_in(named_series)
-        held = ~own & frame["o"].is_in(named_series) & frame["p"].str.starts_with(_WDT_PREFIX) if incoming \
+        held = (
+            ~own & frame["o"].is_in(named_series) & frame["p"].str.starts_with(_WDT_PREFIX)
+            if incoming
             else pl.Series([False] * frame.height)
+        )
         kept = frame.filter(own | held)
         if kept.height == 0:
             continue
@@ -511,7 +521,7 @@ def _cut_nt(
         neighbours.update(subjects.filter(subjects.str.starts_with("<")).to_list())
         incoming_kept += int(held.sum())
         properties = kept["p"].filter(kept["p"].str.starts_with(_WDT_PREFIX)).unique()
-        neighbours.update(f"<{WD}{p[len(_WDT_PREFIX):]}" for p in properties.to_list())
+        neighbours.update(f"<{WD}{p[len(_WDT_PREFIX) :]}" for p in properties.to_list())
         writer.write_frame(kept)
     neighbours -= candidates
     passes_s.append(time.perf_counter() - started)
@@ -520,14 +530,18 @@ def _cut_nt(
     neighbour_list = sorted(neighbours)
     neighbour_series = pl.Series(neighbour_list, dtype=pl.String).implode()
     predicates = sorted(_NEIGHBOUR_PREDICATES)
-    for frame in _nt_frames(path, LoadReport(path=path, format="nt"), progress_of(2),
-                            prefilter=lambda lines: lines.str.contains_any(predicates)
-                            & lines.str.contains_any(neighbour_list)):
+    for frame in _nt_frames(
+        path,
+        LoadReport(path=path, format="nt"),
+        progress_of(2),
+        prefilter=lambda lines: lines.str.contains_any(predicates) & lines.str.contains_any(neighbour_list),
+    ):
         kept = frame.filter(pl.col("s").is_in(neighbour_series) & pl.col("p").is_in(predicates))
         if neighbour_english_only:
-            kept = kept.filter(~pl.col("p").is_in(sorted(_TEXT_PREDICATES))
-                               | pl.col("o").str.contains(_ENGLISH_LITERAL))
-        if incoming:   # a P31/P279 fact about a candidate: written in pass 2 already
+            kept = kept.filter(
+                ~pl.col("p").is_in(sorted(_TEXT_PREDICATES)) | pl.col("o").str.contains(_ENGLISH_LITERAL)
+            )
+        if incoming:  # a P31/P279 fact about a candidate: written in pass 2 already
             kept = kept.filter(~pl.col("o").is_in(named_series))
         writer.write_frame(kept)
     passes_s.append(time.perf_counter() - started)
@@ -578,9 +592,7 @@ def _iter_ttl(path: Path, report: LoadReport, on_progress: Progress | None) -> I
 
 def _is_directive(stripped: str) -> bool:
     head = stripped[:7].lower()
-    return stripped.startswith(("@prefix", "@base")) or head.startswith(
-        ("prefix ", "base ", "prefix\t", "base\t")
-    )
+    return stripped.startswith(("@prefix", "@base")) or head.startswith(("prefix ", "base ", "prefix\t", "base\t"))
 
 
 def _parse_ttl(text: str) -> list[Triple]:
@@ -590,9 +602,7 @@ def _parse_ttl(text: str) -> list[Triple]:
     return [(str(q.subject), str(q.predicate), str(q.object)) for q in quads]
 
 
-def _parse_ttl_batch(
-    batch: list[tuple[int, str, bool]], header: list[str], report: LoadReport
-) -> Iterator[Triple]:
+def _parse_ttl_batch(batch: list[tuple[int, str, bool]], header: list[str], report: LoadReport) -> Iterator[Triple]:
     """Parses the blocks together; if that fails, one by one, counting those that fail."""
     prefix = "\n".join(header) + "\n" if header else ""
     report.lines += len(batch)
@@ -941,15 +951,28 @@ def cut_neighbourhood(
     if fmt == "nt" and column_wise:
         try:
             candidates_n, neighbours_n, incoming_n, passes_s = _cut_nt(
-                path, writer, label_keys, normalize, progress_of, first,
-                neighbour_english_only=neighbour_english_only, incoming=incoming)
+                path,
+                writer,
+                label_keys,
+                normalize,
+                progress_of,
+                first,
+                neighbour_english_only=neighbour_english_only,
+                incoming=incoming,
+            )
         except BaseException:
             writer.abort()
             raise
         writer.commit()
         first.kept = writer.count
-        return CutResult(report=first, candidates=candidates_n, neighbours=neighbours_n, kept=writer.count,
-                         passes_s=passes_s, incoming=incoming_n)
+        return CutResult(
+            report=first,
+            candidates=candidates_n,
+            neighbours=neighbours_n,
+            kept=writer.count,
+            passes_s=passes_s,
+            incoming=incoming_n,
+        )
     try:
         started = time.perf_counter()
         candidates: set[str] = set()
@@ -978,15 +1001,13 @@ def cut_neighbourhood(
                 continue
             writer.write(triple)
             if p.startswith(_WDT_PREFIX):
-                neighbours.add(f"<{WD}{p[len(_WDT_PREFIX):]}")
+                neighbours.add(f"<{WD}{p[len(_WDT_PREFIX) :]}")
         neighbours -= candidates
         passes_s.append(time.perf_counter() - started)
 
         started = time.perf_counter()
         third = LoadReport(path=path, format=fmt)
-        third_pass = _iter_subjects(
-            path, third, progress_of(2), neighbours, predicates=_NEIGHBOUR_PREDICATES
-        )
+        third_pass = _iter_subjects(path, third, progress_of(2), neighbours, predicates=_NEIGHBOUR_PREDICATES)
         for triple in third_pass:
             s, p, o = triple
             if s in neighbours and p in _NEIGHBOUR_PREDICATES:

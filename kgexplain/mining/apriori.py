@@ -127,8 +127,11 @@ class Encoded:
         elif self.item_ptr is None or self.positions is None or self.item_ptr.shape != (len(self.items) + 1,):
             raise ValueError("an encoding needs dense bits or item_ptr (n_items + 1) and positions")
         if self.item_counts is None:
-            counts = (_row_popcount(self.dense).astype(np.int64) if self.dense is not None
-                      else np.diff(self.item_ptr).astype(np.int64))
+            counts = (
+                _row_popcount(self.dense).astype(np.int64)
+                if self.dense is not None
+                else np.diff(self.item_ptr).astype(np.int64)
+            )
             object.__setattr__(self, "item_counts", counts)
 
     @property
@@ -194,7 +197,7 @@ def _pack(item_codes: np.ndarray, tid_codes: np.ndarray, items: list[Hashable], 
         distinct = np.empty(pairs.size, dtype=bool)
         distinct[0] = True
         np.not_equal(pairs[1:], pairs[:-1], out=distinct[1:])
-        pairs = pairs[distinct]   # (np.unique hashes, ~10x slower here than a sort)
+        pairs = pairs[distinct]  # (np.unique hashes, ~10x slower here than a sort)
         item_codes, positions = np.divmod(pairs, n_transactions)
         counts = np.bincount(item_codes, minlength=n_items).astype(np.int64)
         item_ptr = np.zeros(n_items + 1, dtype=np.int64)
@@ -298,8 +301,7 @@ def _encode_frame(frame: pl.DataFrame, tid: str, item: str) -> Encoded:
     tid_map = pl.DataFrame({"tid": tids, "_t": np.arange(len(tids), dtype=np.int64)})
     item_map = pl.DataFrame({"item": items, "_i": np.arange(len(items), dtype=np.int64)})
     codes = pairs.join(tid_map, on="tid", how="inner").join(item_map, on="item", how="inner")
-    return _pack(codes.get_column("_i").to_numpy(), codes.get_column("_t").to_numpy(), items.to_list(),
-                 tids.to_list())
+    return _pack(codes.get_column("_i").to_numpy(), codes.get_column("_t").to_numpy(), items.to_list(), tids.to_list())
 
 
 def encode(
@@ -362,11 +364,16 @@ class FrequentItemsets:
     min_count: int = 1
 
     @classmethod
-    def from_itemsets(cls, itemsets: Sequence[Sequence[int]], support: np.ndarray, n_transactions: int,
-                      encoded: Encoded, min_count: int = 1) -> FrequentItemsets:
+    def from_itemsets(
+        cls,
+        itemsets: Sequence[Sequence[int]],
+        support: np.ndarray,
+        n_transactions: int,
+        encoded: Encoded,
+        min_count: int = 1,
+    ) -> FrequentItemsets:
         """From itemsets as sequences of item indices (each ascending; ordered by size, then lexicographically)."""
-        return cls(itemset_matrix(itemsets), np.asarray(support, dtype=np.int64), n_transactions, encoded,
-                   min_count)
+        return cls(itemset_matrix(itemsets), np.asarray(support, dtype=np.int64), n_transactions, encoded, min_count)
 
     @cached_property
     def itemsets(self) -> list[tuple[int, ...]]:
@@ -376,9 +383,9 @@ class FrequentItemsets:
             return out
         lengths = self.lengths
         with gc_paused():
-            for length in np.unique(lengths).tolist():   # rows are ordered by size: each length is one run
+            for length in np.unique(lengths).tolist():  # rows are ordered by size: each length is one run
                 at = np.flatnonzero(lengths == length)
-                out.extend(map(tuple, self.matrix[at[0]:at[-1] + 1, :length].tolist()))
+                out.extend(map(tuple, self.matrix[at[0] : at[-1] + 1, :length].tolist()))
         return out
 
     @cached_property
@@ -501,9 +508,7 @@ class _Membership:
         return np.fromiter(found, dtype=bool, count=len(rows))
 
 
-def _next_level(
-    bits: np.ndarray, level: np.ndarray, min_count: int
-) -> tuple[np.ndarray, np.ndarray]:
+def _next_level(bits: np.ndarray, level: np.ndarray, min_count: int) -> tuple[np.ndarray, np.ndarray]:
     """Frequent (k+1)-itemsets from the frequent k-itemsets ``level`` (k >= 2, rows sorted).
 
     Rows sharing their first k-1 items form a prefix group; each row is joined with every later row
@@ -669,14 +674,18 @@ def apriori(
     encoded, _ = encode(transactions, tid=tid, item=item)
     n = encoded.n_transactions
     min_count = resolve_min_support(min_support, n)
-    levels = [(rows, support) for rows, support in _mine(encoded, min_count, int(max_len))
-              if rows.shape[1] >= min_len] if n and encoded.n_items else []
+    levels = (
+        [(rows, support) for rows, support in _mine(encoded, min_count, int(max_len)) if rows.shape[1] >= min_len]
+        if n and encoded.n_items
+        else []
+    )
     width = max((rows.shape[1] for rows, _ in levels), default=1)
     matrix = np.full((sum(len(rows) for rows, _ in levels), width), -1, dtype=np.int64)
     at = 0
     for rows, _ in levels:
-        matrix[at:at + len(rows), :rows.shape[1]] = rows
+        matrix[at : at + len(rows), : rows.shape[1]] = rows
         at += len(rows)
-    support = (np.concatenate([s.astype(np.int64, copy=False) for _, s in levels]) if levels
-               else np.zeros(0, dtype=np.int64))
+    support = (
+        np.concatenate([s.astype(np.int64, copy=False) for _, s in levels]) if levels else np.zeros(0, dtype=np.int64)
+    )
     return FrequentItemsets(matrix=matrix, support=support, n_transactions=n, encoded=encoded, min_count=min_count)

@@ -104,8 +104,7 @@ def _lpc_exact(n: int) -> float:
     if n <= 0:
         return 0.0
     h = np.arange(n + 1, dtype=np.float64)
-    terms = (gammaln(n + 1.0) - gammaln(h + 1.0) - gammaln(n - h + 1.0)
-             + xlogy(h, h / n) + xlogy(n - h, (n - h) / n))
+    terms = gammaln(n + 1.0) - gammaln(h + 1.0) - gammaln(n - h + 1.0) + xlogy(h, h / n) + xlogy(n - h, (n - h) / n)
     return float(logsumexp(terms)) / _LN2
 
 
@@ -355,8 +354,10 @@ def _as_bool_matrix(name: str, x: object) -> np.ndarray:
     bad = (arr != 0) & (arr != 1)
     if bad.any():
         row, col = map(int, np.argwhere(bad)[0])
-        raise InputError(f"{name} must be binarized (0/1 or bool); {int(bad.sum())} values are not, "
-                         f"e.g. {arr[row, col]!r} at row {row}, column {col}")
+        raise InputError(
+            f"{name} must be binarized (0/1 or bool); {int(bad.sum())} values are not, "
+            f"e.g. {arr[row, col]!r} at row {row}, column {col}"
+        )
     return arr != 0
 
 
@@ -364,13 +365,15 @@ def _check_pair(head: object, tail: object) -> tuple[np.ndarray, np.ndarray]:
     h = _as_bool_matrix("head", head)
     t = _as_bool_matrix("tail", tail)
     if h.shape[0] != t.shape[0]:
-        raise InputError(f"head has {h.shape[0]} samples (rows) but tail has {t.shape[0]}; "
-                         "both layers need one row per sample")
+        raise InputError(
+            f"head has {h.shape[0]} samples (rows) but tail has {t.shape[0]}; both layers need one row per sample"
+        )
     return h, t
 
 
-def _check_rules(rules: Sequence[NeuronRule], n_head: int, n_tail: int, *, robust: bool,
-                 error_matrices: bool) -> list[tuple[tuple[int, ...], tuple[int, ...], int, int]]:
+def _check_rules(
+    rules: Sequence[NeuronRule], n_head: int, n_tail: int, *, robust: bool, error_matrices: bool
+) -> list[tuple[tuple[int, ...], tuple[int, ...], int, int]]:
     out = []
     seen: dict[int, int] = {}
     for index, rule in enumerate(rules):
@@ -394,11 +397,11 @@ def _check_rules(rules: Sequence[NeuronRule], n_head: int, n_tail: int, *, robus
         if not 1 <= k <= len(tail):
             raise InputError(f"rule {index}: k = {k} must be in 1..{len(tail)} (|Y|)")
         if not robust and l != len(head):
-            raise InputError(f"rule {index}: without relaxation the head is a conjunction, l = |X| = "
-                             f"{len(head)}, got {l}")
+            raise InputError(
+                f"rule {index}: without relaxation the head is a conjunction, l = |X| = {len(head)}, got {l}"
+            )
         if not (robust and error_matrices) and k != len(tail):
-            raise InputError(f"rule {index}: without error matrices only k = |Y| = {len(tail)} is "
-                             f"lossless, got {k}")
+            raise InputError(f"rule {index}: without error matrices only k = |Y| = {len(tail)} is lossless, got {k}")
         out.append((head, tail, l, k))
     return out
 
@@ -407,16 +410,24 @@ def _check_rules(rules: Sequence[NeuronRule], n_head: int, n_tail: int, *, robus
 # direct (non-incremental) code lengths, encoding and decoding
 
 
-def _rule_rows(h: np.ndarray, t: np.ndarray, head: tuple[int, ...], tail: tuple[int, ...], l: int,
-               k: int) -> tuple[np.ndarray, np.ndarray]:
+def _rule_rows(
+    h: np.ndarray, t: np.ndarray, head: tuple[int, ...], tail: tuple[int, ...], l: int, k: int
+) -> tuple[np.ndarray, np.ndarray]:
     applies = h[:, list(head)].sum(axis=1) >= l
     holds = applies & (t[:, list(tail)].sum(axis=1) >= k)
     return applies, holds
 
 
-def encoded_length(head: np.ndarray, tail: np.ndarray, rules: Sequence[NeuronRule], *, robust: bool = True,
-                   error_matrices: bool = True, literal_holds: bool = False,
-                   include_model_count: bool = True) -> CodeLength:
+def encoded_length(
+    head: np.ndarray,
+    tail: np.ndarray,
+    rules: Sequence[NeuronRule],
+    *,
+    robust: bool = True,
+    error_matrices: bool = True,
+    literal_holds: bool = False,
+    include_model_count: bool = True,
+) -> CodeLength:
     """``L(M)`` and ``L(D|M)`` of the given rules on this data, computed directly from the definitions.
 
     Only each rule's ``head``, ``tail``, ``l`` and ``k`` are read. ``robust`` charges ``L_N(l)`` per rule
@@ -439,12 +450,17 @@ def encoded_length(head: np.ndarray, tail: np.ndarray, rules: Sequence[NeuronRul
     for head_items, tail_items, l, k in checked:
         supports = [int(sup_h[i]) for i in head_items] + [int(sup_t[i]) for i in tail_items]
         if min(supports) == 0:
-            raise InputError(f"rule {head_items} -> {tail_items} names a neuron that never fires; "
-                             "its code length is infinite")
+            raise InputError(
+                f"rule {head_items} -> {tail_items} names a neuron that never fires; its code length is infinite"
+            )
         applies, holds = _rule_rows(h, t, head_items, tail_items, l, k)
         a, hh, ny = int(applies.sum()), int(holds.sum()), len(tail_items)
-        model += (_ln_scalar(len(head_items)) + _ln_scalar(ny) + sum(-math.log2(s / total) for s in supports)
-                  + parametric_complexity(a))
+        model += (
+            _ln_scalar(len(head_items))
+            + _ln_scalar(ny)
+            + sum(-math.log2(s / total) for s in supports)
+            + parametric_complexity(a)
+        )
         if robust:
             model += _ln_scalar(l)
         data += float(_lb(a, hh))
@@ -463,8 +479,15 @@ def encoded_length(head: np.ndarray, tail: np.ndarray, rules: Sequence[NeuronRul
     return CodeLength(float(model), float(data))
 
 
-def encode(head: np.ndarray, tail: np.ndarray, rules: Sequence[NeuronRule], *, robust: bool = True,
-           error_matrices: bool = True, literal_holds: bool = False) -> EncodedData:
+def encode(
+    head: np.ndarray,
+    tail: np.ndarray,
+    rules: Sequence[NeuronRule],
+    *,
+    robust: bool = True,
+    error_matrices: bool = True,
+    literal_holds: bool = False,
+) -> EncodedData:
     """The message ``encoded_length`` prices: head rows, per rule ``T_{Y|X}`` within ``T_X`` and the
     error matrices, and the tail neurons' leftover rows. ``decode`` inverts it."""
     h, t = _check_pair(head, tail)
@@ -506,8 +529,10 @@ def decode(message: EncodedData) -> tuple[np.ndarray, np.ndarray]:
         cols = list(rule.tail)
         rows = np.flatnonzero(head[:, list(rule.head)].sum(axis=1) >= rule.l)
         if rows.size != rule.holds.size:
-            raise InputError(f"message is inconsistent: rule {rule.head} -> {rule.tail} applies in "
-                             f"{rows.size} rows but sends {rule.holds.size} flags")
+            raise InputError(
+                f"message is inconsistent: rule {rule.head} -> {rule.tail} applies in "
+                f"{rows.size} rows but sends {rule.holds.size} flags"
+            )
         held, missed = rows[rule.holds], rows[~rule.holds]
         if message.error_matrices:
             if rule.x_minus is None or rule.x_plus is None:
@@ -549,8 +574,19 @@ def _suffix(a: np.ndarray, axis: int) -> np.ndarray:
 
 
 class _Search:
-    def __init__(self, h: np.ndarray, t: np.ndarray, *, theta: float, mu: int | None, robust: bool,
-                 error_matrices: bool, max_head: int | None, head_is_label: bool, literal_holds: bool) -> None:
+    def __init__(
+        self,
+        h: np.ndarray,
+        t: np.ndarray,
+        *,
+        theta: float,
+        mu: int | None,
+        robust: bool,
+        error_matrices: bool,
+        max_head: int | None,
+        head_is_label: bool,
+        literal_holds: bool,
+    ) -> None:
         self.n = n = h.shape[0]
         self.n_head, self.n_tail = h.shape[1], t.shape[1]
         self.theta, self.mu, self.max_head = theta, mu, max_head
@@ -595,9 +631,19 @@ class _Search:
 
     # -- cost grids -----------------------------------------------------------------------------------
 
-    def _bits(self, nx: int | np.ndarray, ny: int | np.ndarray, lx: float | np.ndarray, ly: float | np.ndarray,
-              l: np.ndarray, a: np.ndarray, h: np.ndarray, pos: int | np.ndarray, neg: int | np.ndarray,
-              resid_bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _bits(
+        self,
+        nx: int | np.ndarray,
+        ny: int | np.ndarray,
+        lx: float | np.ndarray,
+        ly: float | np.ndarray,
+        l: np.ndarray,
+        a: np.ndarray,
+        h: np.ndarray,
+        pos: int | np.ndarray,
+        neg: int | np.ndarray,
+        resid_bits: np.ndarray,
+    ) -> tuple[np.ndarray, np.ndarray]:
         model = _ln(nx) + _ln(ny) + lx + ly + _lpc(a)
         if self.robust:
             model = model + _ln(l)
@@ -652,15 +698,26 @@ class _Search:
         if not np.isfinite(cost.flat[best]):
             return None
         head = tuple(sorted(int(x) for x in order[: ti + 1]))
-        return _Eval(head, (int(target),), li + 1, 1, int(a[ti, li]), int(h[ti, li]), 0, 0,
-                     float(model[ti, li]), float(data[ti, li]), float(self.single_t[target] - cost[ti, li]))
+        return _Eval(
+            head,
+            (int(target),),
+            li + 1,
+            1,
+            int(a[ti, li]),
+            int(h[ti, li]),
+            0,
+            0,
+            float(model[ti, li]),
+            float(data[ti, li]),
+            float(self.single_t[target] - cost[ti, li]),
+        )
 
     # -- merges ---------------------------------------------------------------------------------------
 
     def evaluate(self, keys: Sequence[tuple[tuple[int, ...], tuple[int, ...]]]) -> list[_Eval]:
         out: list[_Eval] = []
         for start in range(0, len(keys), self.batch):
-            batch = keys[start:start + self.batch]
+            batch = keys[start : start + self.batch]
             pick_h = np.zeros((len(batch), self.n_head), dtype=self.head_f.dtype)
             pick_t = np.zeros((len(batch), self.n_tail), dtype=self.tail_f.dtype)
             for j, (x, y) in enumerate(batch):
@@ -678,9 +735,9 @@ class _Search:
         size = (nx + 1) * width
         code = cx * width + cy
         joint = np.bincount(code, minlength=size).reshape(nx + 1, width)
-        rows_at_least = _suffix(joint, axis=0)[1:]            # [l-1, c_y]: c_x >= l
-        a = rows_at_least.sum(axis=1)                         # (nx,)
-        h = _suffix(rows_at_least, axis=1)[:, 1:]             # [l-1, k-1]
+        rows_at_least = _suffix(joint, axis=0)[1:]  # [l-1, c_y]: c_x >= l
+        a = rows_at_least.sum(axis=1)  # (nx,)
+        h = _suffix(rows_at_least, axis=1)[:, 1:]  # [l-1, k-1]
         ones = rows_at_least * np.arange(width)[None, :]
         ones_held = _suffix(ones, axis=1)[:, 1:]
         pos = ones.sum(axis=1)[:, None] - ones_held
@@ -691,7 +748,7 @@ class _Search:
         sup = self.sup_t[list(y)]
         if self.error_matrices and not self.literal_holds:
             per: np.ndarray = np.bincount(owner * (nx + 1) + cx[cat], minlength=ny * (nx + 1)).reshape(ny, nx + 1)
-            inside = _suffix(per, axis=1)[:, 1:]               # [i, l-1]
+            inside = _suffix(per, axis=1)[:, 1:]  # [i, l-1]
             resid_bits = _lb(self.n, sup[:, None] - inside).sum(axis=0)[:, None]
         else:
             per = np.bincount(owner * size + code[cat], minlength=ny * size).reshape(ny, nx + 1, width)
@@ -717,15 +774,36 @@ class _Search:
         li, kr = divmod(best, ny)
         ki = ny - 1 - kr
         single = float(self.single_t[list(y)].sum())
-        return _Eval(tuple(x), tuple(y), li + 1, ki + 1, int(a[li]), int(h[li, ki]), int(pos[li, ki]),
-                     int(neg[li, ki]), float(model[li, ki]), float(data[li, ki]), single - float(cost[li, ki]))
+        return _Eval(
+            tuple(x),
+            tuple(y),
+            li + 1,
+            ki + 1,
+            int(a[li]),
+            int(h[li, ki]),
+            int(pos[li, ki]),
+            int(neg[li, ki]),
+            float(model[li, ki]),
+            float(data[li, ki]),
+            single - float(cost[li, ki]),
+        )
 
 
-def explainn(head: np.ndarray, tail: np.ndarray, *, theta: float = 0.0, mu: int | None = None,
-             robust: bool = True, error_matrices: bool = True, max_head: int | None = None,
-             head_is_label: bool = False, literal_holds: bool = False,
-             head_names: Sequence[str] | None = None, tail_names: Sequence[str] | None = None,
-             progress: Callable[[int, int], None] | None = None) -> ExplainnResult:
+def explainn(
+    head: np.ndarray,
+    tail: np.ndarray,
+    *,
+    theta: float = 0.0,
+    mu: int | None = None,
+    robust: bool = True,
+    error_matrices: bool = True,
+    max_head: int | None = None,
+    head_is_label: bool = False,
+    literal_holds: bool = False,
+    head_names: Sequence[str] | None = None,
+    tail_names: Sequence[str] | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> ExplainnResult:
     """Mines an MDL rule set ``X →_l Y`` from the head layer to the tail layer (spec section 2).
 
     ``head``/``tail``: boolean (or 0/1) ``(n_samples, n_head)`` and ``(n_samples, n_tail)`` matrices.
@@ -748,9 +826,17 @@ def explainn(head: np.ndarray, tail: np.ndarray, *, theta: float = 0.0, mu: int 
     for name, names, width in (("head_names", head_names, h.shape[1]), ("tail_names", tail_names, t.shape[1])):
         if names is not None and len(names) != width:
             raise InputError(f"{name} has {len(names)} names for {width} neurons")
-    search = _Search(h, t, theta=float(theta), mu=None if mu is None else int(mu), robust=robust,
-                     error_matrices=error_matrices, max_head=max_head, head_is_label=head_is_label,
-                     literal_holds=literal_holds)
+    search = _Search(
+        h,
+        t,
+        theta=float(theta),
+        mu=None if mu is None else int(mu),
+        robust=robust,
+        error_matrices=error_matrices,
+        max_head=max_head,
+        head_is_label=head_is_label,
+        literal_holds=literal_holds,
+    )
     model: dict[int, _Eval] = {}
     next_id = 0
     history = [search.baseline]
@@ -779,7 +865,7 @@ def explainn(head: np.ndarray, tail: np.ndarray, *, theta: float = 0.0, mu: int 
         for a_pos, id1 in enumerate(ids):
             r1 = model[id1]
             set1 = set(r1.head)
-            for id2 in ids[a_pos + 1:]:
+            for id2 in ids[a_pos + 1 :]:
                 r2 = model[id2]
                 set2 = set(r2.head)
                 if search.mu is not None and len(set1 ^ set2) > search.mu:
@@ -818,15 +904,41 @@ def explainn(head: np.ndarray, tail: np.ndarray, *, theta: float = 0.0, mu: int 
 
     final = list(model.values())
     model_bits, data_bits = search.state_bits(final)
-    rules = [NeuronRule(ev.head, ev.tail, ev.l, ev.k, ev.applies, ev.holds, ev.gain, ev.x_plus, ev.x_minus,
-                        ev.model_bits + ev.data_bits)
-             for ev in final]
+    rules = [
+        NeuronRule(
+            ev.head,
+            ev.tail,
+            ev.l,
+            ev.k,
+            ev.applies,
+            ev.holds,
+            ev.gain,
+            ev.x_plus,
+            ev.x_minus,
+            ev.model_bits + ev.data_bits,
+        )
+        for ev in final
+    ]
     rules.sort(key=lambda r: (-r.gain_bits, r.tail))
     return ExplainnResult(
-        rules=rules, baseline_bits=search.baseline, total_bits=model_bits + data_bits, model_bits=model_bits,
-        data_bits=data_bits, history=history, n_samples=search.n, n_head=search.n_head, n_tail=search.n_tail,
+        rules=rules,
+        baseline_bits=search.baseline,
+        total_bits=model_bits + data_bits,
+        model_bits=model_bits,
+        data_bits=data_bits,
+        history=history,
+        n_samples=search.n,
+        n_head=search.n_head,
+        n_tail=search.n_tail,
         head_names=list(head_names) if head_names is not None else None,
         tail_names=list(tail_names) if tail_names is not None else None,
-        settings={"theta": float(theta), "mu": mu, "robust": robust, "error_matrices": search.error_matrices,
-                  "max_head": max_head, "head_is_label": head_is_label, "literal_holds": literal_holds},
+        settings={
+            "theta": float(theta),
+            "mu": mu,
+            "robust": robust,
+            "error_matrices": search.error_matrices,
+            "max_head": max_head,
+            "head_is_label": head_is_label,
+            "literal_holds": literal_holds,
+        },
     )

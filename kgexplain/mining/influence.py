@@ -23,9 +23,17 @@ def influence(counts: pl.DataFrame, theta: float) -> pl.DataFrame:
     if missing:
         raise InputError(f"occurrence counts lack column(s) {missing}")
     r_pos = pl.col("n_pos") / pl.col("n")
-    return (counts.with_columns(r_pos.alias("r_pos"))
-            .with_columns(pl.when(pl.col("r_pos") >= theta).then(1)
-                          .when(pl.col("r_pos") <= 1 - theta).then(-1)
-                          .otherwise(0).cast(pl.Int8).alias("tc"),
-                          pl.col("r_pos").alias("ts"))
-            .sort("entity"))
+    return (
+        counts.with_columns(r_pos.alias("r_pos"))
+        .with_columns(
+            pl.when(pl.col("r_pos") >= theta)
+            .then(1)
+            .when(pl.col("r_pos") <= 1 - theta)
+            .then(-1)
+            .otherwise(0)
+            .cast(pl.Int8)
+            .alias("tc"),
+            pl.col("r_pos").alias("ts"),
+        )
+        .sort("entity")
+    )

@@ -69,9 +69,15 @@ def _prune_class(rules: list[Rule], measure: str) -> list[Rule]:
             uncovered |= bits
         remaining = list(range(len(members)))
         while uncovered and remaining:
-            pick = max(remaining, key=lambda k: ((members[k][1] & uncovered).bit_count(),
-                                                 members[k][0].confidence[measure],
-                                                 -len(members[k][0].antecedent), members[k][0].key()))
+            pick = max(
+                remaining,
+                key=lambda k: (
+                    (members[k][1] & uncovered).bit_count(),
+                    members[k][0].confidence[measure],
+                    -len(members[k][0].antecedent),
+                    members[k][0].key(),
+                ),
+            )
             rule, bits = members[pick]
             if not bits & uncovered:
                 break
@@ -84,6 +90,6 @@ def _prune_class(rules: list[Rule], measure: str) -> list[Rule]:
 def prune(rules: list[Rule], measure: str = "H") -> list[Rule]:
     """The pruned rule set, best first by ``measure`` confidence, then support."""
     kept: list[Rule] = []
-    for cls in dict.fromkeys([*CLASSES, *(r.consequent for r in rules)]):   # k > 2 classes: by name (issue #19)
+    for cls in dict.fromkeys([*CLASSES, *(r.consequent for r in rules)]):  # k > 2 classes: by name (issue #19)
         kept += _prune_class([r for r in rules if r.consequent == cls], measure)
     return sorted(kept, key=lambda r: (-r.confidence[measure], -r.support, r.key()))

@@ -167,8 +167,9 @@ class View:
         return int(self.values.shape[1])
 
     @classmethod
-    def from_activations(cls, values: np.ndarray, names: Sequence[str] | None = None, *,
-                         bins: int = DEFAULT_BINS) -> View:
+    def from_activations(
+        cls, values: np.ndarray, names: Sequence[str] | None = None, *, bins: int = DEFAULT_BINS
+    ) -> View:
         """An ordinal view of raw activations ``(n, neurons)``: equal-width bins per neuron (``uniform_bins``)."""
         raw = np.asarray(values)
         if raw.ndim != 2 or raw.size == 0:
@@ -204,13 +205,16 @@ def _as_codes(values: object) -> np.ndarray:
             raise InputError(
                 f"view values must be integer codes (bins or 0/1), got {array[row, col].item()!r} at row {row}, "
                 f"column {col} ({int(bad.sum())} non-integer values in a {array.shape} {array.dtype} matrix); "
-                f"bin raw activations with View.from_activations (uniform_bins) first")
+                f"bin raw activations with View.from_activations (uniform_bins) first"
+            )
     elif kind not in "iu":
         raise InputError(f"view values must be integer codes (bins or 0/1), got dtype {array.dtype}")
     low, high = array.min(), array.max()
     if low < 0 or high >= _MAX_CODES:
-        raise InputError(f"view codes must lie in 0..{_MAX_CODES - 1}, got {low}..{high}; "
-                         f"one-hot encode wide categorical columns into 0/1 columns")
+        raise InputError(
+            f"view codes must lie in 0..{_MAX_CODES - 1}, got {low}..{high}; "
+            f"one-hot encode wide categorical columns into 0/1 columns"
+        )
     return np.ascontiguousarray(array, dtype=np.uint8)
 
 
@@ -347,8 +351,9 @@ def _mask(x: np.ndarray, name: str) -> np.ndarray:
     return array
 
 
-def binomial_p_value(n: int | np.ndarray, support_left: int | np.ndarray, support_right: int | np.ndarray,
-                     intersection: int | np.ndarray) -> float | np.ndarray:
+def binomial_p_value(
+    n: int | np.ndarray, support_left: int | np.ndarray, support_right: int | np.ndarray, intersection: int | np.ndarray
+) -> float | np.ndarray:
     """``P[X ≥ intersection]`` for ``X ~ Binomial(n, (support_left/n)·(support_right/n))`` (vectorised:
     arrays broadcast and give an array)."""
     arrays = [np.asarray(v) for v in (n, support_left, support_right, intersection)]
@@ -357,19 +362,22 @@ def binomial_p_value(n: int | np.ndarray, support_left: int | np.ndarray, suppor
             raise InputError(f"binomial_p_value needs integer counts, got {name} of dtype {arr.dtype}")
     n_a, left, right, inter = (a.astype(np.int64) for a in arrays)
     if np.any(n_a < 1) or np.any(left < 0) or np.any(right < 0) or np.any(left > n_a) or np.any(right > n_a):
-        raise InputError(f"binomial_p_value needs 0 <= supports <= n and n >= 1, got n={n!r}, "
-                         f"supports {support_left!r} and {support_right!r}")
+        raise InputError(
+            f"binomial_p_value needs 0 <= supports <= n and n >= 1, got n={n!r}, "
+            f"supports {support_left!r} and {support_right!r}"
+        )
     if np.any(inter < 0) or np.any(inter > np.minimum(left, right)):
-        raise InputError(f"the intersection must lie in 0..min(supports), got {intersection!r} "
-                         f"for supports {support_left!r} and {support_right!r}")
+        raise InputError(
+            f"the intersection must lie in 0..min(supports), got {intersection!r} "
+            f"for supports {support_left!r} and {support_right!r}"
+        )
     prob = (left / n_a) * (right / n_a)
     out = stats.binom.sf(inter - 1, n_a, prob)
     out = np.clip(out, 0.0, 1.0)
     return float(out) if out.ndim == 0 else out
 
 
-def randomization_p_value(left: np.ndarray, right: np.ndarray, *, randomizations: int = 999,
-                          seed: int = 0) -> float:
+def randomization_p_value(left: np.ndarray, right: np.ndarray, *, randomizations: int = 999, seed: int = 0) -> float:
     """Per-pair randomisation test of two *fixed* supports (boolean masks over the same samples): the
     rows of ``right`` are permuted ``randomizations`` times (seeded) and
     ``p = (1 + #{|left ∩ π(right)| ≥ |left ∩ right|}) / (randomizations + 1)``. It is a Monte-Carlo
@@ -378,8 +386,9 @@ def randomization_p_value(left: np.ndarray, right: np.ndarray, *, randomizations
     (``Redescription.p_randomized``)."""
     left_m, right_m = _mask(left, "left"), _mask(right, "right")
     if left_m.shape != right_m.shape:
-        raise InputError(f"randomization_p_value needs masks of the same length, got {left_m.shape[0]} "
-                         f"and {right_m.shape[0]}")
+        raise InputError(
+            f"randomization_p_value needs masks of the same length, got {left_m.shape[0]} and {right_m.shape[0]}"
+        )
     if isinstance(randomizations, bool) or not isinstance(randomizations, Integral) or randomizations < 1:
         raise InputError(f"randomizations must be a positive integer, got {randomizations!r}")
     rng = np.random.default_rng(seed)
@@ -411,14 +420,14 @@ class _Prepared:
         self.ordinal = view.ordinal
         self.negations = negations
         self.n, self.m = codes.shape
-        self.width = int(codes.max()) + 1                    # codes per column in the one-hot layout
-        counts = _value_counts(codes, self.width)            # (m, width)
+        self.width = int(codes.max()) + 1  # codes per column in the one-hot layout
+        counts = _value_counts(codes, self.width)  # (m, width)
         cols, lows, highs, ops, values = [], [], [], [], []
         features: list[np.ndarray] = []
-        feature_info: list[tuple[int, str, int]] = []        # (column, kind, value)
+        feature_info: list[tuple[int, str, int]] = []  # (column, kind, value)
         self.column_features: list[list[int]] = []
         self.column_range: list[tuple[int, int]] = []
-        self.boolean = np.zeros(self.m, dtype=bool)          # categorical 0/1 columns: 0 is "absent"
+        self.boolean = np.zeros(self.m, dtype=bool)  # categorical 0/1 columns: 0 is "absent"
         for c in range(self.m):
             present = np.flatnonzero(counts[c])
             self.column_range.append((int(present[0]), int(present[-1])))
@@ -455,8 +464,11 @@ class _Prepared:
         self.lit_support = _interval_counts(counts, self.lit_col, self.lit_low, self.lit_high)
         # literals are generated column by column: the first literal of each column that has any
         self.lit_starts = np.flatnonzero(np.r_[True, np.diff(self.lit_col) != 0]) if cols else np.zeros(0, np.int64)
-        self.features = (np.ascontiguousarray(np.stack(features, axis=1), dtype=np.float32) if features
-                         else np.zeros((self.n, 0), np.float32))
+        self.features = (
+            np.ascontiguousarray(np.stack(features, axis=1), dtype=np.float32)
+            if features
+            else np.zeros((self.n, 0), np.float32)
+        )
         self.feature_info = feature_info
         self.n_literals = len(cols)
         self._set_codes(codes)
@@ -493,8 +505,9 @@ class _Prepared:
     def one_hot(self, start: int, stop: int, first: int = 0, last: int | None = None) -> np.ndarray:
         """Rows ``start:stop``, columns ``first:last`` as one-hot codes: ``(rows, columns · width)`` float32."""
         last = self.m if last is None else last
-        chunk = (self.codes[start:stop, first:last].astype(np.int64)
-                 + np.arange(last - first, dtype=np.int64) * self.width)
+        chunk = (
+            self.codes[start:stop, first:last].astype(np.int64) + np.arange(last - first, dtype=np.int64) * self.width
+        )
         out = np.zeros((stop - start, (last - first) * self.width), dtype=np.float32)
         np.put_along_axis(out, chunk, 1.0, axis=1)
         return out
@@ -540,13 +553,17 @@ def _literal_pair_blocks(left: _Prepared, right: _Prepared) -> Iterator[tuple[in
         joint = np.zeros(((c1 - c0) * left.width, right.m * right.width), dtype=np.float64)
         for start in range(0, left.n, _ROW_CHUNK):
             end = min(left.n, start + _ROW_CHUNK)
-            joint += left.one_hot(start, end, c0, c1).T @ right.one_hot(start, end)   # exact: counts <= 4096
+            joint += left.one_hot(start, end, c0, c1).T @ right.one_hot(start, end)  # exact: counts <= 4096
         cumulative = np.zeros((c1 - c0, left.width + 1, right.m, right.width + 1), dtype=np.float64)
         cumulative[:, 1:, :, 1:] = joint.reshape(c1 - c0, left.width, right.m, right.width).cumsum(1).cumsum(3)
         lc = left.lit_col[first:stop, None] - c0
         ll, lh = left.lit_low[first:stop, None], left.lit_high[first:stop, None] + 1
-        block = (cumulative[lc, lh, rc, rh] - cumulative[lc, ll, rc, rh]
-                 - cumulative[lc, lh, rc, rl] + cumulative[lc, ll, rc, rl])
+        block = (
+            cumulative[lc, lh, rc, rh]
+            - cumulative[lc, ll, rc, rh]
+            - cumulative[lc, lh, rc, rl]
+            + cumulative[lc, ll, rc, rl]
+        )
         yield first, stop, np.rint(block).astype(np.int64)
 
 
@@ -582,7 +599,7 @@ class _Found:
     right: list[Query] = field(default_factory=list)
     left_masks: list[np.ndarray] = field(default_factory=list)
     right_masks: list[np.ndarray] = field(default_factory=list)
-    counts: list[tuple[int, int, int]] = field(default_factory=list)   # (left, right, intersection)
+    counts: list[tuple[int, int, int]] = field(default_factory=list)  # (left, right, intersection)
     tested: int = 0
     seeds: int = 0
 
@@ -591,8 +608,7 @@ def _passes(s: _Settings, left: np.ndarray, right: np.ndarray, inter: np.ndarray
     """(Jaccard, bool passes the support and Jaccard bounds) for arrays of counts."""
     union = left + right - inter
     jac = np.where(union > 0, inter / np.maximum(union, 1), 1.0)
-    ok = ((inter >= s.min_support) & (left <= s.max_support) & (right <= s.max_support)
-          & (jac >= s.min_jaccard))
+    ok = (inter >= s.min_support) & (left <= s.max_support) & (right <= s.max_support) & (jac >= s.min_jaccard)
     return jac, ok
 
 
@@ -600,8 +616,7 @@ def _passes(s: _Settings, left: np.ndarray, right: np.ndarray, inter: np.ndarray
 _TreeCache = dict[bytes, list[tuple[Query, np.ndarray]]]
 
 
-def _tree_nodes(s: _Settings, view: _Prepared, target: np.ndarray,
-                cache: _TreeCache) -> list[tuple[Query, np.ndarray]]:
+def _tree_nodes(s: _Settings, view: _Prepared, target: np.ndarray, cache: _TreeCache) -> list[tuple[Query, np.ndarray]]:
     """Fit a PCT (regression tree, one balanced 0/1 target) on the screened columns of ``view``; every
     non-root node as (query, support mask). Identical targets in one search reuse the same tree."""
     key = _pack(target).tobytes()
@@ -646,7 +661,7 @@ def _fit_tree(s: _Settings, view: _Prepared, target: np.ndarray) -> list[tuple[Q
         node, path, mask = stack.pop()
         if node != 0:
             query = _path_query(view, [(feature_ids[f], left, t) for f, left, t in path])
-            if query is None:        # a negation, and negations are off: so is every node below
+            if query is None:  # a negation, and negations are off: so is every node below
                 continue
             nodes.append((query, mask))
         if children_left[node] != -1:
@@ -697,8 +712,9 @@ def _path_query(view: _Prepared, path: list[tuple[int, bool, float]]) -> Query |
     return Query(tuple(conditions))
 
 
-def _chain(s: _Settings, views: tuple[_Prepared, _Prepared], side: int, literal: int,
-           caches: tuple[_TreeCache, _TreeCache]) -> _Found:
+def _chain(
+    s: _Settings, views: tuple[_Prepared, _Prepared], side: int, literal: int, caches: tuple[_TreeCache, _TreeCache]
+) -> _Found:
     """Alternate PCTs between the views from one seed literal (see the module docstring)."""
     found = _Found()
     target_side = side
@@ -741,8 +757,15 @@ def _chain(s: _Settings, views: tuple[_Prepared, _Prepared], side: int, literal:
     return found
 
 
-def _search(s: _Settings, left: _Prepared, right: _Prepared, *, executor: ThreadPoolExecutor | None,
-            on_seeds: Callable[[int], None] | None = None, on_chain: Callable[[], None] | None = None) -> _Found:
+def _search(
+    s: _Settings,
+    left: _Prepared,
+    right: _Prepared,
+    *,
+    executor: ThreadPoolExecutor | None,
+    on_seeds: Callable[[int], None] | None = None,
+    on_chain: Callable[[], None] | None = None,
+) -> _Found:
     views = (left, right)
     found = _Found()
     floor = s.min_jaccard / 2.0
@@ -760,21 +783,30 @@ def _search(s: _Settings, left: _Prepared, right: _Prepared, *, executor: Thread
         jac, _ = _passes(s, left_sup, right_sup, inter)
         expected = left_sup * right_sup / s.n
         z = (inter - expected) / np.sqrt(np.maximum(expected * (1.0 - expected / s.n), 1e-12))
-        wide = ((inter >= s.min_support) & (left_sup <= s.max_support) & (right_sup <= s.max_support)
-                & (jac >= floor) & (z >= z_floor))
+        wide = (
+            (inter >= s.min_support)
+            & (left_sup <= s.max_support)
+            & (right_sup <= s.max_support)
+            & (jac >= floor)
+            & (z >= z_floor)
+        )
         rows, cols = np.nonzero(wide)
         inter_wide = inter[rows, cols]
         rows += first
-        p = np.asarray(binomial_p_value(s.n, left.lit_support[rows], right.lit_support[cols], inter_wide),
-                       dtype=np.float64).reshape(-1)
+        p = np.asarray(
+            binomial_p_value(s.n, left.lit_support[rows], right.lit_support[cols], inter_wide), dtype=np.float64
+        ).reshape(-1)
         wide_jac = jac[rows - first, cols]
         significant = p <= s.max_p
         np.maximum.at(score_left, rows[significant], wide_jac[significant])
         np.maximum.at(score_right, cols[significant], wide_jac[significant])
-        keep = wide_jac >= s.min_jaccard          # the candidates (among the wide pairs)
+        keep = wide_jac >= s.min_jaccard  # the candidates (among the wide pairs)
         pairs.append(np.stack([rows[keep], cols[keep]], axis=1))
-        counts.append(np.stack([left.lit_support[rows[keep]], right.lit_support[cols[keep]], inter_wide[keep]],
-                               axis=1).astype(np.int64))
+        counts.append(
+            np.stack([left.lit_support[rows[keep]], right.lit_support[cols[keep]], inter_wide[keep]], axis=1).astype(
+                np.int64
+            )
+        )
         p_values.append(p[keep])
     if pairs:
         found.literal_pairs = np.concatenate(pairs)
@@ -869,8 +901,10 @@ def search_redescriptions(
     if not isinstance(left, View) or not isinstance(right, View):
         raise InputError(f"redescribe needs two View objects, got {type(left).__name__} and {type(right).__name__}")
     if left.n_rows != right.n_rows:
-        raise InputError(f"the views must describe the same samples: the left view has shape {left.values.shape}, "
-                         f"the right view {right.values.shape} ({left.n_rows} vs {right.n_rows} rows)")
+        raise InputError(
+            f"the views must describe the same samples: the left view has shape {left.values.shape}, "
+            f"the right view {right.values.shape} ({left.n_rows} vs {right.n_rows} rows)"
+        )
     n = left.n_rows
     if not (isinstance(min_jaccard, Real) and 0.0 <= min_jaccard <= 1.0):
         raise InputError(f"min_jaccard must be in [0, 1], got {min_jaccard!r}")
@@ -878,20 +912,31 @@ def search_redescriptions(
         raise InputError(f"max_p must be in (0, 1], got {max_p!r}")
     if not (isinstance(max_support_fraction, Real) and 0.0 < max_support_fraction <= 1.0):
         raise InputError(f"max_support_fraction must be in (0, 1], got {max_support_fraction!r}")
-    for name, value, low in (("max_depth", max_depth, 1), ("alternations", alternations, 0),
-                             ("max_seeds", max_seeds, 0), ("screen_columns", screen_columns, 1),
-                             ("randomizations", randomizations, 0)):
+    for name, value, low in (
+        ("max_depth", max_depth, 1),
+        ("alternations", alternations, 0),
+        ("max_seeds", max_seeds, 0),
+        ("screen_columns", screen_columns, 1),
+        ("randomizations", randomizations, 0),
+    ):
         if isinstance(value, bool) or not isinstance(value, Integral) or value < low:
             raise InputError(f"{name} must be an integer >= {low}, got {value!r}")
     if n_jobs is not None and (isinstance(n_jobs, bool) or not isinstance(n_jobs, Integral) or n_jobs < 1):
         raise InputError(f"n_jobs must be a positive integer or None, got {n_jobs!r}")
     settings = _Settings(
-        n=n, min_jaccard=float(min_jaccard), max_p=float(max_p),
+        n=n,
+        min_jaccard=float(min_jaccard),
+        max_p=float(max_p),
         min_support=_resolve_support(min_support, n, "min_support", min(n, max(5, math.ceil(0.01 * n)))),
         max_support=math.floor(max_support_fraction * n + 1e-9),
-        max_depth=int(max_depth), alternations=int(alternations), max_seeds=int(max_seeds),
-        screen_columns=int(screen_columns), negations=bool(negations), seed=int(seed),
-        n_jobs=int(n_jobs or _available_cpus()))
+        max_depth=int(max_depth),
+        alternations=int(alternations),
+        max_seeds=int(max_seeds),
+        screen_columns=int(screen_columns),
+        negations=bool(negations),
+        seed=int(seed),
+        n_jobs=int(n_jobs or _available_cpus()),
+    )
     prepared_left = _Prepared(left, 0, settings.negations)
     prepared_right = _Prepared(right, 1, settings.negations)
 
@@ -922,13 +967,15 @@ def search_redescriptions(
         if executor is not None:
             executor.shutdown()
 
-    redescriptions = _collect(settings, found, p_values, prepared_left, prepared_right,
-                              null if randomizations else None)
+    redescriptions = _collect(
+        settings, found, p_values, prepared_left, prepared_right, null if randomizations else None
+    )
     return SearchResult(redescriptions, found.tested, found.seeds, best_p, null)
 
 
-def _collect(s: _Settings, found: _Found, p_values: np.ndarray, left: _Prepared, right: _Prepared,
-             null: np.ndarray | None) -> list[Redescription]:
+def _collect(
+    s: _Settings, found: _Found, p_values: np.ndarray, left: _Prepared, right: _Prepared, null: np.ndarray | None
+) -> list[Redescription]:
     """Candidates with ``p ≤ max_p``; one per pair of supports, a pair and its complement
     ``(¬supp(q1), ¬supp(q2))`` counting as the same (both say the same rows disagree), kept in its
     shortest form, then the smaller support; then the dominated ones dropped; best first."""
@@ -941,8 +988,9 @@ def _collect(s: _Settings, found: _Found, p_values: np.ndarray, left: _Prepared,
         return Query((view.literal_condition(index),)), literal_masks[key]
 
     n_literal = len(found.literal_p)
-    best: dict[tuple[bytes, bytes],
-               tuple[tuple[int, int, Query, Query], Query, Query, tuple[int, ...], float, np.ndarray]] = {}
+    best: dict[
+        tuple[bytes, bytes], tuple[tuple[int, int, Query, Query], Query, Query, tuple[int, ...], float, np.ndarray]
+    ] = {}
     for i in np.flatnonzero(p_values <= s.max_p):
         if i < n_literal:
             left_query, left_mask = literal(left, int(found.literal_pairs[i, 0]))
@@ -953,18 +1001,29 @@ def _collect(s: _Settings, found: _Found, p_values: np.ndarray, left: _Prepared,
             left_query, left_mask = found.left[t], found.left_masks[t]
             right_query, right_mask = found.right[t], found.right_masks[t]
             counts = found.counts[t]
-        key = min((_pack(left_mask).tobytes(), _pack(right_mask).tobytes()),
-                  (_pack(~left_mask).tobytes(), _pack(~right_mask).tobytes()))
+        key = min(
+            (_pack(left_mask).tobytes(), _pack(right_mask).tobytes()),
+            (_pack(~left_mask).tobytes(), _pack(~right_mask).tobytes()),
+        )
         rank = (len(left_query) + len(right_query), counts[2], left_query, right_query)
         if key not in best or rank < best[key][0]:
             best[key] = (rank, left_query, right_query, counts, float(p_values[i]), left_mask & right_mask)
     out: list[Redescription] = []
     for _rank, left_query, right_query, (left_count, right_count, inter), p, both in best.values():
         union = left_count + right_count - inter
-        out.append(Redescription(
-            left=left_query, right=right_query, support=inter, left_support=left_count,
-            right_support=right_count, jaccard=inter / union if union else 1.0, p_value=p,
-            p_randomized=None if null is None else _adjusted(p, null), rows=np.flatnonzero(both)))
+        out.append(
+            Redescription(
+                left=left_query,
+                right=right_query,
+                support=inter,
+                left_support=left_count,
+                right_support=right_count,
+                jaccard=inter / union if union else 1.0,
+                p_value=p,
+                p_randomized=None if null is None else _adjusted(p, null),
+                rows=np.flatnonzero(both),
+            )
+        )
     out.sort(key=lambda r: (-r.jaccard, r.p_value, len(r.left) + len(r.right), r.left, r.right))
     return _drop_dominated(out)
 
@@ -1001,8 +1060,19 @@ def redescribe(
 ) -> list[Redescription]:
     """The redescriptions of ``search_redescriptions`` with the same arguments (best first)."""
     return search_redescriptions(
-        left, right, min_jaccard=min_jaccard, max_p=max_p, min_support=min_support,
-        max_support_fraction=max_support_fraction, max_depth=max_depth, alternations=alternations,
-        max_seeds=max_seeds, screen_columns=screen_columns, negations=negations,
-        randomizations=randomizations, seed=seed,
-        n_jobs=n_jobs, progress=progress).redescriptions
+        left,
+        right,
+        min_jaccard=min_jaccard,
+        max_p=max_p,
+        min_support=min_support,
+        max_support_fraction=max_support_fraction,
+        max_depth=max_depth,
+        alternations=alternations,
+        max_seeds=max_seeds,
+        screen_columns=screen_columns,
+        negations=negations,
+        randomizations=randomizations,
+        seed=seed,
+        n_jobs=n_jobs,
+        progress=progress,
+    ).redescriptions

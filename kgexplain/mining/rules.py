@@ -41,11 +41,13 @@ class Rule:
     support: int
     confidence: dict[str, float]
     lift: float
-    entities: np.ndarray                     # sorted transaction indices of D_Y
+    entities: np.ndarray  # sorted transaction indices of D_Y
     labels: dict[str, str] = field(default_factory=dict)
 
     def key(self) -> str:
-        return "|".join(f"{i.direction} {i.property} {i.value}" for i in sorted(self.antecedent)) + f"→{self.consequent}"
+        return (
+            "|".join(f"{i.direction} {i.property} {i.value}" for i in sorted(self.antecedent)) + f"→{self.consequent}"
+        )
 
 
 @dataclass
@@ -81,8 +83,14 @@ def confidences(tids: np.ndarray, inf: InfluenceArrays) -> dict[str, dict[str, f
     return out
 
 
-def make_rules(antecedents: list[tuple[Item, ...]], tidsets: list[np.ndarray], inf: InfluenceArrays, *,
-               min_confidence: float, measure: str = "H") -> list[Rule]:
+def make_rules(
+    antecedents: list[tuple[Item, ...]],
+    tidsets: list[np.ndarray],
+    inf: InfluenceArrays,
+    *,
+    min_confidence: float,
+    measure: str = "H",
+) -> list[Rule]:
     """A rule per antecedent and class whose ``measure`` confidence reaches ``min_confidence``."""
     if measure not in MEASURES:
         raise InputError(f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}")
@@ -96,8 +104,11 @@ def make_rules(antecedents: list[tuple[Item, ...]], tidsets: list[np.ndarray], i
             value = conf[cls][measure]
             if value >= min_confidence and len(tids) > 0:
                 base_value = base[cls][measure]
-                rules.append(Rule(antecedent, cls, len(tids), conf[cls],
-                                  value / base_value if base_value else float("inf"), tids))
+                rules.append(
+                    Rule(
+                        antecedent, cls, len(tids), conf[cls], value / base_value if base_value else float("inf"), tids
+                    )
+                )
     return rules
 
 
@@ -132,8 +143,12 @@ class _PlaneSums:
     @staticmethod
     def applies(column: np.ndarray) -> bool:
         values = np.asarray(column, dtype=np.float64)
-        return bool(len(values)) and values.min() >= 0 and values.max() < 2 ** 31 \
+        return (
+            bool(len(values))
+            and values.min() >= 0
+            and values.max() < 2**31
             and bool(np.all(values == np.round(values)))
+        )
 
 
 class _ByteTableSums:
@@ -166,26 +181,36 @@ def _chunk_rows(bits: np.ndarray, itemsets: np.ndarray) -> np.ndarray:
 _NEEDS = {"TC": {0, 1, 2}, "TS": {0, 3}, "WTS": {4, 5}, "H": {0, 1, 2, 4, 5}}
 
 
-def _distinct_tidsets(bits: np.ndarray, matrix: np.ndarray, chunk: int,
-                      multiplier: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def _distinct_tidsets(
+    bits: np.ndarray, matrix: np.ndarray, chunk: int, multiplier: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """(representatives, inverse): one itemset per distinct transaction set, and for every itemset the
     position of its representative. Rows are keyed by a random linear hash (odd multipliers, mod 2^64),
     then every row is compared word for word with its representative's; a row whose key collided with
     another set's becomes its own representative (scored on its own), so every score is exact whatever
     the hash does."""
     if multiplier is None:
-        multiplier = np.random.default_rng(0x6B6778).integers(0, 2 ** 62, int(bits.shape[1]), dtype=np.int64).view(np.uint64)
+        multiplier = (
+            np.random.default_rng(0x6B6778).integers(0, 2**62, int(bits.shape[1]), dtype=np.int64).view(np.uint64)
+        )
         multiplier = multiplier * np.uint64(2) + np.uint64(1)
     keys = np.empty(len(matrix), dtype=np.uint64)
     for start in range(0, len(matrix), chunk):
-        keys[start:start + chunk] = (_chunk_rows(bits, matrix[start:start + chunk]) * multiplier).sum(
-            axis=1, dtype=np.uint64)
+        keys[start : start + chunk] = (_chunk_rows(bits, matrix[start : start + chunk]) * multiplier).sum(
+            axis=1, dtype=np.uint64
+        )
     # the first row of each key (a hash group-by: a third of np.unique's sort on painters' 6.7 million rows)
-    representative = (pl.DataFrame({"key": keys}).with_row_index("row")
-                      .select(pl.col("row").first().over("key")).to_series().to_numpy().astype(np.int64))
+    representative = (
+        pl.DataFrame({"key": keys})
+        .with_row_index("row")
+        .select(pl.col("row").first().over("key"))
+        .to_series()
+        .to_numpy()
+        .astype(np.int64)
+    )
     for start in range(0, len(matrix), chunk):
-        rows = _chunk_rows(bits, matrix[start:start + chunk])
-        theirs = _chunk_rows(bits, matrix[representative[start:start + chunk]])
+        rows = _chunk_rows(bits, matrix[start : start + chunk])
+        theirs = _chunk_rows(bits, matrix[representative[start : start + chunk]])
         wrong = np.flatnonzero((rows != theirs).any(axis=1)) + start
         representative[wrong] = wrong
     # representatives are row numbers: their ranks come from a mark and a running count, no sort
@@ -195,9 +220,14 @@ def _distinct_tidsets(bits: np.ndarray, matrix: np.ndarray, chunk: int,
     return reps, (np.cumsum(marked) - 1)[representative]
 
 
-def score_itemsets(bits: np.ndarray | Encoded, itemsets: Sequence[Sequence[int]] | np.ndarray, n_transactions: int,
-                   inf: InfluenceArrays, chunk: int = 2048,
-                   measures: Iterable[str] = MEASURES) -> dict[str, np.ndarray]:
+def score_itemsets(
+    bits: np.ndarray | Encoded,
+    itemsets: Sequence[Sequence[int]] | np.ndarray,
+    n_transactions: int,
+    inf: InfluenceArrays,
+    chunk: int = 2048,
+    measures: Iterable[str] = MEASURES,
+) -> dict[str, np.ndarray]:
     """The ``measures`` (default all) for both classes and every itemset at once, from packed vertical
     bitsets (``bits[item]`` = uint64 words, bit t set when transaction t holds the item; or an ``Encoded``,
     whose rows are packed only for the items the itemsets use). Returns arrays ``support`` and
@@ -225,8 +255,9 @@ def score_itemsets(bits: np.ndarray | Encoded, itemsets: Sequence[Sequence[int]]
     # row so that no bit past the last transaction counts
     bits = np.concatenate([bits, _pack(np.ones(n_transactions, dtype=bool), words)[None, :]])
     everything = len(bits) - 1
-    full = np.concatenate([np.where(matrix >= 0, matrix, everything),
-                           np.full((len(matrix), 1), everything, dtype=np.int64)], axis=1)
+    full = np.concatenate(
+        [np.where(matrix >= 0, matrix, everything), np.full((len(matrix), 1), everything, dtype=np.int64)], axis=1
+    )
     reps, inverse = _distinct_tidsets(bits, full, chunk) if len(full) else (np.zeros(0, int), np.zeros(0, int))
     columns = {0: np.ones(n_transactions), 1: inf.tc == 1, 2: inf.tc == -1, 3: inf.ts, 4: inf.n_pos, 5: inf.n_neg}
     exact = sorted(k for k in need if _PlaneSums.applies(columns[k]) or k == 0)
@@ -234,7 +265,7 @@ def score_itemsets(bits: np.ndarray | Encoded, itemsets: Sequence[Sequence[int]]
     tables = {k: _ByteTableSums(columns[k], n_transactions, words) for k in sorted(need - set(exact))}
     distinct = np.zeros((len(reps), 6))
     for start in range(0, len(reps), chunk):
-        rows = _chunk_rows(bits, full[reps[start:start + chunk]])
+        rows = _chunk_rows(bits, full[reps[start : start + chunk]])
         at = np.arange(start, min(start + chunk, len(reps)))
         distinct[np.ix_(at, np.asarray(exact))] = planes(rows)
         for k, table in tables.items():
@@ -250,16 +281,25 @@ def score_itemsets(bits: np.ndarray | Encoded, itemsets: Sequence[Sequence[int]]
             out |= {"Pos_TS": sums[:, 3] / safe, "Neg_TS": np.where(support > 0, 1.0 - sums[:, 3] / safe, 0.0)}
         if need >= _NEEDS["WTS"]:
             total = sums[:, 4] + sums[:, 5]
-            out |= {"Pos_WTS": np.where(total > 0, sums[:, 4] / np.maximum(total, 1e-300), 0.0),
-                    "Neg_WTS": np.where(total > 0, sums[:, 5] / np.maximum(total, 1e-300), 0.0)}
+            out |= {
+                "Pos_WTS": np.where(total > 0, sums[:, 4] / np.maximum(total, 1e-300), 0.0),
+                "Neg_WTS": np.where(total > 0, sums[:, 5] / np.maximum(total, 1e-300), 0.0),
+            }
     if need >= _NEEDS["H"]:
         for cls in CLASSES:
             out[f"{cls}_H"] = np.minimum(out[f"{cls}_TC"], out[f"{cls}_WTS"])
     return out
 
 
-def rules_from_itemsets(frequent: object, vocab: list[Item], inf: InfluenceArrays, *, min_confidence: float,
-                        measure: str = "H", scores: dict[str, np.ndarray] | None = None) -> list[Rule]:
+def rules_from_itemsets(
+    frequent: object,
+    vocab: list[Item],
+    inf: InfluenceArrays,
+    *,
+    min_confidence: float,
+    measure: str = "H",
+    scores: dict[str, np.ndarray] | None = None,
+) -> list[Rule]:
     """Like ``make_rules`` over every itemset of an ``apriori`` result, vectorised: tidsets are only
     materialised for itemsets that become rules. ``scores``: ``score_itemsets`` of the same itemsets
     and influence, when already computed (it scores every measure at once)."""
@@ -269,8 +309,13 @@ def rules_from_itemsets(frequent: object, vocab: list[Item], inf: InfluenceArray
     if not len(matrix):
         return []
     if scores is None or f"Pos_{measure}" not in scores:
-        scores = score_itemsets(frequent.encoded, matrix, frequent.n_transactions, inf,  # type: ignore[attr-defined]
-                                measures=(measure,))
+        scores = score_itemsets(
+            frequent.encoded,  # type: ignore[attr-defined]
+            matrix,
+            frequent.n_transactions,  # type: ignore[attr-defined]
+            inf,
+            measures=(measure,),
+        )
     base = confidences(np.arange(len(inf.tc)), inf)
     rules = []
     for cls in CLASSES:
@@ -281,10 +326,20 @@ def rules_from_itemsets(frequent: object, vocab: list[Item], inf: InfluenceArray
             tids = frequent.tidset(itemset)  # type: ignore[attr-defined]
             # the measures not scored for every itemset, from the rule's own transactions
             direct = None if all(f"{cls}_{m}" in scores for m in MEASURES) else confidences(tids, inf)[cls]
-            conf = {m: float(scores[f"{cls}_{m}"][i]) if f"{cls}_{m}" in scores else direct[m]  # type: ignore[index]
-                    for m in MEASURES}
-            rules.append(Rule(tuple(vocab[j] for j in itemset), cls, int(scores["support"][i]), conf,
-                              conf[measure] / base_value if base_value else float("inf"), tids))
+            conf = {
+                m: float(scores[f"{cls}_{m}"][i]) if f"{cls}_{m}" in scores else direct[m]  # type: ignore[index]
+                for m in MEASURES
+            }
+            rules.append(
+                Rule(
+                    tuple(vocab[j] for j in itemset),
+                    cls,
+                    int(scores["support"][i]),
+                    conf,
+                    conf[measure] / base_value if base_value else float("inf"),
+                    tids,
+                )
+            )
     return rules
 
 

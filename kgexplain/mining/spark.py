@@ -29,13 +29,17 @@ def spark_session(master: str = "local[*]", app_name: str = "kgexplain") -> Any:
     try:
         from pyspark.sql import SparkSession
     except ImportError as exc:
-        raise InputError("the Spark miner needs pyspark: pip install 'kgexplain[spark]' "
-                         "(and Java 17 or newer)") from exc
+        raise InputError(
+            "the Spark miner needs pyspark: pip install 'kgexplain[spark]' (and Java 17 or newer)"
+        ) from exc
     try:
-        session = (SparkSession.builder.master(master).appName(app_name)
-                   .config("spark.ui.enabled", "false")
-                   .config("spark.sql.shuffle.partitions", "8")
-                   .getOrCreate())
+        session = (
+            SparkSession.builder.master(master)
+            .appName(app_name)
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.shuffle.partitions", "8")
+            .getOrCreate()
+        )
     except Exception as exc:  # noqa: BLE001 - the JVM's failures arrive as many exception types
         raise InputError(f"could not start Spark ({master}): {exc}") from exc
     session.sparkContext.setLogLevel("ERROR")
@@ -47,8 +51,7 @@ def _baskets(encoded: Encoded) -> list[list[int]]:
     n = encoded.n_transactions
     baskets: list[list[int]] = [[] for _ in range(n)]
     if encoded.dense is not None:
-        flags = np.unpackbits(encoded.dense.astype("<u8", copy=False).view(np.uint8), axis=1,
-                              bitorder="little")[:, :n]
+        flags = np.unpackbits(encoded.dense.astype("<u8", copy=False).view(np.uint8), axis=1, bitorder="little")[:, :n]
         item_codes, positions = np.nonzero(flags)
     else:
         assert encoded.item_ptr is not None and encoded.positions is not None  # Encoded checks: dense or sparse
@@ -59,9 +62,15 @@ def _baskets(encoded: Encoded) -> list[list[int]]:
     return baskets
 
 
-def spark_itemsets(transactions: pl.DataFrame | Sequence[Iterable[Hashable]] | Encoded,
-                   min_support: int | float, max_len: int = 3, *, spark: Any = None,
-                   master: str = "local[*]", partitions: int | None = None) -> FrequentItemsets:
+def spark_itemsets(
+    transactions: pl.DataFrame | Sequence[Iterable[Hashable]] | Encoded,
+    min_support: int | float,
+    max_len: int = 3,
+    *,
+    spark: Any = None,
+    master: str = "local[*]",
+    partitions: int | None = None,
+) -> FrequentItemsets:
     """``apriori(transactions, min_support, max_len)``'s result, mined by Spark ML's FPGrowth.
 
     ``spark``: a session to use (default: ``spark_session(master)``). ``partitions``: FPGrowth's
@@ -90,7 +99,7 @@ def spark_itemsets(transactions: pl.DataFrame | Sequence[Iterable[Hashable]] | E
         found = miner.fit(frame).freqItemsets.where(f"size(items) <= {int(max_len)}").collect()
         with gc_paused():
             rows = sorted((tuple(sorted(r["items"])), int(r["freq"])) for r in found)
-            rows.sort(key=lambda row: len(row[0]))   # by size, then lexicographically (sort is stable)
+            rows.sort(key=lambda row: len(row[0]))  # by size, then lexicographically (sort is stable)
         itemsets = [items for items, _ in rows]
         supports = [freq for _, freq in rows]
     return FrequentItemsets.from_itemsets(itemsets, np.asarray(supports, dtype=np.int64), n, encoded, min_count)

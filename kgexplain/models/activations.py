@@ -36,9 +36,27 @@ from .cnn import CNNHead, TextCNN
 from .training import TrainedModel
 from .vocabulary import PAD
 
-__all__ = ["Activations", "DEFAULT_BINS", "BIN_DIGITS", "default_layers", "capture", "binarize", "neuron_thresholds", "BINARIZE_RULES", "uniform_bins",
-           "top_tokens", "encode_values", "decode_values", "encode_flags", "decode_flags", "encode_bins", "decode_bins",
-           "encode_value_rows", "encode_flag_rows", "encode_bin_rows"]
+__all__ = [
+    "Activations",
+    "DEFAULT_BINS",
+    "BIN_DIGITS",
+    "default_layers",
+    "capture",
+    "binarize",
+    "neuron_thresholds",
+    "BINARIZE_RULES",
+    "uniform_bins",
+    "top_tokens",
+    "encode_values",
+    "decode_values",
+    "encode_flags",
+    "decode_flags",
+    "encode_bins",
+    "decode_bins",
+    "encode_value_rows",
+    "encode_flag_rows",
+    "encode_bin_rows",
+]
 
 DEFAULT_BINS = 4
 #: One character per bin, so a neuron's bin is one character of the document's bin string.
@@ -50,8 +68,8 @@ class Activations:
     """Per layer: an (n_documents, n_neurons) float32 matrix, documents in input order."""
 
     layers: dict[str, np.ndarray]
-    predictions: np.ndarray                   # P(positive) per document; (documents, k) for k > 2 classes
-    pooled: frozenset[str] = frozenset()      # layers reduced over time (max)
+    predictions: np.ndarray  # P(positive) per document; (documents, k) for k > 2 classes
+    pooled: frozenset[str] = frozenset()  # layers reduced over time (max)
     #: the token ids the model read, one row per document in input order (``top_tokens`` reuses them)
     ids: torch.Tensor | None = field(default=None, repr=False, compare=False)
 
@@ -67,12 +85,15 @@ def default_layers(model: nn.Module) -> list[str]:
     if named:
         return list(named)
     skip = (nn.Embedding, nn.Dropout, nn.Flatten, nn.Identity)
-    return [name for name, module in model.named_modules()
-            if name and not list(module.children()) and not isinstance(module, skip)]
+    return [
+        name
+        for name, module in model.named_modules()
+        if name and not list(module.children()) and not isinstance(module, skip)
+    ]
 
 
 def _reduce(module: nn.Module, output: object) -> torch.Tensor:
-    if isinstance(output, tuple):       # nn.LSTM / nn.GRU: (sequence, state)
+    if isinstance(output, tuple):  # nn.LSTM / nn.GRU: (sequence, state)
         output = output[0]
     if not isinstance(output, torch.Tensor):
         raise InputError(f"layer {type(module).__name__} returns {type(output).__name__}, not a tensor")
@@ -114,12 +135,14 @@ class _FirstConvUpTo:
 
     def __init__(self, conv: nn.Conv1d) -> None:
         self.conv = conv
-        self.length = 0          # the longest text of the batch about to run
+        self.length = 0  # the longest text of the batch about to run
         self._positions = 0
 
     def attach(self) -> list[RemovableHandle]:
-        return [self.conv.register_forward_pre_hook(self._cut, prepend=True),
-                self.conv.register_forward_hook(self._extend, prepend=True)]
+        return [
+            self.conv.register_forward_pre_hook(self._cut, prepend=True),
+            self.conv.register_forward_hook(self._extend, prepend=True),
+        ]
 
     def _cut(self, _module: nn.Module, inputs: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...] | None:
         (x,) = inputs
@@ -154,9 +177,15 @@ def _in_document_order(rows: np.ndarray, order: np.ndarray) -> np.ndarray:
     return out
 
 
-def capture(trained: TrainedModel, texts: Sequence[str], layers: Sequence[str] | None = None, *,
-            batch_size: int = 128, device: str = "cpu",
-            on_batch: Callable[[int], None] | None = None) -> Activations:
+def capture(
+    trained: TrainedModel,
+    texts: Sequence[str],
+    layers: Sequence[str] | None = None,
+    *,
+    batch_size: int = 128,
+    device: str = "cpu",
+    on_batch: Callable[[int], None] | None = None,
+) -> Activations:
     """One forward pass over ``texts`` with a hook on each of ``layers`` (default: ``default_layers``).
     kgexplain's CNN takes the documents sorted by length and its first convolution skips the padding's
     windows (see ``_FirstConvUpTo``); the values are those of the whole padded input, in input order."""
@@ -176,6 +205,7 @@ def capture(trained: TrainedModel, texts: Sequence[str], layers: Sequence[str] |
             if isinstance(tensor, torch.Tensor) and tensor.dim() == 3:
                 pooled.add(name)
             collected[name].append(_reduce(module, output).float().cpu().numpy())
+
         return hook
 
     ids = trained.encode(list(texts))
@@ -192,7 +222,7 @@ def capture(trained: TrainedModel, texts: Sequence[str], layers: Sequence[str] |
                 batch = ids[index].to(device)
                 if cut is not None and lengths is not None:
                     cut.length = int(lengths[index].max())
-                out = model(batch).reshape(len(batch), -1)   # P(positive), or k class probabilities
+                out = model(batch).reshape(len(batch), -1)  # P(positive), or k class probabilities
                 probs.append((out[:, 0] if out.shape[1] == 1 else out).float().cpu().numpy())
                 if on_batch:
                     on_batch(len(batch))
@@ -200,8 +230,10 @@ def capture(trained: TrainedModel, texts: Sequence[str], layers: Sequence[str] |
         for handle in handles:
             handle.remove()
     order = torch.cat(batches).numpy() if batches else np.zeros(0, np.int64)
-    layers_out = {n: _in_document_order(np.concatenate(v).astype(np.float32), order) if v
-                  else np.zeros((0, 0), np.float32) for n, v in collected.items()}
+    layers_out = {
+        n: _in_document_order(np.concatenate(v).astype(np.float32), order) if v else np.zeros((0, 0), np.float32)
+        for n, v in collected.items()
+    }
     predictions = _in_document_order(np.concatenate(probs), order) if probs else np.zeros(0, np.float32)
     return Activations(layers_out, predictions, frozenset(pooled), ids)
 
@@ -215,8 +247,9 @@ def binarize(values: np.ndarray, threshold: float | np.ndarray = 0.0) -> np.ndar
 BINARIZE_RULES = ("auto", "threshold")
 
 
-def neuron_thresholds(values: np.ndarray, threshold: float = 0.0, *, pooled: bool = False,
-                      rule: str = "auto") -> np.ndarray:
+def neuron_thresholds(
+    values: np.ndarray, threshold: float = 0.0, *, pooled: bool = False, rule: str = "auto"
+) -> np.ndarray:
     """Each neuron's activity threshold: ``threshold`` (rule ``threshold``, or a layer not pooled over time),
     else the larger of ``threshold`` and the neuron's median over the documents (see the module docstring)."""
     if rule not in BINARIZE_RULES:
@@ -273,7 +306,7 @@ def _text_rows(chars: np.ndarray) -> list[str]:
     if k == 0:
         return [""] * n
     text = np.ascontiguousarray(chars, dtype=np.uint8).tobytes().decode("ascii")
-    return [text[i:i + k] for i in range(0, n * k, k)]
+    return [text[i : i + k] for i in range(0, n * k, k)]
 
 
 def encode_value_rows(values: np.ndarray) -> list[str]:
@@ -283,7 +316,7 @@ def encode_value_rows(values: np.ndarray) -> list[str]:
         return [""] * data.shape[0]
     step = 4 * data.shape[1]
     raw = data.tobytes()
-    return [base64.b64encode(raw[i:i + step]).decode("ascii") for i in range(0, len(raw), step)]
+    return [base64.b64encode(raw[i : i + step]).decode("ascii") for i in range(0, len(raw), step)]
 
 
 def encode_flag_rows(active: np.ndarray) -> list[str]:
@@ -307,9 +340,17 @@ def _reduce_live(module: nn.Module, output: object) -> torch.Tensor:
     return output if output.dim() == 2 else output.flatten(1)
 
 
-def top_tokens(trained: TrainedModel, texts: Sequence[str], captured: Activations, *, documents: int = 10,
-               tokens: int = 5, batch_size: int | None = None, device: str = "cpu",
-               on_batch: Callable[[int], None] | None = None) -> dict[str, list[list[tuple[str, float]]]]:
+def top_tokens(
+    trained: TrainedModel,
+    texts: Sequence[str],
+    captured: Activations,
+    *,
+    documents: int = 10,
+    tokens: int = 5,
+    batch_size: int | None = None,
+    device: str = "cpu",
+    on_batch: Callable[[int], None] | None = None,
+) -> dict[str, list[list[tuple[str, float]]]]:
     """Per layer and neuron, the tokens that make the neuron fire: over the ``documents`` documents where its
     (pooled) activation is highest and positive, input × gradient of that activation at the embedding layer,
     summed per token; the ``tokens`` best with their share of the total (0–1). One backward pass serves many
@@ -334,11 +375,15 @@ def top_tokens(trained: TrainedModel, texts: Sequence[str], captured: Activation
     out: dict[str, list[list[tuple[str, float]]]] = {}
     for layer, values in captured.layers.items():
         module = modules[layer]
-        pairs = [(neuron, int(doc)) for neuron in range(values.shape[1])
-                 for doc in np.argsort(-values[:, neuron], kind="stable")[:documents] if values[doc, neuron] > 0]
+        pairs = [
+            (neuron, int(doc))
+            for neuron in range(values.shape[1])
+            for doc in np.argsort(-values[:, neuron], kind="stable")[:documents]
+            if values[doc, neuron] > 0
+        ]
         pair_neurons = torch.tensor([n for n, _ in pairs], dtype=torch.long)
         pair_docs = torch.tensor([d for _, d in pairs], dtype=torch.long)
-        contribution: list[np.ndarray] = [np.zeros(0, np.float32)] * len(pairs)   # per pair: input × gradient
+        contribution: list[np.ndarray] = [np.zeros(0, np.float32)] * len(pairs)  # per pair: input × gradient
         for index in _batches(len(pairs), batch_size, lengths[pair_docs] if lengths is not None else None):
             neurons = pair_neurons[index].to(device)
             batch = ids[pair_docs[index]].to(device)
@@ -348,11 +393,11 @@ def top_tokens(trained: TrainedModel, texts: Sequence[str], captured: Activation
 
             def keep_embedded(_m: nn.Module, _i: object, output: torch.Tensor) -> torch.Tensor:
                 leaf = output.detach().requires_grad_(True)
-                kept["embedded"] = leaf   # noqa: B023 - the hooks run within this iteration
+                kept["embedded"] = leaf  # noqa: B023 - the hooks run within this iteration
                 return leaf
 
             def keep_layer(m: nn.Module, _i: object, output: object) -> None:
-                kept["layer"] = _reduce_live(m, output)   # noqa: B023 - the hooks run within this iteration
+                kept["layer"] = _reduce_live(m, output)  # noqa: B023 - the hooks run within this iteration
 
             handles = cut.attach() if cut is not None else []
             handles += [embedding.register_forward_hook(keep_embedded), module.register_forward_hook(keep_layer)]
@@ -373,7 +418,7 @@ def top_tokens(trained: TrainedModel, texts: Sequence[str], captured: Activation
         doc_ids = ids.numpy()
         for (neuron, doc), row in zip(pairs, contribution, strict=True):
             width = min(len(row), doc_ids.shape[1])
-            keep = (doc_ids[doc, :width] > 1) & (row[:width] > 0)   # not padding (0) nor the unknown word (1)
+            keep = (doc_ids[doc, :width] > 1) & (row[:width] > 0)  # not padding (0) nor the unknown word (1)
             for token_id, score in zip(doc_ids[doc, :width][keep].tolist(), row[:width][keep].tolist(), strict=True):
                 scores[neuron][token_id] = scores[neuron].get(token_id, 0.0) + score
         out[layer] = []

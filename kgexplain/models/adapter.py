@@ -40,8 +40,9 @@ def find_embedding(model: nn.Module, name: str | None = None) -> tuple[str, nn.E
     if name is not None:
         module = dict(model.named_modules()).get(name)
         if module is None:
-            raise ModelError(f"the model has no layer {name!r}; its embedding layers are: "
-                             f"{', '.join(layers) or 'none'}")
+            raise ModelError(
+                f"the model has no layer {name!r}; its embedding layers are: {', '.join(layers) or 'none'}"
+            )
         if not isinstance(module, nn.Embedding):
             raise ModelError(f"layer {name!r} is a {type(module).__name__}, not an nn.Embedding")
         return name, module
@@ -54,11 +55,16 @@ def find_embedding(model: nn.Module, name: str | None = None) -> tuple[str, nn.E
 class AdaptedHead(nn.Module):
     """embedded (batch, length, dim) → P(positive) (batch, 1), through the user's model."""
 
-    def __init__(self, model: nn.Module, embedding: nn.Embedding,
-                 forward_embedded: Callable[[torch.Tensor], torch.Tensor] | None, output: str) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        embedding: nn.Embedding,
+        forward_embedded: Callable[[torch.Tensor], torch.Tensor] | None,
+        output: str,
+    ) -> None:
         super().__init__()
         self.model, self.output = model, output
-        self._embedding = [embedding]          # a list, so it is not registered twice as a submodule
+        self._embedding = [embedding]  # a list, so it is not registered twice as a submodule
         self._forward_embedded = forward_embedded
         self.sigmoid = nn.Sigmoid()
 
@@ -90,8 +96,9 @@ class AdaptedHead(nn.Module):
 class AdaptedClassifier(nn.Module):
     """A user's model seen through kgexplain's interface: ``embedding``, ``head``, ``max_len``, ``padding``."""
 
-    def __init__(self, model: nn.Module, embedding: nn.Embedding, head: AdaptedHead, max_len: int,
-                 padding: str) -> None:
+    def __init__(
+        self, model: nn.Module, embedding: nn.Embedding, head: AdaptedHead, max_len: int, padding: str
+    ) -> None:
         super().__init__()
         self.embedding, self.head, self.max_len, self.padding = embedding, head, max_len, padding
         self.user_model = model
@@ -101,9 +108,17 @@ class AdaptedClassifier(nn.Module):
         return self.head(self.embedding(ids))
 
 
-def adapt(model: nn.Module, vocab: Vocabulary | Mapping[str, int], *, max_len: int, embedding: str | None = None,
-          forward_embedded: Callable[[torch.Tensor], torch.Tensor] | None = None, output: str = "probability",
-          padding: str = "post", name: str = "custom") -> TrainedModel:
+def adapt(
+    model: nn.Module,
+    vocab: Vocabulary | Mapping[str, int],
+    *,
+    max_len: int,
+    embedding: str | None = None,
+    forward_embedded: Callable[[torch.Tensor], torch.Tensor] | None = None,
+    output: str = "probability",
+    padding: str = "post",
+    name: str = "custom",
+) -> TrainedModel:
     """Wraps ``model`` so that every applicable kgexplain explainer can run on it."""
     if output not in ("probability", "logit"):
         raise InputError(f"output must be 'probability' or 'logit', got {output!r}")
@@ -118,8 +133,9 @@ def adapt(model: nn.Module, vocab: Vocabulary | Mapping[str, int], *, max_len: i
         vocab = Vocabulary([t for t, _i in ordered[2:]])
     _path, layer = find_embedding(model, embedding)
     if layer.num_embeddings < len(vocab):
-        raise ModelError(f"the embedding layer has {layer.num_embeddings} rows but the vocabulary has "
-                         f"{len(vocab)} tokens")
+        raise ModelError(
+            f"the embedding layer has {layer.num_embeddings} rows but the vocabulary has {len(vocab)} tokens"
+        )
     model.eval()
     head = AdaptedHead(model, layer, forward_embedded, output)
     wrapped = AdaptedClassifier(model, layer, head, max_len, padding)

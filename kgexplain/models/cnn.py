@@ -27,14 +27,30 @@ class TextCNN(nn.Module):
     #: is pool2's output) and the dense logit.
     activation_layers = ("head.relu1", "head.relu2", "head.dense")
 
-    def __init__(self, vocab_size: int, max_len: int = 500, embedding_dim: int = 50, filters: int = 50,
-                 window1: int = 11, pool1: int = 10, window2: int = 5, n_classes: int = 2) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        max_len: int = 500,
+        embedding_dim: int = 50,
+        filters: int = 50,
+        window1: int = 11,
+        pool1: int = 10,
+        window2: int = 5,
+        n_classes: int = 2,
+    ) -> None:
         super().__init__()
         if max_len < MIN_LEN:
             raise ValueError(f"the CNN needs at least {MIN_LEN} tokens of input, got max_len={max_len}")
-        self.config = dict(vocab_size=vocab_size, max_len=max_len, embedding_dim=embedding_dim, filters=filters,
-                           window1=window1, pool1=pool1, window2=window2)
-        if n_classes > 2:   # a binary model's config stays as it was, so saved binary models load unchanged
+        self.config = dict(
+            vocab_size=vocab_size,
+            max_len=max_len,
+            embedding_dim=embedding_dim,
+            filters=filters,
+            window1=window1,
+            pool1=pool1,
+            window2=window2,
+        )
+        if n_classes > 2:  # a binary model's config stays as it was, so saved binary models load unchanged
             self.config["n_classes"] = n_classes
         self.max_len = max_len
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)
@@ -48,8 +64,9 @@ class CNNHead(nn.Module):
     """Everything after the embedding: (batch, length, dim) embeddings → (batch, 1) probabilities of the positive
     class, or (batch, k) class probabilities (softmax) with ``n_classes`` = k > 2."""
 
-    def __init__(self, max_len: int, embedding_dim: int, filters: int, window1: int, pool1: int,
-                 window2: int, n_classes: int = 2) -> None:
+    def __init__(
+        self, max_len: int, embedding_dim: int, filters: int, window1: int, pool1: int, window2: int, n_classes: int = 2
+    ) -> None:
         super().__init__()
         self.n_classes = n_classes
         self.conv1 = nn.Conv1d(embedding_dim, filters, window1)
@@ -78,6 +95,6 @@ class CNNHead(nn.Module):
     def shapes(self, length: int) -> list[int]:
         """Sequence lengths after conv1, pool1, conv2, pool2 for an input of ``length`` tokens."""
         a = length - self.conv1.kernel_size[0] + 1
-        b = a // cast(int, self.pool1.kernel_size)   # built from ints: never a tuple
+        b = a // cast(int, self.pool1.kernel_size)  # built from ints: never a tuple
         c = b - self.conv2.kernel_size[0] + 1
         return [a, b, c, c // cast(int, getattr(self, "pool2", nn.MaxPool1d(c)).kernel_size)]

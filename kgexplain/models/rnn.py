@@ -24,8 +24,9 @@ __all__ = ["RNNHead", "BiLSTMClassifier", "LSTMClassifier", "GRUClassifier"]
 class RNNHead(nn.Module):
     """embedded (batch, length, dim) → P(positive) (batch, 1), through one recurrent layer."""
 
-    def __init__(self, cell: str, embedding_dim: int, hidden: int, bidirectional: bool, pooling: str,
-                 n_classes: int = 2) -> None:
+    def __init__(
+        self, cell: str, embedding_dim: int, hidden: int, bidirectional: bool, pooling: str, n_classes: int = 2
+    ) -> None:
         super().__init__()
         self.n_classes = n_classes
         if cell not in ("lstm", "gru") or pooling not in ("last", "max"):
@@ -67,14 +68,20 @@ class _RecurrentClassifier(nn.Module):
     pooling = "last"
     defaults: dict[str, int] = {}
 
-    def __init__(self, vocab_size: int, max_len: int | None = None, embedding_dim: int | None = None,
-                 hidden: int | None = None, n_classes: int = 2) -> None:
+    def __init__(
+        self,
+        vocab_size: int,
+        max_len: int | None = None,
+        embedding_dim: int | None = None,
+        hidden: int | None = None,
+        n_classes: int = 2,
+    ) -> None:
         super().__init__()
         max_len = max_len or self.defaults["max_len"]
         embedding_dim = embedding_dim or self.defaults["embedding_dim"]
         hidden = hidden or self.defaults["hidden"]
         self.config = dict(vocab_size=vocab_size, max_len=max_len, embedding_dim=embedding_dim, hidden=hidden)
-        if n_classes > 2:   # a binary model's config stays as it was, so saved binary models load unchanged
+        if n_classes > 2:  # a binary model's config stays as it was, so saved binary models load unchanged
             self.config["n_classes"] = n_classes
         self.max_len = max_len
         self.embedding = nn.Embedding(vocab_size, embedding_dim, padding_idx=0)

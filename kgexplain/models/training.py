@@ -24,14 +24,32 @@ from .cnn import MIN_LEN, TextCNN
 from .rnn import BiLSTMClassifier, GRUClassifier, LSTMClassifier
 from .vocabulary import Vocabulary
 
-__all__ = ["MODELS", "DEFAULT_MAX_LEN", "DEFAULT_EPOCHS", "DEFAULT_PATIENCE", "MIN_TOKENS", "TrainSettings", "TrainResult", "TrainedModel", "EntityInputs", "build_model", "train_model", "predicted_labels",
-           "import_optimiser_support",
-           "resolve_device", "predict"]
+__all__ = [
+    "MODELS",
+    "DEFAULT_MAX_LEN",
+    "DEFAULT_EPOCHS",
+    "DEFAULT_PATIENCE",
+    "MIN_TOKENS",
+    "TrainSettings",
+    "TrainResult",
+    "TrainedModel",
+    "EntityInputs",
+    "build_model",
+    "train_model",
+    "predicted_labels",
+    "import_optimiser_support",
+    "resolve_device",
+    "predict",
+]
 
 log = logging.getLogger(__name__)
 
 MODELS: dict[str, Callable[..., nn.Module]] = {
-    "cnn": TextCNN, "bilstm": BiLSTMClassifier, "lstm": LSTMClassifier, "gru": GRUClassifier}
+    "cnn": TextCNN,
+    "bilstm": BiLSTMClassifier,
+    "lstm": LSTMClassifier,
+    "gru": GRUClassifier,
+}
 #: Longest input each model reads by default (the papers' values).
 DEFAULT_MAX_LEN = {"cnn": 500, "bilstm": 500, "lstm": 40, "gru": 500}
 #: Training length and early-stopping patience per model. Recurrent nets sit on the majority class for
@@ -50,12 +68,12 @@ class TrainSettings:
 
     model: str = "cnn"
     max_len: int | None = None  # None: the model's own (500; 40 for the tweet LSTM), cut to the longest text
-    epochs: int | None = None    # None: DEFAULT_EPOCHS of the model
+    epochs: int | None = None  # None: DEFAULT_EPOCHS of the model
     batch_size: int = 32
     learning_rate: float = 1e-3
     validation_fraction: float = 0.1
     patience: int | None = None  # None: DEFAULT_PATIENCE of the model
-    min_count: int = 2          # words seen once in training share the unknown-word embedding
+    min_count: int = 2  # words seen once in training share the unknown-word embedding
     seed: int = 13
     device: str = "cpu"
 
@@ -101,8 +119,9 @@ class EntityInputs:
     @classmethod
     def of(cls, texts: Iterable[str], spans: Iterable[Sequence[Span]]) -> EntityInputs:
         """From each text's spans, in the order of ``texts`` (in token order, not overlapping)."""
-        return cls({cls.key(t): [(int(a), int(b), str(tok)) for a, b, tok in s]
-                    for t, s in zip(texts, spans, strict=True)})
+        return cls(
+            {cls.key(t): [(int(a), int(b), str(tok)) for a, b, tok in s] for t, s in zip(texts, spans, strict=True)}
+        )
 
     def __len__(self) -> int:
         return len(self._spans)
@@ -116,8 +135,11 @@ class EntityInputs:
         spans = self.spans(text)
         if spans is None and not self._warned:
             self._warned = True
-            log.warning("a text the entity tokens were not grounded for is read as plain words (%.60r…); "
-                        "others like it are not logged", text)
+            log.warning(
+                "a text the entity tokens were not grounded for is read as plain words (%.60r…); "
+                "others like it are not logged",
+                text,
+            )
         return merge_spans(tokenize(text), spans or [])
 
     def __call__(self, text: str) -> list[str]:
@@ -131,8 +153,10 @@ class EntityInputs:
         try:
             spans = json.loads(path.read_text(encoding="utf-8"))["spans"]
         except (OSError, ValueError, KeyError) as exc:
-            raise ModelError(f"the model in {path.parent} was trained with entity tokens, but their spans "
-                             f"({path.name}) cannot be read: {exc}") from exc
+            raise ModelError(
+                f"the model in {path.parent} was trained with entity tokens, but their spans "
+                f"({path.name}) cannot be read: {exc}"
+            ) from exc
         return cls({k: [(int(a), int(b), str(t)) for a, b, t in v] for k, v in spans.items()})
 
 
@@ -176,8 +200,8 @@ class TrainedModel:
         model = copy.deepcopy(self.model)
         one = nn.Linear(dense.in_features, 1).to(weight.device)
         with torch.no_grad():
-            one.weight.copy_(weight[index:index + 1] - weight[others].mean(0, keepdim=True))
-            one.bias.copy_(bias[index:index + 1] - bias[others].mean(0, keepdim=True))
+            one.weight.copy_(weight[index : index + 1] - weight[others].mean(0, keepdim=True))
+            one.bias.copy_(bias[index : index + 1] - bias[others].mean(0, keepdim=True))
         copied: Any = model.head
         copied.dense = one
         copied.n_classes = 2
@@ -191,14 +215,21 @@ class TrainedModel:
 
     def save(self, directory: Path) -> None:
         directory.mkdir(parents=True, exist_ok=True)
-        torch.save({"state": self.model.state_dict(), "config": self.model.config, "name": self.name,
-                    "entity_tokens": self.entity_tokens}, directory / "model.pt")
+        torch.save(
+            {
+                "state": self.model.state_dict(),
+                "config": self.model.config,
+                "name": self.name,
+                "entity_tokens": self.entity_tokens,
+            },
+            directory / "model.pt",
+        )
         self.vocab.save(directory / "vocab.json")
         spans = directory / EntityInputs.FILE
         if self.entity_inputs is not None:
             self.entity_inputs.save(spans)
         else:
-            spans.unlink(missing_ok=True)   # from an earlier model in this directory
+            spans.unlink(missing_ok=True)  # from an earlier model in this directory
 
     @classmethod
     def load(cls, directory: Path, device: str = "cpu") -> TrainedModel:
@@ -210,23 +241,23 @@ class TrainedModel:
         model.load_state_dict(payload["state"])
         model.to(device).eval()
         inputs = EntityInputs.load(directory / EntityInputs.FILE) if payload.get("entity_tokens") else None
-        return cls(payload["name"], model, Vocabulary.load(directory / "vocab.json"), payload["config"]["max_len"],
-                   inputs)
+        return cls(
+            payload["name"], model, Vocabulary.load(directory / "vocab.json"), payload["config"]["max_len"], inputs
+        )
 
 
 def resolve_device(device: str) -> torch.device:
     if device not in ("cpu", "cuda") and not device.startswith("cuda:"):
         raise InputError(f"unknown device {device!r}; use cpu or cuda")
     if device.startswith("cuda") and not torch.cuda.is_available():
-        raise InputError("--device cuda was asked for, but torch sees no CUDA device on this machine; "
-                         "use --device cpu")
+        raise InputError("--device cuda was asked for, but torch sees no CUDA device on this machine; use --device cpu")
     return torch.device(device)
 
 
 def build_model(name: str, vocab_size: int, max_len: int, n_classes: int = 2) -> nn.Module:
     if name not in MODELS:
         raise InputError(f"unknown model {name!r}; known models: {', '.join(sorted(MODELS))}")
-    if n_classes > 2:   # issue #19: k outputs under a softmax
+    if n_classes > 2:  # issue #19: k outputs under a softmax
         return MODELS[name](vocab_size, max_len=max_len, n_classes=n_classes)
     return MODELS[name](vocab_size, max_len=max_len)
 
@@ -237,7 +268,7 @@ def predict(model: nn.Module, ids: torch.Tensor, batch_size: int = 256) -> torch
     model's device, returned on the CPU."""
     model.eval()
     device = next(model.parameters()).device
-    out = [model(ids[i:i + batch_size].to(device)).squeeze(1).cpu() for i in range(0, len(ids), batch_size)]
+    out = [model(ids[i : i + batch_size].to(device)).squeeze(1).cpu() for i in range(0, len(ids), batch_size)]
     return torch.cat(out) if out else torch.zeros(0)
 
 
@@ -266,16 +297,23 @@ def import_optimiser_support() -> threading.Thread:
     compiler, about 1.5 s of Python on a quiet 2-core machine), even in eager mode. Started before the
     store work that precedes training, the import overlaps that work instead of delaying the first epoch;
     the optimiser's own import then finds the module loaded (or waits on its import lock)."""
-    thread = threading.Thread(target=importlib.import_module, args=("torch._dynamo",),
-                              name="kgx-import-dynamo", daemon=True)
+    thread = threading.Thread(
+        target=importlib.import_module, args=("torch._dynamo",), name="kgx-import-dynamo", daemon=True
+    )
     thread.start()
     return thread
 
 
-def train_model(train_texts: list[str], train_labels: list[int], settings: TrainSettings,
-                test_texts: list[str] | None = None, test_labels: list[int] | None = None,
-                on_epoch: Callable[[int, dict[str, float]], None] | None = None,
-                entity_inputs: EntityInputs | None = None, n_classes: int = 2) -> tuple[TrainedModel, TrainResult]:
+def train_model(
+    train_texts: list[str],
+    train_labels: list[int],
+    settings: TrainSettings,
+    test_texts: list[str] | None = None,
+    test_labels: list[int] | None = None,
+    on_epoch: Callable[[int, dict[str, float]], None] | None = None,
+    entity_inputs: EntityInputs | None = None,
+    n_classes: int = 2,
+) -> tuple[TrainedModel, TrainResult]:
     """Trains with a seeded validation split and early stopping on validation loss. Each epoch makes one
     pass over the fit split (training) and one forward pass over the validation split, as a plain torch
     loop with a held-out check would; nothing else passes over the data. With ``entity_inputs``, the texts'
@@ -313,10 +351,10 @@ def train_model(train_texts: list[str], train_labels: list[int], settings: Train
         total = torch.zeros((), dtype=torch.float64, device=device)
         correct = torch.zeros((), dtype=torch.long, device=device)
         for i in range(0, len(perm), settings.batch_size):
-            batch = perm[i:i + settings.batch_size]
+            batch = perm[i : i + settings.batch_size]
             target = labels[batch].to(device)
             optimiser.zero_grad()
-            if n_classes > 2:   # issue #19: cross-entropy on the logits (log-softmax: stable)
+            if n_classes > 2:  # issue #19: cross-entropy on the logits (log-softmax: stable)
                 parts: Any = model
                 logits = parts.head.logit(parts.embedding(ids[batch].to(device)))
                 loss = nn.functional.cross_entropy(logits, target)
@@ -326,7 +364,7 @@ def train_model(train_texts: list[str], train_labels: list[int], settings: Train
                 loss = loss_fn(out, target.float())
             loss.backward()
             optimiser.step()
-            with torch.no_grad():   # kept on the device: no synchronisation per batch
+            with torch.no_grad():  # kept on the device: no synchronisation per batch
                 total += loss.detach() * len(batch)
                 if n_classes > 2:
                     correct += (out.detach().argmax(dim=1) == target).sum()
@@ -334,9 +372,13 @@ def train_model(train_texts: list[str], train_labels: list[int], settings: Train
                     correct += ((out.detach() > 0.5).long() == target).sum()
         val_probs = predict(model, ids[val_idx]).clamp(1e-7, 1 - 1e-7)
         val_loss = float(loss_fn(val_probs, labels[val_idx].float()))
-        row = {"epoch": epoch, "train_loss": float(total) / max(1, len(fit_idx)),
-               "train_accuracy": float(correct) / max(1, len(fit_idx)), "validation_loss": val_loss,
-               "validation_accuracy": float((predicted_labels(val_probs) == labels[val_idx]).float().mean())}
+        row = {
+            "epoch": epoch,
+            "train_loss": float(total) / max(1, len(fit_idx)),
+            "train_accuracy": float(correct) / max(1, len(fit_idx)),
+            "validation_loss": val_loss,
+            "validation_accuracy": float((predicted_labels(val_probs) == labels[val_idx]).float().mean()),
+        }
         history.append(row)
         if on_epoch:
             on_epoch(epoch, row)
@@ -357,8 +399,13 @@ def train_model(train_texts: list[str], train_labels: list[int], settings: Train
         test_acc = _accuracy(model, trained.encode(test_texts), torch.tensor(test_labels, dtype=torch.long))
     kept = history[best_epoch - 1] if best_epoch else history[-1]
     result = TrainResult(
-        model=settings.model, epochs_run=epoch, best_epoch=best_epoch, train_accuracy=kept["train_accuracy"],
-        validation_accuracy=kept["validation_accuracy"], test_accuracy=test_acc,
-        seconds=time.perf_counter() - start, history=history)
+        model=settings.model,
+        epochs_run=epoch,
+        best_epoch=best_epoch,
+        train_accuracy=kept["train_accuracy"],
+        validation_accuracy=kept["validation_accuracy"],
+        test_accuracy=test_acc,
+        seconds=time.perf_counter() - start,
+        history=history,
+    )
     return trained, result
-

@@ -35,7 +35,7 @@ class Vocabulary:
             ids = [self.index.get(t, UNK) for t in toks[:max_len]]
             if ids:
                 if pad_front:
-                    out[i, max_len - len(ids):] = torch.tensor(ids)
+                    out[i, max_len - len(ids) :] = torch.tensor(ids)
                 else:
                     out[i, : len(ids)] = torch.tensor(ids)
         return out

@@ -53,9 +53,21 @@ from ..store import TripleStore
 from ..vocab import DEFAULT_BASE, KGX, PREFIXES, Minter, local_id
 
 __all__ = [
-    "EXPORT_FORMATS", "CONTEXT", "CONTEXT_IRI", "DEFAULT_ENDPOINT_URL", "SWRL", "SWRL_VARIABLE",
-    "PublishedRule", "RuleSet", "ExportResult", "read_rule_set", "jsonld_document", "swrl_graph",
-    "shacl_rules_graph", "dcat_graph", "export_rules",
+    "EXPORT_FORMATS",
+    "CONTEXT",
+    "CONTEXT_IRI",
+    "DEFAULT_ENDPOINT_URL",
+    "SWRL",
+    "SWRL_VARIABLE",
+    "PublishedRule",
+    "RuleSet",
+    "ExportResult",
+    "read_rule_set",
+    "jsonld_document",
+    "swrl_graph",
+    "shacl_rules_graph",
+    "dcat_graph",
+    "export_rules",
 ]
 
 log = logging.getLogger(__name__)
@@ -97,7 +109,7 @@ class PublishedRule:
     label: str
     rank: int
     rule: Rule
-    consequent: str = ""    # the consequent's IRI: kgx:Pos, kgx:Neg or, with more than two classes, the class's
+    consequent: str = ""  # the consequent's IRI: kgx:Pos, kgx:Neg or, with more than two classes, the class's
 
     @property
     def consequent_term(self) -> URIRef:
@@ -120,8 +132,8 @@ class RuleSet:
 class ExportResult:
     format: str
     output: Path
-    triples: int                     # triples written (for json-ld: of the graph it expands to)
-    rules: int                       # rules written (0 for dcat)
+    triples: int  # triples written (for json-ld: of the graph it expands to)
+    rules: int  # rules written (0 for dcat)
 
 
 @cache
@@ -149,10 +161,21 @@ def read_rule_set(store: TripleStore, graph: str) -> RuleSet:
         antecedent = tuple(sorted(items.get(m["rule"], ())))
         if not antecedent:
             raise StoreError(f"rule {m['rule']} in graph {graph} has no antecedent items")
-        confidence = {"TC": float(m["conf_tc"]), "TS": float(m["conf_ts"]), "WTS": float(m["conf_wts"]),
-                      "H": float(m["conf_h"])}
-        mined = Rule(antecedent, unquote(local_id(m["consequent"])), int(m["support"]), confidence, float(m["lift"]),
-                     np.zeros(0, dtype=np.int64), {"rule": m["label"]})
+        confidence = {
+            "TC": float(m["conf_tc"]),
+            "TS": float(m["conf_ts"]),
+            "WTS": float(m["conf_wts"]),
+            "H": float(m["conf_h"]),
+        }
+        mined = Rule(
+            antecedent,
+            unquote(local_id(m["consequent"])),
+            int(m["support"]),
+            confidence,
+            float(m["lift"]),
+            np.zeros(0, dtype=np.int64),
+            {"rule": m["label"]},
+        )
         rules.append(PublishedRule(m["rule"], m["label"], int(m["rank"]), mined, m["consequent"]))
     return RuleSet(row["run"], graph, row["dataset"], row["measure"], row["kg_graph"], rules)
 
@@ -163,17 +186,24 @@ def _literal_forms(store: TripleStore, rule_set: RuleSet) -> dict[tuple[str, str
     forms: dict[tuple[str, str], list[Literal]] = {}
     if not wanted or not rule_set.kg_graph:
         return forms
-    frame = store.select(load_query("export/literal_forms"), kg=ox.NamedNode(rule_set.kg_graph),
-                         property=[ox.NamedNode(p) for p, _ in wanted], lex=[ox.Literal(v) for _, v in wanted])
+    frame = store.select(
+        load_query("export/literal_forms"),
+        kg=ox.NamedNode(rule_set.kg_graph),
+        property=[ox.NamedNode(p) for p, _ in wanted],
+        lex=[ox.Literal(v) for _, v in wanted],
+    )
     for row in frame.iter_rows(named=True):
         lang = row["lang"] or None
         datatype = None if lang or row["datatype"] in (None, str(XSD.string)) else URIRef(row["datatype"])
-        forms.setdefault((row["property"], str(row["lex"])), []).append(Literal(str(row["lex"]), lang=lang, datatype=datatype))
+        forms.setdefault((row["property"], str(row["lex"])), []).append(
+            Literal(str(row["lex"]), lang=lang, datatype=datatype)
+        )
     return forms
 
 
 # ---------------------------------------------------------------------------------------------------
 # JSON-LD
+
 
 def jsonld_document(ntriples: bytes) -> dict[str, object]:
     """An N-Triples graph as compacted JSON-LD with kgexplain's context embedded (``publish.jsonld``:
@@ -185,6 +215,7 @@ def jsonld_document(ntriples: bytes) -> dict[str, object]:
 
 # ---------------------------------------------------------------------------------------------------
 # shared by the rule formats
+
 
 class _TurtleSerializer(TurtleSerializer):
     """rdflib's Turtle, except that doubles keep their lexical form (rdflib writes them as ``%e``, six
@@ -236,6 +267,7 @@ def _head_facts(rule_set: RuleSet, published: PublishedRule) -> Iterable[tuple[U
 # ---------------------------------------------------------------------------------------------------
 # SWRL
 
+
 def swrl_graph(rule_set: RuleSet, literal_forms: Mapping[tuple[str, str], list[Literal]] | None = None) -> rdflib.Graph:
     """One ``swrl:Imp`` per rule (see the module docstring) with the OWL declarations it needs.
 
@@ -269,8 +301,10 @@ def swrl_graph(rule_set: RuleSet, literal_forms: Mapping[tuple[str, str], list[L
                 individuals.add(value)
                 first, second = (x, value) if item.direction == "out" else (value, x)
                 body.append(_atom(g, SWRL.IndividualPropertyAtom, prop, first, second))
-        head = [_atom(g, SWRL.IndividualPropertyAtom, _K.predictedClass, x, published.consequent_term),
-                _atom(g, SWRL.IndividualPropertyAtom, _K.coversEntity, rule_iri, x)]
+        head = [
+            _atom(g, SWRL.IndividualPropertyAtom, _K.predictedClass, x, published.consequent_term),
+            _atom(g, SWRL.IndividualPropertyAtom, _K.coversEntity, rule_iri, x),
+        ]
         imp = BNode()
         g.add((imp, RDF.type, SWRL.Imp))
         g.add((imp, RDFS.comment, Literal(published.label)))
@@ -279,8 +313,12 @@ def swrl_graph(rule_set: RuleSet, literal_forms: Mapping[tuple[str, str], list[L
         g.add((imp, SWRL.head, _atom_list(g, head)))
         _rule_description(g, rule_set, published)
     if approximated:
-        log.warning("%d literal items of %s have no single form in the knowledge graph; their SWRL atoms "
-                    "compare a plain string", approximated, rule_set.graph)
+        log.warning(
+            "%d literal items of %s have no single form in the knowledge graph; their SWRL atoms "
+            "compare a plain string",
+            approximated,
+            rule_set.graph,
+        )
     for prop in object_properties:
         g.add((prop, RDF.type, OWL.ObjectProperty))
     for prop in data_properties:
@@ -314,6 +352,7 @@ def _atom_list(g: rdflib.Graph, atoms: list[BNode]) -> rdflib.term.Node:
 # ---------------------------------------------------------------------------------------------------
 # SHACL rules
 
+
 def shacl_rules_graph(rule_set: RuleSet) -> rdflib.Graph:
     """One ``sh:NodeShape`` with one ``sh:SPARQLRule`` per rule (see the module docstring)."""
     g = _graph()
@@ -336,8 +375,10 @@ def shacl_rules_graph(rule_set: RuleSet) -> rdflib.Graph:
 def _construct(rule_set: RuleSet, published: PublishedRule) -> str:
     """The rule's CONSTRUCT: its head and its class, confidences and run for ``$this``, when ``$this``
     has every item (a literal item: a literal of that property with that lexical form)."""
-    facts = [("$this", _K.predictedClass.n3(), published.consequent_term.n3()),
-             (URIRef(published.iri).n3(), _K.coversEntity.n3(), "$this")]
+    facts = [
+        ("$this", _K.predictedClass.n3(), published.consequent_term.n3()),
+        (URIRef(published.iri).n3(), _K.coversEntity.n3(), "$this"),
+    ]
     facts += [(s.n3(), p.n3(), o.n3()) for s, p, o in _head_facts(rule_set, published)]
     head = "\n".join(f"  {s} {p} {o} ." for s, p, o in facts)
     return f"CONSTRUCT {{\n{head}\n}}\nWHERE {{\n{_antecedent(published)}\n}}"
@@ -349,8 +390,10 @@ def _antecedent(published: PublishedRule) -> str:
     for k, item in enumerate(published.rule.antecedent, start=1):
         prop = URIRef(item.property).n3()
         if item.literal:
-            where.append(f"  $this {prop} ?value{k} .\n"
-                         f"  FILTER(isLiteral(?value{k}) && STR(?value{k}) = {Literal(item.value).n3()})")
+            where.append(
+                f"  $this {prop} ?value{k} .\n"
+                f"  FILTER(isLiteral(?value{k}) && STR(?value{k}) = {Literal(item.value).n3()})"
+            )
         elif item.direction == "out":
             where.append(f"  $this {prop} {URIRef(item.value).n3()} .")
         else:
@@ -361,33 +404,51 @@ def _antecedent(published: PublishedRule) -> str:
 # ---------------------------------------------------------------------------------------------------
 # DCAT
 
-def dcat_graph(store: TripleStore, dataset_iri: str, base_iri: str = DEFAULT_BASE,
-               endpoint_url: str = DEFAULT_ENDPOINT_URL) -> rdflib.Graph:
+
+def dcat_graph(
+    store: TripleStore, dataset_iri: str, base_iri: str = DEFAULT_BASE, endpoint_url: str = DEFAULT_ENDPOINT_URL
+) -> rdflib.Graph:
     """A DCAT 3 catalog: each completed mining run of ``dataset_iri`` as a ``dcat:Dataset`` (its run
     graph) with one distribution per export format, and the SPARQL service that serves them."""
     minter = Minter(base_iri)
-    runs = store.select(load_query("export/rule_sets"), catalog=minter.catalog_graph(),
-                        dataset=ox.NamedNode(dataset_iri))
+    runs = store.select(
+        load_query("export/rule_sets"), catalog=minter.catalog_graph(), dataset=ox.NamedNode(dataset_iri)
+    )
     if runs.height == 0:
-        raise InputError(f"no completed mining run of {dataset_iri} in the {store.description}; "
-                         f"run `kgexplain mine` first")
+        raise InputError(
+            f"no completed mining run of {dataset_iri} in the {store.description}; run `kgexplain mine` first"
+        )
     name = local_id(dataset_iri)
-    described = store.select(load_query("export/dataset_description"), data_graph=minter.dataset_graph(name),
-                             dataset=ox.NamedNode(dataset_iri))
+    described = store.select(
+        load_query("export/dataset_description"),
+        data_graph=minter.dataset_graph(name),
+        dataset=ox.NamedNode(dataset_iri),
+    )
     about = described.row(0, named=True) if described.height else {"name": name, "positive": None, "negative": None}
-    classes = (f" (Pos: {about['positive']!r}, Neg: {about['negative']!r})"
-               if about["positive"] is not None and about["negative"] is not None else "")
+    classes = (
+        f" (Pos: {about['positive']!r}, Neg: {about['negative']!r})"
+        if about["positive"] is not None and about["negative"] is not None
+        else ""
+    )
     listed = store.select(load_query("data/class_list"), graph=minter.dataset_graph(name))
     consequent = "Pos|Neg"
-    if listed.height > 2:   # issue #19: the consequent is one of the dataset's classes, one-vs-rest
+    if listed.height > 2:  # issue #19: the consequent is one of the dataset's classes, one-vs-rest
         consequent, classes = "a class", f" (classes {', '.join(map(repr, listed['name'].to_list()))}, one-vs-rest)"
     g = _graph()
     catalog, service = URIRef(minter.catalog_graph().value), BNode()
     g.add((catalog, RDF.type, DCAT.Catalog))
     g.add((catalog, DCTERMS.title, Literal(f"kgexplain rule sets of {about['name']}", lang="en")))
-    g.add((catalog, DCTERMS.description, Literal(
-        f"Association rules Y(x) → {consequent} that say which knowledge-graph facts about the entities a text "
-        "mentions push a text classifier towards a class, one rule set per mining run.", lang="en")))
+    g.add(
+        (
+            catalog,
+            DCTERMS.description,
+            Literal(
+                f"Association rules Y(x) → {consequent} that say which knowledge-graph facts about the entities a text "
+                "mentions push a text classifier towards a class, one rule set per mining run.",
+                lang="en",
+            ),
+        )
+    )
     g.add((catalog, DCAT.service, service))
     g.add((service, RDF.type, DCAT.DataService))
     g.add((service, DCTERMS.title, Literal("kgexplain SPARQL endpoint", lang="en")))
@@ -402,11 +463,22 @@ def dcat_graph(store: TripleStore, dataset_iri: str, base_iri: str = DEFAULT_BAS
         g.add((ds, RDF.type, DCAT.Dataset))
         g.add((ds, DCTERMS.identifier, Literal(local_id(row["run"]))))
         g.add((ds, DCTERMS.title, Literal(f"Rules of {about['name']}, mining run {local_id(row['run'])}", lang="en")))
-        settings = ", ".join(f"{k} {row[v]}" for k, v in (("measure", "measure"), ("confmin", "min_confidence"),
-                                                          ("supmin", "min_support")) if row[v] is not None)
-        g.add((ds, DCTERMS.description, Literal(
-            f"{row['rules']} association rules Y(x) → {consequent} about the entities mentioned in the texts of "
-            f"{about['name']}{classes}, mined from token attributions ({settings}).", lang="en")))
+        settings = ", ".join(
+            f"{k} {row[v]}"
+            for k, v in (("measure", "measure"), ("confmin", "min_confidence"), ("supmin", "min_support"))
+            if row[v] is not None
+        )
+        g.add(
+            (
+                ds,
+                DCTERMS.description,
+                Literal(
+                    f"{row['rules']} association rules Y(x) → {consequent} about the entities mentioned in the texts of "
+                    f"{about['name']}{classes}, mined from token attributions ({settings}).",
+                    lang="en",
+                ),
+            )
+        )
         g.add((ds, DCTERMS.issued, Literal(str(row["ended"]), datatype=XSD.dateTime)))
         g.add((ds, DCTERMS.conformsTo, _VOCABULARY))
         g.add((ds, DCAT.keyword, Literal("association rules", lang="en")))
@@ -452,8 +524,16 @@ def _distribution(g: rdflib.Graph, fmt: str, graph: str, service: BNode, store_u
 
 # ---------------------------------------------------------------------------------------------------
 
-def export_rules(store: TripleStore, graph: str, output: Path, fmt: str = "turtle", *,
-                 base_iri: str = DEFAULT_BASE, endpoint_url: str = DEFAULT_ENDPOINT_URL) -> ExportResult:
+
+def export_rules(
+    store: TripleStore,
+    graph: str,
+    output: Path,
+    fmt: str = "turtle",
+    *,
+    base_iri: str = DEFAULT_BASE,
+    endpoint_url: str = DEFAULT_ENDPOINT_URL,
+) -> ExportResult:
     """Writes the mining run graph ``graph`` in ``fmt`` (one of ``EXPORT_FORMATS``) to ``output``,
     through a temporary file renamed into place."""
     if fmt not in EXPORT_FORMATS:
@@ -467,8 +547,10 @@ def export_rules(store: TripleStore, graph: str, output: Path, fmt: str = "turtl
         if fmt == "json-ld":
             body = (json.dumps(jsonld_document(data), ensure_ascii=False, indent=1) + "\n").encode("utf-8")
         else:
-            body = ox.serialize(ox.parse(data, ox.RdfFormat.N_TRIPLES), format=_GRAPH_FORMATS[fmt],
-                                prefixes=PREFIXES) or b""
+            body = (
+                ox.serialize(ox.parse(data, ox.RdfFormat.N_TRIPLES), format=_GRAPH_FORMATS[fmt], prefixes=PREFIXES)
+                or b""
+            )
     else:
         rule_set = read_rule_set(store, graph)
         if fmt == "swrl":

@@ -44,14 +44,16 @@ class JsonLdCompactor:
         for term, value in simple.items():
             if value.startswith(("http://", "https://")) and value.endswith(GEN_DELIMS):
                 self.prefixes[term] = value
-        self.terms: dict[str, tuple[str, str | None]] = {}     # term → (IRI, type mapping)
+        self.terms: dict[str, tuple[str, str | None]] = {}  # term → (IRI, type mapping)
         for term, value in raw.items():
             if isinstance(value, str):
                 self.terms[term] = (self._expand(value), None)
             elif isinstance(value, Mapping) and "@id" in value:
                 kind = value.get("@type")
-                self.terms[term] = (self._expand(value["@id"]),
-                                    kind if kind in (None, "@id", "@vocab") else self._expand(kind))
+                self.terms[term] = (
+                    self._expand(value["@id"]),
+                    kind if kind in (None, "@id", "@vocab") else self._expand(kind),
+                )
         # per IRI, its terms in the order term selection tries them: shortest, then least
         self.by_iri: dict[str, list[tuple[str, str | None]]] = {}
         for term in sorted(self.terms, key=lambda t: (len(t), t)):
@@ -85,7 +87,7 @@ class JsonLdCompactor:
         best: str | None = None
         for prefix, base in self.prefixes.items():
             if iri.startswith(base) and len(iri) > len(base):
-                candidate = f"{prefix}:{iri[len(base):]}"
+                candidate = f"{prefix}:{iri[len(base) :]}"
                 # a candidate that is itself a term meaning something else would read back wrongly
                 if candidate in self.terms and self.terms[candidate][0] != iri:
                     continue
@@ -95,7 +97,9 @@ class JsonLdCompactor:
 
     # values ----------------------------------------------------------------------------------------
 
-    def _term_for(self, predicate: str, value: ox.NamedNode | ox.BlankNode | ox.Literal) -> tuple[str, str | None] | None:
+    def _term_for(
+        self, predicate: str, value: ox.NamedNode | ox.BlankNode | ox.Literal
+    ) -> tuple[str, str | None] | None:
         """The term term selection picks for ``value`` under ``predicate`` (and its type mapping), or None."""
         candidates = self.by_iri.get(predicate, ())
         if not candidates:

@@ -17,7 +17,13 @@ if TYPE_CHECKING:
     from ..mining.explainn import NeuronRule
     from ..mining.redescribe import Redescription
 
-__all__ = ["concept_triples", "neuron_rule_triples", "redescription_triples", "concept_rule_triples", "neuron_rule_label"]
+__all__ = [
+    "concept_triples",
+    "neuron_rule_triples",
+    "redescription_triples",
+    "concept_rule_triples",
+    "neuron_rule_label",
+]
 
 TYPE = nt_iri(RDF + "type")
 LABEL = nt_iri(RDFS + "label")
@@ -28,7 +34,9 @@ def _k(name: str) -> str:
     return nt_iri(KGX + name)
 
 
-def concept_triples(minter: Minter, kind: str, prop: str, value: str, literal: bool, text: str) -> tuple[str, list[RawTriple]]:
+def concept_triples(
+    minter: Minter, kind: str, prop: str, value: str, literal: bool, text: str
+) -> tuple[str, list[RawTriple]]:
     """(IRI, triples) of one concept: what the knowledge graph says about a document (see ``neurons``)."""
     iri = minter.concept(kind, prop, value)
     c = nt_iri(iri)
@@ -42,8 +50,15 @@ def concept_triples(minter: Minter, kind: str, prop: str, value: str, literal: b
     return iri, triples
 
 
-def neuron_rule_triples(run_id: str, minter: Minter, rules: Sequence[NeuronRule], head_iris: Sequence[str],
-                        tail_iris: Sequence[str], head_names: Sequence[str], tail_names: Sequence[str]) -> Iterator[RawTriple]:
+def neuron_rule_triples(
+    run_id: str,
+    minter: Minter,
+    rules: Sequence[NeuronRule],
+    head_iris: Sequence[str],
+    tail_iris: Sequence[str],
+    head_names: Sequence[str],
+    tail_names: Sequence[str],
+) -> Iterator[RawTriple]:
     """ExplaiNN rules ``X →(l, k) Y``: ``head_iris[i]`` is the IRI of head column i (a neuron, or a class for
     the predicted-label head), likewise for tails."""
     run = nt_iri(minter.run(run_id))
@@ -76,16 +91,24 @@ def neuron_rule_label(rule: NeuronRule, head_names: Sequence[str], tail_names: S
     return f"{left} → {right}"
 
 
-def redescription_triples(run_id: str, minter: Minter, found: Iterable[Redescription], left_text: Sequence[str],
-                          right_text: Sequence[str], left_iris: Sequence[Sequence[str]],
-                          right_iris: Sequence[Sequence[str]], right_property: str,
-                          documents: Sequence[Sequence[str]]) -> Iterator[RawTriple]:
+def redescription_triples(
+    run_id: str,
+    minter: Minter,
+    found: Iterable[Redescription],
+    left_text: Sequence[str],
+    right_text: Sequence[str],
+    left_iris: Sequence[Sequence[str]],
+    right_iris: Sequence[Sequence[str]],
+    right_property: str,
+    documents: Sequence[Sequence[str]],
+) -> Iterator[RawTriple]:
     """Redescriptions ``q1 ⇔ q2``: per redescription i, its queries as text, the neurons of the left query,
     the neurons or concepts of the right one (``right_property``: ``rightNeuron`` or ``rightConcept``),
     its scores and the documents it covers."""
     run = nt_iri(minter.run(run_id))
     for rank, (red, left, right, lefts, rights, docs) in enumerate(
-            zip(found, left_text, right_text, left_iris, right_iris, documents, strict=True), start=1):
+        zip(found, left_text, right_text, left_iris, right_iris, documents, strict=True), start=1
+    ):
         r = nt_iri(minter.redescription(run_id, f"{left}⇔{right}"))
         yield r, TYPE, _k("Redescription")
         yield r, LABEL, nt_str(f"{left} ⇔ {right}")
@@ -108,7 +131,9 @@ def redescription_triples(run_id: str, minter: Minter, found: Iterable[Redescrip
         yield r, GENERATED_BY, run
 
 
-def concept_rule_triples(run_id: str, minter: Minter, rules: Iterable[tuple[list[str], str, int, float, float, str]]) -> Iterator[RawTriple]:
+def concept_rule_triples(
+    run_id: str, minter: Minter, rules: Iterable[tuple[list[str], str, int, float, float, str]]
+) -> Iterator[RawTriple]:
     """Neuron ↔ concept rules ``concepts → neuron active``: (concept IRIs, neuron IRI, support,
     confidence, lift, label) each."""
     run = nt_iri(minter.run(run_id))

@@ -32,9 +32,22 @@ from ..vocab import (
 )
 
 __all__ = [
-    "RunRecord", "ModelRecord", "run_triples", "rule_triples", "influence_triples", "token_ntriples", "mention_triples",
+    "RunRecord",
+    "ModelRecord",
+    "run_triples",
+    "rule_triples",
+    "influence_triples",
+    "token_ntriples",
+    "mention_triples",
     "mention_ntriples",
-    "activation_triples", "activation_vector_triples", "item_text", "label_rules", "item_label", "rule_label", "IMPLEMENTATIONS", "OUTCOMES",
+    "activation_triples",
+    "activation_vector_triples",
+    "item_text",
+    "label_rules",
+    "item_label",
+    "rule_label",
+    "IMPLEMENTATIONS",
+    "OUTCOMES",
 ]
 
 TYPE = nt_iri(RDF + "type")
@@ -49,10 +62,10 @@ def _k(name: str) -> str:
 class ModelRecord:
     """A user's own model that a run explained (``models.external``): which one, exactly."""
 
-    label: str                      # what ran, e.g. hf:BertForSequenceClassification
-    source: str                     # the spec with an absolute path, or module:function and its file
-    digest: str                     # sha256:… of its weights, config and tokenizer files (or file, or source)
-    labels: tuple[str, ...]         # its outputs, in order
+    label: str  # what ran, e.g. hf:BertForSequenceClassification
+    source: str  # the spec with an absolute path, or module:function and its file
+    digest: str  # sha256:… of its weights, config and tokenizer files (or file, or source)
+    labels: tuple[str, ...]  # its outputs, in order
     tokenizer: str | None = None
 
 
@@ -61,22 +74,35 @@ class RunRecord:
     """What a run record says about a run: its kind, where its triples went, and its settings."""
 
     run_id: str
-    kind: str                       # "AttributionRun" | "MiningRun"
-    dataset: str                    # dataset IRI
-    graph: str                      # run graph IRI
-    started: str                    # xsd:dateTime lexical form
+    kind: str  # "AttributionRun" | "MiningRun"
+    dataset: str  # dataset IRI
+    graph: str  # run graph IRI
+    started: str  # xsd:dateTime lexical form
     ended: str | None = None
     status: str = "completed"
     settings: Mapping[str, object] | None = None
-    links: Mapping[str, str] | None = None   # kgx property name -> IRI (e.g. informedBy, kgGraph)
-    model: ModelRecord | None = None         # a user's own model (issue #19), not one trained here
+    links: Mapping[str, str] | None = None  # kgx property name -> IRI (e.g. informedBy, kgGraph)
+    model: ModelRecord | None = None  # a user's own model (issue #19), not one trained here
 
 
 # Settings that name what a run executed (an ``mls:Implementation``) and settings that are measured
 # outcomes of the run, not chosen: neither is written as an ``mls:HyperParameterSetting``.
 IMPLEMENTATIONS = ("model", "method", "miner")
-OUTCOMES = frozenset({"expectedValue", "additivityError", "testAccuracy", "validationAccuracy", "baselineBits",
-                      "totalBits", "transactions", "ruleIris", "linkCount", "miningRuns", "truncatedDocuments"})
+OUTCOMES = frozenset(
+    {
+        "expectedValue",
+        "additivityError",
+        "testAccuracy",
+        "validationAccuracy",
+        "baselineBits",
+        "totalBits",
+        "transactions",
+        "ruleIris",
+        "linkCount",
+        "miningRuns",
+        "truncatedDocuments",
+    }
+)
 
 
 def _literal(value: object) -> str:
@@ -167,7 +193,7 @@ def rule_label(item_labels: Iterable[str], consequent: str) -> str:
 
 def item_text(item: Item, labels: Mapping[str, str]) -> str:
     """An item as ``property(x, value)`` with English labels where ``labels`` has them, else local ids."""
-    prop_label = labels.get(WD + item.property[len(WDT):], "") if item.property.startswith(WDT) else ""
+    prop_label = labels.get(WD + item.property[len(WDT) :], "") if item.property.startswith(WDT) else ""
     prop_label = prop_label or labels.get(item.property) or local_id(item.property)
     value_label = f'"{item.value}"' if item.literal else labels.get(item.value) or local_id(item.value)
     return item_label(item.direction, prop_label, value_label)
@@ -179,9 +205,15 @@ def label_rules(rules: Iterable[Rule], labels: Mapping[str, str]) -> None:
         rule.labels["rule"] = rule_label((item_text(i, labels) for i in rule.antecedent), rule.consequent)
 
 
-def rule_triples(rules: list[Rule], run_id: str, minter: Minter, labels: Mapping[str, str],
-                 entity_iris: list[str], entity_documents: Mapping[str, list[str]],
-                 classes: Mapping[str, str] | None = None) -> Iterator[RawTriple]:
+def rule_triples(
+    rules: list[Rule],
+    run_id: str,
+    minter: Minter,
+    labels: Mapping[str, str],
+    entity_iris: list[str],
+    entity_documents: Mapping[str, list[str]],
+    classes: Mapping[str, str] | None = None,
+) -> Iterator[RawTriple]:
     """``labels`` maps IRIs (items' values, and properties as ``wd:P…``) to English labels;
     ``entity_iris[i]`` is the entity of transaction i; ``entity_documents`` its training documents.
     ``classes`` (more than two classes, issue #19) maps each class name to its ``kgx:ClassLabel`` IRI: a rule's
@@ -230,8 +262,9 @@ def rule_triples(rules: list[Rule], run_id: str, minter: Minter, labels: Mapping
             yield r, _k("coversDocument"), nt_iri(doc)
 
 
-def influence_triples(frame: pl.DataFrame, run_id: str, minter: Minter,
-                      classes: Mapping[str, str] | None = None) -> Iterator[RawTriple]:
+def influence_triples(
+    frame: pl.DataFrame, run_id: str, minter: Minter, classes: Mapping[str, str] | None = None
+) -> Iterator[RawTriple]:
     """An ``kgx:EntityInfluence`` per row of ``frame``; with more than two classes (issue #19) a row per entity
     and class (column ``class``), each ``kgx:forClass`` its class's IRI in ``classes``, less the rows of
     entities with no occurrence for that class."""
@@ -256,9 +289,18 @@ def influence_triples(frame: pl.DataFrame, run_id: str, minter: Minter,
         yield node, _k("scoreTS"), nt_float(row["ts"])
 
 
-def token_ntriples(run_id: str, minter: Minter, documents: list[str], tokens: list[list[str]],
-                   relevance: list[np.ndarray], predictions: np.ndarray, first: int = 0, *,
-                   explained: np.ndarray | None = None, predicted: np.ndarray | None = None) -> bytes:
+def token_ntriples(
+    run_id: str,
+    minter: Minter,
+    documents: list[str],
+    tokens: list[list[str]],
+    relevance: list[np.ndarray],
+    predictions: np.ndarray,
+    first: int = 0,
+    *,
+    explained: np.ndarray | None = None,
+    predicted: np.ndarray | None = None,
+) -> bytes:
     """A ``kgx:Prediction`` per document and a ``kgx:Token`` per scored token, as N-Triples bytes;
     ``documents[k]`` has index ``first + k`` in the run (so a run can be written batch by batch).
     ``predictions`` are the explained scores (P(positive) for two classes). With more than two classes
@@ -272,30 +314,60 @@ def token_ntriples(run_id: str, minter: Minter, documents: list[str], tokens: li
     in the shortest form that reads back to the same value."""
     run = nt_iri(minter.run(run_id))
     lengths = np.asarray([len(r) for r in relevance], dtype=np.int64)
-    doc_index = np.repeat(np.arange(len(documents), dtype=np.int64), lengths)   # into ``documents``
+    doc_index = np.repeat(np.arange(len(documents), dtype=np.int64), lengths)  # into ``documents``
     position = np.concatenate([np.arange(n, dtype=np.int64) for n in lengths]) if len(lengths) else doc_index
     surfaces = [tok for toks, n in zip(tokens, lengths, strict=True) for tok in toks[:n]]
     values = np.concatenate([np.asarray(r, dtype=np.float64) for r in relevance]) if relevance else np.zeros(0)
-    frame = pl.DataFrame({"doc": pl.Series(documents, dtype=pl.String).gather(doc_index),
-                          "i": doc_index + first, "pos": position, "surface": surfaces, "value": values})
-    iri = pl.concat_str(pl.lit(f"<{minter.token_prefix(run_id)}"), pl.col("i").cast(pl.String), pl.lit("/"),
-                        pl.col("pos").cast(pl.String), pl.lit(">"))
+    frame = pl.DataFrame(
+        {
+            "doc": pl.Series(documents, dtype=pl.String).gather(doc_index),
+            "i": doc_index + first,
+            "pos": position,
+            "surface": surfaces,
+            "value": values,
+        }
+    )
+    iri = pl.concat_str(
+        pl.lit(f"<{minter.token_prefix(run_id)}"),
+        pl.col("i").cast(pl.String),
+        pl.lit("/"),
+        pl.col("pos").cast(pl.String),
+        pl.lit(">"),
+    )
     surface = pl.col("surface").str.replace_all("\\", "\\\\", literal=True).str.replace_all('"', '\\"', literal=True)
     lines = pl.concat_str(
-        iri, pl.lit(f" {TYPE} {_k('Token')} .\n"),
-        iri, pl.lit(f" {_k('document')} <"), pl.col("doc"), pl.lit("> .\n"),
-        iri, pl.lit(f" {_k('position')} \""), pl.col("pos").cast(pl.String), pl.lit(f'"^^<{XSD}integer> .\n'),
-        iri, pl.lit(f' {_k("surface")} "'), surface, pl.lit('" .\n'),
-        iri, pl.lit(f' {_k("relevance")} "'), _double(pl.col("value")), pl.lit(f'"^^<{XSD}double> .\n'))
+        iri,
+        pl.lit(f" {TYPE} {_k('Token')} .\n"),
+        iri,
+        pl.lit(f" {_k('document')} <"),
+        pl.col("doc"),
+        pl.lit("> .\n"),
+        iri,
+        pl.lit(f' {_k("position")} "'),
+        pl.col("pos").cast(pl.String),
+        pl.lit(f'"^^<{XSD}integer> .\n'),
+        iri,
+        pl.lit(f' {_k("surface")} "'),
+        surface,
+        pl.lit('" .\n'),
+        iri,
+        pl.lit(f' {_k("relevance")} "'),
+        _double(pl.col("value")),
+        pl.lit(f'"^^<{XSD}double> .\n'),
+    )
     body = frame.select(lines.alias("nt"))["nt"].str.join("").item() if frame.height else ""
     head = []
     for k, doc_iri in enumerate(documents):
         p = nt_iri(minter.prediction(run_id, first + k))
         score = float(predictions[k])
         label = int(predicted[k]) if predicted is not None else int(score > 0.5)
-        head += [f"{p} {TYPE} {_k('Prediction')} .\n", f"{p} {_k('document')} {nt_iri(doc_iri)} .\n",
-                 f"{p} {_k('run')} {run} .\n", f"{p} {_k('score')} {nt_float(score)} .\n",
-                 f"{p} {_k('predictedLabel')} {nt_int(label)} .\n"]
+        head += [
+            f"{p} {TYPE} {_k('Prediction')} .\n",
+            f"{p} {_k('document')} {nt_iri(doc_iri)} .\n",
+            f"{p} {_k('run')} {run} .\n",
+            f"{p} {_k('score')} {nt_float(score)} .\n",
+            f"{p} {_k('predictedLabel')} {nt_int(label)} .\n",
+        ]
         if explained is not None:
             head.append(f"{p} {_k('explainedLabel')} {nt_int(int(explained[k]))} .\n")
     return ("".join(head) + body).encode("utf-8")
@@ -306,52 +378,108 @@ def _double(column: pl.Expr) -> pl.Expr:
     return pl.when(text == "inf").then(pl.lit("INF")).when(text == "-inf").then(pl.lit("-INF")).otherwise(text)
 
 
-def mention_ntriples(run_id: str, minter: Minter, documents: list[str], relevance: list[np.ndarray],
-                     mentions: list[list[Mention]], aggregate: Callable[[np.ndarray], float]) -> bytes:
+def mention_ntriples(
+    run_id: str,
+    minter: Minter,
+    documents: list[str],
+    relevance: list[np.ndarray],
+    mentions: list[list[Mention]],
+    aggregate: Callable[[np.ndarray], float],
+) -> bytes:
     """``mention_triples`` as N-Triples bytes, formatted by polars in one vectorised pass like
     ``token_ntriples`` (painters: 35 thousand mentions, 390 thousand triples; Python's triple-by-triple
     formatting was most of the explain stage's own time)."""
-    rows = [(index, m.start, m.end, m.entity, m.surface, float(aggregate(rel[m.start:m.end])))
-            for index, (rel, doc) in enumerate(zip(relevance, mentions, strict=True)) for m in doc]
+    rows = [
+        (index, m.start, m.end, m.entity, m.surface, float(aggregate(rel[m.start : m.end])))
+        for index, (rel, doc) in enumerate(zip(relevance, mentions, strict=True))
+        for m in doc
+    ]
     if not rows:
         return b""
     index, start, end, entity, surfaces, value = (list(column) for column in zip(*rows, strict=True))
-    frame = pl.DataFrame({"i": index, "start": start, "end": end, "entity": entity, "surface": surfaces,
-                          "value": value}, schema={"i": pl.Int64, "start": pl.Int64, "end": pl.Int64,
-                                                   "entity": pl.String, "surface": pl.String, "value": pl.Float64})
+    frame = pl.DataFrame(
+        {"i": index, "start": start, "end": end, "entity": entity, "surface": surfaces, "value": value},
+        schema={
+            "i": pl.Int64,
+            "start": pl.Int64,
+            "end": pl.Int64,
+            "entity": pl.String,
+            "surface": pl.String,
+            "value": pl.Float64,
+        },
+    )
     frame = frame.with_columns(pl.Series("doc", documents, dtype=pl.String).gather(frame["i"]))
-    m = pl.concat_str(pl.lit(f"<{minter.mention_prefix(run_id)}"), pl.col("i").cast(pl.String), pl.lit("/"),
-                      pl.col("start").cast(pl.String), pl.lit(">"))
+    m = pl.concat_str(
+        pl.lit(f"<{minter.mention_prefix(run_id)}"),
+        pl.col("i").cast(pl.String),
+        pl.lit("/"),
+        pl.col("start").cast(pl.String),
+        pl.lit(">"),
+    )
     e = pl.concat_str(pl.lit("<"), pl.col("entity"), pl.lit(">"))
     surface = pl.col("surface")
     for char, escaped in (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t")):
         surface = surface.str.replace_all(char, escaped, literal=True)
     integer = f'"^^<{XSD}integer> .\n'
     lines = pl.concat_str(
-        m, pl.lit(f" {TYPE} {_k('Mention')} .\n"),
-        m, pl.lit(f" {_k('document')} <"), pl.col("doc"), pl.lit("> .\n"),
-        m, pl.lit(f" {_k('run')} {nt_iri(minter.run(run_id))} .\n"),
-        m, pl.lit(f' {_k("start")} "'), pl.col("start").cast(pl.String), pl.lit(integer),
-        m, pl.lit(f' {_k("end")} "'), pl.col("end").cast(pl.String), pl.lit(integer),
-        m, pl.lit(f' {_k("surface")} "'), surface, pl.lit('" .\n'),
-        m, pl.lit(f" {_k('entity')} "), e, pl.lit(" .\n"),
-        m, pl.lit(f' {_k("relevance")} "'), _double(pl.col("value")), pl.lit(f'"^^<{XSD}double> .\n'))
+        m,
+        pl.lit(f" {TYPE} {_k('Mention')} .\n"),
+        m,
+        pl.lit(f" {_k('document')} <"),
+        pl.col("doc"),
+        pl.lit("> .\n"),
+        m,
+        pl.lit(f" {_k('run')} {nt_iri(minter.run(run_id))} .\n"),
+        m,
+        pl.lit(f' {_k("start")} "'),
+        pl.col("start").cast(pl.String),
+        pl.lit(integer),
+        m,
+        pl.lit(f' {_k("end")} "'),
+        pl.col("end").cast(pl.String),
+        pl.lit(integer),
+        m,
+        pl.lit(f' {_k("surface")} "'),
+        surface,
+        pl.lit('" .\n'),
+        m,
+        pl.lit(f" {_k('entity')} "),
+        e,
+        pl.lit(" .\n"),
+        m,
+        pl.lit(f' {_k("relevance")} "'),
+        _double(pl.col("value")),
+        pl.lit(f'"^^<{XSD}double> .\n'),
+    )
     # kgx:mentions from each token of a mention to its entity
     lengths = (frame["end"] - frame["start"]).to_numpy()
     at = np.repeat(np.arange(frame.height), lengths)
     offset = np.arange(len(at)) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    tokens = pl.DataFrame({"i": frame["i"].gather(at), "pos": frame["start"].gather(at) + offset,
-                           "entity": frame["entity"].gather(at)})
-    token_lines = pl.concat_str(pl.lit(f"<{minter.token_prefix(run_id)}"), pl.col("i").cast(pl.String), pl.lit("/"),
-                                pl.col("pos").cast(pl.String), pl.lit(f"> {_k('mentions')} <"), pl.col("entity"),
-                                pl.lit("> .\n"))
+    tokens = pl.DataFrame(
+        {"i": frame["i"].gather(at), "pos": frame["start"].gather(at) + offset, "entity": frame["entity"].gather(at)}
+    )
+    token_lines = pl.concat_str(
+        pl.lit(f"<{minter.token_prefix(run_id)}"),
+        pl.col("i").cast(pl.String),
+        pl.lit("/"),
+        pl.col("pos").cast(pl.String),
+        pl.lit(f"> {_k('mentions')} <"),
+        pl.col("entity"),
+        pl.lit("> .\n"),
+    )
     body = frame.select(lines.alias("nt"))["nt"].str.join("").item()
     body += tokens.select(token_lines.alias("nt"))["nt"].str.join("").item() if tokens.height else ""
     return body.encode("utf-8")
 
 
-def mention_triples(run_id: str, minter: Minter, documents: list[str], relevance: list[np.ndarray],
-                    mentions: list[list[Mention]], aggregate: Callable[[np.ndarray], float]) -> Iterator[RawTriple]:
+def mention_triples(
+    run_id: str,
+    minter: Minter,
+    documents: list[str],
+    relevance: list[np.ndarray],
+    mentions: list[list[Mention]],
+    aggregate: Callable[[np.ndarray], float],
+) -> Iterator[RawTriple]:
     """A ``kgx:Mention`` per grounded span, whose relevance aggregates its tokens' (``aggregate``), and
     ``kgx:mentions`` from each of its tokens to the entity."""
     run = nt_iri(minter.run(run_id))
@@ -367,12 +495,14 @@ def mention_triples(run_id: str, minter: Minter, documents: list[str], relevance
             yield m, _k("end"), nt_int(mention.end)
             yield m, _k("surface"), nt_str(mention.surface)
             yield m, _k("entity"), e
-            yield m, _k("relevance"), nt_float(float(aggregate(rel[mention.start:mention.end])))
+            yield m, _k("relevance"), nt_float(float(aggregate(rel[mention.start : mention.end])))
             for pos in range(mention.start, mention.end):
                 yield nt_iri(minter.token(run_id, index, pos)), _k("mentions"), e
 
-def _activation_forms(values: np.ndarray, bins: int, threshold: float, pooled: bool,
-                      rule: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+
+def _activation_forms(
+    values: np.ndarray, bins: int, threshold: float, pooled: bool, rule: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """A layer's bin codes, per-neuron minima, maxima and activity thresholds, and active flags."""
     from ..models.activations import neuron_thresholds, uniform_bins
 
@@ -381,10 +511,19 @@ def _activation_forms(values: np.ndarray, bins: int, threshold: float, pooled: b
     return codes, low, high, cut, values > cut[None, :]
 
 
-def activation_triples(run_id: str, minter: Minter, documents: list[str], layers: Mapping[str, np.ndarray],
-                       bins: int, threshold: float,
-                       top: Mapping[str, list[list[tuple[str, float]]]] | None = None, *,
-                       pooled: Iterable[str] = (), rule: str = "auto", vectors: bool = True) -> Iterator[RawTriple]:
+def activation_triples(
+    run_id: str,
+    minter: Minter,
+    documents: list[str],
+    layers: Mapping[str, np.ndarray],
+    bins: int,
+    threshold: float,
+    top: Mapping[str, list[list[tuple[str, float]]]] | None = None,
+    *,
+    pooled: Iterable[str] = (),
+    rule: str = "auto",
+    vectors: bool = True,
+) -> Iterator[RawTriple]:
     """An activation run's body: per layer a ``kgx:Layer`` with its ``kgx:Neuron``s (index, min, max, and
     the tokens that drive it most when ``top`` gives them: ``kgx:drivenBy`` a ``kgx:NeuronToken`` with
     token, share and rank), and per document × layer one ``kgx:ActivationVector`` holding the raw values
@@ -423,9 +562,17 @@ def activation_triples(run_id: str, minter: Minter, documents: list[str], layers
             yield from _vector_triples(run_id, minter, documents, name, values, active, codes)
 
 
-def activation_vector_triples(run_id: str, minter: Minter, documents: list[str], layers: Mapping[str, np.ndarray],
-                              bins: int, threshold: float, *, pooled: Iterable[str] = (),
-                              rule: str = "auto") -> Iterator[RawTriple]:
+def activation_vector_triples(
+    run_id: str,
+    minter: Minter,
+    documents: list[str],
+    layers: Mapping[str, np.ndarray],
+    bins: int,
+    threshold: float,
+    *,
+    pooled: Iterable[str] = (),
+    rule: str = "auto",
+) -> Iterator[RawTriple]:
     """The ``kgx:ActivationVector``s of ``activation_triples`` (same arguments) on their own."""
     over_time = set(pooled)
     for name, values in layers.items():
@@ -433,8 +580,15 @@ def activation_vector_triples(run_id: str, minter: Minter, documents: list[str],
         yield from _vector_triples(run_id, minter, documents, name, values, active, codes)
 
 
-def _vector_triples(run_id: str, minter: Minter, documents: list[str], name: str, values: np.ndarray,
-                    active: np.ndarray, codes: np.ndarray) -> Iterator[RawTriple]:
+def _vector_triples(
+    run_id: str,
+    minter: Minter,
+    documents: list[str],
+    name: str,
+    values: np.ndarray,
+    active: np.ndarray,
+    codes: np.ndarray,
+) -> Iterator[RawTriple]:
     """One layer's vectors: the literals of all documents at once (vectorised), then the triples."""
     from ..models.activations import encode_bin_rows, encode_flag_rows, encode_value_rows
 

@@ -40,10 +40,11 @@ def validate(ntriples: bytes) -> Conformance:
 
     data = rdflib.Graph().parse(data=ntriples, format="nt")
     conforms, report_graph, text = pyshacl.validate(
-        data, shacl_graph=_shapes(), ont_graph=_ontology(), inference="none", advanced=False,
-        allow_warnings=True)
-    violations = len(list(report_graph.subjects(
-        rdflib.RDF.type, rdflib.URIRef("http://www.w3.org/ns/shacl#ValidationResult"))))
+        data, shacl_graph=_shapes(), ont_graph=_ontology(), inference="none", advanced=False, allow_warnings=True
+    )
+    violations = len(
+        list(report_graph.subjects(rdflib.RDF.type, rdflib.URIRef("http://www.w3.org/ns/shacl#ValidationResult")))
+    )
     return Conformance(bool(conforms), violations, text)
 
 
@@ -51,6 +52,7 @@ def preload() -> threading.Thread:
     """Imports pyshacl and parses the shapes and the vocabulary in a daemon thread (about 1.5 s of Python), so
     that a pipeline run's mine stage, which validates what it publishes, finds them ready: started with the
     run, this overlaps the load stage, whose cut and bulk load run mostly outside the GIL."""
+
     def work() -> None:
         importlib.import_module("pyshacl")
         _shapes()

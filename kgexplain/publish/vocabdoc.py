@@ -54,7 +54,7 @@ def _curie(graph: rdflib.Graph, term: rdflib.term.Node) -> str:
     if isinstance(term, rdflib.URIRef):
         for prefix, namespace in sorted(graph.namespaces(), key=lambda p: -len(str(p[1]))):
             if prefix and str(term).startswith(str(namespace)) and len(str(term)) > len(str(namespace)):
-                return f"`{prefix}:{str(term)[len(str(namespace)):]}`"
+                return f"`{prefix}:{str(term)[len(str(namespace)) :]}`"
         return f"<{term}>"
     return f"`{term}`"
 
@@ -112,13 +112,22 @@ def _alignment_summary(graph: rdflib.Graph, terms: list[rdflib.URIRef]) -> list[
 
 def _entry(graph: rdflib.Graph, shapes: rdflib.Graph, term: rdflib.URIRef, kind: rdflib.URIRef) -> list[str]:
     label = _english(graph, term, RDFS.label)
-    lines = [f"### {_curie(graph, term)}" + (f" — {label}" if label else ""), "", _english(graph, term, RDFS.comment), ""]
+    lines = [
+        f"### {_curie(graph, term)}" + (f" — {label}" if label else ""),
+        "",
+        _english(graph, term, RDFS.comment),
+        "",
+    ]
     facts = []
     types = [t for t in graph.objects(term, RDF.type) if t not in _KIND_TYPES]
     if types:
         facts.append(f"- type: {_list(graph, types)}")
-    for name, predicate in (("subclass of", RDFS.subClassOf), ("subproperty of", RDFS.subPropertyOf),
-                            ("domain", RDFS.domain), ("range", RDFS.range)):
+    for name, predicate in (
+        ("subclass of", RDFS.subClassOf),
+        ("subproperty of", RDFS.subPropertyOf),
+        ("domain", RDFS.domain),
+        ("range", RDFS.range),
+    ):
         values = list(graph.objects(term, predicate))
         if values:
             facts.append(f"- {name}: {_list(graph, values)}")
@@ -136,12 +145,18 @@ def vocabulary_markdown(ontology: Path = ONTOLOGY, shapes_path: Path = SHAPES) -
     """The vocabulary document for the Turtle at ``ontology`` and the shapes at ``shapes_path``."""
     graph = _graph(ontology)
     shapes = _graph(shapes_path)
-    own = sorted({s for s in graph.subjects(RDF.type, None) if isinstance(s, rdflib.URIRef) and s.startswith(KGX)},
-                 key=lambda t: (str(t).lower(), str(t)))
+    own = sorted(
+        {s for s in graph.subjects(RDF.type, None) if isinstance(s, rdflib.URIRef) and s.startswith(KGX)},
+        key=lambda t: (str(t).lower(), str(t)),
+    )
     lines = _header(graph) + _alignment_summary(graph, own)
     for heading, kind in _SECTIONS:
-        members = [t for t in own if (t, RDF.type, kind) in graph
-                   and not (kind == RDF.Property and any((t, RDF.type, k) in graph for k in _KIND_TYPES - {kind}))]
+        members = [
+            t
+            for t in own
+            if (t, RDF.type, kind) in graph
+            and not (kind == RDF.Property and any((t, RDF.type, k) in graph for k in _KIND_TYPES - {kind}))
+        ]
         if not members:
             continue
         lines += [f"## {heading}", ""]

@@ -13,11 +13,14 @@ __all__ = ["ServiceConfig", "ServiceError", "create_app"]
 def __getattr__(name: str) -> Any:
     if name == "create_app":
         from .app import create_app
+
         return create_app
     if name == "ServiceConfig":
         from .state import ServiceConfig
+
         return ServiceConfig
     if name == "ServiceError":
         from .errors import ServiceError
+
         return ServiceError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,15 +38,26 @@ PROBLEM = "application/problem+json"
 def create_app(store: TripleStore, config: ServiceConfig | None = None) -> FastAPI:
     """The app over ``store`` (kept open for the app's life; the caller closes it)."""
     config = config or ServiceConfig()
-    if not config.update_token:     # an empty token (KGX_UPDATE_TOKEN= set to nothing) must not open updates
+    if not config.update_token:  # an empty token (KGX_UPDATE_TOKEN= set to nothing) must not open updates
         config = replace(config, update_token=None)
     minter = Minter(config.base_iri)
     index = RuleIndex(store, minter)
-    state = ServiceState(store, config, minter, index, QueryExecutor(store, config),
-                         JobRunner(store, config.work_dir, config.base_iri, data_dir=config.data_dir))
-    app = FastAPI(title="kgexplain", version=__version__, docs_url=None, redoc_url=None,
-                  description="Rules that explain what a text classifier keys on, grounded in Wikidata: "
-                              "SPARQL 1.1 Protocol at /sparql, rule lookup under /api.")
+    state = ServiceState(
+        store,
+        config,
+        minter,
+        index,
+        QueryExecutor(store, config),
+        JobRunner(store, config.work_dir, config.base_iri, data_dir=config.data_dir),
+    )
+    app = FastAPI(
+        title="kgexplain",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        description="Rules that explain what a text classifier keys on, grounded in Wikidata: "
+        "SPARQL 1.1 Protocol at /sparql, rule lookup under /api.",
+    )
     app.state.kgx = state
     app.state.store, app.state.config, app.state.index, app.state.runner = store, config, index, state.runner
     for module in (sparql, graph_store, rules, entities, documents, neurons, runs, meta, pages, editor):
@@ -94,6 +105,7 @@ async def _answer(request: Request, exc: Exception) -> Response:
         error = problem_of(exc)
     body = error.body()
     if request.url.path.startswith(pages.PAGE_PREFIXES) and request.method in ("GET", "HEAD"):
-        return HTMLResponse(message_page(body["title"], body["detail"]), status_code=error.status,
-                            headers=error.headers)
+        return HTMLResponse(
+            message_page(body["title"], body["detail"]), status_code=error.status, headers=error.headers
+        )
     return JSONResponse(body, status_code=error.status, media_type=PROBLEM, headers=error.headers)

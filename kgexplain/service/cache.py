@@ -23,8 +23,15 @@ class ResponseCache:
     """ASGI middleware: caches successful GET answers of ``paths`` up to ``max_bytes`` each, ``entries`` in all
     (least recently used dropped first)."""
 
-    def __init__(self, app: Any, *, paths: Collection[str], version: Callable[[], object], entries: int = 2048,
-                 max_bytes: int = 1 << 20) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        paths: Collection[str],
+        version: Callable[[], object],
+        entries: int = 2048,
+        max_bytes: int = 1 << 20,
+    ) -> None:
         self.app, self.paths, self.version = app, frozenset(paths), version
         self.entries, self.max_bytes = entries, max_bytes
         self._cache: OrderedDict[tuple[object, ...], tuple[int, list[tuple[bytes, bytes]], bytes]] = OrderedDict()

@@ -16,9 +16,23 @@ from typing import Any, ClassVar
 from ..errors import InputError, QuerySyntaxError, StoreError, StoreUnreachable
 
 __all__ = [
-    "ServiceError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "MethodNotAllowed", "NotAcceptable",
-    "PayloadTooLarge", "UnsupportedMediaType", "Unprocessable", "ServerError", "BadGateway",
-    "ServiceUnavailable", "problem_of", "public_detail", "of_status"]
+    "ServiceError",
+    "BadRequest",
+    "Unauthorized",
+    "Forbidden",
+    "NotFound",
+    "MethodNotAllowed",
+    "NotAcceptable",
+    "PayloadTooLarge",
+    "UnsupportedMediaType",
+    "Unprocessable",
+    "ServerError",
+    "BadGateway",
+    "ServiceUnavailable",
+    "problem_of",
+    "public_detail",
+    "of_status",
+]
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +43,9 @@ class ServiceError(Exception):
     status: ClassVar[int] = 500
     title: ClassVar[str] = "Server error"
 
-    def __init__(self, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None,
-                 **extra: Any) -> None:
+    def __init__(
+        self, detail: str, *, title: str | None = None, headers: dict[str, str] | None = None, **extra: Any
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         if title is not None:
@@ -39,8 +54,13 @@ class ServiceError(Exception):
         self.extra = extra
 
     def body(self) -> dict[str, Any]:
-        return {"type": "about:blank", "title": self.title, "status": self.status,
-                "detail": public_detail(self.detail), **self.extra}
+        return {
+            "type": "about:blank",
+            "title": self.title,
+            "status": self.status,
+            "detail": public_detail(self.detail),
+            **self.extra,
+        }
 
 
 class BadRequest(ServiceError):
@@ -91,9 +111,23 @@ class ServiceUnavailable(ServiceError):
     status, title = 503, "Service unavailable"
 
 
-_BY_STATUS: dict[int, type[ServiceError]] = {c.status: c for c in (
-    BadRequest, Unauthorized, Forbidden, NotFound, MethodNotAllowed, NotAcceptable, PayloadTooLarge,
-    UnsupportedMediaType, Unprocessable, ServerError, BadGateway, ServiceUnavailable)}
+_BY_STATUS: dict[int, type[ServiceError]] = {
+    c.status: c
+    for c in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        MethodNotAllowed,
+        NotAcceptable,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        Unprocessable,
+        ServerError,
+        BadGateway,
+        ServiceUnavailable,
+    )
+}
 
 
 def of_status(status: int, detail: str, *, title: str | None = None, **extra: Any) -> ServiceError:

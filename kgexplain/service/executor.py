@@ -52,7 +52,7 @@ T = TypeVar("T")
 _STARTUP_S = 60.0
 
 
-@dataclass(eq=False)   # hashed by identity: a set holds the live ones
+@dataclass(eq=False)  # hashed by identity: a set holds the live ones
 class _Worker:
     process: subprocess.Popen[bytes]
     conn: Connection
@@ -108,8 +108,9 @@ class QueryExecutor:
         return int(getattr(self.store, "generation", 0))
 
     def _timeout(self) -> ServiceUnavailable:
-        return ServiceUnavailable(f"the query ran past the {self.config.query_timeout_s:g} s timeout",
-                                  title="Query timeout")
+        return ServiceUnavailable(
+            f"the query ran past the {self.config.query_timeout_s:g} s timeout", title="Query timeout"
+        )
 
     # ------------------------------------------------------------------------------------------ queries
 
@@ -117,8 +118,10 @@ class QueryExecutor:
         config = self.config
         deadline = time.monotonic() + config.query_timeout_s
         if not self._slots.acquire(timeout=config.query_timeout_s):
-            raise ServiceUnavailable(f"all {config.max_concurrent_queries} query slots stayed busy for "
-                                     f"{config.query_timeout_s:g} s", title="Query timeout")
+            raise ServiceUnavailable(
+                f"all {config.max_concurrent_queries} query slots stayed busy for {config.query_timeout_s:g} s",
+                title="Query timeout",
+            )
         try:
             if self.uses_processes:
                 return self._in_worker(text, accept, options, deadline)
@@ -126,13 +129,14 @@ class QueryExecutor:
         finally:
             self._slots.release()
 
-    def _in_thread(self, text: str, accept: Sequence[str], options: dict[str, Any],
-                   deadline: float) -> tuple[bytes, str]:
+    def _in_thread(
+        self, text: str, accept: Sequence[str], options: dict[str, Any], deadline: float
+    ) -> tuple[bytes, str]:
         budget = Budget(self.config.max_result_bytes, deadline, self.config.query_timeout_s)
         try:
             media = self.store.answer(text, accept, budget, **options)
         except StoreError:
-            if budget.stopped is not None:   # the store reports our own stop as its error
+            if budget.stopped is not None:  # the store reports our own stop as its error
                 raise budget.stopped from None
             raise
         return budget.getvalue(), media
@@ -162,8 +166,18 @@ class QueryExecutor:
             # program's __main__ again in every worker
             ours, theirs = socket.socketpair()
             with theirs:
-                process = subprocess.Popen([sys.executable, "-m", "kgexplain.service.worker", str(theirs.fileno()),
-                                            str(self.path), str(self._generation())], pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL)
+                process = subprocess.Popen(
+                    [
+                        sys.executable,
+                        "-m",
+                        "kgexplain.service.worker",
+                        str(theirs.fileno()),
+                        str(self.path),
+                        str(self._generation()),
+                    ],
+                    pass_fds=(theirs.fileno(),),
+                    stdin=subprocess.DEVNULL,
+                )
             parent = Connection(ours.detach())
             worker = _Worker(process, parent)
             with self._lock:
@@ -217,23 +231,35 @@ class QueryExecutor:
         if replace:
             self._spawn_idle(1)
 
-    def _in_worker(self, text: str, accept: Sequence[str], options: dict[str, Any],
-                   deadline: float) -> tuple[bytes, str]:
+    def _in_worker(
+        self, text: str, accept: Sequence[str], options: dict[str, Any], deadline: float
+    ) -> tuple[bytes, str]:
         worker = self._worker()
-        deadline = max(deadline, time.monotonic() + self.config.query_timeout_s)   # waiting for a worker to start is not the query's time
+        deadline = max(
+            deadline, time.monotonic() + self.config.query_timeout_s
+        )  # waiting for a worker to start is not the query's time
         generation = self._generation()
         try:
-            worker.conn.send((text, list(accept), options, self.config.max_result_bytes,
-                              max(0.0, deadline - time.monotonic()), generation))
+            worker.conn.send(
+                (
+                    text,
+                    list(accept),
+                    options,
+                    self.config.max_result_bytes,
+                    max(0.0, deadline - time.monotonic()),
+                    generation,
+                )
+            )
             # half a second's grace past the deadline for the reply to cross the pipe
             ready = worker.conn.poll(max(0.0, deadline - time.monotonic()) + 0.5)
             reply = worker.conn.recv() if ready else None
         except (EOFError, OSError):
             self._retire(worker)
-            raise ServerError("the query worker died while answering; the query may be too big for this server",
-                              title="Query failed") from None
+            raise ServerError(
+                "the query worker died while answering; the query may be too big for this server", title="Query failed"
+            ) from None
         if reply is None:
-            self._retire(worker)    # ends the query: it stops using the CPU now
+            self._retire(worker)  # ends the query: it stops using the CPU now
             raise self._timeout()
         self._release(worker)
         if reply[0] == "ok":
@@ -251,8 +277,9 @@ class QueryExecutor:
         """The query's answer in the first fitting media type of ``accept``: (body, media type)."""
         try:
             # _run keeps the query's own deadline; this wait also covers a worker that is still starting
-            return await self.call(self._run, text, list(accept), options,
-                                   timeout_s=self.config.query_timeout_s + _STARTUP_S)
+            return await self.call(
+                self._run, text, list(accept), options, timeout_s=self.config.query_timeout_s + _STARTUP_S
+            )
         except BudgetExceeded as exc:
             if exc.status == 503:
                 raise self._timeout() from None
@@ -266,14 +293,14 @@ class QueryExecutor:
         """``fn(*args)`` in the pool; a 503 once ``timeout_s`` (default: the query timeout and a second's grace)
         has passed."""
         job = asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
-        job.add_done_callback(lambda f: f.cancelled() or f.exception())   # a late failure after a 503 is not news
+        job.add_done_callback(lambda f: f.cancelled() or f.exception())  # a late failure after a 503 is not news
         try:
             return await asyncio.wait_for(asyncio.shield(job), timeout=timeout_s or self.config.query_timeout_s + 1)
         except TimeoutError:
             raise self._timeout() from None
         except (BudgetExceeded, StoreNotAcceptable, ServiceError):
             raise
-        except KgExplainError as exc:    # the store's errors, typed into the service's here, once
+        except KgExplainError as exc:  # the store's errors, typed into the service's here, once
             raise problem_of(exc) from None
 
     def close(self) -> None:

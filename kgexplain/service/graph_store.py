@@ -82,8 +82,9 @@ def parse_body(body: bytes, content_type: str | None, base_iri: str | None = Non
     """The request's RDF as N-Triples text (blank nodes kept as labels; INSERT DATA makes them fresh)."""
     media = (content_type or "").split(";")[0].strip().lower()
     if media not in GRAPH_FORMATS:
-        raise BadGraphRequest(f"send the graph as one of {', '.join(GRAPH_FORMATS)} (Content-Type), not "
-                              f"{media or 'nothing'}", 415)
+        raise BadGraphRequest(
+            f"send the graph as one of {', '.join(GRAPH_FORMATS)} (Content-Type), not {media or 'nothing'}", 415
+        )
     try:
         quads = list(ox.parse(body, GRAPH_FORMATS[media], base_iri=base_iri))
     except (SyntaxError, ValueError) as exc:

@@ -51,15 +51,21 @@ class Operation:
     """What :func:`inspect_operation` found in a text it lets through."""
 
     kind: Literal["query", "update"]
-    form: str | None            # "SELECT" / "CONSTRUCT" / "DESCRIBE" / "ASK" for a query, None for an update
-    dataset_clause: bool        # names its own dataset: FROM / FROM NAMED (query), USING / USING NAMED / WITH (update)
-    services: tuple[str, ...]   # resolved IRIs of SERVICE clauses (all allow-listed, else refused)
-    loads: tuple[str, ...]      # resolved IRIs of LOAD sources (all allow-listed, else refused)
+    form: str | None  # "SELECT" / "CONSTRUCT" / "DESCRIBE" / "ASK" for a query, None for an update
+    dataset_clause: bool  # names its own dataset: FROM / FROM NAMED (query), USING / USING NAMED / WITH (update)
+    services: tuple[str, ...]  # resolved IRIs of SERVICE clauses (all allow-listed, else refused)
+    loads: tuple[str, ...]  # resolved IRIs of LOAD sources (all allow-listed, else refused)
 
 
-def inspect_operation(text: str, *, expected: Literal["query", "update"], allowed_services: Collection[str] = (),
-                      allowed_load_hosts: Collection[str] = (), base_iri: str | None = None,
-                      max_chars: int = 1_000_000) -> Operation:
+def inspect_operation(
+    text: str,
+    *,
+    expected: Literal["query", "update"],
+    allowed_services: Collection[str] = (),
+    allowed_load_hosts: Collection[str] = (),
+    base_iri: str | None = None,
+    max_chars: int = 1_000_000,
+) -> Operation:
     """Reads ``text`` once and refuses it (:class:`QueryRefused`) when it is longer than ``max_chars``
     (413), cannot be read with certainty (400), is not the ``expected`` kind of operation (400: the
     protocol keeps queries and updates apart, and only updates need the token), calls a ``SERVICE`` not
@@ -74,8 +80,9 @@ def inspect_operation(text: str, *, expected: Literal["query", "update"], allowe
     may still fail to parse in the store.
     """
     if len(text) > max_chars:
-        raise QueryRefused(f"the {expected} is {len(text):,} characters long; this endpoint takes at most "
-                           f"{max_chars:,}", 413)
+        raise QueryRefused(
+            f"the {expected} is {len(text):,} characters long; this endpoint takes at most {max_chars:,}", 413
+        )
     inspector = _Inspector(text, expected, allowed_services, allowed_load_hosts, base_iri)
     try:
         return inspector.run()
@@ -93,14 +100,20 @@ class _Inspector:
     """One pass over the tokens, keeping the prologue's prefixes and base, the operation's kind and what
     each ``SERVICE`` and ``LOAD`` points at."""
 
-    def __init__(self, text: str, expected: Literal["query", "update"], allowed_services: Collection[str],
-                 allowed_load_hosts: Collection[str], base_iri: str | None) -> None:
+    def __init__(
+        self,
+        text: str,
+        expected: Literal["query", "update"],
+        allowed_services: Collection[str],
+        allowed_load_hosts: Collection[str],
+        base_iri: str | None,
+    ) -> None:
         self.text, self.expected = text, expected
         self.allowed_services = frozenset(allowed_services)
         self.allowed_load_hosts = frozenset(h.lower() for h in allowed_load_hosts)
         self.base = self._resolve(base_iri, None, "the base IRI") if base_iri is not None else None
         self.prefixes: dict[str, str] = {}
-        self.checked: set[str] = set()   # IRIs of prefixed names already validated
+        self.checked: set[str] = set()  # IRIs of prefixed names already validated
         self.tokens: Iterator[Token] = tokenize(text)
 
     def run(self) -> Operation:
@@ -119,7 +132,7 @@ class _Inspector:
                 if tok is None:
                     break
                 op_start = False
-                if tok.kind == "PUNCT" and tok.text == ";":   # a prologue, then a final ';' (Oxigraph takes it)
+                if tok.kind == "PUNCT" and tok.text == ";":  # a prologue, then a final ';' (Oxigraph takes it)
                     extra = next(tokens, None)
                     if extra is not None:
                         raise self._refuse("nothing may follow a ';' that ends an empty operation", extra)
@@ -138,8 +151,11 @@ class _Inspector:
                     if self.expected == "query":
                         raise self._refuse(f"{word} … is an update: send it as `update`, with the update token", tok)
                 else:
-                    wanted = ("a query form (SELECT, CONSTRUCT, DESCRIBE, ASK)" if self.expected == "query"
-                              else "an update operation (INSERT, DELETE, LOAD, CLEAR, …)")
+                    wanted = (
+                        "a query form (SELECT, CONSTRUCT, DESCRIBE, ASK)"
+                        if self.expected == "query"
+                        else "an update operation (INSERT, DELETE, LOAD, CLEAR, …)"
+                    )
                     raise self._refuse(f"expected {wanted}, found {tok.text[:40]!r}", tok)
             kind_ = tok.kind
             if kind_ == "PNAME":
@@ -167,7 +183,7 @@ class _Inspector:
         if kind is None:
             if self.expected == "query":
                 raise QueryRefused("the query is empty: expected SELECT, CONSTRUCT, DESCRIBE or ASK")
-            kind = "update"   # a prologue alone is a valid (empty) update
+            kind = "update"  # a prologue alone is a valid (empty) update
         return Operation(kind, form, dataset, tuple(services), tuple(loads))
 
     # ------------------------------------------------------------------------------------------ prologue
@@ -243,17 +259,20 @@ class _Inspector:
         if tok.kind == "PNAME":
             return self._pname_iri(tok), tok
         if tok.kind == "VAR":
-            raise self._refuse(f"{keyword.text} {tok.text} refused: a variable endpoint cannot be checked "
-                               "against the allow-list", tok, 403)
+            raise self._refuse(
+                f"{keyword.text} {tok.text} refused: a variable endpoint cannot be checked against the allow-list",
+                tok,
+                403,
+            )
         raise self._refuse(f"{keyword.text} wants an IRI, found {tok.text[:40]!r}", tok)
 
     def _service(self, tok: Token | None, keyword: Token) -> str:
         iri, where = self._target(tok, keyword)
         if iri not in self.allowed_services:
-            allowed = (f" (allowed: {', '.join(sorted(self.allowed_services))})" if self.allowed_services
-                       else "")
-            raise self._refuse(f"SERVICE <{iri}> refused: this endpoint does not federate to other hosts{allowed}",
-                               where, 403)
+            allowed = f" (allowed: {', '.join(sorted(self.allowed_services))})" if self.allowed_services else ""
+            raise self._refuse(
+                f"SERVICE <{iri}> refused: this endpoint does not federate to other hosts{allowed}", where, 403
+            )
         return iri
 
     def _load(self, tok: Token | None, keyword: Token) -> str:
@@ -264,10 +283,12 @@ class _Inspector:
         except ValueError:
             host = None
         if parts.scheme.lower() not in ("http", "https") or host is None or host not in self.allowed_load_hosts:
-            allowed = (f" (allowed hosts: {', '.join(sorted(self.allowed_load_hosts))})" if self.allowed_load_hosts
-                       else "")
-            raise self._refuse(f"LOAD <{iri}> refused: this endpoint loads only over http(s) from allowed hosts"
-                               f"{allowed}", where, 403)
+            allowed = (
+                f" (allowed hosts: {', '.join(sorted(self.allowed_load_hosts))})" if self.allowed_load_hosts else ""
+            )
+            raise self._refuse(
+                f"LOAD <{iri}> refused: this endpoint loads only over http(s) from allowed hosts{allowed}", where, 403
+            )
         return iri
 
     def _refuse(self, message: str, tok: Token, status: int = 400) -> QueryRefused:
@@ -291,8 +312,11 @@ class Budget:
         if time.monotonic() > self.deadline:
             self.stopped = BudgetExceeded(f"the query ran past the {self.timeout_s:g} s timeout", 503)
         elif self.size + len(data) > self.max_bytes:
-            self.stopped = BudgetExceeded(f"the answer is larger than the {self.max_bytes:,} bytes this endpoint "
-                                          "returns; add a LIMIT or page with OFFSET", 413)
+            self.stopped = BudgetExceeded(
+                f"the answer is larger than the {self.max_bytes:,} bytes this endpoint "
+                "returns; add a LIMIT or page with OFFSET",
+                413,
+            )
         if self.stopped is not None:
             raise self.stopped
         self.size += len(data)

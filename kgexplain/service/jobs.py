@@ -45,7 +45,7 @@ class RunSpec:
 class Job:
     id: str
     spec: RunSpec
-    status: str = "queued"                      # queued, running, completed, failed
+    status: str = "queued"  # queued, running, completed, failed
     stage: str | None = None
     progress: dict[str, dict[str, int | None]] = field(default_factory=dict)
     created: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
@@ -57,9 +57,19 @@ class Job:
     def as_dict(self, *, show_error: bool = True) -> dict[str, Any]:
         """``show_error=False``: a failed job's reason is kept for token holders (it can quote server files)."""
         error = self.error if show_error or self.error is None else "failed (details for token holders)"
-        return {"id": self.id, "status": self.status, "stage": self.stage, "progress": self.progress,
-                "created": self.created, "started": self.started, "ended": self.ended, "error": error,
-                "result": self.result, "spec": self.spec.__dict__, "url": f"/api/runs/{self.id}"}
+        return {
+            "id": self.id,
+            "status": self.status,
+            "stage": self.stage,
+            "progress": self.progress,
+            "created": self.created,
+            "started": self.started,
+            "ended": self.ended,
+            "error": error,
+            "result": self.result,
+            "spec": self.spec.__dict__,
+            "url": f"/api/runs/{self.id}",
+        }
 
 
 class JobRunner:
@@ -88,15 +98,16 @@ class JobRunner:
         """``value`` as a path under ``data_dir`` (symbolic links followed). An absolute path, one that
         leaves the directory (``..``, a link out), a missing one, the wrong kind, any path when the server
         has no data directory: all get the same message, so the answer tells nothing of the server's files."""
-        refused = InputError(f"{name}: not a {'file or directory' if name == 'data' else 'file'} under the "
-                             "server's data directory")
+        refused = InputError(
+            f"{name}: not a {'file or directory' if name == 'data' else 'file'} under the server's data directory"
+        )
         if self.data_dir is None or not value or "\x00" in value or Path(value).is_absolute():
             raise refused
         root = self.data_dir.resolve()
         try:
             path = (root / value).resolve()
             usable = path.is_relative_to(root) and (path.is_file() or name == "data" and path.is_dir())
-        except (OSError, RuntimeError):   # a link loop, a name too long
+        except (OSError, RuntimeError):  # a link loop, a name too long
             usable = False
         if not usable:
             raise refused
@@ -107,10 +118,16 @@ class JobRunner:
         from ..errors import InputError
         from ..models.training import MODELS
 
-        if spec.model not in MODELS:   # an architecture only: a user's own model is not run over REST
+        if spec.model not in MODELS:  # an architecture only: a user's own model is not run over REST
             raise InputError(f"unknown model {spec.model!r}; known: {', '.join(sorted(MODELS))}")
-        return Settings.from_options(preset=spec.preset, base_iri=self.base_iri, model=spec.model,
-                                     max_tokens=spec.max_tokens, epochs=spec.epochs, method=spec.method)
+        return Settings.from_options(
+            preset=spec.preset,
+            base_iri=self.base_iri,
+            model=spec.model,
+            max_tokens=spec.max_tokens,
+            epochs=spec.epochs,
+            method=spec.method,
+        )
 
     @property
     def work_dir(self) -> Path:
@@ -145,20 +162,28 @@ class JobRunner:
             if job.spec.demo:
                 synthetic = make_synthetic()
                 dataset, kg = synthetic.dataset, synthetic.kg
-            else:   # resolved again: a file may have changed since the job was queued
+            else:  # resolved again: a file may have changed since the job was queued
                 dataset = read_dataset(self._resolve("data", job.spec.data))
                 kg = self._resolve("kg", job.spec.kg)
             model_dir = self.work_dir / job.id / "model"
             # the same stages as `kgexplain run` (stages.run_all): activations and exports included
-            outcome = run_all(self.store, dataset, kg, settings, model_dir, out=self.work_dir / job.id,
-                              progress=progress)
+            outcome = run_all(
+                self.store, dataset, kg, settings, model_dir, out=self.work_dir / job.id, progress=progress
+            )
             loaded, trained, explained, mined = outcome.loaded, outcome.trained, outcome.explained, outcome.mined
             job.result = {
-                "dataset": dataset.name, "documents": len(dataset.docs), "kg_triples": loaded.kg_triples,
-                "model": trained.model, "test_accuracy": trained.test_accuracy,  # type: ignore[union-attr]  # trained: no user model
-                "model_dir": str(model_dir), "explain_run": explained.run_id, "mentions": explained.mentions,
+                "dataset": dataset.name,
+                "documents": len(dataset.docs),
+                "kg_triples": loaded.kg_triples,
+                "model": trained.model,  # type: ignore[union-attr]
+                "test_accuracy": trained.test_accuracy,  # type: ignore[union-attr]  # trained: no user model
+                "model_dir": str(model_dir),
+                "explain_run": explained.run_id,
+                "mentions": explained.mentions,
                 "activation_run": outcome.activations.run_id if outcome.activations else None,
-                "mining_run": mined.run_id, "rules": len(mined.rules), "exports": outcome.exports,
+                "mining_run": mined.run_id,
+                "rules": len(mined.rules),
+                "exports": outcome.exports,
                 "top_rules": [r.labels.get("rule") for r in best_rules(mined)[:10]],
                 "seconds": round(time.perf_counter() - start, 1),
                 "rules_url": f"/api/rules?run={mined.run_id}",

@@ -45,17 +45,29 @@ def _run(store: TripleStore, minter: Minter, kind: str, run_id: str | None, data
 def _neurons(store: TripleStore, iris: list[str]) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(iris), _BATCH):
-        frame = store.select(load_query("neurons/neuron_details"), neuron=[NamedNode(i) for i in iris[start:start + _BATCH]])
+        frame = store.select(
+            load_query("neurons/neuron_details"), neuron=[NamedNode(i) for i in iris[start : start + _BATCH]]
+        )
         for row in frame.iter_rows(named=True) if frame.height else []:
-            entry = out.setdefault(row["neuron"], {"iri": row["neuron"], "name": row["name"],
-                                                   "active_documents": int(row["active"]), "tokens": []})
+            entry = out.setdefault(
+                row["neuron"],
+                {"iri": row["neuron"], "name": row["name"], "active_documents": int(row["active"]), "tokens": []},
+            )
             if row["word"] is not None:
                 entry["tokens"].append({"word": row["word"], "share": float(row["share"])})
     return out
 
 
-def neuron_results(store: TripleStore, minter: Minter, kind: str, *, run_id: str | None = None,
-                   dataset: str | None = None, limit: int = 50, offset: int = 0) -> dict[str, Any]:
+def neuron_results(
+    store: TripleStore,
+    minter: Minter,
+    kind: str,
+    *,
+    run_id: str | None = None,
+    dataset: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
     """One page of a run's results with the neurons (tokens included) and concepts each refers to."""
     run = _run(store, minter, kind, run_id, dataset)
     graph = NamedNode(run["graph"])
@@ -73,8 +85,18 @@ def neuron_results(store: TripleStore, minter: Minter, kind: str, *, run_id: str
     results = []
     for row in page.iter_rows(named=True) if total else []:
         entry: dict[str, Any] = {"id": local_id(row["rule"]), **{k: v for k, v in row.items() if v is not None}}
-        entry["parts"] = {role: [neurons.get(iri) or {"iri": iri, "name": label or local_id(iri)} for iri, label in sorted(items)]
-                          for role, items in sorted(by_rule.get(row["rule"], {}).items())}
+        entry["parts"] = {
+            role: [neurons.get(iri) or {"iri": iri, "name": label or local_id(iri)} for iri, label in sorted(items)]
+            for role, items in sorted(by_rule.get(row["rule"], {}).items())
+        }
         results.append(entry)
-    return {"kind": kind, "run": run["run"], "run_id": local_id(run["run"]), "dataset": local_id(run["dataset"]),
-            "total": total, "limit": limit, "offset": offset, "results": results}
+    return {
+        "kind": kind,
+        "run": run["run"],
+        "run_id": local_id(run["run"]),
+        "dataset": local_id(run["dataset"]),
+        "total": total,
+        "limit": limit,
+        "offset": offset,
+        "results": results,
+    }

@@ -33,15 +33,26 @@ from .errors import BadRequest, ServiceError, UnsupportedMediaType
 from .guard import Operation
 from .sparql_lexer import Token, tokenize
 
-__all__ = ["FORM", "QUERY_TYPE", "UPDATE_TYPE", "MissingOperation", "SparqlRequest", "accepted",
-           "parse_request", "prefers_html", "with_using"]
+__all__ = [
+    "FORM",
+    "QUERY_TYPE",
+    "UPDATE_TYPE",
+    "MissingOperation",
+    "SparqlRequest",
+    "accepted",
+    "parse_request",
+    "prefers_html",
+    "with_using",
+]
 
 FORM = "application/x-www-form-urlencoded"
 QUERY_TYPE = "application/sparql-query"
 UPDATE_TYPE = "application/sparql-update"
-_DATASET_PARAMS = {"query": ("default-graph-uri", "named-graph-uri"),
-                   "update": ("using-graph-uri", "using-named-graph-uri")}
-_UTF8 = frozenset(("utf-8", "utf8", "us-ascii", "ascii"))   # ASCII is UTF-8
+_DATASET_PARAMS = {
+    "query": ("default-graph-uri", "named-graph-uri"),
+    "update": ("using-graph-uri", "using-named-graph-uri"),
+}
+_UTF8 = frozenset(("utf-8", "utf8", "us-ascii", "ascii"))  # ASCII is UTF-8
 
 
 class MissingOperation(BadRequest):
@@ -56,11 +67,11 @@ class SparqlRequest:
 
     kind: Literal["query", "update"]
     text: str
-    default_graphs: tuple[str, ...] = ()       # default-graph-uri (query)
-    named_graphs: tuple[str, ...] = ()         # named-graph-uri (query)
-    using_graphs: tuple[str, ...] = ()         # using-graph-uri (update)
-    using_named_graphs: tuple[str, ...] = ()   # using-named-graph-uri (update)
-    accept: tuple[str, ...] = ()               # media types and ranges, most preferred first
+    default_graphs: tuple[str, ...] = ()  # default-graph-uri (query)
+    named_graphs: tuple[str, ...] = ()  # named-graph-uri (query)
+    using_graphs: tuple[str, ...] = ()  # using-graph-uri (update)
+    using_named_graphs: tuple[str, ...] = ()  # using-named-graph-uri (update)
+    accept: tuple[str, ...] = ()  # media types and ranges, most preferred first
 
     def dataset(self) -> dict[str, Any]:
         """The store's dataset options for a query (``TripleStore.answer``): both lists when the request
@@ -70,23 +81,28 @@ class SparqlRequest:
         return {}
 
 
-def parse_request(method: str, query_string: bytes, content_type: str | None, body: bytes,
-                  accept: str | None = None) -> SparqlRequest:
+def parse_request(
+    method: str, query_string: bytes, content_type: str | None, body: bytes, accept: str | None = None
+) -> SparqlRequest:
     """The operation a request to the endpoint carries. Raises ``MissingOperation`` (400) when it names
     none, ``BadRequest`` (400) for a request the protocol does not allow, ``UnsupportedMediaType`` (415)
     for a body it cannot read."""
     url = _pairs(query_string, "utf-8", "the URL", BadRequest)
     if method == "GET":
         if "update" in _names(url):
-            raise BadRequest("an update is sent by POST (a form with `update=`, or an application/sparql-update "
-                             "body), never by GET", title="Update by GET")
+            raise BadRequest(
+                "an update is sent by POST (a form with `update=`, or an application/sparql-update body), never by GET",
+                title="Update by GET",
+            )
         return _request(url, url, "the URL", accept)
     if method != "POST":
         raise BadRequest(f"the SPARQL endpoint answers GET and POST, not {method}")
     for name in ("query", "update"):
         if name in _names(url):
-            raise BadRequest(f"`{name}` in the URL of a POST: send it in the form body (or the whole body as "
-                             f"application/sparql-{name}), with only dataset parameters in the URL")
+            raise BadRequest(
+                f"`{name}` in the URL of a POST: send it in the form body (or the whole body as "
+                f"application/sparql-{name}), with only dataset parameters in the URL"
+            )
     media, params = _media_type(content_type)
     if media == FORM:
         form = _pairs(body, _charset(params, media), "the form", UnsupportedMediaType)
@@ -99,10 +115,12 @@ def parse_request(method: str, query_string: bytes, content_type: str | None, bo
         text = _decode(body, charset, f"the {media} body")
         return _dataset(kind, text, url, accept)
     if not media:
-        raise UnsupportedMediaType(f"a POST needs a Content-Type: {FORM} (a form with `query=` or `update=`), "
-                                   f"{QUERY_TYPE} or {UPDATE_TYPE}")
-    raise UnsupportedMediaType(f"POST a {FORM} form (`query=` or `update=`), or an {QUERY_TYPE} or "
-                               f"{UPDATE_TYPE} body; not {media}")
+        raise UnsupportedMediaType(
+            f"a POST needs a Content-Type: {FORM} (a form with `query=` or `update=`), {QUERY_TYPE} or {UPDATE_TYPE}"
+        )
+    raise UnsupportedMediaType(
+        f"POST a {FORM} form (`query=` or `update=`), or an {QUERY_TYPE} or {UPDATE_TYPE} body; not {media}"
+    )
 
 
 def accepted(header: str | None) -> tuple[str, ...]:
@@ -127,12 +145,14 @@ def with_using(text: str, op: Operation, graphs: Sequence[str], named: Sequence[
     if not graphs and not named:
         return text
     if op.dataset_clause:
-        raise BadRequest("the update names its dataset (USING / USING NAMED / WITH) and the request gives "
-                         "using-graph-uri / using-named-graph-uri: give one or the other",
-                         title="Dataset given twice")
+        raise BadRequest(
+            "the update names its dataset (USING / USING NAMED / WITH) and the request gives "
+            "using-graph-uri / using-named-graph-uri: give one or the other",
+            title="Dataset given twice",
+        )
     clauses = " ".join([f"USING <{g}>" for g in graphs] + [f"USING NAMED <{g}>" for g in named])
     tokens = list(tokenize(text))
-    edits: list[tuple[int, int, str]] = []   # (start, end, replacement) in the text, in order
+    edits: list[tuple[int, int, str]] = []  # (start, end, replacement) in the text, in order
     depth, i = 0, 0
     while i < len(tokens):
         i = _skip_prologue(tokens, i)
@@ -140,13 +160,16 @@ def with_using(text: str, op: Operation, graphs: Sequence[str], named: Sequence[
             break
         first = tokens[i]
         after = tokens[i + 1] if i + 1 < len(tokens) else None
-        modify = (first.kind == "KEYWORD" and first.text in ("DELETE", "INSERT")
-                  and not (after is not None and after.kind == "KEYWORD" and after.text == "DATA"))
+        modify = (
+            first.kind == "KEYWORD"
+            and first.text in ("DELETE", "INSERT")
+            and not (after is not None and after.kind == "KEYWORD" and after.text == "DATA")
+        )
         delete_where = modify and first.text == "DELETE" and after is not None and after.text == "WHERE"
         j = i + 2 if delete_where else i
         pattern_start = tokens[j].pos if delete_where else 0
         pending = modify and not delete_where
-        while j < len(tokens):   # to the end of this operation: a ';' outside brackets
+        while j < len(tokens):  # to the end of this operation: a ';' outside brackets
             tok = tokens[j]
             if tok.kind == "PUNCT" and tok.text in "{([":
                 depth += 1
@@ -154,8 +177,9 @@ def with_using(text: str, op: Operation, graphs: Sequence[str], named: Sequence[
                 depth -= 1
                 if delete_where and depth == 0 and tok.text == "}":
                     where = tokens[i + 1]
-                    edits.append((where.pos, where.pos + len("WHERE"),
-                                  f"{text[pattern_start:tok.pos + 1]} {clauses} WHERE"))
+                    edits.append(
+                        (where.pos, where.pos + len("WHERE"), f"{text[pattern_start : tok.pos + 1]} {clauses} WHERE")
+                    )
                     delete_where = False
             elif pending and depth == 0 and tok.kind == "KEYWORD" and tok.text == "WHERE":
                 edits.append((tok.pos, tok.pos, f"{clauses} "))
@@ -202,12 +226,12 @@ def _decode(data: bytes, charset: str, what: str, error: type[ServiceError] = Un
     """``data`` as text in ``charset``; ``error`` when it is not (or ``charset`` is no text encoding)."""
     try:
         return data.decode(charset)
-    except LookupError:   # base64, zlib…: codecs, but not text encodings
+    except LookupError:  # base64, zlib…: codecs, but not text encodings
         raise UnsupportedMediaType(f"charset={charset} is not a text encoding") from None
     except UnicodeDecodeError as exc:
-        around = data[max(exc.start - 20, 0):exc.end + 20]
+        around = data[max(exc.start - 20, 0) : exc.end + 20]
         raise error(f"{what} is not {charset} text: {exc.reason} in {around!r}") from None
-    except (UnicodeError, ValueError) as exc:   # a codec that fails otherwise (idna)
+    except (UnicodeError, ValueError) as exc:  # a codec that fails otherwise (idna)
         raise error(f"{what} is not {charset} text: {exc}") from None
 
 
@@ -219,8 +243,10 @@ def _pairs(data: bytes, charset: str, where: str, error: type[ServiceError]) -> 
         if not item:
             continue
         name, _, value = item.partition(b"=")
-        decoded = [_decode(unquote_to_bytes(part.replace(b"+", b" ")), charset, f"{where}, percent-decoded,", error)
-                   for part in (name, value)]
+        decoded = [
+            _decode(unquote_to_bytes(part.replace(b"+", b" ")), charset, f"{where}, percent-decoded,", error)
+            for part in (name, value)
+        ]
         pairs.append((decoded[0], decoded[1]))
     return pairs
 
@@ -229,29 +255,36 @@ def _names(pairs: list[tuple[str, str]]) -> set[str]:
     return {name for name, _ in pairs}
 
 
-def _request(pairs: list[tuple[str, str]], carrier: list[tuple[str, str]], where: str,
-             accept: str | None) -> SparqlRequest:
+def _request(
+    pairs: list[tuple[str, str]], carrier: list[tuple[str, str]], where: str, accept: str | None
+) -> SparqlRequest:
     """The operation in ``carrier`` (the GET's URL, the POST's form), its dataset from ``pairs`` (all of them)."""
     texts = [(name, value) for name, value in carrier if name in ("query", "update")]
     if not texts:
         raise MissingOperation(f"{where} has neither `query` nor `update`")
     if len(texts) > 1:
         names = ", ".join(f"`{name}`" for name, _ in texts)
-        raise BadRequest(f"{where} has {len(texts)} operations ({names}): a request carries one query or "
-                         "one update", title="Several operations")
+        raise BadRequest(
+            f"{where} has {len(texts)} operations ({names}): a request carries one query or one update",
+            title="Several operations",
+        )
     kind, text = texts[0]
     return _dataset(kind, text, pairs, accept)  # type: ignore[arg-type]
 
 
-def _dataset(kind: Literal["query", "update"], text: str, pairs: list[tuple[str, str]],
-             accept: str | None) -> SparqlRequest:
+def _dataset(
+    kind: Literal["query", "update"], text: str, pairs: list[tuple[str, str]], accept: str | None
+) -> SparqlRequest:
     other = "update" if kind == "query" else "query"
     wrong = sorted({name for name, _ in pairs if name in _DATASET_PARAMS[other]})
     if wrong:
-        raise BadRequest(f"{', '.join(wrong)} belong to an {other}; this request is a {kind}, whose dataset "
-                         f"parameters are {' and '.join(_DATASET_PARAMS[kind])}")
-    first, second = (tuple(_iri(name, value) for name, value in pairs if name == param)
-                     for param in _DATASET_PARAMS[kind])
+        raise BadRequest(
+            f"{', '.join(wrong)} belong to an {other}; this request is a {kind}, whose dataset "
+            f"parameters are {' and '.join(_DATASET_PARAMS[kind])}"
+        )
+    first, second = (
+        tuple(_iri(name, value) for name, value in pairs if name == param) for param in _DATASET_PARAMS[kind]
+    )
     if kind == "query":
         return SparqlRequest(kind, text, default_graphs=first, named_graphs=second, accept=accepted(accept))
     return SparqlRequest(kind, text, using_graphs=first, using_named_graphs=second, accept=accepted(accept))

@@ -28,15 +28,15 @@ _MEASURES = {"TC": "conf_tc", "TS": "conf_ts", "WTS": "conf_wts", "H": "conf_h"}
 
 @dataclass(frozen=True)
 class RuleQuery:
-    run: str | None = None            # mining run id; None: the latest completed run of each dataset
+    run: str | None = None  # mining run id; None: the latest completed run of each dataset
     dataset: str | None = None
-    consequent: str | None = None     # Pos or Neg; with more than two classes, a class name (issue #19)
+    consequent: str | None = None  # Pos or Neg; with more than two classes, a class name (issue #19)
     measure: str = "H"
     min_confidence: float = 0.0
     min_support: int = 0
-    property: str | None = None       # an item's property: IRI or its local id (P27)
-    value: str | None = None          # an item's value: IRI, local id (Q183) or literal text
-    q: str | None = None              # text in the rule's label, case ignored
+    property: str | None = None  # an item's property: IRI or its local id (P27)
+    value: str | None = None  # an item's value: IRI, local id (Q183) or literal text
+    q: str | None = None  # text in the rule's label, case ignored
     sort: str = "confidence"
     limit: int = 50
     offset: int = 0
@@ -69,8 +69,10 @@ class RuleIndex:
         if runs.height == 0:
             return runs
         runs = runs.filter((pl.col("kind") == KGX + "MiningRun") & (pl.col("status") == "completed"))
-        return runs.with_columns(pl.col("run").map_elements(local_id, return_dtype=pl.String).alias("run_id"),
-                                 pl.col("dataset").map_elements(local_id, return_dtype=pl.String).alias("dataset_id"))
+        return runs.with_columns(
+            pl.col("run").map_elements(local_id, return_dtype=pl.String).alias("run_id"),
+            pl.col("dataset").map_elements(local_id, return_dtype=pl.String).alias("dataset_id"),
+        )
 
     def watch(self) -> threading.Event:
         """Rechecks the catalog every ``recheck_s`` seconds in a daemon thread, so requests never wait on
@@ -89,8 +91,7 @@ class RuleIndex:
         return stop
 
     def refresh(self, force: bool = False) -> None:
-        if not force and (self._watched and self._key is not None
-                          or time.monotonic() - self._checked < self.recheck_s):
+        if not force and (self._watched and self._key is not None or time.monotonic() - self._checked < self.recheck_s):
             return
         runs = self._mining_runs()
         key = tuple(sorted(runs["run"].to_list())) if runs.height else ()
@@ -100,22 +101,35 @@ class RuleIndex:
                 return
             rules, items = [], []
             completed = runs.select("run_id", "dataset_id", "graph", "ended").iter_rows() if runs.height else []
-            for run_id, dataset_id, graph, ended in completed:   # a store with no mining run yet has none
+            for run_id, dataset_id, graph, ended in completed:  # a store with no mining run yet has none
                 frame = self.store.select(load_query("rules/rules"), graph=NamedNode(graph))
                 if frame.height:
-                    rules.append(frame.with_columns(pl.lit(run_id).alias("run"), pl.lit(dataset_id).alias("dataset"),
-                                                    pl.lit(ended).alias("ended")))
+                    rules.append(
+                        frame.with_columns(
+                            pl.lit(run_id).alias("run"),
+                            pl.lit(dataset_id).alias("dataset"),
+                            pl.lit(ended).alias("ended"),
+                        )
+                    )
                 part = self.store.select(load_query("rules/rule_items"), graph=NamedNode(graph))
                 if part.height:
-                    items.append(part.select("rule", "item", pl.col("property").cast(pl.String),
-                                             pl.col("value").cast(pl.String), "direction",
-                                             pl.col("label").alias("item_label")))
+                    items.append(
+                        part.select(
+                            "rule",
+                            "item",
+                            pl.col("property").cast(pl.String),
+                            pl.col("value").cast(pl.String),
+                            "direction",
+                            pl.col("label").alias("item_label"),
+                        )
+                    )
             self._rules = pl.concat(rules, how="diagonal_relaxed") if rules else pl.DataFrame()
             self._items = pl.concat(items) if items else pl.DataFrame()
             if self._rules.height:
                 self._rules = self._rules.with_columns(
                     (pl.col("run") + "/" + pl.col("rule").map_elements(local_id, return_dtype=pl.String)).alias("id"),
-                    pl.col("consequent").map_elements(_class_name, return_dtype=pl.String))
+                    pl.col("consequent").map_elements(_class_name, return_dtype=pl.String),
+                )
             self._summaries = _summaries(self._rules, self._items)
             self.runs = runs
             self._key = key
@@ -133,7 +147,7 @@ class RuleIndex:
             if len(self._answers) >= _CACHED_ANSWERS:
                 self._answers.pop(next(iter(self._answers)))
             self._answers[key] = ranked
-        return len(ranked), ranked[query.offset:query.offset + query.limit]
+        return len(ranked), ranked[query.offset : query.offset + query.limit]
 
     def search(self, query: RuleQuery) -> tuple[int, pl.DataFrame]:
         """(matching rules in all, the requested page)."""
@@ -143,7 +157,7 @@ class RuleIndex:
             return 0, rules
         if query.run is not None:
             rules = rules.filter(pl.col("run") == query.run)
-        else:   # the latest completed mining run of each dataset
+        else:  # the latest completed mining run of each dataset
             latest = self.runs.sort("ended", descending=True).unique("dataset_id", keep="first")["run_id"]
             rules = rules.filter(pl.col("run").is_in(latest.to_list()))
         if query.dataset is not None:
@@ -182,7 +196,11 @@ class RuleIndex:
         self.refresh()
         if self._rules.height == 0 or not iris:
             return []
-        return self._rules.filter(pl.col("rule").is_in(iris)).sort(["conf_h", "support"], descending=True)["rule"].to_list()
+        return (
+            self._rules.filter(pl.col("rule").is_in(iris))
+            .sort(["conf_h", "support"], descending=True)["rule"]
+            .to_list()
+        )
 
     def mentioning(self, iri: str) -> list[str]:
         """Rules whose antecedent names ``iri`` as an item's value."""
@@ -205,16 +223,31 @@ def _summaries(rules: pl.DataFrame, items: pl.DataFrame) -> dict[str, dict[str, 
     antecedents: dict[str, list[dict[str, object]]] = {}
     if items.height:
         for rule, item, prop, value, direction, label in items.select(
-                "rule", "item", "property", "value", "direction", "item_label").iter_rows():
-            antecedents.setdefault(rule, []).append({"iri": item, "label": label, "property": prop, "value": value,
-                                                     "direction": local_id(direction).lower()})
+            "rule", "item", "property", "value", "direction", "item_label"
+        ).iter_rows():
+            antecedents.setdefault(rule, []).append(
+                {
+                    "iri": item,
+                    "label": label,
+                    "property": prop,
+                    "value": value,
+                    "direction": local_id(direction).lower(),
+                }
+            )
     out = {}
     for row in rules.iter_rows(named=True):
         out[row["rule"]] = {
-            "id": row["id"], "iri": row["rule"], "label": row["label"], "class": row["consequent"],
-            "run": row["run"], "dataset": row["dataset"], "support": row["support"], "length": row["length"],
+            "id": row["id"],
+            "iri": row["rule"],
+            "label": row["label"],
+            "class": row["consequent"],
+            "run": row["run"],
+            "dataset": row["dataset"],
+            "support": row["support"],
+            "length": row["length"],
             "confidence": {"TC": row["conf_tc"], "TS": row["conf_ts"], "WTS": row["conf_wts"], "H": row["conf_h"]},
-            "lift": row["lift"], "antecedent": sorted(antecedents.get(row["rule"], []), key=lambda i: str(i["iri"])),
+            "lift": row["lift"],
+            "antecedent": sorted(antecedents.get(row["rule"], []), key=lambda i: str(i["iri"])),
             "url": f"/api/rules/{row['id']}",
         }
     return out

@@ -37,13 +37,19 @@ def script_hash(script: str) -> str:
 def content_security_policy(scripts: Iterable[str] = (), styles: Iterable[str] = ()) -> str:
     """The policy of every page: this origin only, no framing, no plugins; ``scripts`` and ``styles`` are
     extra sources (hashes, or a documentation page's CDN)."""
-    return "; ".join((
-        "default-src 'none'",
-        "script-src " + " ".join(("'self'", *scripts)),
-        "style-src " + " ".join(("'self'", "'unsafe-inline'", *styles)),   # style attributes of the heatmaps
-        "img-src 'self' data:", "connect-src 'self'", "font-src 'self'", "form-action 'self'",
-        "frame-ancestors 'none'", "base-uri 'none'",
-    ))
+    return "; ".join(
+        (
+            "default-src 'none'",
+            "script-src " + " ".join(("'self'", *scripts)),
+            "style-src " + " ".join(("'self'", "'unsafe-inline'", *styles)),  # style attributes of the heatmaps
+            "img-src 'self' data:",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "form-action 'self'",
+            "frame-ancestors 'none'",
+            "base-uri 'none'",
+        )
+    )
 
 
 _HEADERS = [
@@ -57,8 +63,13 @@ _CSP = content_security_policy().encode()
 
 async def _problem(send: Send, error: ServiceError) -> None:
     body = json.dumps(error.body()).encode()
-    await send({"type": "http.response.start", "status": error.status,
-                "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": error.status,
+            "headers": [(b"content-type", b"application/problem+json"), (b"content-length", str(len(body)).encode())],
+        }
+    )
     await send({"type": "http.response.body", "body": body})
 
 
@@ -95,8 +106,7 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         cap = self.limit(scope["path"])
-        too_large = PayloadTooLarge(f"this route takes request bodies of up to {cap:,} bytes",
-                                    title="Body too large")
+        too_large = PayloadTooLarge(f"this route takes request bodies of up to {cap:,} bytes", title="Body too large")
         declared = dict(scope.get("headers") or []).get(b"content-length", b"")
         if declared.isdigit() and int(declared) > cap:
             await _problem(send, too_large)
@@ -105,7 +115,7 @@ class BodyLimit:
         size = 0
         while True:
             message = await receive()
-            if message["type"] != "http.request":   # the client went away
+            if message["type"] != "http.request":  # the client went away
                 return
             chunk = message.get("body", b"")
             size += len(chunk)
@@ -123,7 +133,7 @@ class BodyLimit:
             if not sent:
                 sent = True
                 return {"type": "http.request", "body": body, "more_body": False}
-            return await receive()   # after the body: wait for the disconnect, as the server would
+            return await receive()  # after the body: wait for the disconnect, as the server would
 
         await self.app(scope, replay, send)
 
@@ -149,12 +159,13 @@ class Deadline:
             await send(message)
 
         task = asyncio.ensure_future(self.app(scope, receive, guarded))
-        task.add_done_callback(lambda t: t.cancelled() or t.exception())   # an abandoned route's error is not news
+        task.add_done_callback(lambda t: t.cancelled() or t.exception())  # an abandoned route's error is not news
         done, _ = await asyncio.wait({task}, timeout=self.timeout_s)
         if task in done or started:
             await task
             return
         abandoned = True
         task.cancel()
-        await _problem(send, ServiceUnavailable(f"the request ran past the {self.timeout_s:g} s timeout",
-                                                title="Request timeout"))
+        await _problem(
+            send, ServiceUnavailable(f"the request ran past the {self.timeout_s:g} s timeout", title="Request timeout")
+        )

@@ -30,7 +30,131 @@ __all__ = ["KEYWORDS", "SENSITIVE_WORDS", "SparqlLexError", "Token", "tokenize"]
 
 #: Every keyword of Oxigraph's grammar, upper-cased (matched case-insensitively), and ``a``, ``true`` and
 #: ``false``, which Oxigraph matches in lower case only.
-KEYWORDS = frozenset(["ABS", "ADD", "ADJUST", "ALL", "AS", "ASC", "ASK", "AVG", "BASE", "BIND", "BNODE", "BOUND", "BY", "CEIL", "CLEAR", "COALESCE", "CONCAT", "CONSTRUCT", "CONTAINS", "COPY", "COUNT", "CREATE", "DATA", "DATATYPE", "DAY", "DEFAULT", "DELETE", "DESC", "DESCRIBE", "DISTINCT", "DROP", "ENCODE_FOR_URI", "EXISTS", "FILTER", "FLOOR", "FROM", "GRAPH", "GROUP", "GROUP_CONCAT", "HASLANG", "HASLANGDIR", "HAVING", "HOURS", "IF", "IN", "INSERT", "INTO", "IRI", "ISBLANK", "ISIRI", "ISLITERAL", "ISNUMERIC", "ISTRIPLE", "ISURI", "LANG", "LANGDIR", "LANGMATCHES", "LATERAL", "LCASE", "LIMIT", "LOAD", "MAX", "MD5", "MIN", "MINUS", "MINUTES", "MONTH", "MOVE", "NAMED", "NOT", "NOW", "OBJECT", "OFFSET", "OPTIONAL", "ORDER", "PREDICATE", "PREFIX", "RAND", "REDUCED", "REGEX", "REPLACE", "ROUND", "SAMETERM", "SAMPLE", "SECONDS", "SELECT", "SEPARATOR", "SERVICE", "SHA1", "SHA256", "SHA384", "SHA512", "SILENT", "STR", "STRAFTER", "STRBEFORE", "STRDT", "STRENDS", "STRLANG", "STRLANGDIR", "STRLEN", "STRSTARTS", "STRUUID", "SUBJECT", "SUBSTR", "SUM", "TIMEZONE", "TO", "TRIPLE", "TZ", "UCASE", "UNDEF", "UNION", "URI", "USING", "UUID", "VALUES", "VERSION", "WHERE", "WITH", "YEAR"])
+KEYWORDS = frozenset(
+    [
+        "ABS",
+        "ADD",
+        "ADJUST",
+        "ALL",
+        "AS",
+        "ASC",
+        "ASK",
+        "AVG",
+        "BASE",
+        "BIND",
+        "BNODE",
+        "BOUND",
+        "BY",
+        "CEIL",
+        "CLEAR",
+        "COALESCE",
+        "CONCAT",
+        "CONSTRUCT",
+        "CONTAINS",
+        "COPY",
+        "COUNT",
+        "CREATE",
+        "DATA",
+        "DATATYPE",
+        "DAY",
+        "DEFAULT",
+        "DELETE",
+        "DESC",
+        "DESCRIBE",
+        "DISTINCT",
+        "DROP",
+        "ENCODE_FOR_URI",
+        "EXISTS",
+        "FILTER",
+        "FLOOR",
+        "FROM",
+        "GRAPH",
+        "GROUP",
+        "GROUP_CONCAT",
+        "HASLANG",
+        "HASLANGDIR",
+        "HAVING",
+        "HOURS",
+        "IF",
+        "IN",
+        "INSERT",
+        "INTO",
+        "IRI",
+        "ISBLANK",
+        "ISIRI",
+        "ISLITERAL",
+        "ISNUMERIC",
+        "ISTRIPLE",
+        "ISURI",
+        "LANG",
+        "LANGDIR",
+        "LANGMATCHES",
+        "LATERAL",
+        "LCASE",
+        "LIMIT",
+        "LOAD",
+        "MAX",
+        "MD5",
+        "MIN",
+        "MINUS",
+        "MINUTES",
+        "MONTH",
+        "MOVE",
+        "NAMED",
+        "NOT",
+        "NOW",
+        "OBJECT",
+        "OFFSET",
+        "OPTIONAL",
+        "ORDER",
+        "PREDICATE",
+        "PREFIX",
+        "RAND",
+        "REDUCED",
+        "REGEX",
+        "REPLACE",
+        "ROUND",
+        "SAMETERM",
+        "SAMPLE",
+        "SECONDS",
+        "SELECT",
+        "SEPARATOR",
+        "SERVICE",
+        "SHA1",
+        "SHA256",
+        "SHA384",
+        "SHA512",
+        "SILENT",
+        "STR",
+        "STRAFTER",
+        "STRBEFORE",
+        "STRDT",
+        "STRENDS",
+        "STRLANG",
+        "STRLANGDIR",
+        "STRLEN",
+        "STRSTARTS",
+        "STRUUID",
+        "SUBJECT",
+        "SUBSTR",
+        "SUM",
+        "TIMEZONE",
+        "TO",
+        "TRIPLE",
+        "TZ",
+        "UCASE",
+        "UNDEF",
+        "UNION",
+        "URI",
+        "USING",
+        "UUID",
+        "VALUES",
+        "VERSION",
+        "WHERE",
+        "WITH",
+        "YEAR",
+    ]
+)
 _CASED = {"a": "a", "true": "true", "false": "false"}
 _LONGEST_KEYWORD = max(map(len, KEYWORDS))
 
@@ -39,7 +163,86 @@ _LONGEST_KEYWORD = max(map(len, KEYWORDS))
 SENSITIVE_WORDS = ("SERVICE", "SILENT", "LOAD", "FROM", "NAMED", "USING", "WITH")
 
 #: Keywords that may stand inside an expression (functions, aggregates, operators and literals).
-_EXPRESSION_WORDS = frozenset(["ABS", "ADJUST", "AVG", "BNODE", "BOUND", "CEIL", "COALESCE", "CONCAT", "CONTAINS", "COUNT", "DATATYPE", "DAY", "DISTINCT", "ENCODE_FOR_URI", "EXISTS", "FLOOR", "GROUP_CONCAT", "HASLANG", "HASLANGDIR", "HOURS", "IF", "IN", "IRI", "ISBLANK", "ISIRI", "ISLITERAL", "ISNUMERIC", "ISTRIPLE", "ISURI", "LANG", "LANGDIR", "LANGMATCHES", "LCASE", "MAX", "MD5", "MIN", "MINUTES", "MONTH", "NOT", "NOW", "OBJECT", "PREDICATE", "RAND", "REGEX", "REPLACE", "ROUND", "SAMETERM", "SAMPLE", "SECONDS", "SEPARATOR", "SHA1", "SHA256", "SHA384", "SHA512", "STR", "STRAFTER", "STRBEFORE", "STRDT", "STRENDS", "STRLANG", "STRLANGDIR", "STRLEN", "STRSTARTS", "STRUUID", "SUBJECT", "SUBSTR", "SUM", "TIMEZONE", "TRIPLE", "TZ", "UCASE", "URI", "UUID", "YEAR", "true", "false"])
+_EXPRESSION_WORDS = frozenset(
+    [
+        "ABS",
+        "ADJUST",
+        "AVG",
+        "BNODE",
+        "BOUND",
+        "CEIL",
+        "COALESCE",
+        "CONCAT",
+        "CONTAINS",
+        "COUNT",
+        "DATATYPE",
+        "DAY",
+        "DISTINCT",
+        "ENCODE_FOR_URI",
+        "EXISTS",
+        "FLOOR",
+        "GROUP_CONCAT",
+        "HASLANG",
+        "HASLANGDIR",
+        "HOURS",
+        "IF",
+        "IN",
+        "IRI",
+        "ISBLANK",
+        "ISIRI",
+        "ISLITERAL",
+        "ISNUMERIC",
+        "ISTRIPLE",
+        "ISURI",
+        "LANG",
+        "LANGDIR",
+        "LANGMATCHES",
+        "LCASE",
+        "MAX",
+        "MD5",
+        "MIN",
+        "MINUTES",
+        "MONTH",
+        "NOT",
+        "NOW",
+        "OBJECT",
+        "PREDICATE",
+        "RAND",
+        "REGEX",
+        "REPLACE",
+        "ROUND",
+        "SAMETERM",
+        "SAMPLE",
+        "SECONDS",
+        "SEPARATOR",
+        "SHA1",
+        "SHA256",
+        "SHA384",
+        "SHA512",
+        "STR",
+        "STRAFTER",
+        "STRBEFORE",
+        "STRDT",
+        "STRENDS",
+        "STRLANG",
+        "STRLANGDIR",
+        "STRLEN",
+        "STRSTARTS",
+        "STRUUID",
+        "SUBJECT",
+        "SUBSTR",
+        "SUM",
+        "TIMEZONE",
+        "TRIPLE",
+        "TZ",
+        "UCASE",
+        "URI",
+        "UUID",
+        "YEAR",
+        "true",
+        "false",
+    ]
+)
 
 
 class SparqlLexError(ValueError):
@@ -65,8 +268,10 @@ class Token(NamedTuple):
 
 
 # Character classes of Oxigraph's grammar (spargebra 0.4 parser.rs; the spec's, within the BMP).
-_BASE = ("A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
-         "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd")
+_BASE = (
+    "A-Za-z\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u02ff\u0370-\u037d\u037f-\u1fff\u200c-\u200d"
+    "\u2070-\u218f\u2c00-\u2fef\u3001-\ud7ff\uf900-\ufdcf\ufdf0-\ufffd"
+)
 _U = _BASE + "_"
 _CHARS = _U + r"\-0-9\u00b7\u0300-\u036f\u203f-\u2040"
 _VARCHARS = _U + r"0-9\u00b7\u0300-\u036f\u203f-\u2040"
@@ -82,8 +287,10 @@ _VAR = re.compile(rf"[?$][0-9{_U}][{_VARCHARS}]*+")
 _BNODE = re.compile(rf"_:[0-9{_U}][{_CHARS}]*+(?:\.++[{_CHARS}]++)*+")
 _IRIREF = re.compile(r'<(?:[^<>"{}|^`\\\x00-\x20]++|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*+>')
 _LANGTAG = re.compile(r"@[a-zA-Z]++(?:-[a-zA-Z0-9]++)*+(?:--[a-zA-Z]++)?+")
-_NUMBER = re.compile(r"(?>[0-9]++\.[0-9]*+[eE][+-]?+[0-9]++|\.[0-9]++[eE][+-]?+[0-9]++|[0-9]++[eE][+-]?+[0-9]++"
-                     r"|[0-9]*+\.[0-9]++|[0-9]++)")
+_NUMBER = re.compile(
+    r"(?>[0-9]++\.[0-9]*+[eE][+-]?+[0-9]++|\.[0-9]++[eE][+-]?+[0-9]++|[0-9]++[eE][+-]?+[0-9]++"
+    r"|[0-9]*+\.[0-9]++|[0-9]++)"
+)
 _STRINGS = {
     "'''": re.compile(rf"'''(?:(?:''|')?+(?:[^'\\]++|{_ESCAPE}))*+'''"),
     '"""': re.compile(rf'"""(?:(?:""|")?+(?:[^"\\]++|{_ESCAPE}))*+"""'),
@@ -97,19 +304,31 @@ _DIGITS = frozenset("0123456789")
 # matched is the token's kind; none (at the end of the text, or an error: see _fail) leaves lastgroup None.
 # A long string that does not close is not retried as a short one (Oxigraph would read ''' as '' then '):
 # that is refused.
-_TOKEN = re.compile("|".join((
-    r"(?:[ \t\r\n]++|\#[^\r\n]*+)*+(?:(?P<VAR>" + _VAR.pattern + ")",
-    "(?P<PNAME>" + _PNAME.pattern + ")",
-    "(?P<WORD>" + _PN_PREFIX + ")",
-    r"(?P<PUNCT>\^\^|\|\||&&|!=|>=|>>|[\^/|!*+\-?(){}\[\],;=>~]|\.(?![0-9]))",
-    "(?P<IRI>" + _IRIREF.pattern + ")",
-    "(?P<LT><)",
-    "(?P<STRING>" + "|".join((_STRINGS["'''"].pattern, _STRINGS['"""'].pattern,
-                              "(?!''')" + _STRINGS["'"].pattern, '(?!""")' + _STRINGS['"'].pattern)) + ")",
-    "(?P<NUMBER>" + _NUMBER.pattern + ")",
-    "(?P<BNODE>" + _BNODE.pattern + ")",
-    "(?P<LANGTAG>" + _LANGTAG.pattern + "))?+",
-)))
+_TOKEN = re.compile(
+    "|".join(
+        (
+            r"(?:[ \t\r\n]++|\#[^\r\n]*+)*+(?:(?P<VAR>" + _VAR.pattern + ")",
+            "(?P<PNAME>" + _PNAME.pattern + ")",
+            "(?P<WORD>" + _PN_PREFIX + ")",
+            r"(?P<PUNCT>\^\^|\|\||&&|!=|>=|>>|[\^/|!*+\-?(){}\[\],;=>~]|\.(?![0-9]))",
+            "(?P<IRI>" + _IRIREF.pattern + ")",
+            "(?P<LT><)",
+            "(?P<STRING>"
+            + "|".join(
+                (
+                    _STRINGS["'''"].pattern,
+                    _STRINGS['"""'].pattern,
+                    "(?!''')" + _STRINGS["'"].pattern,
+                    '(?!""")' + _STRINGS['"'].pattern,
+                )
+            )
+            + ")",
+            "(?P<NUMBER>" + _NUMBER.pattern + ")",
+            "(?P<BNODE>" + _BNODE.pattern + ")",
+            "(?P<LANGTAG>" + _LANGTAG.pattern + "))?+",
+        )
+    )
+)
 _OPENERS = {"(": ")", "[": "]", "{": "}"}
 _CLOSERS = frozenset(")]}")
 #: Punctuation after which ``<`` may be "less than"; so may it after any term and after every keyword (to
@@ -143,10 +362,9 @@ def _decode_escapes(raw: str, text: str, pos: int) -> str:
 
 def _keyword_at(text: str, pos: int, end: int) -> bool:
     """Whether some keyword (as Oxigraph matches it: a prefix, no word boundary) starts at ``pos``."""
-    chunk = text[pos:min(end, pos + _LONGEST_KEYWORD)]
+    chunk = text[pos : min(end, pos + _LONGEST_KEYWORD)]
     upper = chunk.upper()
-    return (any(upper[:k] in KEYWORDS for k in range(1, len(upper) + 1))
-            or chunk.startswith(("a", "true", "false")))
+    return any(upper[:k] in KEYWORDS for k in range(1, len(upper) + 1)) or chunk.startswith(("a", "true", "false"))
 
 
 def _sensitive(label: str) -> str | None:
@@ -165,12 +383,12 @@ def _operator_reading(text: str, start: int, end: int) -> str:
     while pos < end:
         c = text[pos]
         if c == "#":
-            return _UNSAFE   # a comment here would hide the rest of the line from one reading only
+            return _UNSAFE  # a comment here would hide the rest of the line from one reading only
         if c == "'":
             m = _STRINGS["'''"].match(text, pos, end) if text.startswith("'''", pos) else None
             m = m or _STRINGS["'"].match(text, pos, end)
             if m is None:
-                return _UNSAFE   # a string that runs past the '>'
+                return _UNSAFE  # a string that runs past the '>'
             pos = m.end()
         elif c in "?$":
             m = _VAR.match(text, pos, end)
@@ -198,7 +416,7 @@ def _operator_reading(text: str, start: int, end: int) -> str:
                     return _UNSAFE
                 pos = word.end()
             elif _keyword_at(text, pos, end):
-                return _UNSAFE   # Oxigraph might read a keyword out of this word: cannot tell what follows
+                return _UNSAFE  # Oxigraph might read a keyword out of this word: cannot tell what follows
             else:
                 return _DEAD
         elif c in _DIGITS or (c == "." and pos + 1 < end and text[pos + 1] in _DIGITS):
@@ -213,14 +431,14 @@ def _operator_reading(text: str, start: int, end: int) -> str:
             pos += 1
         elif c in ")]":
             if not depth or depth.pop() != c:
-                return _UNSAFE   # would close a bracket opened before the '<'
+                return _UNSAFE  # would close a bracket opened before the '<'
             pos += 1
         elif text.startswith("&&", pos):
             pos += 2
         elif c in "!*+-/,;.=~":
             pos += 1
         else:
-            return _DEAD   # '%', '\\', a lone '&', …: no token of Oxigraph's grammar starts here
+            return _DEAD  # '%', '\\', a lone '&', …: no token of Oxigraph's grammar starts here
     return _UNSAFE if depth else _HARMLESS
 
 
@@ -261,11 +479,11 @@ def tokenize(text: str) -> Iterator[Token]:
     - ``<<`` (SPARQL 1.2) where "less than" may stand is refused.
     """
     n = len(text)
-    match = cast(Callable[[str, int], re.Match[str]], _TOKEN.match)   # every group is optional: it always matches
+    match = cast(Callable[[str, int], re.Match[str]], _TOKEN.match)  # every group is optional: it always matches
     new = tuple.__new__
-    frames: list[tuple[str, bool, bool]] = []   # (closer, may hold an expression, data or template)
-    pending_data = False   # a data keyword was seen and its '{' has not come yet
-    prev_end = False       # the previous token may end an operand
+    frames: list[tuple[str, bool, bool]] = []  # (closer, may hold an expression, data or template)
+    pending_data = False  # a data keyword was seen and its '{' has not come yet
+    prev_end = False  # the previous token may end an operand
     pos = 0
     while True:
         m = match(text, pos)
@@ -290,7 +508,7 @@ def tokenize(text: str) -> Iterator[Token]:
                 elif tok == "(":
                     data = parent_data or pending_data
                     frames.append((")", not data, data))
-                else:   # '[' holds what its parent holds
+                else:  # '[' holds what its parent holds
                     frames.append(("]", bool(frames) and frames[-1][1], parent_data))
                     pending_data = False
             else:
@@ -306,8 +524,12 @@ def tokenize(text: str) -> Iterator[Token]:
             if prefix:
                 word = _sensitive(prefix)
                 if word is not None:
-                    raise SparqlLexError(f"prefix {prefix}: contains the keyword {word}, which Oxigraph may read "
-                                         "out of it: rename the prefix", text, start)
+                    raise SparqlLexError(
+                        f"prefix {prefix}: contains the keyword {word}, which Oxigraph may read "
+                        "out of it: rename the prefix",
+                        text,
+                        start,
+                    )
             value = (prefix, (m.group("local") or "").replace("\\", ""))
             pending_data = False
             prev_end = True
@@ -315,21 +537,27 @@ def tokenize(text: str) -> Iterator[Token]:
             if tok not in _CASED:
                 upper = tok.upper()
                 if upper not in KEYWORDS:
-                    raise SparqlLexError(f"unknown word {tok!r} (a keyword glued to what follows? a prefixed "
-                                         "name without ':'?)", text, start)
+                    raise SparqlLexError(
+                        f"unknown word {tok!r} (a keyword glued to what follows? a prefixed name without ':'?)",
+                        text,
+                        start,
+                    )
                 tok = upper
             kind = "KEYWORD"
             pending_data = tok in _DATA_KEYWORDS
             prev_end = True
         elif kind == "IRI":
             if prev_end and frames and frames[-1][1] and _operator_reading(text, start + 1, pos - 1) == _UNSAFE:
-                raise SparqlLexError("cannot tell whether '<' starts an IRI or means 'less than' here: "
-                                     "write a space after a '<' that compares, or the IRI as a prefixed name",
-                                     text, start)
+                raise SparqlLexError(
+                    "cannot tell whether '<' starts an IRI or means 'less than' here: "
+                    "write a space after a '<' that compares, or the IRI as a prefixed name",
+                    text,
+                    start,
+                )
             value = _decode_escapes(tok[1:-1], text, start)
             pending_data = False
             prev_end = True
-        elif kind == "LT":   # not an IRI
+        elif kind == "LT":  # not an IRI
             if prev_end and frames and frames[-1][1]:
                 if text.startswith("<<", start):
                     raise SparqlLexError("cannot tell '<<' from 'less than' here", text, start)
@@ -341,9 +569,9 @@ def tokenize(text: str) -> Iterator[Token]:
             kind, pos = "PUNCT", start + len(tok)
             pending_data = False
             prev_end = False
-        else:   # STRING, NUMBER, BNODE, LANGTAG
+        else:  # STRING, NUMBER, BNODE, LANGTAG
             if kind == "STRING" and ("\\u" in tok or "\\U" in tok):
-                _decode_escapes(tok, text, start)   # only to refuse an escape that is not a code point
+                _decode_escapes(tok, text, start)  # only to refuse an escape that is not a code point
             pending_data = False
             prev_end = True
         yield new(Token, (kind, tok, start, value))

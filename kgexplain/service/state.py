@@ -25,19 +25,19 @@ __all__ = ["ServiceConfig", "ServiceState", "StateDep", "StoreDep", "state_of", 
 class ServiceConfig:
     """The operator's knobs (``kgexplain serve`` options)."""
 
-    update_token: str | None = None          # None: updates refused
+    update_token: str | None = None  # None: updates refused
     query_timeout_s: float = 30.0
-    request_timeout_s: float = 60.0          # every other route: answered 503 past this
+    request_timeout_s: float = 60.0  # every other route: answered 503 past this
     max_result_bytes: int = 64 * 1024 * 1024
-    max_query_bytes: int = 1024 * 1024       # a SPARQL request's body (query or update text and form)
-    max_upload_bytes: int = 64 * 1024 * 1024   # Graph Store Protocol PUT/POST bodies
-    max_body_bytes: int = 64 * 1024          # every other route's body (POST /api/runs)
+    max_query_bytes: int = 1024 * 1024  # a SPARQL request's body (query or update text and form)
+    max_upload_bytes: int = 64 * 1024 * 1024  # Graph Store Protocol PUT/POST bodies
+    max_body_bytes: int = 64 * 1024  # every other route's body (POST /api/runs)
     max_concurrent_queries: int = 4
     allowed_services: Collection[str] = field(default_factory=tuple)
     allowed_load_hosts: Collection[str] = field(default_factory=tuple)
     base_iri: str = DEFAULT_BASE
-    work_dir: Path | None = None             # models of runs started over REST (default: a temporary dir)
-    data_dir: Path | None = None             # the only place POST /api/runs reads datasets and dumps from
+    work_dir: Path | None = None  # models of runs started over REST (default: a temporary dir)
+    data_dir: Path | None = None  # the only place POST /api/runs reads datasets and dumps from
 
 
 @dataclass
@@ -50,7 +50,7 @@ class ServiceState:
     index: RuleIndex
     executor: QueryExecutor
     runner: JobRunner
-    graphs: dict[str, Any] = field(default_factory=dict)    # rendered rule graphs by the runs they show
+    graphs: dict[str, Any] = field(default_factory=dict)  # rendered rule graphs by the runs they show
 
 
 def state_of(request: Request) -> ServiceState:
@@ -75,7 +75,9 @@ def has_token(request: Request, config: ServiceConfig) -> bool:
 
 def require_token(request: Request, config: ServiceConfig) -> None:
     if config.update_token is None:
-        raise Forbidden("this endpoint is read-only (start `kgexplain serve` with --update-token to allow updates)",
-                        title="Updates disabled")
+        raise Forbidden(
+            "this endpoint is read-only (start `kgexplain serve` with --update-token to allow updates)",
+            title="Updates disabled",
+        )
     if not has_token(request, config):
         raise Unauthorized("updates need `Authorization: Bearer <update token>`")

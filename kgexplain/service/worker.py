@@ -30,15 +30,15 @@ def serve_queries(conn: Connection, path: str, generation: int = 0) -> None:
     from .guard import Budget, BudgetExceeded
 
     with contextlib.suppress(OSError):
-        os.nice(10)     # a long query yields the CPU to the serving process: the service stays responsive
+        os.nice(10)  # a long query yields the CPU to the serving process: the service stays responsive
     store: EmbeddedStore | None = None
     opened: Any = generation
     try:
         store = EmbeddedStore(Path(path), read_only=True)
     except StoreError:
-        store = None    # the first request tries again, and answers why it cannot
+        store = None  # the first request tries again, and answers why it cannot
     try:
-        conn.send(("ready",))      # imports and opening done: the first query's deadline starts now
+        conn.send(("ready",))  # imports and opening done: the first query's deadline starts now
     except (BrokenPipeError, OSError):
         return
     while True:
@@ -71,7 +71,7 @@ def serve_queries(conn: Connection, path: str, generation: int = 0) -> None:
                 reply = ("error", "not-acceptable", 406, str(exc))
             except QuerySyntaxError as exc:
                 reply = ("error", "syntax", 400, str(exc))
-            except (StoreError, OSError, RuntimeError) as exc:   # pyoxigraph's own, from reading a stale view
+            except (StoreError, OSError, RuntimeError) as exc:  # pyoxigraph's own, from reading a stale view
                 reply = ("error", "store", 500, str(exc))
                 if attempt + 1 < len(_RETRY_PAUSES_S) and time.monotonic() + _RETRY_PAUSES_S[attempt + 1] < deadline:
                     continue
@@ -84,5 +84,5 @@ def serve_queries(conn: Connection, path: str, generation: int = 0) -> None:
             return
 
 
-if __name__ == "__main__":   # started by executor.py: `python -m kgexplain.service.worker FD STORE_PATH GENERATION`
+if __name__ == "__main__":  # started by executor.py: `python -m kgexplain.service.worker FD STORE_PATH GENERATION`
     serve_queries(Connection(int(sys.argv[1])), sys.argv[2], int(sys.argv[3]))

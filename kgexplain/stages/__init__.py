@@ -23,7 +23,21 @@ from .mine import MineResult, best_rules, mine_stage
 from .train import train_stage
 
 __all__ = [
-    "load_stage", "LoadResult", "read_documents", "train_stage", "explain_stage", "ExplainResult",
-    "activations_stage", "ActivationsResult", "read_activations", "mine_stage", "MineResult", "best_rules",
-    "export_stage", "run_all", "RunOutcome", "EXPORTS", "activations_skipped",
+    "load_stage",
+    "LoadResult",
+    "read_documents",
+    "train_stage",
+    "explain_stage",
+    "ExplainResult",
+    "activations_stage",
+    "ActivationsResult",
+    "read_activations",
+    "mine_stage",
+    "MineResult",
+    "best_rules",
+    "export_stage",
+    "run_all",
+    "RunOutcome",
+    "EXPORTS",
+    "activations_skipped",
 ]

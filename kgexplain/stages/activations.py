@@ -32,13 +32,14 @@ class ActivationsResult:
     run_id: str
     graph: str
     documents: int
-    layers: dict[str, int]          # layer name -> neurons
+    layers: dict[str, int]  # layer name -> neurons
     triples: int
     seconds: float
 
 
-def activations_stage(store: TripleStore, dataset: str, model_dir: Path, settings: Settings,
-                      progress: Progress = no_progress) -> ActivationsResult:
+def activations_stage(
+    store: TripleStore, dataset: str, model_dir: Path, settings: Settings, progress: Progress = no_progress
+) -> ActivationsResult:
     """Captures the activations of the model's layers for every document of ``dataset`` (forward hooks,
     one pass) and writes them, raw, binarized and binned, as one activation run graph."""
     from ..models.activations import capture, top_tokens
@@ -61,19 +62,39 @@ def activations_stage(store: TripleStore, dataset: str, model_dir: Path, setting
     captured = capture(trained, texts, settings.activation_layers or None, device=device, on_batch=on_batch)
     run_id = new_run_id("activations")
     graph = minter.run_graph(run_id)
-    record = RunRecord(run_id, "ActivationRun", minter.dataset(dataset), graph.value, start_time,
-                       settings={"model": trained.name, "bins": settings.activation_bins,
-                                 "activationThreshold": float(settings.activation_threshold),
-                                 "binarization": settings.activation_binarize,
-                                 "maxTokens": trained.max_len})
+    record = RunRecord(
+        run_id,
+        "ActivationRun",
+        minter.dataset(dataset),
+        graph.value,
+        start_time,
+        settings={
+            "model": trained.name,
+            "bins": settings.activation_bins,
+            "activationThreshold": float(settings.activation_threshold),
+            "binarization": settings.activation_binarize,
+            "maxTokens": trained.max_len,
+        },
+    )
     documents, bins, threshold = docs["doc"].to_list(), settings.activation_bins, settings.activation_threshold
     # The document vectors, most of the run's triples, go to the store on a writer thread while the tokens
     # that drive each neuron are found (torch and pyoxigraph release the GIL); then the layers and neurons.
     # The writer is done before the Staging drops the graph of a failed run; until its commit, it is private.
     with Staging(store, new=[graph]) as staging, ThreadPoolExecutor(1, "kgx-writer") as writer:
-        vectors = writer.submit(store.load, activation_vector_triples(
-            run_id, minter, documents, captured.layers, bins, threshold, pooled=captured.pooled,
-            rule=settings.activation_binarize), graph)
+        vectors = writer.submit(
+            store.load,
+            activation_vector_triples(
+                run_id,
+                minter,
+                documents,
+                captured.layers,
+                bins,
+                threshold,
+                pooled=captured.pooled,
+                rule=settings.activation_binarize,
+            ),
+            graph,
+        )
         top = None
         if settings.activation_top_tokens:
             pairs = sum(v.shape[1] for v in captured.layers.values()) * 10
@@ -83,22 +104,42 @@ def activations_stage(store: TripleStore, dataset: str, model_dir: Path, setting
                 done[0] += n
                 progress("tokens per neuron", done[0], pairs)
 
-            top = top_tokens(trained, texts, captured, tokens=settings.activation_top_tokens, device=device,
-                             on_batch=on_pairs)
+            top = top_tokens(
+                trained, texts, captured, tokens=settings.activation_top_tokens, device=device, on_batch=on_pairs
+            )
             progress("tokens per neuron", pairs, pairs)
         n = vectors.result()
-        n += store.load(activation_triples(run_id, minter, documents, captured.layers, bins, threshold, top,
-                                           pooled=captured.pooled, rule=settings.activation_binarize,
-                                           vectors=False), graph)
+        n += store.load(
+            activation_triples(
+                run_id,
+                minter,
+                documents,
+                captured.layers,
+                bins,
+                threshold,
+                top,
+                pooled=captured.pooled,
+                rule=settings.activation_binarize,
+                vectors=False,
+            ),
+            graph,
+        )
         record.ended = now()
         n += store.load(run_triples(record, minter), graph)
         staging.commit({minter.catalog_graph(): run_triples(record, minter)})
-    return ActivationsResult(run_id, graph.value, len(texts), {k: v.shape[1] for k, v in captured.layers.items()},
-                             n, time.perf_counter() - start)
+    return ActivationsResult(
+        run_id,
+        graph.value,
+        len(texts),
+        {k: v.shape[1] for k, v in captured.layers.items()},
+        n,
+        time.perf_counter() - start,
+    )
 
 
-def read_activations(store: TripleStore, dataset: str, settings: Settings, form: str = "values",
-                     run_graph: str | None = None) -> tuple[list[str], dict[str, np.ndarray]]:
+def read_activations(
+    store: TripleStore, dataset: str, settings: Settings, form: str = "values", run_graph: str | None = None
+) -> tuple[list[str], dict[str, np.ndarray]]:
     """The latest activation run of ``dataset`` back from the store: (document IRIs, per layer an
     (n_documents, n_neurons) matrix) — ``form`` = ``values`` (float32), ``active`` (bool) or ``binned``
     (uint8)."""

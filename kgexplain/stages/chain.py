@@ -55,9 +55,18 @@ def activations_skipped(dataset: Dataset, model: ExternalModel | None) -> str | 
     return None
 
 
-def run_all(store: TripleStore, dataset: Dataset, kg: Path | list[RawTriple], settings: Settings, model_dir: Path,
-            *, out: Path | None = None, model: ExternalModel | None = None, progress: Progress = no_progress,
-            on_stage: Callable[[str, object], None] | None = None) -> RunOutcome:
+def run_all(
+    store: TripleStore,
+    dataset: Dataset,
+    kg: Path | list[RawTriple],
+    settings: Settings,
+    model_dir: Path,
+    *,
+    out: Path | None = None,
+    model: ExternalModel | None = None,
+    progress: Progress = no_progress,
+    on_stage: Callable[[str, object], None] | None = None,
+) -> RunOutcome:
     """Runs every stage on ``dataset`` and the knowledge graph ``kg`` into ``store``; the model is trained into
     ``model_dir`` (or ``model``, a user's own, is explained as it is). With ``out``, the rules are exported there
     (``EXPORTS``)."""
@@ -69,7 +78,7 @@ def run_all(store: TripleStore, dataset: Dataset, kg: Path | list[RawTriple], se
             on_stage(name, result)
 
     if model is None:
-        import_optimiser_support()   # overlaps the load stage (see its docstring)
+        import_optimiser_support()  # overlaps the load stage (see its docstring)
     if isinstance(kg, Path):
         # the same for the validation of the mine stage, while a dump is cut (seconds, mostly outside the GIL);
         # beside the built-in graph's short load it would only delay the training (demo: +0.9 s train, -0.35 s mine)

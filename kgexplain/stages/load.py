@@ -45,12 +45,13 @@ def _text_keys(dataset: Dataset, max_ngram: int = 4) -> set[str]:
     for doc in dataset.docs:
         toks = tokenize(doc.text)
         for n in range(1, max_ngram + 1):
-            keys.update(" ".join(toks[i:i + n]) for i in range(len(toks) - n + 1))
+            keys.update(" ".join(toks[i : i + n]) for i in range(len(toks) - n + 1))
     return keys
 
 
-def _cut_dump(kg: Path, out: Path, dataset: Dataset, settings: Settings,
-              progress: Progress) -> tuple[str, int, list[tuple[int, str]]]:
+def _cut_dump(
+    kg: Path, out: Path, dataset: Dataset, settings: Settings, progress: Progress
+) -> tuple[str, int, list[tuple[int, str]]]:
     """Streams the dump into ``out`` (N-Triples): all of it, or the neighbourhood the texts need."""
     from ..loaders.wikidata import copy_all, cut_neighbourhood
     from ..text import normalize
@@ -64,15 +65,23 @@ def _cut_dump(kg: Path, out: Path, dataset: Dataset, settings: Settings,
     if settings.kg_filter == "none":
         report = copy_all(kg, out, on_progress=on_bytes)
         return report.summary(), report.malformed, report.malformed_examples
-    cut = cut_neighbourhood(kg, out, _text_keys(dataset), normalize, on_progress=on_bytes,
-                            incoming=settings.kg_filter == "neighbourhood")
-    summary = (f"{cut.report.summary()}; {cut.candidates:,} entities named in the texts, "
-               f"{cut.incoming:,} facts about them held by others, {cut.neighbours:,} neighbours")
+    cut = cut_neighbourhood(
+        kg, out, _text_keys(dataset), normalize, on_progress=on_bytes, incoming=settings.kg_filter == "neighbourhood"
+    )
+    summary = (
+        f"{cut.report.summary()}; {cut.candidates:,} entities named in the texts, "
+        f"{cut.incoming:,} facts about them held by others, {cut.neighbours:,} neighbours"
+    )
     return summary, cut.report.malformed, cut.report.malformed_examples
 
 
-def load_stage(store: TripleStore, dataset: Dataset, kg: Path | list[RawTriple], settings: Settings,
-               progress: Progress = no_progress) -> LoadResult:
+def load_stage(
+    store: TripleStore,
+    dataset: Dataset,
+    kg: Path | list[RawTriple],
+    settings: Settings,
+    progress: Progress = no_progress,
+) -> LoadResult:
     """Puts the documents and the knowledge graph the task needs into the store.
 
     A dump is cut (see ``_cut_dump``) into a temporary file first, so an unreadable or useless dump
@@ -90,27 +99,31 @@ def load_stage(store: TripleStore, dataset: Dataset, kg: Path | list[RawTriple],
     with tempfile.TemporaryDirectory(prefix="kgx-load-") as tmp:
         source: Path | list[RawTriple] = kg
         if isinstance(kg, Path):
-            open_dump(kg).close()   # fails early, with the file name, if unreadable
+            open_dump(kg).close()  # fails early, with the file name, if unreadable
             source = Path(tmp) / "kg.nt"
             summary, malformed, examples = _cut_dump(kg, source, dataset, settings, progress)
             if source.stat().st_size == 0:
-                raise InputError(f"{kg.name}: no usable triple for this dataset ({summary}); "
-                                 "is it a Wikidata dump whose labels match the texts?")
+                raise InputError(
+                    f"{kg.name}: no usable triple for this dataset ({summary}); "
+                    "is it a Wikidata dump whose labels match the texts?"
+                )
         # A graph the store does not hold yet is written in place (kept private until the commit); only one
         # that is there already is staged and moved over, which costs a copy of it inside the store.
         present = [g for g in (kg_graph, data_graph) if store.ask(f"ASK {{ GRAPH {g} {{ ?s ?p ?o }} }}")]
         absent = [g for g in (kg_graph, data_graph) if g not in present]
         with Staging(store, new=absent, replaced=present) as staging:
-            kg_triples = store.load(source, staging.target(kg_graph),
-                                    RdfFormat.N_TRIPLES if isinstance(source, Path) else None)
+            kg_triples = store.load(
+                source, staging.target(kg_graph), RdfFormat.N_TRIPLES if isinstance(source, Path) else None
+            )
             store.load(dataset_triples(dataset, minter), staging.target(data_graph))
             staging.commit()
         if not isinstance(kg, Path):
             summary = f"built-in knowledge graph: {kg_triples:,} triples"
-    store.optimize()   # compact once after the big loads: later queries run about twice as fast
+    store.optimize()  # compact once after the big loads: later queries run about twice as fast
     summary = "; ".join([*dataset.notes, summary])
-    return LoadResult(dataset.name, len(dataset.docs), kg_triples, summary, malformed, examples,
-                      time.perf_counter() - start)
+    return LoadResult(
+        dataset.name, len(dataset.docs), kg_triples, summary, malformed, examples, time.perf_counter() - start
+    )
 
 
 def read_documents(store: TripleStore, dataset: str, settings: Settings) -> tuple[pl.DataFrame, tuple[str, ...]]:

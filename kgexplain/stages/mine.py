@@ -30,8 +30,17 @@ from ..store import TripleStore, to_ntriples
 from ..vocab import WD, WDT, Minter
 from .load import dataset_classes
 
-__all__ = ["MineResult", "mine_stage", "MiningInput", "mining_input", "transactions", "training_mentions",
-           "occurrences", "class_influence", "best_rules"]
+__all__ = [
+    "MineResult",
+    "mine_stage",
+    "MiningInput",
+    "mining_input",
+    "transactions",
+    "training_mentions",
+    "occurrences",
+    "class_influence",
+    "best_rules",
+]
 
 
 @dataclass
@@ -65,27 +74,37 @@ def transactions(store: TripleStore, kg: NamedNode, entities: list[str], setting
 
     def run(job: tuple[str, int]) -> pl.DataFrame:
         query, start = job
-        batch = entities[start:start + size]
-        frame = store.select_terms(load_query(query), kg=kg, entity=[NamedNode(e) for e in batch],
-                                   tid=list(range(start, start + len(batch))))
+        batch = entities[start : start + size]
+        frame = store.select_terms(
+            load_query(query), kg=kg, entity=[NamedNode(e) for e in batch], tid=list(range(start, start + len(batch)))
+        )
         value = split_terms(frame["value"])
-        part = pl.DataFrame({
-            "tid": split_terms(frame["tid"])["lex"].cast(pl.Int64),
-            "direction": pl.Series([directions[query]] * frame.height, dtype=pl.String),
-            "property": split_terms(frame["property"])["lex"],
-            "value": value["lex"],
-            "literal": value["kind"] == "literal",
-        })
+        part = pl.DataFrame(
+            {
+                "tid": split_terms(frame["tid"])["lex"].cast(pl.Int64),
+                "direction": pl.Series([directions[query]] * frame.height, dtype=pl.String),
+                "property": split_terms(frame["property"])["lex"],
+                "value": value["lex"],
+                "literal": value["kind"] == "literal",
+            }
+        )
         if directions[query] == "in":
-            part = part.filter(value["kind"] == "iri")      # an (s, p) item needs an IRI s
+            part = part.filter(value["kind"] == "iri")  # an (s, p) item needs an IRI s
         elif settings.drop_literals:
             part = part.filter(~part["literal"])
         return part
 
     parts = [f for f in parallel(run, jobs) if f.height]
     if not parts:
-        return pl.DataFrame(schema={"entity": pl.String, "direction": pl.String, "property": pl.String,
-                                    "value": pl.String, "literal": pl.Boolean})
+        return pl.DataFrame(
+            schema={
+                "entity": pl.String,
+                "direction": pl.String,
+                "property": pl.String,
+                "value": pl.String,
+                "literal": pl.Boolean,
+            }
+        )
     frame = pl.concat(parts)
     names = pl.Series("entity", entities, dtype=pl.String)
     frame = frame.select(names.gather(frame["tid"]).alias("entity"), "direction", "property", "value", "literal")
@@ -99,15 +118,15 @@ class MiningInput:
 
     explain_run: str
     explain_graph: str
-    table: pl.DataFrame                 # influence per entity (``mining.influence``), in transaction order
-    entities: list[str]                 # transaction i is entities[i]
-    items: pl.DataFrame                 # one row per (entity, item)
+    table: pl.DataFrame  # influence per entity (``mining.influence``), in transaction order
+    entities: list[str]  # transaction i is entities[i]
+    items: pl.DataFrame  # one row per (entity, item)
     frequent: FrequentItemsets
     vocab: list[Item]
     arrays: InfluenceArrays
-    min_support: int = 1                # the threshold used: the settings' clamped to the transactions there are
-    entity_documents: dict[str, list[str]] = field(default_factory=dict, repr=False)   # training documents
-    scores: dict[str, np.ndarray] | None = field(default=None, repr=False)   # every measure, once
+    min_support: int = 1  # the threshold used: the settings' clamped to the transactions there are
+    entity_documents: dict[str, list[str]] = field(default_factory=dict, repr=False)  # training documents
+    scores: dict[str, np.ndarray] | None = field(default=None, repr=False)  # every measure, once
     #: k > 2 classes (issue #19): per class name, its one-vs-rest influence (``class_influence``) as a table
     #: (in transaction order) and as arrays; rules are mined per class. Empty for two classes.
     class_tables: dict[str, pl.DataFrame] = field(default_factory=dict, repr=False)
@@ -120,10 +139,17 @@ class MiningInput:
         if self.class_arrays:
             return self._class_rules(settings, measure)
         if self.scores is None and len(self.frequent):
-            self.scores = score_itemsets(self.frequent.encoded, self.frequent.matrix, self.frequent.n_transactions,
-                                         self.arrays)
-        candidates = rules_from_itemsets(self.frequent, self.vocab, self.arrays, scores=self.scores,
-                                         min_confidence=settings.min_confidence, measure=measure)
+            self.scores = score_itemsets(
+                self.frequent.encoded, self.frequent.matrix, self.frequent.n_transactions, self.arrays
+            )
+        candidates = rules_from_itemsets(
+            self.frequent,
+            self.vocab,
+            self.arrays,
+            scores=self.scores,
+            min_confidence=settings.min_confidence,
+            measure=measure,
+        )
         return candidates, prune(candidates, measure)
 
     def _class_rules(self, settings: Settings, measure: str) -> tuple[list[Rule], list[Rule]]:
@@ -133,10 +159,17 @@ class MiningInput:
         candidates: list[Rule] = []
         for name, arrays in self.class_arrays.items():
             if name not in self.class_scores and len(self.frequent):
-                self.class_scores[name] = score_itemsets(self.frequent.encoded, self.frequent.matrix,
-                                                         self.frequent.n_transactions, arrays)
-            found = rules_from_itemsets(self.frequent, self.vocab, arrays, scores=self.class_scores.get(name),
-                                        min_confidence=settings.min_confidence, measure=measure)
+                self.class_scores[name] = score_itemsets(
+                    self.frequent.encoded, self.frequent.matrix, self.frequent.n_transactions, arrays
+                )
+            found = rules_from_itemsets(
+                self.frequent,
+                self.vocab,
+                arrays,
+                scores=self.class_scores.get(name),
+                min_confidence=settings.min_confidence,
+                measure=measure,
+            )
             candidates += [replace(r, consequent=name) for r in found if r.consequent == "Pos"]
         return candidates, prune(candidates, measure)
 
@@ -158,22 +191,37 @@ def class_influence(mentions: pl.DataFrame, explained: pl.DataFrame, index: int,
     absent = mentions.select("entity").unique()
     if counted is not None:
         absent = absent.join(counted.select("entity"), on="entity", how="anti")
-    zero = absent.select("entity", *(pl.lit(0, pl.Int64).alias(c) for c in ("n", "n_pos", "n_neg")),
-                         pl.lit(0.0).alias("sum_pos"), pl.lit(0.0).alias("sum_neg"),
-                         pl.lit(0, pl.Int64).alias("documents"), pl.lit(0.0).alias("r_pos"),
-                         pl.lit(0, pl.Int8).alias("tc"), pl.lit(0.0).alias("ts"))
+    zero = absent.select(
+        "entity",
+        *(pl.lit(0, pl.Int64).alias(c) for c in ("n", "n_pos", "n_neg")),
+        pl.lit(0.0).alias("sum_pos"),
+        pl.lit(0.0).alias("sum_neg"),
+        pl.lit(0, pl.Int64).alias("documents"),
+        pl.lit(0.0).alias("r_pos"),
+        pl.lit(0, pl.Int8).alias("tc"),
+        pl.lit(0.0).alias("ts"),
+    )
     if counted is None:
         return zero.sort("entity")
     return pl.concat([counted, zero.select(counted.columns)], how="vertical_relaxed").sort("entity")
 
 
 def _influence_arrays(table: pl.DataFrame) -> InfluenceArrays:
-    return InfluenceArrays(table["tc"].to_numpy().astype(np.int8), table["ts"].to_numpy().astype(float),
-                           table["n_pos"].to_numpy(), table["n_neg"].to_numpy())
+    return InfluenceArrays(
+        table["tc"].to_numpy().astype(np.int8),
+        table["ts"].to_numpy().astype(float),
+        table["n_pos"].to_numpy(),
+        table["n_neg"].to_numpy(),
+    )
 
 
-def mining_input(store: TripleStore, dataset: str, settings: Settings, explain_run: str | None = None,
-                 progress: Progress = no_progress) -> MiningInput:
+def mining_input(
+    store: TripleStore,
+    dataset: str,
+    settings: Settings,
+    explain_run: str | None = None,
+    progress: Progress = no_progress,
+) -> MiningInput:
     minter = Minter(settings.base_iri)
     if explain_run is None:
         explain_run, explain_graph = latest_run(store, "AttributionRun", dataset, settings)
@@ -184,25 +232,29 @@ def mining_input(store: TripleStore, dataset: str, settings: Settings, explain_r
     progress("mining", 0, 5)
     mentions = training_mentions(store, NamedNode(explain_graph), data_graph)
     if mentions.height == 0:
-        raise InputError(f"the attribution run {explain_run} grounded no entity in training texts: "
-                         "nothing to mine (is the knowledge graph loaded for this dataset?)")
+        raise InputError(
+            f"the attribution run {explain_run} grounded no entity in training texts: "
+            "nothing to mine (is the knowledge graph loaded for this dataset?)"
+        )
     table = influence(occurrences(mentions), settings.theta)
     class_tables: dict[str, pl.DataFrame] = {}
     explained = store.select(load_query("mining/run_explained_labels"), run_graph=NamedNode(explain_graph))
-    if explained.height:   # issue #19: more than two classes, each mined one-vs-rest
+    if explained.height:  # issue #19: more than two classes, each mined one-vs-rest
         classes = dataset_classes(store, dataset, settings)
-        class_tables = {name: class_influence(mentions, explained, i, settings.theta)
-                        for i, name in enumerate(classes)}
+        class_tables = {name: class_influence(mentions, explained, i, settings.theta) for i, name in enumerate(classes)}
     pairs = mentions.select("entity", "doc").unique().sort("entity", "doc")
-    entity_documents = {str(e): docs for e, docs in pairs.group_by("entity", maintain_order=True)
-                        .agg(pl.col("doc")).iter_rows()}
+    entity_documents = {
+        str(e): docs for e, docs in pairs.group_by("entity", maintain_order=True).agg(pl.col("doc")).iter_rows()
+    }
     entities = table["entity"].to_list()
     progress("mining", 1, 5)
     items = transactions(store, kg, entities, settings)
     progress("mining", 2, 5)
     index = {e: i for i, e in enumerate(entities)}
-    keyed = items.with_columns(pl.col("entity").replace_strict(index, return_dtype=pl.Int64).alias("tid"),
-                               pl.struct("direction", "property", "value", "literal").alias("item"))
+    keyed = items.with_columns(
+        pl.col("entity").replace_strict(index, return_dtype=pl.Int64).alias("tid"),
+        pl.struct("direction", "property", "value", "literal").alias("item"),
+    )
     baskets = [[] for _ in entities] if keyed.height == 0 else _baskets(keyed, len(entities))
     min_support = min(settings.min_support, max(1, len(entities)))
     if settings.miner == "spark":
@@ -213,18 +265,34 @@ def mining_input(store: TripleStore, dataset: str, settings: Settings, explain_r
         frequent = apriori(baskets, min_support=min_support, max_len=settings.max_antecedent)
     progress("mining", 3, 5)
     vocab = [Item(d, p, v, bool(lit)) for d, p, v, lit in cast(list[tuple[str, str, str, bool]], frequent.items)]
-    arrays = InfluenceArrays(table["tc"].to_numpy().astype(np.int8), table["ts"].to_numpy().astype(float),
-                             table["n_pos"].to_numpy(), table["n_neg"].to_numpy())
-    for name, part in class_tables.items():   # every class table lists the same entities, in the same order
+    arrays = InfluenceArrays(
+        table["tc"].to_numpy().astype(np.int8),
+        table["ts"].to_numpy().astype(float),
+        table["n_pos"].to_numpy(),
+        table["n_neg"].to_numpy(),
+    )
+    for name, part in class_tables.items():  # every class table lists the same entities, in the same order
         if part["entity"].to_list() != entities:
             raise StoreError(f"the influence of class {name!r} covers other entities than the run's mentions")
-    return MiningInput(explain_run, explain_graph, table, entities, items, frequent, vocab, arrays,
-                       min_support=min_support, entity_documents=entity_documents, class_tables=class_tables,
-                       class_arrays={name: _influence_arrays(part) for name, part in class_tables.items()})
+    return MiningInput(
+        explain_run,
+        explain_graph,
+        table,
+        entities,
+        items,
+        frequent,
+        vocab,
+        arrays,
+        min_support=min_support,
+        entity_documents=entity_documents,
+        class_tables=class_tables,
+        class_arrays={name: _influence_arrays(part) for name, part in class_tables.items()},
+    )
 
 
-def training_mentions(store: TripleStore, run_graph: NamedNode, data_graph: NamedNode,
-                      split: str = "train") -> pl.DataFrame:
+def training_mentions(
+    store: TripleStore, run_graph: NamedNode, data_graph: NamedNode, split: str = "train"
+) -> pl.DataFrame:
     """(entity, doc, relevance) for every mention of the run in a document of ``split``."""
     mentions = store.select(load_query("mining/run_mentions"), run_graph=run_graph)
     if mentions.height == 0:
@@ -240,14 +308,22 @@ def occurrences(mentions: pl.DataFrame) -> pl.DataFrame:
     distinct documents, from (entity, doc, relevance) rows; what ``mining.influence`` takes."""
     r = pl.col("relevance").cast(pl.Float64)
     return mentions.group_by("entity").agg(
-        pl.len().cast(pl.Int64).alias("n"), (r > 0).sum().cast(pl.Int64).alias("n_pos"),
-        (r < 0).sum().cast(pl.Int64).alias("n_neg"), pl.when(r > 0).then(r).otherwise(0.0).sum().alias("sum_pos"),
+        pl.len().cast(pl.Int64).alias("n"),
+        (r > 0).sum().cast(pl.Int64).alias("n_pos"),
+        (r < 0).sum().cast(pl.Int64).alias("n_neg"),
+        pl.when(r > 0).then(r).otherwise(0.0).sum().alias("sum_pos"),
         pl.when(r < 0).then(-r).otherwise(0.0).sum().alias("sum_neg"),
-        pl.col("doc").n_unique().cast(pl.Int64).alias("documents"))
+        pl.col("doc").n_unique().cast(pl.Int64).alias("documents"),
+    )
 
 
-def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: Progress = no_progress,
-               explain_run: str | None = None) -> MineResult:
+def mine_stage(
+    store: TripleStore,
+    dataset: str,
+    settings: Settings,
+    progress: Progress = no_progress,
+    explain_run: str | None = None,
+) -> MineResult:
     settings.check()
     start_time, start = now(), time.perf_counter()
     minter = Minter(settings.base_iri)
@@ -257,47 +333,79 @@ def mine_stage(store: TripleStore, dataset: str, settings: Settings, progress: P
     table, entities, frequent = mined.table, mined.entities, mined.frequent
     candidates, rules = mined.rules(settings)
     progress("mining", 4, 5)
-    iris = sorted({i.value for r in rules for i in r.antecedent if not i.literal}
-                  | {WD + i.property[len(WDT):] for r in rules for i in r.antecedent if i.property.startswith(WDT)}
-                  | set(entities))
+    iris = sorted(
+        {i.value for r in rules for i in r.antecedent if not i.literal}
+        | {WD + i.property[len(WDT) :] for r in rules for i in r.antecedent if i.property.startswith(WDT)}
+        | set(entities)
+    )
     labels = kg_labels(store, kg, iris, settings.item_batch)
     entity_docs = mined.entity_documents
     run_id = new_run_id("mine")
     graph = minter.run_graph(run_id)
-    record = RunRecord(run_id, "MiningRun", minter.dataset(dataset), graph.value, start_time,
-                       settings={"theta": float(settings.theta), "minConfidence": float(settings.min_confidence),
-                                 "minSupport": int(mined.min_support),   # used, not asked for (clamped)
-                                 "maxAntecedentLength": int(settings.max_antecedent),
-                                 "measure": settings.measure, "miner": settings.miner,
-                                 "transactions": len(entities)},
-                       links={"informedBy": explain_run, "kgGraph": kg.value})
+    record = RunRecord(
+        run_id,
+        "MiningRun",
+        minter.dataset(dataset),
+        graph.value,
+        start_time,
+        settings={
+            "theta": float(settings.theta),
+            "minConfidence": float(settings.min_confidence),
+            "minSupport": int(mined.min_support),  # used, not asked for (clamped)
+            "maxAntecedentLength": int(settings.max_antecedent),
+            "measure": settings.measure,
+            "miner": settings.miner,
+            "transactions": len(entities),
+        },
+        links={"informedBy": explain_run, "kgGraph": kg.value},
+    )
     record.ended = now()
     # issue #19: with more than two classes a consequent is the dataset's class (kgx:ClassLabel), by name
     classes = {name: minter.class_label(dataset, name) for name in mined.class_tables}
     if classes:
-        table = pl.concat([part.with_columns(pl.lit(name).alias("class"))
-                           for name, part in mined.class_tables.items()])
+        table = pl.concat([part.with_columns(pl.lit(name).alias("class")) for name, part in mined.class_tables.items()])
     published = list(rule_triples(rules, run_id, minter, labels, entities, entity_docs, classes or None)) + list(
-        run_triples(record, minter))
+        run_triples(record, minter)
+    )
     conformance = validate(b"".join(to_ntriples(published)))
     if not conformance.conforms:
         record.status = "failed"
         store.load(run_triples(record, minter), minter.catalog_graph())
-        raise ValidationFailed(f"the rules of run {run_id} do not conform to ontology/shapes.ttl "
-                               f"({conformance.violations} violations):\n{conformance.report[:2000]}")
+        raise ValidationFailed(
+            f"the rules of run {run_id} do not conform to ontology/shapes.ttl "
+            f"({conformance.violations} violations):\n{conformance.report[:2000]}"
+        )
     # the rules, their run's record and its catalog entry in one transaction: readers see all or nothing
-    n = store.publish({graph: published + list(influence_triples(table, run_id, minter, classes or None)),
-                       minter.catalog_graph(): list(run_triples(record, minter))})
+    n = store.publish(
+        {
+            graph: published + list(influence_triples(table, run_id, minter, classes or None)),
+            minter.catalog_graph(): list(run_triples(record, minter)),
+        }
+    )
     progress("mining", 5, 5)
-    return MineResult(run_id, graph.value, explain_run, len(entities), len(frequent.items), len(frequent),
-                      len(candidates), rules, labels, table, n, conformance.conforms,
-                      time.perf_counter() - start, tuple(mined.class_tables))
+    return MineResult(
+        run_id,
+        graph.value,
+        explain_run,
+        len(entities),
+        len(frequent.items),
+        len(frequent),
+        len(candidates),
+        rules,
+        labels,
+        table,
+        n,
+        conformance.conforms,
+        time.perf_counter() - start,
+        tuple(mined.class_tables),
+    )
 
 
 def _baskets(keyed: pl.DataFrame, n: int) -> list[list[tuple]]:
     baskets: list[list[tuple]] = [[] for _ in range(n)]
-    for tid, direction, prop, value, literal in keyed.select("tid", "direction", "property", "value",
-                                                             "literal").iter_rows():
+    for tid, direction, prop, value, literal in keyed.select(
+        "tid", "direction", "property", "value", "literal"
+    ).iter_rows():
         baskets[tid].append((direction, prop, value, bool(literal)))
     return baskets
 
@@ -307,6 +415,6 @@ def best_rules(result: MineResult, per_class: int | None = None) -> list[Rule]:
     if per_class is None:
         return list(result.rules)
     kept: list[Rule] = []
-    for cls in dict.fromkeys(["Pos", "Neg", *(r.consequent for r in result.rules)]):   # k > 2: in rank order
+    for cls in dict.fromkeys(["Pos", "Neg", *(r.consequent for r in result.rules)]):  # k > 2: in rank order
         kept += [r for r in result.rules if r.consequent == cls][:per_class]
     return kept

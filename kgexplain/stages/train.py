@@ -24,8 +24,9 @@ __all__ = ["train_stage"]
 log = logging.getLogger(__name__)
 
 
-def train_stage(store: TripleStore, dataset: str, model_dir: Path, settings: Settings,
-                progress: Progress = no_progress) -> TrainResult:
+def train_stage(
+    store: TripleStore, dataset: str, model_dir: Path, settings: Settings, progress: Progress = no_progress
+) -> TrainResult:
     """Trains ``settings.train.model`` on the training documents of ``dataset`` (scored on its test documents)
     and saves it to ``model_dir``, with ``training.json`` (the ``TrainResult``)."""
     resolve_device(settings.train.device)
@@ -34,27 +35,42 @@ def train_stage(store: TripleStore, dataset: str, model_dir: Path, settings: Set
     test = docs.filter(pl.col("split") == "test")
     epochs = settings.train.epochs or DEFAULT_EPOCHS[settings.train.model]
     inputs = None
-    if settings.entity_tokens:   # issue #18: grounded as the explain stage grounds them, every split at once
+    if settings.entity_tokens:  # issue #18: grounded as the explain stage grounds them, every split at once
         progress("grounding entity tokens", 0, 1)
         texts = docs["text"].to_list()
         kg_graph = Minter(settings.base_iri).kg_graph(dataset)
         tokens, cased = case_tokens(texts, settings)
-        mentions = ground_documents(store, kg_graph, kg_lexicon(store, kg_graph, settings), texts, tokens, cased,
-                                     settings)
+        mentions = ground_documents(
+            store, kg_graph, kg_lexicon(store, kg_graph, settings), texts, tokens, cased, settings
+        )
         inputs = EntityInputs.of(texts, entity_spans(mentions))
         spans = sum(len(m) for m in mentions)
         if not spans:
-            log.warning("--entity-tokens: no entity of the knowledge graph of %r is mentioned in its %d texts; "
-                        "the model reads plain words", dataset, len(texts))
-        log.info("entity tokens: %d spans of %d entities in %d of %d texts", spans,
-                 len({m.entity for doc in mentions for m in doc}), sum(1 for m in mentions if m), len(texts))
+            log.warning(
+                "--entity-tokens: no entity of the knowledge graph of %r is mentioned in its %d texts; "
+                "the model reads plain words",
+                dataset,
+                len(texts),
+            )
+        log.info(
+            "entity tokens: %d spans of %d entities in %d of %d texts",
+            spans,
+            len({m.entity for doc in mentions for m in doc}),
+            sum(1 for m in mentions if m),
+            len(texts),
+        )
         progress("grounding entity tokens", 1, 1)
     progress("training", 0, epochs)
     trained, result = train_model(
-        train["text"].to_list(), train["label"].to_list(), settings.train,
-        test["text"].to_list(), test["label"].to_list(),
-        on_epoch=lambda epoch, _row: progress("training", epoch, epochs), entity_inputs=inputs,
-        n_classes=len(classes))
+        train["text"].to_list(),
+        train["label"].to_list(),
+        settings.train,
+        test["text"].to_list(),
+        test["label"].to_list(),
+        on_epoch=lambda epoch, _row: progress("training", epoch, epochs),
+        entity_inputs=inputs,
+        n_classes=len(classes),
+    )
     trained.save(model_dir)
     (model_dir / "training.json").write_text(json.dumps(asdict(result), indent=2))
     return result

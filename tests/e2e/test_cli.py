@@ -57,18 +57,36 @@ def run(args: list[str]) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-@pytest.mark.parametrize("case", ["missing dump", "corrupt gzip", "missing columns", "empty dataset",
-                                  "unknown model", "one label value", "method does not apply",
-                                  "no cuda", "unknown method"])
-def test_bad_input_fails_cleanly_and_keeps_the_store(case: str, out: Path, good_csv: Path, kg: Path,
-                                                     tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    "case",
+    [
+        "missing dump",
+        "corrupt gzip",
+        "missing columns",
+        "empty dataset",
+        "unknown model",
+        "one label value",
+        "method does not apply",
+        "no cuda",
+        "unknown method",
+    ],
+)
+def test_bad_input_fails_cleanly_and_keeps_the_store(
+    case: str, out: Path, good_csv: Path, kg: Path, tmp_path: Path
+) -> None:
     before = store_content(out)
     data, dump, extra = good_csv, kg, []
-    expect = {"missing dump": "no such file", "corrupt gzip": "gzip", "missing columns": "no column",
-              "empty dataset": "no rows", "unknown model": "unknown model 'rnn'",
-              "one label value": "at least two values (classes)",
-              "method does not apply": "--method shap does not apply to the bilstm model",
-              "no cuda": "no CUDA device", "unknown method": "unknown attribution method 'lime'"}[case]
+    expect = {
+        "missing dump": "no such file",
+        "corrupt gzip": "gzip",
+        "missing columns": "no column",
+        "empty dataset": "no rows",
+        "unknown model": "unknown model 'rnn'",
+        "one label value": "at least two values (classes)",
+        "method does not apply": "--method shap does not apply to the bilstm model",
+        "no cuda": "no CUDA device",
+        "unknown method": "unknown attribution method 'lime'",
+    }[case]
     if case == "missing dump":
         dump = tmp_path / "nowhere.nt.gz"
     elif case == "corrupt gzip":
@@ -109,14 +127,15 @@ def test_demo_finds_the_planted_rule(demo: tuple[Path, str]) -> None:
     pos.sort(key=lambda r: -r["conf_H"])
     assert any(r["rule"] == "country(x, Varnia) → Pos" for r in pos[:3]), pos[:3]
     assert "country(x, Varnia) → Pos" in output
-    assert summary["test_accuracy"] > 0.75      # 10 % label noise caps it near 0.9
+    assert summary["test_accuracy"] > 0.75  # 10 % label noise caps it near 0.9
     assert summary["additivity_error"] < 1e-3
     with EmbeddedStore(out / "store") as db:
         planted = db.select(
             "PREFIX kgx: <https://w3id.org/kgexplain/ns#> PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
             "SELECT ?rule ?h ?e WHERE { GRAPH ?g { ?rule rdfs:label 'country(x, Varnia) → Pos' ; kgx:confH ?h ; "
-            "kgx:coversEntity ?e } }")
-    assert planted.height == 10   # one row per covered city of Varnia
+            "kgx:coversEntity ?e } }"
+        )
+    assert planted.height == 10  # one row per covered city of Varnia
     assert (planted["h"] >= 0.75).all()
 
 
@@ -145,9 +164,12 @@ def test_demo_graphs_pass_shacl(demo: tuple[Path, str]) -> None:
         graph = next(g for g in db.graphs() if summary["explain_run"] in g)
         sample = db.construct(
             "PREFIX kgx: <https://w3id.org/kgexplain/ns#> CONSTRUCT { ?s ?p ?o } WHERE { "
-            f"GRAPH ?dg {{ ?d kgx:index ?i FILTER(?i < 20) }} GRAPH <{graph}> {{ ?s kgx:document ?d ; ?p ?o }} }}")
-        runs = db.construct("PREFIX kgx: <https://w3id.org/kgexplain/ns#> CONSTRUCT { ?s ?p ?o } "
-                            f"WHERE {{ GRAPH <{graph}> {{ ?s a kgx:AttributionRun ; ?p ?o }} }}")
+            f"GRAPH ?dg {{ ?d kgx:index ?i FILTER(?i < 20) }} GRAPH <{graph}> {{ ?s kgx:document ?d ; ?p ?o }} }}"
+        )
+        runs = db.construct(
+            "PREFIX kgx: <https://w3id.org/kgexplain/ns#> CONSTRUCT { ?s ?p ?o } "
+            f"WHERE {{ GRAPH <{graph}> {{ ?s a kgx:AttributionRun ; ?p ?o }} }}"
+        )
         attribution = ox.serialize(list(sample) + list(runs), format=ox.RdfFormat.N_TRIPLES)
     report = validate(mining)
     assert report.conforms, report.report[:2000]
@@ -163,28 +185,34 @@ def test_load_reports_malformed_lines_and_keeps_the_rest(shared_data: Path, tmp_
     source = shared_data / "wikidata" / "wikidata-subset.nt.gz"
     with gzip.open(source, "rt", encoding="utf-8") as f:
         lines = [next(f) for _ in range(20_000)]
-    broken = ["<http://www.wikidata.org/entity/Q1> <http://x/p> .\n", "this is not a triple\n",
-              '<http://www.wikidata.org/entity/Q2> <http://x/p> "unterminated .\n']
+    broken = [
+        "<http://www.wikidata.org/entity/Q1> <http://x/p> .\n",
+        "this is not a triple\n",
+        '<http://www.wikidata.org/entity/Q2> <http://x/p> "unterminated .\n',
+    ]
     dump = tmp_path / "broken.nt.gz"
     with gzip.open(dump, "wt", encoding="utf-8") as f:
         f.writelines(lines[:100] + broken + lines[100:])
     labels = [ln for ln in lines if "rdf-schema#label" in ln and "/entity/Q" in ln][:40]
     names = [ln.split('"')[1] for ln in labels if ln.split('"')[1][:1].isupper()][:10]
     data = tmp_path / "texts.csv"
-    data.write_text("text,label\n" + "".join(f"\"A text about {n}.\",{i % 2}\n" for i, n in enumerate(names * 2)))
+    data.write_text("text,label\n" + "".join(f'"A text about {n}.",{i % 2}\n' for i, n in enumerate(names * 2)))
     code, output = run(["load", "--data", str(data), "--kg", str(dump), "--store", str(tmp_path / "store")])
     assert code == 0, output
     assert "3 malformed lines" in output
     assert "malformed line 101" in output
     with EmbeddedStore(tmp_path / "store") as db:
-        found = db.select("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
-                          "SELECT DISTINCT ?l WHERE { GRAPH ?g { ?e rdfs:label ?l } }")["l"].to_list()
+        found = db.select(
+            "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> "
+            "SELECT DISTINCT ?l WHERE { GRAPH ?g { ?e rdfs:label ?l } }"
+        )["l"].to_list()
     assert set(names) <= set(found)
 
 
 @pytest.mark.e2e
-def test_demo_on_a_remote_oxigraph_server_gives_the_same_rules(demo: tuple[Path, str], oxigraph_server: str,
-                                                                tmp_path: Path) -> None:
+def test_demo_on_a_remote_oxigraph_server_gives_the_same_rules(
+    demo: tuple[Path, str], oxigraph_server: str, tmp_path: Path
+) -> None:
     """The whole pipeline over HTTP against a real Oxigraph server: same rules, same metrics."""
     out = tmp_path / "remote"
     code, output = run(["demo", "--out", str(out), "--endpoint", oxigraph_server])
@@ -202,11 +230,14 @@ def test_mining_the_demo_with_spark_gives_the_same_rules(demo: tuple[Path, str],
     copy of the demo store: same rules with the same supports and confidences, recorded as the miner."""
     store = tmp_path / "store"
     shutil.copytree(demo[0] / "store", store)
-    code, output = run(["mine", "--dataset", "synthetic", "--store", str(store), "--miner", "spark",
-                        "--spark-master", "local[2]"])
+    code, output = run(
+        ["mine", "--dataset", "synthetic", "--store", str(store), "--miner", "spark", "--spark-master", "local[2]"]
+    )
     assert code == 0, output
-    runs = ("PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT ?miner ?graph WHERE { GRAPH ?c { "
-            "?run a kgx:MiningRun ; kgx:miner ?miner ; kgx:runGraph ?graph } }")
+    runs = (
+        "PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT ?miner ?graph WHERE { GRAPH ?c { "
+        "?run a kgx:MiningRun ; kgx:miner ?miner ; kgx:runGraph ?graph } }"
+    )
     with EmbeddedStore(store) as db:
         by_miner = {}
         for miner, graph in db.select(runs).iter_rows():
@@ -224,17 +255,42 @@ def test_heatmap_of_a_demo_document(demo: tuple[Path, str], tmp_path: Path) -> N
 
     out, _ = demo
     store = str(out / "store")
-    code, output = run(["heatmap", "--store", store, "--dataset", "synthetic", "--doc", "syn-01000",
-                        "--output", str(tmp_path / "doc.png")])
+    code, output = run(
+        [
+            "heatmap",
+            "--store",
+            store,
+            "--dataset",
+            "synthetic",
+            "--doc",
+            "syn-01000",
+            "--output",
+            str(tmp_path / "doc.png"),
+        ]
+    )
     assert code == 0, output
     assert matplotlib.image.imread(tmp_path / "doc.png").shape[1] > 500
-    code, output = run(["heatmap", "--store", store, "--dataset", "synthetic", "--doc", "syn-01000",
-                        "--doc", "syn-01001", "--output", str(tmp_path / "docs.html")])
+    code, output = run(
+        [
+            "heatmap",
+            "--store",
+            store,
+            "--dataset",
+            "synthetic",
+            "--doc",
+            "syn-01000",
+            "--doc",
+            "syn-01001",
+            "--output",
+            str(tmp_path / "docs.html"),
+        ]
+    )
     assert code == 0, output
     page = (tmp_path / "docs.html").read_text()
     assert page.count('class="kgx-heatmap"') == 2 and "syn-01001" in page
-    code, output = run(["heatmap", "--store", store, "--dataset", "synthetic", "--doc", "missing",
-                        "--output", str(tmp_path / "x.png")])
+    code, output = run(
+        ["heatmap", "--store", store, "--dataset", "synthetic", "--doc", "missing", "--output", str(tmp_path / "x.png")]
+    )
     assert code == 2 and "no document 'missing'" in output
 
 
@@ -262,8 +318,9 @@ def test_agreement_between_explainers(demo: tuple[Path, str], tmp_path: Path) ->
     store = str(out / "store")
     code, output = run(["agree", "--store", store, "--dataset", "synthetic"])
     assert code == 2 and "at least two explainers" in output
-    code, output = run(["explain", "--store", store, "--dataset", "synthetic", "--model-dir", str(out / "model"),
-                        "--method", "ig"])
+    code, output = run(
+        ["explain", "--store", store, "--dataset", "synthetic", "--model-dir", str(out / "model"), "--method", "ig"]
+    )
     assert code == 0, output
     code, output = run(["agree", "--store", store, "--dataset", "synthetic", "--output", str(tmp_path / "a.csv")])
     assert code == 0, output
@@ -272,7 +329,7 @@ def test_agreement_between_explainers(demo: tuple[Path, str], tmp_path: Path) ->
 
     report = pl.read_csv(tmp_path / "a.csv")
     assert report.height == 2000 and report["spearman"].drop_nulls().is_between(-1, 1).all()
-    assert report["spearman"].mean() > 0.5    # two faithful explainers of one CNN largely agree
+    assert report["spearman"].mean() > 0.5  # two faithful explainers of one CNN largely agree
 
 
 @pytest.mark.e2e
@@ -306,12 +363,29 @@ def test_demo_activations_read_back_and_recapture(demo: tuple[Path, str], tmp_pa
     assert len(docs) == 2000
     for layer, matrix in fresh.layers.items():
         np.testing.assert_allclose(values[layer], matrix, rtol=1e-5, atol=1e-6)
-        cut = neuron_thresholds(values[layer], settings.activation_threshold, pooled=layer in fresh.pooled,
-                                rule=settings.activation_binarize)
+        cut = neuron_thresholds(
+            values[layer],
+            settings.activation_threshold,
+            pooled=layer in fresh.pooled,
+            rule=settings.activation_binarize,
+        )
         np.testing.assert_array_equal(active[layer], binarize(values[layer], cut[None, :]))
         np.testing.assert_array_equal(binned[layer], uniform_bins(values[layer], 4)[0])
-    code, output = run(["activations", "--store", str(out / "store"), "--dataset", "synthetic",
-                        "--model-dir", str(out / "model"), "--layer", "head.relu1", "--bins", "6"])
+    code, output = run(
+        [
+            "activations",
+            "--store",
+            str(out / "store"),
+            "--dataset",
+            "synthetic",
+            "--model-dir",
+            str(out / "model"),
+            "--layer",
+            "head.relu1",
+            "--bins",
+            "6",
+        ]
+    )
     assert code == 0, output
     with EmbeddedStore(out / "store") as db:
         _, binned6 = read_activations(db, "synthetic", settings, form="binned")
@@ -319,8 +393,19 @@ def test_demo_activations_read_back_and_recapture(demo: tuple[Path, str], tmp_pa
         report = validate(db.dump(ox.NamedNode(graph)))
     assert list(binned6) == ["head.relu1"] and binned6["head.relu1"].max() == 5
     assert report.conforms, report.report[:2000]
-    code, output = run(["activations", "--store", str(out / "store"), "--dataset", "synthetic",
-                        "--model-dir", str(out / "model"), "--layer", "head.nope"])
+    code, output = run(
+        [
+            "activations",
+            "--store",
+            str(out / "store"),
+            "--dataset",
+            "synthetic",
+            "--model-dir",
+            str(out / "model"),
+            "--layer",
+            "head.nope",
+        ]
+    )
     assert code == 2 and "no layer named 'head.nope'" in output
 
 
@@ -334,8 +419,21 @@ def test_evaluate_the_demo_rules(demo: tuple[Path, str], tmp_path: Path) -> None
     out, _ = demo
     with EmbeddedStore(out / "store") as db:
         before = db.graphs()
-    code, output = run(["evaluate", "--store", str(out / "store"), "--dataset", "synthetic",
-                        "--output", str(tmp_path / "eval"), "--preset", "default", "--model-dir", str(out / "model")])
+    code, output = run(
+        [
+            "evaluate",
+            "--store",
+            str(out / "store"),
+            "--dataset",
+            "synthetic",
+            "--output",
+            str(tmp_path / "eval"),
+            "--preset",
+            "default",
+            "--model-dir",
+            str(out / "model"),
+        ]
+    )
     assert code == 0, output
     report = json.loads((tmp_path / "eval" / "evaluation.json").read_text())
     (model,) = report["models"]
@@ -343,7 +441,7 @@ def test_evaluate_the_demo_rules(demo: tuple[Path, str], tmp_path: Path) -> None
     assert 0.75 < model["test_accuracy"] <= 1.0
     h = model["results"]["H"]["all"]
     assert h["coverage"] > 0.5 and h["acc_imp"] > 0.75 and h["acc_overall"] > 0.75
-    assert model["results"]["H"]["unseen"]["entities"] == 0     # every demo city is in training texts too
+    assert model["results"]["H"]["unseen"]["entities"] == 0  # every demo city is in training texts too
     assert "| cnn | all | H |" in (tmp_path / "eval" / "evaluation.md").read_text()
     assert "<table>" in (tmp_path / "eval" / "evaluation.html").read_text()
     # Table 3: the model on "label, description" of every described KG entity; the base rate is checked
@@ -360,19 +458,33 @@ def test_evaluate_the_demo_rules(demo: tuple[Path, str], tmp_path: Path) -> None
     assert matplotlib.image.imread(tmp_path / "eval" / "rule-graph.png").shape[1] > 300
     with EmbeddedStore(out / "store") as db:
         assert db.graphs() == before
-    code, output = run(["evaluate", "--store", str(out / "store"), "--dataset", "nope", "--output",
-                        str(tmp_path / "x")])
+    code, output = run(
+        ["evaluate", "--store", str(out / "store"), "--dataset", "nope", "--output", str(tmp_path / "x")]
+    )
     assert code == 2 and "no completed attribution run of 'nope'" in output
-    code, output = run(["evaluate", "--store", str(out / "store"), "--dataset", "synthetic", "--output",
-                        str(tmp_path / "x"), "--model-dir", str(tmp_path)])
+    code, output = run(
+        [
+            "evaluate",
+            "--store",
+            str(out / "store"),
+            "--dataset",
+            "synthetic",
+            "--output",
+            str(tmp_path / "x"),
+            "--model-dir",
+            str(tmp_path),
+        ]
+    )
     assert code == 2 and "no trained model in" in output
 
 
 def _described_entities(store: Path) -> dict[str, str]:
-    """"label, description" per entity with a description, read quad by quad from the store."""
+    """ "label, description" per entity with a description, read quad by quad from the store."""
     db = ox.Store.read_only(str(store))
-    labels = {q.subject.value: q.object.value
-              for q in db.quads_for_pattern(None, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), None)}
+    labels = {
+        q.subject.value: q.object.value
+        for q in db.quads_for_pattern(None, ox.NamedNode("http://www.w3.org/2000/01/rdf-schema#label"), None)
+    }
     out = {}
     for q in db.quads_for_pattern(None, ox.NamedNode("http://schema.org/description"), None):
         label = labels.get(q.subject.value)

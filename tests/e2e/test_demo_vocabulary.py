@@ -31,8 +31,11 @@ def store_graphs(demo: tuple[Path, str], tmp_path_factory: pytest.TempPathFactor
     store = tmp_path_factory.mktemp("vocabulary") / "store"
     shutil.copytree(demo[0] / "store", store)
     common = ["--store", str(store), "--dataset", "synthetic"]
-    for name, extra in (("explainn", ["--layers", "head.relu1", "head.relu2"]), ("concepts", []),
-                        ("redescribe", ["--layer", "head.relu2", "--randomizations", "19"])):
+    for name, extra in (
+        ("explainn", ["--layers", "head.relu1", "head.relu2"]),
+        ("concepts", []),
+        ("redescribe", ["--layer", "head.relu2", "--randomizations", "19"]),
+    ):
         result = CliRunner().invoke(app, ["neurons", name, *common, *extra])
         assert result.exit_code == 0, result.output
     with EmbeddedStore(store) as db:
@@ -52,8 +55,17 @@ def _parse(data: bytes) -> rdflib.Graph:
 @pytest.mark.e2e
 def test_the_store_holds_every_kind_of_graph(store_graphs: dict[str, bytes]) -> None:
     kinds = {_kind(g) for g in store_graphs}
-    assert kinds == {"catalog", "dataset", "kg", "run/explain", "run/activations", "run/mine", "run/neurons",
-                     "run/concepts", "run/redescribe"}, kinds
+    assert kinds == {
+        "catalog",
+        "dataset",
+        "kg",
+        "run/explain",
+        "run/activations",
+        "run/mine",
+        "run/neurons",
+        "run/concepts",
+        "run/redescribe",
+    }, kinds
 
 
 @pytest.mark.e2e
@@ -69,8 +81,9 @@ def test_every_kgx_term_in_the_store_is_declared_with_label_and_comment(store_gr
     assert not missing, f"used in the store but not declared: {missing}"
     for term in used:
         for predicate in (RDFS.label, RDFS.comment):
-            assert any(getattr(v, "language", None) == "en" for v in ontology.objects(rdflib.URIRef(term), predicate)), \
-                f"{term}: no English {predicate}"
+            assert any(
+                getattr(v, "language", None) == "en" for v in ontology.objects(rdflib.URIRef(term), predicate)
+            ), f"{term}: no English {predicate}"
 
 
 @pytest.mark.e2e
@@ -84,8 +97,11 @@ def test_every_class_kgexplain_instantiates_is_the_target_of_a_shape(store_graph
         if _kind(graph) == "kg":
             continue
         parsed = _parse(data)
-        bad = {str(cls): str(node) for node, cls in parsed.subject_objects(RDF.type)
-               if not any(t in targets for t in parsed.objects(node, RDF.type))}
+        bad = {
+            str(cls): str(node)
+            for node, cls in parsed.subject_objects(RDF.type)
+            if not any(t in targets for t in parsed.objects(node, RDF.type))
+        }
         assert not bad, f"{graph}: instances of classes no shape targets: {bad}"
         instantiated |= set(parsed.objects(None, RDF.type)) & targets
     assert len(instantiated) >= 24

@@ -17,8 +17,21 @@ runner = CliRunner()
 
 
 def evaluate(out: Path, output: Path, *extra: str) -> str:
-    result = runner.invoke(app, ["evaluate", "--store", str(out / "store"), "--dataset", "synthetic",
-                                 "--output", str(output), "--preset", "default", *extra])
+    result = runner.invoke(
+        app,
+        [
+            "evaluate",
+            "--store",
+            str(out / "store"),
+            "--dataset",
+            "synthetic",
+            "--output",
+            str(output),
+            "--preset",
+            "default",
+            *extra,
+        ],
+    )
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -47,8 +60,12 @@ def test_sensitivity_on_the_demo(demo: tuple[Path, str], tmp_path: Path) -> None
         main = model["results"][r["measure"]]["all"]
         assert int(r["rules"]) == model["rules"][r["measure"]]
         assert int(r["covered"]) == main["covered"] and int(r["occurrences"]) == main["occurrences"]
-        for column, key in (("acc_imp", "acc_imp"), ("acc_overall", "acc_overall"), ("coverage_test", "coverage"),
-                            ("coverage_train", "coverage_train")):
+        for column, key in (
+            ("acc_imp", "acc_imp"),
+            ("acc_overall", "acc_overall"),
+            ("coverage_test", "coverage"),
+            ("coverage_train", "coverage_train"),
+        ):
             assert float(r[column]) == pytest.approx(main[key]), (r["measure"], column)
     for r in rows:
         assert 0 < float(r["coverage_test"]) <= 1 and 0 < float(r["coverage_train"]) <= 1
@@ -74,8 +91,22 @@ def test_conflicts_and_coverage_base_on_the_demo(demo: tuple[Path, str], tmp_pat
     assert "| coverage (train) | paper | coverage (test) |" in (tmp_path / "union" / "evaluation.md").read_text()
     assert "| coverage (test) | paper | coverage (train) |" in (tmp_path / "default" / "evaluation.md").read_text()
     assert not (tmp_path / "default" / "sensitivity.csv").exists()
-    for option, value, message in (("--conflicts", "first", "unknown --conflicts 'first'"),
-                                   ("--coverage-base", "dev", "unknown --coverage-base 'dev'")):
-        result = runner.invoke(app, ["evaluate", "--store", str(out / "store"), "--dataset", "synthetic",
-                                     "--output", str(tmp_path / "bad"), option, value])
+    for option, value, message in (
+        ("--conflicts", "first", "unknown --conflicts 'first'"),
+        ("--coverage-base", "dev", "unknown --coverage-base 'dev'"),
+    ):
+        result = runner.invoke(
+            app,
+            [
+                "evaluate",
+                "--store",
+                str(out / "store"),
+                "--dataset",
+                "synthetic",
+                "--output",
+                str(tmp_path / "bad"),
+                option,
+                value,
+            ],
+        )
         assert result.exit_code == 2 and message in result.output, result.output

@@ -37,8 +37,10 @@ def exported(demo: tuple[Path, str], tmp_path_factory: pytest.TempPathFactory) -
     outputs = {}
     for fmt in ("turtle", "json-ld", "swrl", "shacl-rules", "dcat"):
         outputs[fmt] = work / f"rules.{fmt}"
-        result = CliRunner().invoke(app, ["export", "--store", str(store), "--dataset", "synthetic",
-                                          "--format", fmt, "--output", str(outputs[fmt])])
+        result = CliRunner().invoke(
+            app,
+            ["export", "--store", str(store), "--dataset", "synthetic", "--format", fmt, "--output", str(outputs[fmt])],
+        )
         assert result.exit_code == 0, result.output
     graph = json.loads((out / "summary.json").read_text())["rules_graph"]
     return store, outputs, graph
@@ -77,7 +79,7 @@ def test_demo_shacl_rules_classify_new_entities_as_kgexplain_does(exported: tupl
     for k in range(40):
         entity = URIRef(f"{NEW}e{k}")
         mine: set[Item] = set(rng.sample(pool, rng.randint(0, min(3, len(pool)))))
-        for _s, p, o in rng.sample(facts, 2):                # someone else's facts, moved onto the new entity
+        for _s, p, o in rng.sample(facts, 2):  # someone else's facts, moved onto the new entity
             mine.add(Item("out", str(p), str(o)))
         for item in mine:
             assert not item.literal

@@ -59,20 +59,34 @@ ORDER BY ?label
 
 def _run(args: list[str]) -> tuple[int, str]:
     result = CliRunner().invoke(app, args)
-    return result.exit_code, " ".join(result.output.split())      # rich wraps at the terminal's width
+    return result.exit_code, " ".join(result.output.split())  # rich wraps at the terminal's width
 
 
 @pytest.fixture(scope="module")
-def linked(demo: tuple[Path, str], dbpedia_ontology: Path,
-           tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+def linked(
+    demo: tuple[Path, str], dbpedia_ontology: Path, tmp_path_factory: pytest.TempPathFactory
+) -> tuple[Path, str]:
     """A copy of the demo store after one `kgexplain link`; (store, what it printed)."""
     work = tmp_path_factory.mktemp("links")
     store = work / "store"
     shutil.copytree(demo[0] / "store", store)
     (work / "varnia.sssom.tsv").write_text(SSSOM, encoding="utf-8")
     (work / "excerpt.nt").write_text(DUMP, encoding="utf-8")
-    code, output = _run(["link", "--store", str(store), "--dataset", "synthetic", "--ontology", str(dbpedia_ontology),
-                         "--sssom", str(work / "varnia.sssom.tsv"), "--dump", str(work / "excerpt.nt")])
+    code, output = _run(
+        [
+            "link",
+            "--store",
+            str(store),
+            "--dataset",
+            "synthetic",
+            "--ontology",
+            str(dbpedia_ontology),
+            "--sssom",
+            str(work / "varnia.sssom.tsv"),
+            "--dump",
+            str(work / "excerpt.nt"),
+        ]
+    )
     assert code == 0, output
     return store, output
 
@@ -92,8 +106,9 @@ def test_the_command_reports_counts_per_source_and_publishes_a_valid_run(linked:
         assert report.conforms, report.report[:2000]
 
 
-def test_the_rule_page_shows_the_links(linked: tuple[Path, str],
-                                       serve: Callable[..., AbstractContextManager[str]]) -> None:
+def test_the_rule_page_shows_the_links(
+    linked: tuple[Path, str], serve: Callable[..., AbstractContextManager[str]]
+) -> None:
     store, _output = linked
     with EmbeddedStore(store) as db, serve(db) as url:
         planted = next(r for r in httpx.get(f"{url}/api/rules").json()["rules"] if r["label"] == PLANTED)
@@ -101,9 +116,11 @@ def test_the_rule_page_shows_the_links(linked: tuple[Path, str],
         (item,) = rule["antecedent"]
         assert item["property"] == WDT + "P17" and item["value"] == SYN + "Q2001"
         links = {(link["of"], link["relation"], link["target"]) for link in item["links"]}
-        assert {("property", "skos:exactMatch", DBO_COUNTRY),
-                ("property", "skos:exactMatch", "http://schema.org/addressCountry"),
-                ("value", "skos:closeMatch", "https://example.org/geo/Varnia")} <= links
+        assert {
+            ("property", "skos:exactMatch", DBO_COUNTRY),
+            ("property", "skos:exactMatch", "http://schema.org/addressCountry"),
+            ("value", "skos:closeMatch", "https://example.org/geo/Varnia"),
+        } <= links
         page = httpx.get(f"{url}/rules/{planted['run']}/{planted['id'].split('/')[-1]}")
         assert page.status_code == 200 and DBO_COUNTRY in page.text and "https://example.org/geo/Varnia" in page.text
 
@@ -114,13 +131,14 @@ def test_the_readme_query_joins_rules_with_dbpedia(linked: tuple[Path, str]) -> 
         frame = db.select(RULES_WITH_DBPEDIA)
     rows = dict(zip(frame["label"].to_list(), frame["dbpedia_terms"].to_list(), strict=True))
     assert rows[PLANTED] == DBO_COUNTRY
-    assert all(DBO_COUNTRY in terms for terms in rows.values())    # every demo rule is about country(x, …)
+    assert all(DBO_COUNTRY in terms for terms in rows.values())  # every demo rule is about country(x, …)
 
 
 def test_bad_input_exits_2_with_one_clear_line(linked: tuple[Path, str], tmp_path: Path) -> None:
     store, _output = linked
-    code, output = _run(["link", "--store", str(store), "--dataset", "synthetic", "--ontology",
-                         str(tmp_path / "missing.ttl")])
+    code, output = _run(
+        ["link", "--store", str(store), "--dataset", "synthetic", "--ontology", str(tmp_path / "missing.ttl")]
+    )
     assert code == 2 and re.search(r"error: --ontology \S*missing.ttl does not exist", output), output
     code, output = _run(["link", "--store", str(store), "--dataset", "nope"])
     assert code == 2 and "no completed mining run of dataset 'nope'" in output, output

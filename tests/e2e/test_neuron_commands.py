@@ -20,7 +20,7 @@ from kgexplain.store import EmbeddedStore
 
 def _run(args: list[str]) -> tuple[int, str]:
     result = CliRunner().invoke(app, args)
-    return result.exit_code, " ".join(result.output.split())      # rich wraps at the terminal's width
+    return result.exit_code, " ".join(result.output.split())  # rich wraps at the terminal's width
 
 
 @pytest.fixture(scope="module")
@@ -30,9 +30,11 @@ def neuron_store(demo: tuple[Path, str], tmp_path_factory: pytest.TempPathFactor
     shutil.copytree(demo[0] / "store", store)
     common = ["--store", str(store), "--dataset", "synthetic"]
     outputs = {}
-    for name, extra in (("explainn", ["--layers", "head.relu1", "head.relu2"]),
-                        ("concepts", []),
-                        ("redescribe", ["--layer", "head.relu2", "--randomizations", "49"])):
+    for name, extra in (
+        ("explainn", ["--layers", "head.relu1", "head.relu2"]),
+        ("concepts", []),
+        ("redescribe", ["--layer", "head.relu2", "--randomizations", "49"]),
+    ):
         code, output = _run(["neurons", name, *common, *extra])
         assert code == 0, output
         outputs[name] = output
@@ -41,16 +43,22 @@ def neuron_store(demo: tuple[Path, str], tmp_path_factory: pytest.TempPathFactor
 
 def test_the_commands_report_and_publish_valid_runs(neuron_store: tuple[Path, dict[str, str]]) -> None:
     store, outputs = neuron_store
-    found = re.search(r"(\d+) rules between head.relu1 and head.relu2 over 2,000 documents: ([\d,]+) bits against "
-                      r"([\d,]+) without rules", outputs["explainn"])
+    found = re.search(
+        r"(\d+) rules between head.relu1 and head.relu2 over 2,000 documents: ([\d,]+) bits against "
+        r"([\d,]+) without rules",
+        outputs["explainn"],
+    )
     assert found, outputs["explainn"]
     rules, bits, baseline = int(found[1]), int(found[2].replace(",", "")), int(found[3].replace(",", ""))
     assert rules >= 1 and bits < baseline
-    assert re.search(r"[\d,]+ rules \(\d+ best published\) from [\d,]+ concepts and [\d,]+ frequent concept sets over 2,000 "
-                     r"documents",
-                     outputs["concepts"]), outputs["concepts"]
-    assert re.search(r"\d+ redescriptions of head.relu2 \(cnn\) against concepts over 2,000 documents",
-                     outputs["redescribe"]), outputs["redescribe"]
+    assert re.search(
+        r"[\d,]+ rules \(\d+ best published\) from [\d,]+ concepts and [\d,]+ frequent concept sets over 2,000 "
+        r"documents",
+        outputs["concepts"],
+    ), outputs["concepts"]
+    assert re.search(
+        r"\d+ redescriptions of head.relu2 \(cnn\) against concepts over 2,000 documents", outputs["redescribe"]
+    ), outputs["redescribe"]
     with EmbeddedStore(store) as db:
         graphs = [g for g in db.graphs() if re.search(r"/run/(neurons|concepts|redescribe)-", g)]
         assert len(graphs) == 3
@@ -73,7 +81,11 @@ def test_bad_neuron_input_is_a_clear_error(neuron_store: tuple[Path, dict[str, s
 def test_neuron_results_over_rest_and_sparql(neuron_store: tuple[Path, dict[str, str]], serve) -> None:
     store, _ = neuron_store
     with EmbeddedStore(store) as db, serve(db) as url:
-        for kind, roles in (("rules", {"head", "tail"}), ("redescriptions", {"left"}), ("concepts", {"concept", "neuron"})):
+        for kind, roles in (
+            ("rules", {"head", "tail"}),
+            ("redescriptions", {"left"}),
+            ("concepts", {"concept", "neuron"}),
+        ):
             body = httpx.get(f"{url}/api/neurons/{kind}", params={"limit": 5}).json()
             assert body["dataset"] == "synthetic" and body["total"] >= len(body["results"]) > 0, body
             for result in body["results"]:
@@ -93,19 +105,25 @@ def test_neuron_results_over_rest_and_sparql(neuron_store: tuple[Path, dict[str,
         assert "kgexplain neurons explainn" in missing.json()["detail"]
         assert httpx.get(f"{url}/api/neurons/other").status_code in (404, 422)
         # the same rules through SPARQL, in the published vocabulary
-        query = ("PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT (COUNT(?r) AS ?n) "
-                 "WHERE { GRAPH ?g { ?r a kgx:NeuronConceptRule } }")
-        count = httpx.get(f"{url}/sparql", params={"query": query},
-                          headers={"accept": "application/sparql-results+json"}).json()
+        query = (
+            "PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT (COUNT(?r) AS ?n) "
+            "WHERE { GRAPH ?g { ?r a kgx:NeuronConceptRule } }"
+        )
+        count = httpx.get(
+            f"{url}/sparql", params={"query": query}, headers={"accept": "application/sparql-results+json"}
+        ).json()
         assert int(count["results"]["bindings"][0]["n"]["value"]) == first["total"]
 
 
 def test_neurons_page(neuron_store: tuple[Path, dict[str, str]], serve, chromium: str, tmp_path: Path) -> None:  # noqa: F811
     store, _ = neuron_store
     with EmbeddedStore(store) as db, serve(db) as url:
-        for kind, shot in (("rules", "neurons-rules"), ("redescriptions", "neurons-redescriptions"),
-                           ("concepts", "neurons-concepts")):
+        for kind, shot in (
+            ("rules", "neurons-rules"),
+            ("redescriptions", "neurons-redescriptions"),
+            ("concepts", "neurons-concepts"),
+        ):
             dom = browse(chromium, f"{url}/neurons?kind={kind}", shot, tmp_path)
-            assert dom.count("<tr class=\"result\">") > 0, dom[:2000]
-            assert "class=\"current\"" in dom and "input × gradient" in dom
-        assert "Varnia" in dom                     # the concepts page names the planted concept
+            assert dom.count('<tr class="result">') > 0, dom[:2000]
+            assert 'class="current"' in dom and "input × gradient" in dom
+        assert "Varnia" in dom  # the concepts page names the planted concept

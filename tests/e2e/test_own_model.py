@@ -69,8 +69,24 @@ def run(args: list[str]) -> tuple[int, str]:
 
 def run_own(inputs: tuple[Path, Path], out: Path, model: str, *extra: str) -> dict:
     data, kg = inputs
-    code, output = run(["run", "--data", str(data), "--kg", str(kg), "--out", str(out), "--model", model,
-                        "--split-column", "split", "--id-column", "id", *extra])
+    code, output = run(
+        [
+            "run",
+            "--data",
+            str(data),
+            "--kg",
+            str(kg),
+            "--out",
+            str(out),
+            "--model",
+            model,
+            "--split-column",
+            "split",
+            "--id-column",
+            "id",
+            *extra,
+        ]
+    )
     assert code == 0, output
     assert "not trained" in output and "activations: skipped" in output
     assert not (out / "model").exists()
@@ -100,16 +116,28 @@ def test_run_on_a_tiny_bert_finds_the_planted_rule(inputs: tuple[Path, Path], be
     assert json.loads(record["modelLabels"]) == ["other", "planted"]
     assert record["tokenizer"].startswith("BertTokenizer")
     # words, not pieces: the heatmap of a document shows its \w+ tokens
-    code, output = run(["heatmap", "--store", str(out / "store"), "--dataset", "data", "--doc", "syn-01000",
-                        "--output", str(tmp_path / "doc.html")])
+    code, output = run(
+        [
+            "heatmap",
+            "--store",
+            str(out / "store"),
+            "--dataset",
+            "data",
+            "--doc",
+            "syn-01000",
+            "--output",
+            str(tmp_path / "doc.html"),
+        ]
+    )
     assert code == 0, output
     page = (tmp_path / "doc.html").read_text()
     shown = re.findall(r'<span class="kgx-tok"[^>]*>([^<]*)</span>', page)
     assert shown == tokenize(synthetic().dataset.split("test")[0].text)
 
 
-def test_run_on_a_scikit_learn_pipeline_finds_the_planted_rule(small_inputs: tuple[Path, Path], pipeline: Path,
-                                                               tmp_path: Path) -> None:
+def test_run_on_a_scikit_learn_pipeline_finds_the_planted_rule(
+    small_inputs: tuple[Path, Path], pipeline: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "sklearn"
     summary = run_own(small_inputs, out, f"sklearn:{pipeline}", "--max-evals", "60")
     assert pos_rules(summary)[:1] == [PLANTED], summary["top_rules"]
@@ -121,7 +149,8 @@ def test_run_on_a_scikit_learn_pipeline_finds_the_planted_rule(small_inputs: tup
 def user_module(tmp_path: Path, pipeline: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """A user's model behind a function (as one behind HTTP would be): the pipeline, wrapped."""
     name = f"user_predict_{tmp_path.name.replace('-', '_')}"
-    (tmp_path / f"{name}.py").write_text(textwrap.dedent(f"""
+    (tmp_path / f"{name}.py").write_text(
+        textwrap.dedent(f"""
         import joblib
         _pipeline = joblib.load({str(pipeline)!r})
 
@@ -132,7 +161,8 @@ def user_module(tmp_path: Path, pipeline: Path, monkeypatch: pytest.MonkeyPatch)
         def flat(texts):
             return _pipeline.predict_proba(texts)[:, 1]
         flat.labels = ["other", "planted"]
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     yield name
     sys.modules.pop(name, None)
@@ -155,8 +185,19 @@ def store_content(out: Path) -> tuple[list[str], bytes]:
 
 
 def test_explain_a_function_model_in_a_loaded_store(out: Path, user_module: str) -> None:
-    code, output = run(["explain", "--store", str(out / "store"), "--dataset", "data",
-                        "--model", f"python:{user_module}:predict", "--max-evals", "40"])
+    code, output = run(
+        [
+            "explain",
+            "--store",
+            str(out / "store"),
+            "--dataset",
+            "data",
+            "--model",
+            f"python:{user_module}:predict",
+            "--max-evals",
+            "40",
+        ]
+    )
     assert code == 0, output
     assert "attribution run explain-" in output
     with EmbeddedStore(out / "store") as db:
@@ -165,16 +206,21 @@ def test_explain_a_function_model_in_a_loaded_store(out: Path, user_module: str)
     assert method["m"].to_list() == ["partition"]
 
 
-@pytest.mark.parametrize("case", ["not a saved model", "tokenizer missing", "wrong shape", "unknown labels",
-                                  "method does not apply"])
-def test_a_model_that_cannot_be_used_fails_cleanly_and_keeps_the_store(case: str, out: Path, bert_dir: Path,
-                                                                       user_module: str, tmp_path: Path,
-                                                                       tiny_inputs: tuple[Path, Path]) -> None:
+@pytest.mark.parametrize(
+    "case", ["not a saved model", "tokenizer missing", "wrong shape", "unknown labels", "method does not apply"]
+)
+def test_a_model_that_cannot_be_used_fails_cleanly_and_keeps_the_store(
+    case: str, out: Path, bert_dir: Path, user_module: str, tmp_path: Path, tiny_inputs: tuple[Path, Path]
+) -> None:
     before = store_content(out)
     model, extra = f"hf:{bert_dir}", []
-    expect = {"not a saved model": "is not a saved model (no config.json)", "tokenizer missing": "no tokenizer in",
-              "wrong shape": "returned shape (2,) for 2 texts", "unknown labels": "are not among the labels",
-              "method does not apply": "--method ig does not apply to a python: model"}[case]
+    expect = {
+        "not a saved model": "is not a saved model (no config.json)",
+        "tokenizer missing": "no tokenizer in",
+        "wrong shape": "returned shape (2,) for 2 texts",
+        "unknown labels": "are not among the labels",
+        "method does not apply": "--method ig does not apply to a python: model",
+    }[case]
     if case == "not a saved model":
         (tmp_path / "empty").mkdir()
         model = f"hf:{tmp_path / 'empty'}"
@@ -190,8 +236,10 @@ def test_a_model_that_cannot_be_used_fails_cleanly_and_keeps_the_store(case: str
     else:
         model, extra = f"python:{user_module}:predict", ["--method", "ig"]
     data, kg = tiny_inputs
-    for command in (["run", "--data", str(data), "--kg", str(kg), "--out", str(out), "--split-column", "split"],
-                    ["explain", "--store", str(out / "store"), "--dataset", "data"]):
+    for command in (
+        ["run", "--data", str(data), "--kg", str(kg), "--out", str(out), "--split-column", "split"],
+        ["explain", "--store", str(out / "store"), "--dataset", "data"],
+    ):
         code, output = run([*command, "--model", model, *extra])
         assert code == 2, output
         assert output.count("error:") == 1 and expect in " ".join(output.split()), output

@@ -56,8 +56,9 @@ def _plant(path: Path) -> None:
         SELECT ?property ?value (MIN(?covered) AS ?doc) WHERE {{ GRAPH ?g {{
           ?rule rdfs:label {json.dumps(PLANTED)} ; kgx:antecedent [ kgx:property ?property ; kgx:value ?value ] ;
                 kgx:coversDocument ?covered }} }} GROUP BY ?property ?value"""
-    (property_iri, value_iri, document), = [(r["property"].value, r["value"].value, r["doc"].value)
-                                           for r in store.query(rule)]
+    ((property_iri, value_iri, document),) = [
+        (r["property"].value, r["value"].value, r["doc"].value) for r in store.query(rule)
+    ]
     graph = "<https://example.org/graph/hostile>"
     quads = [f"<{value_iri}> <{relation}> {_nq_iri(target)} {graph} ." for relation, target in HOSTILE]
     quads.append(f"<{property_iri}> <{SAFE[0]}> <{SAFE[1]}> {graph} .")
@@ -68,7 +69,7 @@ def _plant(path: Path) -> None:
                                                       kgx:start ?s ; kgx:entity ?e }} }} ORDER BY ?s LIMIT 1 }} }}""")
     store.flush()
     del store
-    gc.collect()        # the store's lock goes with the object
+    gc.collect()  # the store's lock goes with the object
 
 
 @pytest.fixture(scope="module")
@@ -112,13 +113,17 @@ def assert_only_web_links(browser: Browser) -> list[list[str]]:
     anchors = browser.evaluate(ANCHORS)
     for attribute, followed, _text in anchors:
         assert followed.split(":", 1)[0] in ("http", "https"), f"<a href={attribute!r}> leads to {followed!r}"
-    assert browser.evaluate("document.querySelectorAll('script:not([src]), [onclick], [onerror], [onload]')"
-                            ".length") == 0
+    assert (
+        browser.evaluate("document.querySelectorAll('script:not([src]), [onclick], [onerror], [onload]').length") == 0
+    )
     return anchors
 
 
-def test_store_values_never_become_script_links(chromium: str,  # noqa: F811 - the fixture
-                                                 hostile, tmp_path: Path) -> None:
+def test_store_values_never_become_script_links(
+    chromium: str,  # noqa: F811 - the fixture
+    hostile,
+    tmp_path: Path,
+) -> None:
     url, rule_id, document = hostile
     with Browser(chromium, tmp_path / "profile") as browser:
         responses = visit(browser, f"{url}/rules/{rule_id}")
@@ -131,8 +136,9 @@ def test_store_values_never_become_script_links(chromium: str,  # noqa: F811 - t
         browser.screenshot(ARTIFACTS / "rule-hostile-links.png")
         responses += visit(browser, f"{url}{document}")
         assert_only_web_links(browser)
-        assert "javascript:alert(1)" in browser.evaluate("[...document.querySelectorAll('.kgx-mention')]"
-                                                         ".map(m => m.title).join(' ')")
+        assert "javascript:alert(1)" in browser.evaluate(
+            "[...document.querySelectorAll('.kgx-mention')].map(m => m.title).join(' ')"
+        )
     assert {r["status"] for r in responses} == {200}
     for response in responses:
         assert_secure_headers(response)
@@ -140,8 +146,18 @@ def test_store_values_never_become_script_links(chromium: str,  # noqa: F811 - t
 
 def test_every_page_answer_carries_the_policy(chromium: str, hostile, tmp_path: Path) -> None:  # noqa: F811 - the fixture
     url, rule_id, document = hostile
-    pages = ["/rules", "/rules?class=Pos", f"/rules/{rule_id}", document, "/graph", "/neurons", "/query",
-             "/query?query=ASK%7B%7D", "/rules/no-such-run/no-such-rule", "/documents/synthetic/nope"]
+    pages = [
+        "/rules",
+        "/rules?class=Pos",
+        f"/rules/{rule_id}",
+        document,
+        "/graph",
+        "/neurons",
+        "/query",
+        "/query?query=ASK%7B%7D",
+        "/rules/no-such-run/no-such-rule",
+        "/documents/synthetic/nope",
+    ]
     seen: dict[str, dict[str, Any]] = {}
     with Browser(chromium, tmp_path / "profile") as browser:
         for page in pages:
@@ -158,19 +174,37 @@ def test_every_page_answer_carries_the_policy(chromium: str, hostile, tmp_path: 
         assert_secure_headers({"url": path, "headers": dict(httpx.get(url + path).headers)})
 
 
-@pytest.mark.parametrize("value", [
-    "javascript:alert(1)", " \t\n JaVaScRiPt:alert(1)", "java\tscript:alert(1)", "java\nscript:alert(1)",
-    "\x00javascript:alert(1)", "data:text/html,<script>alert(1)</script>", "vbscript:msgbox(1)", "VBScript:x",
-    "//evil.example/x", "/rules", "https:no-host", "http//example.org", "", "file:///etc/passwd", "ftp://example.org/",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        "javascript:alert(1)",
+        " \t\n JaVaScRiPt:alert(1)",
+        "java\tscript:alert(1)",
+        "java\nscript:alert(1)",
+        "\x00javascript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+        "VBScript:x",
+        "//evil.example/x",
+        "/rules",
+        "https:no-host",
+        "http//example.org",
+        "",
+        "file:///etc/passwd",
+        "ftp://example.org/",
+    ],
+)
 def test_only_http_urls_are_web_urls(value: str) -> None:
     assert web_url(value) is None
 
 
-@pytest.mark.parametrize(("value", "url"), [
-    ("https://www.wikidata.org/wiki/Q42", "https://www.wikidata.org/wiki/Q42"),
-    ("  HTTP://example.org/a b\t", "HTTP://example.org/a b"),
-    ("ht\ttps://example.org/", "https://example.org/"),
-])
+@pytest.mark.parametrize(
+    ("value", "url"),
+    [
+        ("https://www.wikidata.org/wiki/Q42", "https://www.wikidata.org/wiki/Q42"),
+        ("  HTTP://example.org/a b\t", "HTTP://example.org/a b"),
+        ("ht\ttps://example.org/", "https://example.org/"),
+    ],
+)
 def test_http_urls_are_kept_as_a_browser_reads_them(value: str, url: str) -> None:
     assert web_url(value) == url

@@ -58,11 +58,26 @@ def browse(chromium: str, url: str, shot: str, tmp_path: Path) -> str:
     """The page's DOM after Chromium rendered it; a 1200×900 screenshot goes to test-artifacts/pages/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     profile = tmp_path / f"profile-{shot}"
-    subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", "--window-size=1200,900",
-                    f"--screenshot={ARTIFACTS / (shot + '.png')}", url], check=True, timeout=90,
-                   capture_output=True)
-    dom = subprocess.run([chromium, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", url], check=True,
-                         timeout=90, capture_output=True, text=True).stdout
+    subprocess.run(
+        [
+            chromium,
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            "--window-size=1200,900",
+            f"--screenshot={ARTIFACTS / (shot + '.png')}",
+            url,
+        ],
+        check=True,
+        timeout=90,
+        capture_output=True,
+    )
+    dom = subprocess.run(
+        [chromium, *FLAGS, f"--user-data-dir={profile}", "--dump-dom", url],
+        check=True,
+        timeout=90,
+        capture_output=True,
+        text=True,
+    ).stdout
     assert (ARTIFACTS / (shot + ".png")).stat().st_size > 5_000
     return dom
 
@@ -81,8 +96,10 @@ def test_rule_list_and_its_filters(chromium: str, site: str, tmp_path: Path) -> 
     # the filter form, used as a person would: pick the class, type into the text box, click Apply
     with Browser(chromium, tmp_path / "profile-filter") as browser:
         browser.navigate(f"{site}/rules")
-        browser.evaluate("(() => { const s = document.querySelector('select[name=class]'); s.value = 'Pos';"
-                         " s.dispatchEvent(new Event('change', {bubbles: true})); })()")
+        browser.evaluate(
+            "(() => { const s = document.querySelector('select[name=class]'); s.value = 'Pos';"
+            " s.dispatchEvent(new Event('change', {bubbles: true})); })()"
+        )
         browser.click("input[name=q]")
         browser.type("varnia")
         browser.events.clear()
@@ -99,7 +116,7 @@ def test_rule_list_and_its_filters(chromium: str, site: str, tmp_path: Path) -> 
 def test_rule_page_links_to_documents_and_their_heatmaps(chromium: str, site: str, tmp_path: Path) -> None:
     planted = next(r for r in httpx.get(f"{site}/api/rules").json()["rules"] if r["label"] == PLANTED)
     dom = browse(chromium, f"{site}/rules/{planted['id']}", "rule", tmp_path)
-    assert "Varnia" in dom and dom.count("<svg") >= 4          # one bar per confidence measure
+    assert "Varnia" in dom and dom.count("<svg") >= 4  # one bar per confidence measure
     documents = re.findall(r'<a class="document" href="(/documents/[^"]+)"', dom)
     assert documents
     heatmap = browse(chromium, f"{site}{documents[0]}", "document", tmp_path)
@@ -146,7 +163,9 @@ def answer(browser: Browser) -> tuple[str, list[list[str]]]:
             break
         assert time.monotonic() < deadline, "the editor did not answer"
         time.sleep(0.05)
-    rows = browser.evaluate("[...document.querySelectorAll('#answer tr')].map(r => [...r.cells].map(c => c.textContent))")
+    rows = browser.evaluate(
+        "[...document.querySelectorAll('#answer tr')].map(r => [...r.cells].map(c => c.textContent))"
+    )
     return browser.evaluate("document.getElementById('status').textContent"), rows or []
 
 
@@ -160,7 +179,7 @@ def test_query_page_runs_queries_into_a_table(chromium: str, served: tuple[str, 
     site, db = served
     shown = examples()
     assert [e.key for e in shown] == ["1-top-rules", "2-rules-of-a-class", "3-entities-of-a-rule", "4-run-catalog"]
-    for example in shown:        # each example answers rows on the demo's store
+    for example in shown:  # each example answers rows on the demo's store
         assert db.select(example.text).height > 0, example.key
     with Browser(chromium, tmp_path / "profile-query", height=1400) as browser:
         browser.navigate(f"{site}/query")
@@ -179,8 +198,10 @@ def test_query_page_runs_queries_into_a_table(chromium: str, served: tuple[str, 
         browser.evaluate("window.scrollTo(0, document.getElementById('status').offsetTop - 420)")
         browser.screenshot(ARTIFACTS / "query.png")
         # another, chosen from the list: the run catalog
-        browser.evaluate("(() => { const s = document.getElementById('example'); s.value = '4-run-catalog';"
-                         " s.dispatchEvent(new Event('change', {bubbles: true})); })()")
+        browser.evaluate(
+            "(() => { const s = document.getElementById('example'); s.value = '4-run-catalog';"
+            " s.dispatchEvent(new Event('change', {bubbles: true})); })()"
+        )
         assert browser.evaluate("document.getElementById('query').value") == shown[3].text
         status, rows = run_query(browser)
         catalog = db.select(shown[3].text)
@@ -188,14 +209,16 @@ def test_query_page_runs_queries_into_a_table(chromium: str, served: tuple[str, 
         # one typed by hand
         browser.evaluate("document.getElementById('query').value = ''")
         browser.click("#query")
-        browser.type("PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
-                     "SELECT ?label WHERE { GRAPH ?g { ?rule a <https://w3id.org/kgexplain/ns#AssociationRule> ; "
-                     "rdfs:label ?label } } ORDER BY ?label")
+        browser.type(
+            "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#>\n"
+            "SELECT ?label WHERE { GRAPH ?g { ?rule a <https://w3id.org/kgexplain/ns#AssociationRule> ; "
+            "rdfs:label ?label } } ORDER BY ?label"
+        )
         assert browser.evaluate("document.getElementById('example').value") == ""
         status, rows = run_query(browser)
         labels = sorted(r["label"] for r in httpx.get(f"{site}/api/rules").json()["rules"])
         assert rows == [["?label"], *([label] for label in labels)], status
-        assert browser.evaluate("document.getElementById('query').rows") == 8     # the editor fits the query
+        assert browser.evaluate("document.getElementById('query').rows") == 8  # the editor fits the query
         browser.screenshot(ARTIFACTS / "query-typed.png")
         # a malformed query: the endpoint's problem as a message, and no table
         browser.evaluate("document.getElementById('query').value = 'SELECT * WHERE { ?s ?p }'")
@@ -212,8 +235,10 @@ def test_query_page_runs_queries_into_a_table(chromium: str, served: tuple[str, 
 def test_query_page_files(site: str) -> None:
     """The editor's script and style are files of this origin, with their types; nothing else is served."""
     page = httpx.get(f"{site}/query")
-    assert page.status_code == 200 and "<script src=\"/static/editor.js\"" in page.text.replace("'", '"')
-    assert "<script>" not in page.text and "'unsafe-inline'" not in page.headers["content-security-policy"].split(";")[1]
+    assert page.status_code == 200 and '<script src="/static/editor.js"' in page.text.replace("'", '"')
+    assert (
+        "<script>" not in page.text and "'unsafe-inline'" not in page.headers["content-security-policy"].split(";")[1]
+    )
     assert "href='/query'>SPARQL</a>" in page.text
     js, css = httpx.get(f"{site}/static/editor.js"), httpx.get(f"{site}/static/editor.css")
     assert js.headers["content-type"] == "text/javascript; charset=utf-8" and "fetch(" in js.text

@@ -14,7 +14,7 @@ from kgexplain.vocab import SKOS, WD, WDT
 pytestmark = pytest.mark.shared
 
 EXACT = SKOS + "exactMatch"
-DBPEDIA_SHA256 = "98ef886d4c638759f25983d650fc108076ad0a6505eb1cb129ed02f66fe62d21"   # shared/data/README.md
+DBPEDIA_SHA256 = "98ef886d4c638759f25983d650fc108076ad0a6505eb1cb129ed02f66fe62d21"  # shared/data/README.md
 
 
 def test_the_dbpedia_ontology_links_classes_and_both_forms_of_properties(dbpedia_ontology: Path) -> None:

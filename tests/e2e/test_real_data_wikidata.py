@@ -58,9 +58,7 @@ def ox_triples(path_or_text: Path | str) -> set[tuple[str, str, str]]:
 
 
 # --- the real subset -------------------------------------------------------------------------------
-def test_copy_all_real_subset_loads_in_oxigraph(
-    shared_data: Path, subset_lines: list[str], tmp_path: Path
-) -> None:
+def test_copy_all_real_subset_loads_in_oxigraph(shared_data: Path, subset_lines: list[str], tmp_path: Path) -> None:
     src = shared_data / SUBSET
     out = tmp_path / "copy.nt"
     calls: list[tuple[int, int]] = []
@@ -71,9 +69,7 @@ def test_copy_all_real_subset_loads_in_oxigraph(
     assert report.kept == SUBSET_TRIPLES
     assert report.lines == SUBSET_TRIPLES
     assert report.malformed == 0 and report.malformed_examples == []
-    assert report.summary() == (
-        "wikidata-subset.nt.gz: 576,169 triples read, 576,169 kept, 0 malformed lines"
-    )
+    assert report.summary() == ("wikidata-subset.nt.gz: 576,169 triples read, 576,169 kept, 0 malformed lines")
     assert not out.with_name(out.name + ".part").exists()
 
     size = src.stat().st_size
@@ -141,9 +137,7 @@ CUT_CANDIDATES = {wd("Q38"), wd("Q172579"), wd("Q6558"), wd("Q1028181")}
 
 
 @pytest.fixture(scope="module")
-def cut(
-    shared_data: Path, tmp_path_factory: pytest.TempPathFactory
-) -> tuple[CutResult, list[str], list]:
+def cut(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[CutResult, list[str], list]:
     out = tmp_path_factory.mktemp("cut") / "cut.nt"
     calls: list[tuple[int, int]] = []
     result = cut_neighbourhood(
@@ -186,7 +180,7 @@ def test_cut_neighbourhood_real_subset(
         f"{longarone} {wdt('P17')} {wd('Q38')} .",
         f"{longarone} {wdt('P47')} {wd('Q6558')} .",
     ]
-    assert f'{wd("Q5582")} {wdt("P106")} {wd("Q1028181")} .' in incoming[wd("Q5582")]
+    assert f"{wd('Q5582')} {wdt('P106')} {wd('Q1028181')} ." in incoming[wd("Q5582")]
 
     # neighbours: IRI objects of the candidates' triples, subjects of incoming facts, and wd:Pn of
     # the wdt:Pn predicates of both

@@ -81,7 +81,11 @@ def test_every_results_format(service: str, demo_store: EmbeddedStore) -> None:
     csv_ = httpx.get(f"{service}/sparql", params={"query": RULES}, headers={"accept": "text/csv"})
     assert csv_.headers["content-type"].startswith("text/csv")
     assert {(r["rule"], int(r["support"])) for r in csv.DictReader(io.StringIO(csv_.text))} == direct
-    tsv = httpx.get(f"{service}/sparql", params={"query": RULES}, headers={"accept": "text/tab-separated-values;q=0.9, text/html;q=0.1"})
+    tsv = httpx.get(
+        f"{service}/sparql",
+        params={"query": RULES},
+        headers={"accept": "text/tab-separated-values;q=0.9, text/html;q=0.1"},
+    )
     lines = tsv.text.strip().split("\n")
     assert lines[0] == "?rule\t?support" and len(lines) == len(direct) + 1
     ask = httpx.get(f"{service}/sparql", params={"query": f"ASK {{ GRAPH ?g {{ ?r a <{KGX}AssociationRule> }} }}"})
@@ -90,8 +94,9 @@ def test_every_results_format(service: str, demo_store: EmbeddedStore) -> None:
 
 def test_every_graph_format(service: str, demo_store: EmbeddedStore) -> None:
     query = f"CONSTRUCT {{ ?r ?p ?o }} WHERE {{ GRAPH ?g {{ ?r a <{KGX}AssociationRule> ; ?p ?o }} }}"
-    expected = rdflib.Graph().parse(data=ox.serialize(demo_store.construct(query), format=ox.RdfFormat.N_TRIPLES),
-                                    format="nt")
+    expected = rdflib.Graph().parse(
+        data=ox.serialize(demo_store.construct(query), format=ox.RdfFormat.N_TRIPLES), format="nt"
+    )
     assert len(expected) > 20
     for media, fmt in (("text/turtle", "turtle"), ("application/n-triples", "nt"), ("application/ld+json", "json-ld")):
         response = httpx.post(f"{service}/sparql", data={"query": query}, headers={"accept": media})
@@ -119,15 +124,23 @@ def test_real_clients(service: str, demo_store: EmbeddedStore) -> None:
 
 
 def test_guards(service: str, demo_store: EmbeddedStore) -> None:
-    body = problem(httpx.get(f"{service}/sparql", params={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }"}), 403)
-    assert "SERVICE" in body["detail"]      # refused by policy (403), not as malformed
+    body = problem(
+        httpx.get(
+            f"{service}/sparql", params={"query": "SELECT * WHERE { SERVICE <http://127.0.0.1:1/sparql> { ?s ?p ?o } }"}
+        ),
+        403,
+    )
+    assert "SERVICE" in body["detail"]  # refused by policy (403), not as malformed
     problem(httpx.get(f"{service}/sparql", params={"query": "SELEKT nonsense"}), 400)
     problem(httpx.get(f"{service}/sparql"), 400)
     before = demo_store.count()
     insert = "INSERT DATA { GRAPH <http://example.org/g> { <http://example.org/a> <http://example.org/b> 1 } }"
     problem(httpx.post(f"{service}/sparql", data={"update": insert}), 403)
-    problem(httpx.post(f"{service}/sparql", content=insert.encode(), headers={"content-type": "application/sparql-update"}), 403)
-    problem(httpx.get(f"{service}/sparql", params={"query": insert}), 400)   # an update sent as a query
+    problem(
+        httpx.post(f"{service}/sparql", content=insert.encode(), headers={"content-type": "application/sparql-update"}),
+        403,
+    )
+    problem(httpx.get(f"{service}/sparql", params={"query": insert}), 400)  # an update sent as a query
     problem(httpx.post(f"{service}/sparql", content=b"x", headers={"content-type": "text/plain"}), 415)
     assert demo_store.count() == before
 
@@ -138,11 +151,19 @@ def test_updates_need_the_token(tmp_path: Path, serve) -> None:
         problem(httpx.post(f"{url}/sparql", data={"update": insert}), 401)
         problem(httpx.post(f"{url}/sparql", data={"update": insert}, headers={"authorization": "Bearer wrong"}), 401)
         assert db.count() == 0
-        ok = httpx.post(f"{url}/sparql", content=insert.encode(), headers={
-            "content-type": "application/sparql-update", "authorization": "Bearer s3cret"})
+        ok = httpx.post(
+            f"{url}/sparql",
+            content=insert.encode(),
+            headers={"content-type": "application/sparql-update", "authorization": "Bearer s3cret"},
+        )
         assert ok.status_code == 204 and db.count() == 1
-        service_update = "INSERT { GRAPH <http://example.org/g> { ?s ?p ?o } } WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }"
-        problem(httpx.post(f"{url}/sparql", data={"update": service_update}, headers={"authorization": "Bearer s3cret"}), 403)
+        service_update = (
+            "INSERT { GRAPH <http://example.org/g> { ?s ?p ?o } } WHERE { SERVICE <http://127.0.0.1:1/> { ?s ?p ?o } }"
+        )
+        problem(
+            httpx.post(f"{url}/sparql", data={"update": service_update}, headers={"authorization": "Bearer s3cret"}),
+            403,
+        )
         assert httpx.get(f"{url}/api/health").json()["read_only"] is False
     with EmbeddedStore(tmp_path / "empty-token") as db, serve(db, ServiceConfig(update_token="")) as url:
         # KGX_UPDATE_TOKEN set to nothing (docker/compose.yaml's default) keeps the endpoint read-only
@@ -156,42 +177,87 @@ def test_graph_store_protocol(tmp_path: Path, serve) -> None:
     g = "http://example.org/graph"
     turtle = b"@prefix ex: <http://example.org/> . ex:a ex:b ex:c , ex:d ; ex:e [ ex:f 1 ] ."
     token = {"authorization": "Bearer s3cret"}
-    with EmbeddedStore(tmp_path / "store") as db, serve(db, ServiceConfig(update_token="s3cret", max_upload_bytes=10_000)) as url:
+    with (
+        EmbeddedStore(tmp_path / "store") as db,
+        serve(db, ServiceConfig(update_token="s3cret", max_upload_bytes=10_000)) as url,
+    ):
         store = f"{url}/store"
         problem(httpx.get(store, params={"graph": g}), 404)
         problem(httpx.get(store), 400)
         problem(httpx.get(store, params={"graph": "not an iri"}), 400)
         problem(httpx.put(store, params={"graph": g}, content=turtle, headers={"content-type": "text/turtle"}), 401)
         assert db.count() == 0
-        created = httpx.put(store, params={"graph": g}, content=turtle, headers={"content-type": "text/turtle", **token})
+        created = httpx.put(
+            store, params={"graph": g}, content=turtle, headers={"content-type": "text/turtle", **token}
+        )
         assert created.status_code == 201 and db.count(ox.NamedNode(g)) == 4
         for media in ("text/turtle", "application/n-triples", "application/ld+json", "application/rdf+xml"):
             got = httpx.get(store, params={"graph": g}, headers={"accept": media})
             assert got.status_code == 200 and got.headers["content-type"].startswith(media)
-            theirs = rdflib.Graph().parse(data=got.content, format={"text/turtle": "turtle", "application/n-triples": "nt",
-                                          "application/ld+json": "json-ld", "application/rdf+xml": "xml"}[media])
+            theirs = rdflib.Graph().parse(
+                data=got.content,
+                format={
+                    "text/turtle": "turtle",
+                    "application/n-triples": "nt",
+                    "application/ld+json": "json-ld",
+                    "application/rdf+xml": "xml",
+                }[media],
+            )
             assert rdflib.compare.isomorphic(theirs, rdflib.Graph().parse(data=turtle, format="turtle")), media
         assert httpx.head(store, params={"graph": g}).status_code == 200
         # a body that does not parse, a graph inside the body, an unknown media type, a too large body: no change
-        problem(httpx.put(store, params={"graph": g}, content=b"<a> <b", headers={"content-type": "text/turtle", **token}), 400)
-        problem(httpx.put(store, params={"graph": g}, content=b"<http://x/a> <http://x/b> <http://x/c> <http://x/g> .",
-                          headers={"content-type": "application/n-triples", **token}), 400)
-        problem(httpx.put(store, params={"graph": g}, content=turtle, headers={"content-type": "text/plain", **token}), 415)
-        problem(httpx.put(store, params={"graph": g}, content=b"#" * 20_000, headers={"content-type": "text/turtle", **token}), 413)
+        problem(
+            httpx.put(store, params={"graph": g}, content=b"<a> <b", headers={"content-type": "text/turtle", **token}),
+            400,
+        )
+        problem(
+            httpx.put(
+                store,
+                params={"graph": g},
+                content=b"<http://x/a> <http://x/b> <http://x/c> <http://x/g> .",
+                headers={"content-type": "application/n-triples", **token},
+            ),
+            400,
+        )
+        problem(
+            httpx.put(store, params={"graph": g}, content=turtle, headers={"content-type": "text/plain", **token}), 415
+        )
+        problem(
+            httpx.put(
+                store, params={"graph": g}, content=b"#" * 20_000, headers={"content-type": "text/turtle", **token}
+            ),
+            413,
+        )
         assert db.count(ox.NamedNode(g)) == 4
         nt = json.dumps([{"@id": "http://example.org/x", "http://example.org/y": [{"@value": "z"}]}]).encode()
-        merged = httpx.post(store, params={"graph": g}, content=nt, headers={"content-type": "application/ld+json", **token})
+        merged = httpx.post(
+            store, params={"graph": g}, content=nt, headers={"content-type": "application/ld+json", **token}
+        )
         assert merged.status_code == 204 and db.count(ox.NamedNode(g)) == 5
-        replaced = httpx.put(store, params={"graph": g}, content=b"<http://x/a> <http://x/b> <http://x/c> .",
-                             headers={"content-type": "application/n-triples", **token})
+        replaced = httpx.put(
+            store,
+            params={"graph": g},
+            content=b"<http://x/a> <http://x/b> <http://x/c> .",
+            headers={"content-type": "application/n-triples", **token},
+        )
         assert replaced.status_code == 204 and db.count(ox.NamedNode(g)) == 1
-        assert httpx.post(store, params={"default": ""}, content=turtle, headers={"content-type": "text/turtle", **token}).status_code == 204
+        assert (
+            httpx.post(
+                store, params={"default": ""}, content=turtle, headers={"content-type": "text/turtle", **token}
+            ).status_code
+            == 204
+        )
         assert db.count() == 5 and httpx.get(f"{store}?default").status_code == 200
         assert httpx.delete(store, params={"graph": g}, headers=token).status_code == 204
         assert db.count(ox.NamedNode(g)) == 0
         problem(httpx.delete(store, params={"graph": g}, headers=token), 404)
     with EmbeddedStore(tmp_path / "read-only") as db, serve(db) as url:
-        problem(httpx.put(f"{url}/store", params={"graph": g}, content=turtle, headers={"content-type": "text/turtle", **token}), 403)
+        problem(
+            httpx.put(
+                f"{url}/store", params={"graph": g}, content=turtle, headers={"content-type": "text/turtle", **token}
+            ),
+            403,
+        )
 
 
 def test_a_sparql_reader_sees_a_mining_run_all_at_once(demo: tuple[Path, str], tmp_path: Path, serve) -> None:
@@ -200,21 +266,24 @@ def test_a_sparql_reader_sees_a_mining_run_all_at_once(demo: tuple[Path, str], t
     nor a run with part of its rules."""
     shutil.copytree(demo[0] / "store", tmp_path / "store")
     catalog = Minter().catalog_graph()
-    per_graph = (f"PREFIX kgx: <{KGX}> SELECT ?g (COUNT(?rule) AS ?n) (SAMPLE(?run) AS ?listed) WHERE {{ "
-                 f"GRAPH ?g {{ ?rule a kgx:AssociationRule }} OPTIONAL {{ GRAPH {catalog} {{ ?run kgx:runGraph ?g }} }} }} "
-                 "GROUP BY ?g")
+    per_graph = (
+        f"PREFIX kgx: <{KGX}> SELECT ?g (COUNT(?rule) AS ?n) (SAMPLE(?run) AS ?listed) WHERE {{ "
+        f"GRAPH ?g {{ ?rule a kgx:AssociationRule }} OPTIONAL {{ GRAPH {catalog} {{ ?run kgx:runGraph ?g }} }} }} "
+        "GROUP BY ?g"
+    )
     states: list[tuple[tuple[int, bool], ...]] = []
     with EmbeddedStore(tmp_path / "store") as db, serve(db) as url:
         before = httpx.get(f"{url}/sparql", params={"query": per_graph}, headers={"accept": "application/json"}).json()
-        listed = httpx.get(f"{url}/api/rules", params={"limit": 200}).json()   # now in the response cache
+        listed = httpx.get(f"{url}/api/rules", params={"limit": 200}).json()  # now in the response cache
         assert httpx.get(f"{url}/api/rules", params={"limit": 200}).json() == listed
         done = threading.Event()
 
         def poll() -> None:
             with httpx.Client() as client:
                 while not done.is_set():
-                    rows = client.get(f"{url}/sparql", params={"query": per_graph},
-                                      headers={"accept": "application/json"}).json()["results"]["bindings"]
+                    rows = client.get(
+                        f"{url}/sparql", params={"query": per_graph}, headers={"accept": "application/json"}
+                    ).json()["results"]["bindings"]
                     states.append(tuple(sorted((int(r["n"]["value"]), "listed" in r) for r in rows)))
 
         reader = threading.Thread(target=poll)
@@ -245,7 +314,7 @@ def test_timeout_and_size_limit(demo_store: EmbeddedStore, serve) -> None:
         start = time.monotonic()
         body = problem(httpx.get(f"{url}/sparql", params={"query": cross}, timeout=30), 503)
         assert "timeout" in body["detail"] and time.monotonic() - start < 5
-        assert httpx.get(f"{url}/sparql", params={"query": RULES}).status_code == 200   # the slot came back
+        assert httpx.get(f"{url}/sparql", params={"query": RULES}).status_code == 200  # the slot came back
     with serve(demo_store, ServiceConfig(max_result_bytes=20_000)) as url:
         problem(httpx.get(f"{url}/sparql", params={"query": "SELECT * WHERE { GRAPH ?g { ?s ?p ?o } }"}), 413)
         assert httpx.get(f"{url}/sparql", params={"query": RULES}).status_code == 200
@@ -265,7 +334,12 @@ def test_rules_list_filters_and_pages(service: str) -> None:
     assert pos and all(r["class"] == "Pos" for r in pos)
     by_item = httpx.get(f"{service}/api/rules", params={"property": "P17", "q": "varnia"}).json()["rules"]
     assert [r["label"] for r in by_item] == [PLANTED]
-    assert httpx.get(f"{service}/api/rules", params={"min_confidence": 1.0, "measure": "TC", "min_support": 10**6}).json()["total"] == 0
+    assert (
+        httpx.get(f"{service}/api/rules", params={"min_confidence": 1.0, "measure": "TC", "min_support": 10**6}).json()[
+            "total"
+        ]
+        == 0
+    )
     first = httpx.get(f"{service}/api/rules", params={"limit": 1}).json()
     assert len(first["rules"]) == 1 and first["total"] == every["total"]
     if every["total"] > 1:
@@ -280,14 +354,16 @@ def test_one_rule(service: str, demo_store: EmbeddedStore) -> None:
     item = planted["antecedent"][0]
     # an external mapping of the item's property, stated (as `kgexplain link` does) on its wd: entity
     entity = item["property"].replace("/prop/direct/", "/entity/")
-    demo_store.load([(f"<{entity}>", "<http://www.w3.org/2004/02/skos/core#exactMatch>",
-                      "<http://dbpedia.org/ontology/country>")], ox.NamedNode("https://example.org/links"))
+    demo_store.load(
+        [(f"<{entity}>", "<http://www.w3.org/2004/02/skos/core#exactMatch>", "<http://dbpedia.org/ontology/country>")],
+        ox.NamedNode("https://example.org/links"),
+    )
     rule = httpx.get(f"{service}{planted['url']}").json()
     links = rule["antecedent"][0]["links"]
     assert {"of": "property", "relation": "skos:exactMatch", "target": "http://dbpedia.org/ontology/country"} in links
     assert any(link["relation"] == "rdfs:seeAlso" and "wikidata.org/wiki/Property:" in link["target"] for link in links)
     assert rule["label"] == PLANTED and rule["confidence"] == planted["confidence"]
-    assert len(rule["entities"]) == 10 and all(e["label"] for e in rule["entities"])   # Varnia's cities
+    assert len(rule["entities"]) == 10 and all(e["label"] for e in rule["entities"])  # Varnia's cities
     assert rule["documents"] and all(d["iri"].startswith("https://") for d in rule["documents"])
     assert rule["provenance"]["run_id"] == planted["run"] and rule["provenance"]["measure"] == "H"
     assert rule["provenance"]["informedBy"].startswith("https://")
@@ -299,7 +375,7 @@ def test_openapi_lists_the_endpoints(service: str) -> None:
     spec = httpx.get(f"{service}/openapi.json").json()
     assert {"/sparql", "/api/health", "/api/rules", "/api/rules/{run_id}/{rule_id}"} <= set(spec["paths"])
     assert httpx.get(f"{service}/docs").status_code == 200
-    assert json.dumps(spec)   # serialisable as served
+    assert json.dumps(spec)  # serialisable as served
 
 
 def test_entity_and_document(service: str) -> None:
@@ -318,7 +394,7 @@ def test_entity_and_document(service: str) -> None:
     doc = httpx.get(f"{service}{rule['documents'][0]['url']}").json()
     assert doc["tokens"] and 0.0 <= doc["prediction"] <= 1.0
     named = {m["entity"] for m in doc["mentions"]}
-    assert named & {e["iri"] for e in rule["entities"]}     # the document mentions a covered city
+    assert named & {e["iri"] for e in rule["entities"]}  # the document mentions a covered city
     problem(httpx.get(f"{service}/api/documents/synthetic/no-such-doc"), 404)
 
 
@@ -330,9 +406,26 @@ def test_schemathesis_finds_no_server_error(service: str, tmp_path: Path) -> Non
     big but correct answer (`GET /store?default`, the demo store's 29 MB, took over 10 s with other jobs
     on this 2-core machine)."""
     binary = Path(sys.executable).parent / "schemathesis"
-    run = subprocess.run([str(binary), "run", f"{service}/openapi.json", "--checks", "not_a_server_error",
-                          "--max-examples", "40", "--seed", "1234", "--no-color", "--request-timeout", "75"],
-                         capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    run = subprocess.run(
+        [
+            str(binary),
+            "run",
+            f"{service}/openapi.json",
+            "--checks",
+            "not_a_server_error",
+            "--max-examples",
+            "40",
+            "--seed",
+            "1234",
+            "--no-color",
+            "--request-timeout",
+            "75",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=tmp_path,
+    )
     assert run.returncode == 0, run.stdout[-4000:] + run.stderr[-2000:]
 
 
@@ -351,7 +444,9 @@ def test_runs_started_over_rest(tmp_path: Path, serve, monkeypatch: pytest.Monke
             problem(httpx.post(f"{url}/api/runs", json={"demo": True}), 401)
             problem(httpx.post(f"{url}/api/runs", json={"demo": True, "model": "transformer"}, headers=auth), 422)
             problem(httpx.post(f"{url}/api/runs", json={"data": "/no/such.csv", "kg": "/no/kg.nt"}, headers=auth), 422)
-            problem(httpx.post(f"{url}/api/runs", json={"demo": True, "method": "lrp", "model": "gru"}, headers=auth), 422)
+            problem(
+                httpx.post(f"{url}/api/runs", json={"demo": True, "method": "lrp", "model": "gru"}, headers=auth), 422
+            )
             started = httpx.post(f"{url}/api/runs", json={"demo": True, "epochs": 3}, headers=auth)
             assert started.status_code == 202 and started.headers["location"] == started.json()["url"]
             job_url = f"{url}{started.json()['url']}"
@@ -362,11 +457,11 @@ def test_runs_started_over_rest(tmp_path: Path, serve, monkeypatch: pytest.Monke
                 time.sleep(0.5)
             assert job["status"] == "completed", job["error"]
             assert job["result"]["rules"] > 0 and (tmp_path / "work").is_dir()
-            assert seen or job["progress"]                      # stages reported progress
+            assert seen or job["progress"]  # stages reported progress
             listed = httpx.get(f"{url}/api/runs").json()
             assert listed["jobs"][0]["id"] == job["id"]
             assert {r["run"] for r in listed["recorded"]} >= {job["result"]["mining_run"], job["result"]["explain_run"]}
-            deadline = time.monotonic() + 10                     # the rule index rechecks every 2 s
+            deadline = time.monotonic() + 10  # the rule index rechecks every 2 s
             while not (rules := httpx.get(f"{url}{job['result']['rules_url']}").json())["total"]:
                 assert time.monotonic() < deadline
                 time.sleep(0.5)

@@ -48,8 +48,13 @@ def _virtuoso(directory: Path, **env: str) -> Iterator[str]:
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    started = subprocess.run(["bash", str(SCRIPT), "start", str(directory)], capture_output=True, text=True,
-                             timeout=180, env={**os.environ, **env})
+    started = subprocess.run(
+        ["bash", str(SCRIPT), "start", str(directory)],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, **env},
+    )
     if started.returncode != 0:
         pytest.fail(f"scripts/virtuoso.sh start failed: {started.stderr[-1000:]}")
     try:
@@ -82,8 +87,9 @@ def test_round_trip(store: RemoteStore) -> None:
     assert frame["o"].to_list() == [1.0, 2.5]
     text = store.select(f"SELECT ?o WHERE {{ GRAPH ?g {{ ?s <{EX}q> ?o }} }}")["o"][0]
     assert text == 'Ünïcode "quoted"\nover two lines'
-    dumped = {(str(t.subject), str(t.predicate), str(t.object))
-              for t in ox.parse(store.dump(G), ox.RdfFormat.N_TRIPLES)}
+    dumped = {
+        (str(t.subject), str(t.predicate), str(t.object)) for t in ox.parse(store.dump(G), ox.RdfFormat.N_TRIPLES)
+    }
     assert dumped == set(TRIPLES)
     assert store.ask(f"ASK {{ GRAPH ?g {{ <{EX}b> <{EX}r> <{EX}a> }} }}")
     assert not store.ask(f"ASK {{ GRAPH ?g {{ <{EX}a> <{EX}r> <{EX}b> }} }}")
@@ -93,7 +99,7 @@ def test_round_trip(store: RemoteStore) -> None:
     assert store.count(G) == 5
     store.drop_graph(G)
     assert store.count(G) == 0
-    store.drop_graph(G)   # dropping a missing graph is no error
+    store.drop_graph(G)  # dropping a missing graph is no error
 
 
 def test_a_load_larger_than_one_block_of_the_parser(store: RemoteStore) -> None:
@@ -106,7 +112,7 @@ def test_a_load_larger_than_one_block_of_the_parser(store: RemoteStore) -> None:
     assert store.publish({G: triples[:7_000], CATALOG: triples[7_000:]}) == n
     assert (store.count(G), store.count(CATALOG)) == (n, n - 7_000)
     frame = store.select(f"SELECT ?s WHERE {{ GRAPH {G} {{ ?s ?p ?o }} }}")
-    assert frame.height == n   # more rows than the packaged ResultSetMaxRows (10,000)
+    assert frame.height == n  # more rows than the packaged ResultSetMaxRows (10,000)
 
 
 def test_every_shipped_query_runs_on_virtuoso(store: RemoteStore) -> None:
@@ -172,23 +178,26 @@ def test_a_publish_over_virtuosos_request_limit(store: RemoteStore, monkeypatch:
     """Virtuoso refuses an update text over 10 MB; a bigger publish goes through staging graphs and one request
     of ADD and DROP; a reader sees no rules or all of them, and a failed publish leaves the graphs as they were."""
     n = 120_000
-    rules = [(f"<{EX}r{i}>", f"<{EX}p>", f'"rule number {i}, padded to make the publish over 10 MB: {"x" * 40}"')
-             for i in range(n)]
+    rules = [
+        (f"<{EX}r{i}>", f"<{EX}p>", f'"rule number {i}, padded to make the publish over 10 MB: {"x" * 40}"')
+        for i in range(n)
+    ]
     entry = [(f"<{EX}run>", f"<{EX}graph>", f"<{G.value}>")]
     assert sum(len(" ".join(t)) for t in rules) > 10_500_000
     seen = _observe_while(store, lambda: store.publish({G: rules, CATALOG: entry}))
     assert {count for count, _ in seen} <= {0, n}, sorted(seen)[:5]
     assert (store.count(G), store.count(CATALOG)) == (n, 1)
-    assert not private_graphs(store.graphs())    # no staging graph left behind
+    assert not private_graphs(store.graphs())  # no staging graph left behind
     monkeypatch.setattr("kgexplain.store._REQUEST_BYTES", 1_000_000)
     with pytest.raises(StoreError):
         store.publish({G: rules[:50_000], CATALOG: [(f"<{EX}run2>", f"<{EX}p>", '"unterminated')]})
     assert (store.count(G), store.count(CATALOG)) == (n, 1)
-    assert not private_graphs(store.graphs())    # no staging graph left behind
+    assert not private_graphs(store.graphs())  # no staging graph left behind
 
 
-def test_a_cut_answer_is_an_error_not_a_short_result(tmp_path: Path,
-                                                     serve: Callable[..., AbstractContextManager[str]]) -> None:
+def test_a_cut_answer_is_an_error_not_a_short_result(
+    tmp_path: Path, serve: Callable[..., AbstractContextManager[str]]
+) -> None:
     """A real Virtuoso whose ResultSetMaxRows is 100 answers 200 with 100 of 150 rows and says so only in a
     header: the store raises, and the service's SPARQL pass-through answers an error, not the 100 rows. (Virtuoso
     sends the header whenever an answer reaches the limit, so a query's own LIMIT 100 is refused too.)"""
@@ -203,17 +212,23 @@ def test_a_cut_answer_is_an_error_not_a_short_result(tmp_path: Path,
                 response = httpx.get(f"{base}/sparql", params={"query": query}, headers={"accept": accept})
                 assert response.status_code == 500, response.text[:300]
                 assert "ResultSetMaxRows" in response.json()["detail"]
-            assert httpx.get(f"{base}/sparql", params={"query": query + " LIMIT 99"},
-                             headers={"accept": "text/csv"}).text.count("\n") == 100
+            assert (
+                httpx.get(
+                    f"{base}/sparql", params={"query": query + " LIMIT 99"}, headers={"accept": "text/csv"}
+                ).text.count("\n")
+                == 100
+            )
 
 
 def test_a_timed_out_answer_is_an_error(monkeypatch: pytest.MonkeyPatch) -> None:
     """Virtuoso marks an answer cut at MaxQueryExecutionTime with ``X-SQL-State: S1TAT``. A real server could
     not be made to give one here (7.2 fails such a query with SR171, HTTP 500, first), so this checks the
     store's reading of the header on a response built in the test (no server needed)."""
+
     def partial(self: httpx.Client, url: str, **kwargs: object) -> httpx.Response:
-        return httpx.Response(200, headers={"X-SQL-State": "S1TAT"},
-                              json={"head": {"vars": ["s"]}, "results": {"bindings": []}})
+        return httpx.Response(
+            200, headers={"X-SQL-State": "S1TAT"}, json={"head": {"vars": ["s"]}, "results": {"bindings": []}}
+        )
 
     monkeypatch.setattr(httpx.Client, "post", partial)
     with RemoteStore("http://127.0.0.1:9/sparql") as db, pytest.raises(StoreError, match="MaxQueryExecutionTime"):

@@ -10,8 +10,10 @@ DATA = Path(__file__).resolve().parents[1] / "data"
 
 def test_every_fixture_is_listed_with_its_size_and_small() -> None:
     readme = (DATA / "README.md").read_text(encoding="utf-8")
-    listed = {name: int(size.replace(",", "")) for name, size in re.findall(r"^\| `([^`]+)` \| ([\d,]+) \|", readme,
-                                                                               re.MULTILINE)}
+    listed = {
+        name: int(size.replace(",", ""))
+        for name, size in re.findall(r"^\| `([^`]+)` \| ([\d,]+) \|", readme, re.MULTILINE)
+    }
     files = {p.name: p.stat().st_size for p in DATA.iterdir() if p.is_file() and p.name != "README.md"}
     assert listed == files
     assert all(size < 32_000 for size in files.values())

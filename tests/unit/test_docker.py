@@ -26,8 +26,14 @@ def compose() -> str:
 
 
 def test_compose_file_validates_and_wires_the_services(compose: str, tmp_path: Path) -> None:
-    run = subprocess.run([compose, "-f", str(ROOT / "docker" / "compose.yaml"), "config"], capture_output=True,
-                         text=True, timeout=120, cwd=tmp_path, env={**os.environ, "KGX_UPDATE_TOKEN": "t0ken"})
+    run = subprocess.run(
+        [compose, "-f", str(ROOT / "docker" / "compose.yaml"), "config"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
+        env={**os.environ, "KGX_UPDATE_TOKEN": "t0ken"},
+    )
     assert run.returncode == 0, run.stderr
     config = yaml.safe_load(run.stdout)
     services = config["services"]
@@ -45,7 +51,11 @@ def test_compose_file_validates_and_wires_the_services(compose: str, tmp_path: P
 
 def test_compose_file_with_an_error_is_refused(compose: str, tmp_path: Path) -> None:
     """The check can fail: a service that depends on one that does not exist is refused."""
-    broken = (ROOT / "docker" / "compose.yaml").read_text().replace("      oxigraph:\n        condition", "      nosuch:\n        condition")
+    broken = (
+        (ROOT / "docker" / "compose.yaml")
+        .read_text()
+        .replace("      oxigraph:\n        condition", "      nosuch:\n        condition")
+    )
     path = tmp_path / "compose.yaml"
     path.write_text(broken)
     run = subprocess.run([compose, "-f", str(path), "config", "-q"], capture_output=True, text=True, timeout=120)

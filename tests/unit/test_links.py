@@ -42,31 +42,37 @@ ONTOLOGY = Path(__file__).resolve().parents[1] / "data" / "ontology-mini.ttl"
 # --- IRIs -------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("iri", "forms"), [
-    (WD + "Q5", (WD + "Q5",)),
-    (WD + "P27", (WD + "P27", WDT + "P27")),
-    (WDT + "P27", (WD + "P27", WDT + "P27")),
-    ("https://www.wikidata.org/wiki/Q142", (WD + "Q142",)),
-    ("https://www.wikidata.org/wiki/Property:P17", (WD + "P17", WDT + "P17")),
-    (WD + "Q737498Q13381863", ()),
-    (WD + "Q0", ()),
-    (WD + "", ()),
-    (DBO + "Person", None),
-    ("http://www.wikidata.org/prop/statement/P27", None),
-])
+@pytest.mark.parametrize(
+    ("iri", "forms"),
+    [
+        (WD + "Q5", (WD + "Q5",)),
+        (WD + "P27", (WD + "P27", WDT + "P27")),
+        (WDT + "P27", (WD + "P27", WDT + "P27")),
+        ("https://www.wikidata.org/wiki/Q142", (WD + "Q142",)),
+        ("https://www.wikidata.org/wiki/Property:P17", (WD + "P17", WDT + "P17")),
+        (WD + "Q737498Q13381863", ()),
+        (WD + "Q0", ()),
+        (WD + "", ()),
+        (DBO + "Person", None),
+        ("http://www.wikidata.org/prop/statement/P27", None),
+    ],
+)
 def test_wikidata_forms(iri: str, forms: tuple[str, ...] | None) -> None:
     assert wikidata_forms(iri) == forms
 
 
-@pytest.mark.parametrize(("page", "resource"), [
-    ("https://en.wikipedia.org/wiki/Douglas_Adams", DBR + "Douglas_Adams"),
-    ("https://en.wikipedia.org/wiki/Jan_Both_(painter)", DBR + "Jan_Both_(painter)"),
-    ("https://en.wikipedia.org/wiki/Louis-Fran%C3%A7ois_Lejeune", DBR + "Louis-François_Lejeune"),
-    ("https://en.wikipedia.org/wiki/What%3F_(film)", DBR + "What%3F_(film)"),
-    ("https://en.wikipedia.org/wiki/A%22B", DBR + "A%22B"),
-    ("https://de.wikipedia.org/wiki/Berlin", None),
-    ("https://en.wikipedia.org/wiki/", None),
-])
+@pytest.mark.parametrize(
+    ("page", "resource"),
+    [
+        ("https://en.wikipedia.org/wiki/Douglas_Adams", DBR + "Douglas_Adams"),
+        ("https://en.wikipedia.org/wiki/Jan_Both_(painter)", DBR + "Jan_Both_(painter)"),
+        ("https://en.wikipedia.org/wiki/Louis-Fran%C3%A7ois_Lejeune", DBR + "Louis-François_Lejeune"),
+        ("https://en.wikipedia.org/wiki/What%3F_(film)", DBR + "What%3F_(film)"),
+        ("https://en.wikipedia.org/wiki/A%22B", DBR + "A%22B"),
+        ("https://de.wikipedia.org/wiki/Berlin", None),
+        ("https://en.wikipedia.org/wiki/", None),
+    ],
+)
 def test_dbpedia_resource_of_a_sitelink(page: str, resource: str | None) -> None:
     assert dbpedia_resource(page) == resource
 
@@ -116,25 +122,35 @@ def test_sssom_expands_curies_keeps_predicates_and_counts_bad_rows(tmp_path: Pat
     assert report.malformed == 7
     assert [p.split(":")[0] for p in report.problems] == [f"rules.sssom.tsv line {n}" for n in range(11, 18)]
     joined = "\n".join(report.problems)
-    for reason in ("unknown prefix 'nope'", "3 cells where the header has 7", "outside [0, 1]",
-                   "unsupported predicate rdfs:subClassOf", "negated mapping", "malformed Wikidata IRI",
-                   "empty mapping_justification"):
+    for reason in (
+        "unknown prefix 'nope'",
+        "3 cells where the header has 7",
+        "outside [0, 1]",
+        "unsupported predicate rdfs:subClassOf",
+        "negated mapping",
+        "malformed Wikidata IRI",
+        "empty mapping_justification",
+    ):
         assert reason in joined
     assert len(report.sha256 or "") == 64
 
 
 def test_sssom_without_metadata_or_required_columns(tmp_path: Path) -> None:
     plain = tmp_path / "plain.tsv"
-    plain.write_text("subject_id\tpredicate_id\tobject_id\tmapping_justification\n"
-                     "wd:Q5\tskos:exactMatch\tdbo:Person\tsemapv:ManualMappingCuration\n", encoding="utf-8")
+    plain.write_text(
+        "subject_id\tpredicate_id\tobject_id\tmapping_justification\n"
+        "wd:Q5\tskos:exactMatch\tdbo:Person\tsemapv:ManualMappingCuration\n",
+        encoding="utf-8",
+    )
     assert [(k.subject, k.target) for k in read_sssom(plain).links] == [(WD + "Q5", DBO + "Person")]
     lacking = tmp_path / "lacking.tsv"
     lacking.write_text("subject_id\tobject_id\nwd:Q5\tdbo:Person\n", encoding="utf-8")
     with pytest.raises(InputError, match="lacks the column.*predicate_id, mapping_justification"):
         read_sssom(lacking)
     broken = tmp_path / "broken.tsv"
-    broken.write_text("# curie_map: [unclosed\nsubject_id\tpredicate_id\tobject_id\tmapping_justification\n",
-                      encoding="utf-8")
+    broken.write_text(
+        "# curie_map: [unclosed\nsubject_id\tpredicate_id\tobject_id\tmapping_justification\n", encoding="utf-8"
+    )
     with pytest.raises(InputError, match="not valid YAML"):
         read_sssom(broken)
     with pytest.raises(InputError, match="does not exist"):
@@ -155,7 +171,7 @@ def test_an_ontology_links_classes_and_both_forms_of_properties() -> None:
     assert len(links) == 5 + 2 * 4
     assert report.malformed == 1 and "Q1281618Q5" in report.problems[0]
     assert not any("Q1281618Q5" in k.subject for k in links)
-    assert report.ignored == 1                                           # dbo:Agent = foaf:Agent
+    assert report.ignored == 1  # dbo:Agent = foaf:Agent
     assert all(wikidata_forms(k.subject) for k in links)
     assert report.sha256 == hashlib.sha256(ONTOLOGY.read_bytes()).hexdigest()
 
@@ -173,14 +189,20 @@ def test_ontology_directions_and_formats(tmp_path: Path) -> None:
         """)
     links, report = ontology_links(turtle)
     assert {(k.subject, k.relation, k.target) for k in links} == {
-        (WD + "Q5", NARROW, EX + "Sub"), (WD + "Q6256", BROAD, EX + "Region"),
-        (WD + "P131", EXACT, EX + "within"), (WDT + "P131", EXACT, EX + "within")}
+        (WD + "Q5", NARROW, EX + "Sub"),
+        (WD + "Q6256", BROAD, EX + "Region"),
+        (WD + "P131", EXACT, EX + "within"),
+        (WDT + "P131", EXACT, EX + "within"),
+    }
     assert report.ignored == 1 and report.malformed == 0
     xml = tmp_path / "onto.owl"
-    xml.write_text(f"""<?xml version="1.0"?>
+    xml.write_text(
+        f"""<?xml version="1.0"?>
         <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns:owl="{OWL}">
           <owl:Class rdf:about="{EX}Human"><owl:equivalentClass rdf:resource="{WD}Q5"/></owl:Class>
-        </rdf:RDF>""", encoding="utf-8")
+        </rdf:RDF>""",
+        encoding="utf-8",
+    )
     assert [(k.subject, k.target) for k in ontology_links(xml)[0]] == [(WD + "Q5", EX + "Human")]
     bad = tmp_path / "bad.ttl"
     bad.write_text("this is not turtle <", encoding="utf-8")
@@ -230,7 +252,9 @@ def test_dump_mappings_of_wanted_subjects_and_malformed_lines(tmp_path: Path) ->
     assert report.problems[0].startswith("mappings.nt.gz line 9: malformed")
     every, _ = dump_links(path, None)
     assert {(k.subject, k.target) for k in every} - {(k.subject, k.target) for k in links} == {
-        (WD + "Q142", "http://example.org/france"), (WD + "Q142", DBR + "France")}
+        (WD + "Q142", "http://example.org/france"),
+        (WD + "Q142", DBR + "France"),
+    }
 
 
 # --- the stage on a store ---------------------------------------------------------------------------
@@ -243,23 +267,34 @@ def _store_with_rules(minter: Minter, store: TripleStore | None = None) -> Tripl
     k = KGX
     run, graph = minter.run("mine-1"), minter.run_graph("mine-1")
     rule, item = minter.rule("mine-1", "r"), minter.item("out", WDT + "P27", WD + "Q142")
-    store.load([
-        (f"<{run}>", f"<{k}status>", '"completed"'), (f"<{run}>", f"<{k}runGraph>", f"<{graph.value}>"),
-        (f"<{run}>", "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>", f"<{k}MiningRun>"),
-        (f"<{run}>", f"<{k}onDataset>", f"<{minter.dataset('toy')}>"),
-    ], minter.catalog_graph())
-    store.load([
-        (f"<{rule}>", "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>", f"<{k}AssociationRule>"),
-        (f"<{rule}>", f"<{k}antecedent>", f"<{item}>"),
-        (f"<{item}>", f"<{k}property>", f"<{WDT}P27>"), (f"<{item}>", f"<{k}value>", f"<{WD}Q142>"),
-    ], graph)
-    store.load([
-        (f"<{WD}Q142>", f"<{WDT}P2888>", "<http://example.org/france>"),
-        ("<https://en.wikipedia.org/wiki/France>", "<http://schema.org/about>", f"<{WD}Q142>"),
-        (f"<{WD}Q142>", "<http://www.w3.org/2000/01/rdf-schema#label>", '"France"@en'),
-        (f"<{WD}P27>", "<http://www.w3.org/2000/01/rdf-schema#label>", '"country of citizenship"@en'),
-        (f"<{WD}Q64>", f"<{WDT}P2888>", "<http://example.org/berlin>"),
-    ], minter.kg_graph("toy"))
+    store.load(
+        [
+            (f"<{run}>", f"<{k}status>", '"completed"'),
+            (f"<{run}>", f"<{k}runGraph>", f"<{graph.value}>"),
+            (f"<{run}>", "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>", f"<{k}MiningRun>"),
+            (f"<{run}>", f"<{k}onDataset>", f"<{minter.dataset('toy')}>"),
+        ],
+        minter.catalog_graph(),
+    )
+    store.load(
+        [
+            (f"<{rule}>", "<http://www.w3.org/1999/02/22-rdf-syntax-ns#type>", f"<{k}AssociationRule>"),
+            (f"<{rule}>", f"<{k}antecedent>", f"<{item}>"),
+            (f"<{item}>", f"<{k}property>", f"<{WDT}P27>"),
+            (f"<{item}>", f"<{k}value>", f"<{WD}Q142>"),
+        ],
+        graph,
+    )
+    store.load(
+        [
+            (f"<{WD}Q142>", f"<{WDT}P2888>", "<http://example.org/france>"),
+            ("<https://en.wikipedia.org/wiki/France>", "<http://schema.org/about>", f"<{WD}Q142>"),
+            (f"<{WD}Q142>", "<http://www.w3.org/2000/01/rdf-schema#label>", '"France"@en'),
+            (f"<{WD}P27>", "<http://www.w3.org/2000/01/rdf-schema#label>", '"country of citizenship"@en'),
+            (f"<{WD}Q64>", f"<{WDT}P2888>", "<http://example.org/berlin>"),
+        ],
+        minter.kg_graph("toy"),
+    )
     return store
 
 
@@ -270,31 +305,39 @@ def _external_links(store: TripleStore, iris: list[str]) -> set[tuple[str, str, 
 
 @pytest.mark.parametrize("backend", ["memory", "remote"])
 def test_the_stage_publishes_links_of_rule_items_that_the_service_query_finds(
-        backend: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
+    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     settings = Settings()
     minter = Minter(settings.base_iri)
     remote = RemoteStore(request.getfixturevalue("oxigraph_server")) if backend == "remote" else None
     store = _store_with_rules(minter, remote)
-    request.addfinalizer(store.close)       # the remote store's HTTP connections too
-    sssom = _write(tmp_path / "m.tsv", "subject_id\tpredicate_id\tobject_id\tmapping_justification\tconfidence\n"
-                                       "wd:Q142\tskos:closeMatch\thttps://example.org/fr\tsemapv:LexicalMatching\t0.7\n"
-                                       "wd:Q64\tskos:closeMatch\thttps://example.org/berlin\tsemapv:LexicalMatching\t\n"
-                                       "wd:Q1\tbroken row\n")
+    request.addfinalizer(store.close)  # the remote store's HTTP connections too
+    sssom = _write(
+        tmp_path / "m.tsv",
+        "subject_id\tpredicate_id\tobject_id\tmapping_justification\tconfidence\n"
+        "wd:Q142\tskos:closeMatch\thttps://example.org/fr\tsemapv:LexicalMatching\t0.7\n"
+        "wd:Q64\tskos:closeMatch\thttps://example.org/berlin\tsemapv:LexicalMatching\t\n"
+        "wd:Q1\tbroken row\n",
+    )
     result = link_stage(store, "toy", settings, ontology=ONTOLOGY, sssom=sssom)
-    assert result.mining_runs == 1 and result.rule_iris == 3          # wdt:P27, wd:P27, wd:Q142
+    assert result.mining_runs == 1 and result.rule_iris == 3  # wdt:P27, wd:P27, wd:Q142
     found = _external_links(store, [WD + "Q142", WDT + "P27", WD + "P27"])
     assert found == {
-        (WD + "Q142", EXACT, "http://example.org/france"), (WD + "Q142", EXACT, DBR + "France"),
+        (WD + "Q142", EXACT, "http://example.org/france"),
+        (WD + "Q142", EXACT, DBR + "France"),
         (WD + "Q142", CLOSE, "https://example.org/fr"),
         *((form, EXACT, DBO + name) for form in (WD + "P27", WDT + "P27") for name in ("nationality", "citizenship")),
     }
-    assert not _external_links(store, [WD + "Q64", WD + "Q5"])       # not in a rule: not published
+    assert not _external_links(store, [WD + "Q64", WD + "Q5"])  # not in a rule: not published
     counts = result.counts()
     assert counts == {"kg": {EXACT: 2}, "ontology": {EXACT: 4}, "sssom": {CLOSE: 1}}
     sources = {s.kind: s for s in result.sources}
     assert sources["sssom"].malformed == 1 and sources["ontology"].malformed == 1 and sources["kg"].found == 3
-    assert result.labels == {WD + "Q142": "France", WD + "P27": "country of citizenship",
-                             WDT + "P27": "country of citizenship"}
+    assert result.labels == {
+        WD + "Q142": "France",
+        WD + "P27": "country of citizenship",
+        WDT + "P27": "country of citizenship",
+    }
     body = store.dump(ox.NamedNode(result.graph))
     report = validate(body)
     assert report.conforms, report.report[:2000]
@@ -306,15 +349,19 @@ def test_the_stage_publishes_links_of_rule_items_that_the_service_query_finds(
         ?s <{KGX}sourceKind> "ontology" ; <http://www.w3.org/2000/01/rdf-schema#label> ?name ;
            <{KGX}sha256> ?sha ; <{KGX}linkCount> ?n }} }}""")
     assert sha.rows() == [("ontology-mini.ttl", hashlib.sha256(ONTOLOGY.read_bytes()).hexdigest(), 4)]
-    record = store.select(load_query("catalog/latest_run"), catalog=minter.catalog_graph(),
-                          kind=ox.NamedNode(KGX + "LinkRun"), dataset=ox.NamedNode(minter.dataset("toy")))
+    record = store.select(
+        load_query("catalog/latest_run"),
+        catalog=minter.catalog_graph(),
+        kind=ox.NamedNode(KGX + "LinkRun"),
+        dataset=ox.NamedNode(minter.dataset("toy")),
+    )
     assert record["graph"].to_list() == [result.graph]
 
     again = link_stage(store, "toy", settings, sssom=sssom, all_links=True)
     assert (WD + "Q64", CLOSE, "https://example.org/berlin") in _external_links(store, [WD + "Q64"])
     assert (WD + "Q64", EXACT, "http://example.org/berlin") in _external_links(store, [WD + "Q64"])
     nodes = store.select(f"SELECT (COUNT(DISTINCT ?l) AS ?n) WHERE {{ GRAPH ?g {{ ?l a <{KGX}ExternalLink> }} }}")
-    assert nodes["n"][0] == len(result.links) + len(again.links)   # a second run's nodes stay its own
+    assert nodes["n"][0] == len(result.links) + len(again.links)  # a second run's nodes stay its own
 
 
 def test_a_link_without_its_triple_does_not_conform(tmp_path: Path) -> None:

@@ -15,8 +15,9 @@ from kgexplain.neurons import Concept, ConceptView, _subject_name, concept_rules
 
 
 def _view(matrix: np.ndarray) -> ConceptView:
-    return ConceptView([f"d{i}" for i in range(len(matrix))],
-                       [Concept("fact", text=f"c{j}") for j in range(matrix.shape[1])], matrix)
+    return ConceptView(
+        [f"d{i}" for i in range(len(matrix))], [Concept("fact", text=f"c{j}") for j in range(matrix.shape[1])], matrix
+    )
 
 
 def test_concept_rules_match_brute_force_counts_and_find_the_planted_rule(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -29,13 +30,26 @@ def test_concept_rules_match_brute_force_counts_and_find_the_planted_rule(monkey
     active = rng.random((n, 6)) < 0.4
     both = concepts[:, 0] & concepts[:, 1]
     active[both, 3] = rng.random(both.sum()) < 0.95
-    rules, n_sets, found = concept_rules(_view(concepts), {"L": active, "M": active[:, ::-1]}, min_support=20,
-                                         max_concepts=2, min_confidence=0.6, min_lift=1.5)
+    rules, n_sets, found = concept_rules(
+        _view(concepts),
+        {"L": active, "M": active[:, ::-1]},
+        min_support=20,
+        max_concepts=2,
+        min_confidence=0.6,
+        min_lift=1.5,
+    )
     assert n_sets > 8 and found == len(rules)
     # the first `top` in bounded memory are the first `top` of all (a block of sets at a time)
     monkeypatch.setattr(neurons, "_SET_BLOCK", 5)
-    best, _, found_too = concept_rules(_view(concepts), {"L": active, "M": active[:, ::-1]}, min_support=20,
-                                       max_concepts=2, min_confidence=0.6, min_lift=1.5, top=3)
+    best, _, found_too = concept_rules(
+        _view(concepts),
+        {"L": active, "M": active[:, ::-1]},
+        min_support=20,
+        max_concepts=2,
+        min_confidence=0.6,
+        min_lift=1.5,
+        top=3,
+    )
     assert found_too == found and best == rules[:3]
     rules = [r for r in rules if r.layer == "L"]
     assert any(r.concepts == (0, 1) and r.neuron == 3 for r in rules)

@@ -22,14 +22,27 @@ def both(store: ox.Store, query: str) -> tuple[pl.DataFrame, pl.DataFrame]:
 def test_typed_columns_agree_with_json() -> None:
     store = ox.Store()
     rows = [
-        (ox.NamedNode(f"{EX}a"), ox.Literal("7", datatype=ox.NamedNode(f"{XSD}integer")),
-         ox.Literal("1.5", datatype=ox.NamedNode(f"{XSD}decimal")), ox.Literal("true", datatype=ox.NamedNode(f"{XSD}boolean")),
-         ox.Literal("x\ty\n\\z\"q", language="en")),
-        (ox.NamedNode(f"{EX}b"), ox.Literal("-3", datatype=ox.NamedNode(f"{XSD}int")),
-         ox.Literal("2", datatype=ox.NamedNode(f"{XSD}integer")), ox.Literal("false", datatype=ox.NamedNode(f"{XSD}boolean")),
-         ox.Literal("é ü \u0001 \U0001F600 'single'")),
-        (ox.BlankNode("b1"), None, ox.Literal("1e3", datatype=ox.NamedNode(f"{XSD}double")), None,
-         ox.Literal("2020-01-01", datatype=ox.NamedNode(f"{XSD}date"))),
+        (
+            ox.NamedNode(f"{EX}a"),
+            ox.Literal("7", datatype=ox.NamedNode(f"{XSD}integer")),
+            ox.Literal("1.5", datatype=ox.NamedNode(f"{XSD}decimal")),
+            ox.Literal("true", datatype=ox.NamedNode(f"{XSD}boolean")),
+            ox.Literal('x\ty\n\\z"q', language="en"),
+        ),
+        (
+            ox.NamedNode(f"{EX}b"),
+            ox.Literal("-3", datatype=ox.NamedNode(f"{XSD}int")),
+            ox.Literal("2", datatype=ox.NamedNode(f"{XSD}integer")),
+            ox.Literal("false", datatype=ox.NamedNode(f"{XSD}boolean")),
+            ox.Literal("é ü \u0001 \U0001f600 'single'"),
+        ),
+        (
+            ox.BlankNode("b1"),
+            None,
+            ox.Literal("1e3", datatype=ox.NamedNode(f"{XSD}double")),
+            None,
+            ox.Literal("2020-01-01", datatype=ox.NamedNode(f"{XSD}date")),
+        ),
     ]
     props = ["int", "num", "flag", "text"]
     for subject, *values in rows:
@@ -40,10 +53,13 @@ def test_typed_columns_agree_with_json() -> None:
         OPTIONAL {{ ?s <{EX}int> ?int }} OPTIONAL {{ ?s <{EX}num> ?num }} OPTIONAL {{ ?s <{EX}flag> ?flag }} }}
         ORDER BY ?text"""
     tsv, js = both(store, query)
-    assert tsv.schema == js.schema == pl.Schema({"s": pl.String, "int": pl.Int64, "num": pl.Float64,
-                                                "flag": pl.Boolean, "text": pl.String})
+    assert (
+        tsv.schema
+        == js.schema
+        == pl.Schema({"s": pl.String, "int": pl.Int64, "num": pl.Float64, "flag": pl.Boolean, "text": pl.String})
+    )
     assert tsv.equals(js)
-    assert set(tsv["text"]) == {"x\ty\n\\z\"q", "é ü \u0001 \U0001F600 'single'", "2020-01-01"}
+    assert set(tsv["text"]) == {'x\ty\n\\z"q', "é ü \u0001 \U0001f600 'single'", "2020-01-01"}
     assert set(tsv["s"]) == {f"{EX}a", f"{EX}b", "_:b1"}
 
 
@@ -63,14 +79,18 @@ def test_computed_values_bare_numbers_and_empty_results() -> None:
 
 def test_mixed_column_keeps_lexical_forms() -> None:
     store = ox.Store()
-    tsv, js = both(store, 'SELECT ?v WHERE { VALUES ?v { "1000"^^<http://www.w3.org/2001/XMLSchema#double> "a" <http://x/y> } }')
+    tsv, js = both(
+        store, 'SELECT ?v WHERE { VALUES ?v { "1000"^^<http://www.w3.org/2001/XMLSchema#double> "a" <http://x/y> } }'
+    )
     assert tsv["v"].to_list() == ["1000", "a", "http://x/y"]
     assert js["v"].to_list() == ["1000.0", "a", "http://x/y"]
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30), min_size=1, max_size=8),
-       st.sampled_from([None, "en", "de-ch"]))
+@given(
+    st.lists(st.text(alphabet=st.characters(exclude_categories=("Cs",)), max_size=30), min_size=1, max_size=8),
+    st.sampled_from([None, "en", "de-ch"]),
+)
 def test_any_string_round_trips(texts: list[str], language: str | None) -> None:
     store = ox.Store()
     for i, text in enumerate(texts):

@@ -48,7 +48,9 @@ def test_round_trip(store: TripleStore) -> None:
     assert frame["o"].to_list() == [1.0, 2.5]  # an int and a double share a float column
     text = store.select(f"SELECT ?o WHERE {{ GRAPH ?g {{ ?s <{EX}q> ?o }} }}")["o"][0]
     assert text == 'Ünïcode "quoted"'
-    dumped = {(str(t.subject), str(t.predicate), str(t.object)) for t in ox.parse(store.dump(G), ox.RdfFormat.N_TRIPLES)}
+    dumped = {
+        (str(t.subject), str(t.predicate), str(t.object)) for t in ox.parse(store.dump(G), ox.RdfFormat.N_TRIPLES)
+    }
     assert dumped == set(TRIPLES)
     assert store.ask(f"ASK {{ GRAPH ?g {{ <{EX}b> <{EX}r> <{EX}a> }} }}")
     built = list(store.construct("CONSTRUCT { ?o ?p ?s } WHERE { GRAPH ?g { ?s ?p ?o FILTER(isIRI(?o)) } }"))
@@ -72,8 +74,9 @@ def test_bound_parameters_and_values_batching(store: TripleStore) -> None:
 def test_terms_keep_the_term_syntax(store: TripleStore) -> None:
     """``select_terms`` gives the same terms on every backend, and ``split_terms`` reads them back."""
     store.load(TRIPLES, G)
-    query = Query.from_text("SELECT ?i ?s ?o WHERE { VALUES (?g ?s ?i) { (UNDEF UNDEF UNDEF) } "
-                            "GRAPH ?g { ?s ?p ?o } } ORDER BY ?i ?o", "t")
+    query = Query.from_text(
+        "SELECT ?i ?s ?o WHERE { VALUES (?g ?s ?i) { (UNDEF UNDEF UNDEF) } GRAPH ?g { ?s ?p ?o } } ORDER BY ?i ?o", "t"
+    )
     frame = store.select_terms(query, g=G, s=[ox.NamedNode(EX + "a"), ox.NamedNode(EX + "b")], i=[10, 20])
     parts = split_terms(frame["o"])
     assert split_terms(frame["i"])["lex"].cast(int).to_list() == [10, 10, 20, 20]
@@ -123,8 +126,10 @@ def _observe_while(store: TripleStore, write: Callable[[], object]) -> set[tuple
     """Runs ``write`` while another thread keeps reading (triples in G, whether the catalog entry exists)."""
     seen: set[tuple[int, bool]] = set()
     done = threading.Event()
-    query = (f"SELECT (COUNT(*) AS ?n) (SAMPLE(?c) AS ?entry) WHERE {{ {{ GRAPH <{G.value}> {{ ?s ?p ?o }} }} "
-             f"UNION {{ GRAPH <{CATALOG.value}> {{ ?c ?cp ?co }} }} }}")
+    query = (
+        f"SELECT (COUNT(*) AS ?n) (SAMPLE(?c) AS ?entry) WHERE {{ {{ GRAPH <{G.value}> {{ ?s ?p ?o }} }} "
+        f"UNION {{ GRAPH <{CATALOG.value}> {{ ?c ?cp ?co }} }} }}"
+    )
 
     def read() -> None:
         while not done.is_set():
@@ -162,28 +167,30 @@ def test_publish_is_all_or_nothing_for_a_reader(store: TripleStore, monkeypatch:
     assert any(0 < count < n for count, _ in seen), "the control never caught a chunked load half done"
 
 
-def test_a_publish_too_big_for_one_request_is_still_all_or_nothing(store: TripleStore,
-                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_publish_too_big_for_one_request_is_still_all_or_nothing(
+    store: TripleStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A remote publish over ``_REQUEST_BYTES`` goes through staging graphs and one request of ADD and DROP:
     a reader still sees nothing or everything, and no staging graph stays behind. A publish that fails
     half-way (a malformed triple in the last graph) leaves the graphs as they were."""
-    monkeypatch.setattr("kgexplain.store._REQUEST_BYTES", 100_000)   # 30,000 triples: about 15 requests
+    monkeypatch.setattr("kgexplain.store._REQUEST_BYTES", 100_000)  # 30,000 triples: about 15 requests
     n = 30_000
     rules = [(f"<{EX}r{i}>", f"<{EX}p>", f'"{i}"') for i in range(n)]
     entry = [(f"<{EX}run>", f"<{EX}graph>", f"<{G.value}>")]
     seen = _observe_while(store, lambda: store.publish({G: rules, CATALOG: entry}))
     assert seen <= {(0, False), (n, True)} and (n, True) in seen, sorted(seen)[:5]
     assert (store.count(G), store.count(CATALOG)) == (n, 1)
-    assert not private_graphs(store.graphs())   # no staging graph left
+    assert not private_graphs(store.graphs())  # no staging graph left
     more = [(f"<{EX}s{i}>", f"<{EX}p>", f'"{i}"') for i in range(n)]
     with pytest.raises(StoreError, match="publish|load"):
         store.publish({G: more, CATALOG: [*entry, (f"<{EX}run2>", f"<{EX}p>", '"unterminated')]})
     assert (store.count(G), store.count(CATALOG)) == (n, 1)
-    assert not private_graphs(store.graphs())   # no staging graph left
+    assert not private_graphs(store.graphs())  # no staging graph left
 
 
-def test_an_interrupted_remote_publish_leaves_no_staging_graph(oxigraph_server: str,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_an_interrupted_remote_publish_leaves_no_staging_graph(
+    oxigraph_server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Ctrl-C while a big publish is being staged (the fourth request is interrupted): the staging graphs
     already written are dropped on the real server, the target graph is untouched, the interrupt goes on."""
     monkeypatch.setattr("kgexplain.store._REQUEST_BYTES", 100_000)

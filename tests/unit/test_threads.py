@@ -61,11 +61,19 @@ def test_a_request_below_one_is_refused(value: int) -> None:
         choose_threads(value)
 
 
-@pytest.mark.parametrize(("cores", "load", "expected"), [
-    (1, 0.0, 1), (2, 0.0, 1), (2, 5.0, 1),          # small machines: always one thread
-    (8, 0.0, 8), (8, 2.6, 5), (8, 7.6, 1),          # the cores the load leaves free
-    (8, 40.0, 1), (4, -1.0, 4),                     # clamped to 1 … cores
-])
+@pytest.mark.parametrize(
+    ("cores", "load", "expected"),
+    [
+        (1, 0.0, 1),
+        (2, 0.0, 1),
+        (2, 5.0, 1),  # small machines: always one thread
+        (8, 0.0, 8),
+        (8, 2.6, 5),
+        (8, 7.6, 1),  # the cores the load leaves free
+        (8, 40.0, 1),
+        (4, -1.0, 4),  # clamped to 1 … cores
+    ],
+)
 def test_the_default_is_clamped_between_one_and_the_cores(cores: int, load: float, expected: int) -> None:
     assert default_threads(cores, load) == expected
 
@@ -100,13 +108,16 @@ def test_the_environment_variable_reaches_torch(monkeypatch: pytest.MonkeyPatch)
     assert torch.get_num_threads() == 1
 
 
-@pytest.mark.parametrize(("command", "required"), [
-    ("demo", ["--out", "nowhere"]),
-    ("run", ["--data", "nowhere.csv", "--kg", "nowhere.nt", "--out", "nowhere"]),
-    ("train", ["--model-dir", "nowhere", "--dataset", "d"]),
-    ("explain", ["--model-dir", "nowhere", "--dataset", "d"]),
-    ("activations", ["--model-dir", "nowhere", "--dataset", "d"]),
-])
+@pytest.mark.parametrize(
+    ("command", "required"),
+    [
+        ("demo", ["--out", "nowhere"]),
+        ("run", ["--data", "nowhere.csv", "--kg", "nowhere.nt", "--out", "nowhere"]),
+        ("train", ["--model-dir", "nowhere", "--dataset", "d"]),
+        ("explain", ["--model-dir", "nowhere", "--dataset", "d"]),
+        ("activations", ["--model-dir", "nowhere", "--dataset", "d"]),
+    ],
+)
 def test_every_torch_command_refuses_zero_threads(command: str, required: list[str]) -> None:
     result = CliRunner().invoke(app, [command, *required, "--threads", "0"])
     assert result.exit_code == 2

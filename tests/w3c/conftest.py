@@ -20,8 +20,7 @@ def w3c() -> Path:
     """The W3C SPARQL 1.1 suites. Fails loudly in CI when missing, skips elsewhere."""
     path = suite_dir()
     if not (path / "manifest-all.ttl").is_file():
-        message = (f"the W3C SPARQL 1.1 test suites are not at {path} (set KGX_SHARED_DATA to point at "
-                   "shared/data)")
+        message = f"the W3C SPARQL 1.1 test suites are not at {path} (set KGX_SHARED_DATA to point at shared/data)"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)

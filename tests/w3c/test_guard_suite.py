@@ -21,9 +21,15 @@ pytestmark = pytest.mark.shared
 MF = "http://www.w3.org/2001/sw/DataAccess/tests/test-manifest#"
 QT = "http://www.w3.org/2001/sw/DataAccess/tests/test-query#"
 UT = "http://www.w3.org/2009/sparql/tests/test-update#"
-KINDS = {"PositiveSyntaxTest11": "query", "QueryEvaluationTest": "query", "CSVResultFormatTest": "query",
-         "PositiveUpdateSyntaxTest11": "update", "UpdateEvaluationTest": "update",
-         "NegativeSyntaxTest11": "query", "NegativeUpdateSyntaxTest11": "update"}
+KINDS = {
+    "PositiveSyntaxTest11": "query",
+    "QueryEvaluationTest": "query",
+    "CSVResultFormatTest": "query",
+    "PositiveUpdateSyntaxTest11": "update",
+    "UpdateEvaluationTest": "update",
+    "NegativeSyntaxTest11": "query",
+    "NegativeUpdateSyntaxTest11": "update",
+}
 #: Valid texts the guard refuses on purpose, and why.
 NOT_ACCEPTED = {
     "syntax-update-37.ru": "LOAD <remote>: relative, resolves to a file: IRI, and LOAD is http(s) only",
@@ -80,8 +86,12 @@ def test_w3c_valid_texts_are_accepted(w3c_cases: list[tuple[str, str, Path]]) ->
         text = path.read_text(encoding="utf-8")
         checked += 1
         try:
-            op = inspect_operation(text, expected=kind, base_iri=path.as_uri(),  # type: ignore[arg-type]
-                                   allowed_load_hosts=LOAD_HOSTS)
+            op = inspect_operation(
+                text,
+                expected=kind,
+                base_iri=path.as_uri(),  # type: ignore[arg-type]
+                allowed_load_hosts=LOAD_HOSTS,
+            )
         except QueryRefused as exc:
             if _has_service(text):
                 if exc.status != 403:
@@ -104,5 +114,8 @@ def test_w3c_invalid_texts_never_crash(w3c_cases: list[tuple[str, str, Path]]) -
     assert len(negatives) > 50
     for kind, path in negatives:
         with contextlib.suppress(QueryRefused):
-            inspect_operation(path.read_text(encoding="utf-8"), expected=kind,  # type: ignore[arg-type]
-                              base_iri=path.as_uri())
+            inspect_operation(
+                path.read_text(encoding="utf-8"),
+                expected=kind,  # type: ignore[arg-type]
+                base_iri=path.as_uri(),
+            )

@@ -47,23 +47,49 @@ from kgexplain.service.sparql_lexer import SparqlLexError, tokenize
 
 pytestmark = pytest.mark.shared
 
-MANIFESTS = ("aggregates", "bind", "bindings", "cast", "construct", "csv-tsv-res", "exists", "functions",
-             "grouping", "json-res", "negation", "project-expression", "property-path", "subquery")
+MANIFESTS = (
+    "aggregates",
+    "bind",
+    "bindings",
+    "cast",
+    "construct",
+    "csv-tsv-res",
+    "exists",
+    "functions",
+    "grouping",
+    "json-res",
+    "negation",
+    "project-expression",
+    "property-path",
+    "subquery",
+)
 KINDS = {MF + "QueryEvaluationTest", MF + "CSVResultFormatTest"}
-ACCEPT = {".srx": "application/sparql-results+xml", ".srj": "application/sparql-results+json",
-          ".tsv": "text/tab-separated-values", ".csv": "text/csv"}
+ACCEPT = {
+    ".srx": "application/sparql-results+xml",
+    ".srj": "application/sparql-results+json",
+    ".tsv": "text/tab-separated-values",
+    ".csv": "text/csv",
+}
 
 #: Tests where pyoxigraph 0.5.13 itself (evaluated in process, not through the service) gives another answer
 #: than the suite's, with the upstream cause. Each also fails on a plain pyoxigraph store with ``qt:data`` in
 #: its default graph and no dataset options (checked by hand): the dataset the service passes is not the cause.
-_GROUP_CONCAT = ("pyoxigraph 0.5.13: GROUP_CONCAT keeps the language tag its values share (\"1 2\"@en); the suite "
-                 "wants a simple literal")
-_GRAPH_VAR = ("pyoxigraph 0.5.13: GRAPH ?g around a pattern that reads no triple (VALUES, an aggregate subquery) "
-              "does not range ?g over the named graphs: one solution, ?g unbound")
-_BY_VALUE = ("pyoxigraph 0.5.13 stores xsd numeric and boolean literals by value: they come back in canonical form "
-             "and with the base datatype (\"1.0E6\"^^xsd:double as 1000000, xsd:negativeInteger as xsd:integer)")
-_ZERO_LENGTH = ("pyoxigraph 0.5.13: a zero-length path (p*, p?) from a constant that is in no triple gives no "
-                "solution; the suite wants the constant itself")
+_GROUP_CONCAT = (
+    'pyoxigraph 0.5.13: GROUP_CONCAT keeps the language tag its values share ("1 2"@en); the suite '
+    "wants a simple literal"
+)
+_GRAPH_VAR = (
+    "pyoxigraph 0.5.13: GRAPH ?g around a pattern that reads no triple (VALUES, an aggregate subquery) "
+    "does not range ?g over the named graphs: one solution, ?g unbound"
+)
+_BY_VALUE = (
+    "pyoxigraph 0.5.13 stores xsd numeric and boolean literals by value: they come back in canonical form "
+    'and with the base datatype ("1.0E6"^^xsd:double as 1000000, xsd:negativeInteger as xsd:integer)'
+)
+_ZERO_LENGTH = (
+    "pyoxigraph 0.5.13: a zero-length path (p*, p?) from a constant that is in no triple gives no "
+    "solution; the suite wants the constant itself"
+)
 EXPECTED_FAILURES: dict[str, str] = {
     "aggregates/agg-groupconcat-04": _GROUP_CONCAT,
     "aggregates/agg-groupconcat-06": _GROUP_CONCAT,
@@ -71,10 +97,14 @@ EXPECTED_FAILURES: dict[str, str] = {
     "bindings/graph": _GRAPH_VAR,
     "csv-tsv-res/csv03": _BY_VALUE,
     "csv-tsv-res/tsv03": _BY_VALUE,
-    "functions/bnode01": ("pyoxigraph 0.5.13: BNODE(str) gives the same blank node (labelled str) in every solution; "
-                          "the spec wants a fresh one per solution"),
-    "negation/graph-minus": ("pyoxigraph 0.5.13: MINUS inside GRAPH ?g removes solutions that share no variable "
-                             "with it (it counts ?g as shared)"),
+    "functions/bnode01": (
+        "pyoxigraph 0.5.13: BNODE(str) gives the same blank node (labelled str) in every solution; "
+        "the spec wants a fresh one per solution"
+    ),
+    "negation/graph-minus": (
+        "pyoxigraph 0.5.13: MINUS inside GRAPH ?g removes solutions that share no variable "
+        "with it (it counts ?g as shared)"
+    ),
     "property-path/zero_or_more_set_start": _ZERO_LENGTH,
     "property-path/zero_or_more_set_end": _ZERO_LENGTH,
     "property-path/zero_or_one_set_start": _ZERO_LENGTH,
@@ -106,12 +136,18 @@ def _cases() -> list[object]:
             if not manifest.types(entry) & KINDS:
                 continue
             action = manifest.value(entry, MF + "action")
-            case = Case(f"{folder}/{manifest.local_name(entry)}", file_of(manifest.value(action, QT + "query")),
-                        tuple(file_of(d) for d in manifest.objects(action, QT + "data")),
-                        tuple(file_of(g) for g in manifest.objects(action, QT + "graphData")),
-                        file_of(manifest.value(entry, MF + "result")))
-            marks = ([pytest.mark.xfail(strict=True, raises=NotAsExpected, reason=EXPECTED_FAILURES[case.name])]
-                     if case.name in EXPECTED_FAILURES else [])
+            case = Case(
+                f"{folder}/{manifest.local_name(entry)}",
+                file_of(manifest.value(action, QT + "query")),
+                tuple(file_of(d) for d in manifest.objects(action, QT + "data")),
+                tuple(file_of(g) for g in manifest.objects(action, QT + "graphData")),
+                file_of(manifest.value(entry, MF + "result")),
+            )
+            marks = (
+                [pytest.mark.xfail(strict=True, raises=NotAsExpected, reason=EXPECTED_FAILURES[case.name])]
+                if case.name in EXPECTED_FAILURES
+                else []
+            )
             cases.append(pytest.param(case, id=case.name, marks=marks))
     return cases
 
@@ -167,7 +203,7 @@ def _served(live: Live, text: str, params: dict[str, list[str]], accept: str) ->
     return served_answer(response.content, response.headers["content-type"].split(";")[0])
 
 
-@pytest.mark.parametrize("live", ["memory", "disk"], indirect=True)   # disk: through the query workers
+@pytest.mark.parametrize("live", ["memory", "disk"], indirect=True)  # disk: through the query workers
 @pytest.mark.parametrize("case", CASES)
 def test_query_evaluation(case: Case | None, w3c: Path, live: Live) -> None:
     assert case is not None
@@ -185,20 +221,28 @@ def test_query_evaluation(case: Case | None, w3c: Path, live: Live) -> None:
     params: dict[str, list[str]] = {}
     dataset: dict[str, list[ox.NamedNode]] = {}
     if not own_dataset and (case.data or case.graph_data):
-        params = {"default-graph-uri": [iri[p] for p in case.data],
-                  "named-graph-uri": [iri[p] for p in case.graph_data]}
-        dataset = {"default_graph": [ox.NamedNode(g) for g in params["default-graph-uri"]],
-                   "named_graphs": [ox.NamedNode(g) for g in params["named-graph-uri"]]}
+        params = {
+            "default-graph-uri": [iri[p] for p in case.data],
+            "named-graph-uri": [iri[p] for p in case.graph_data],
+        }
+        dataset = {
+            "default_graph": [ox.NamedNode(g) for g in params["default-graph-uri"]],
+            "named_graphs": [ox.NamedNode(g) for g in params["named-graph-uri"]],
+        }
     graph_result = form in ("CONSTRUCT", "DESCRIBE")
-    accept = ("application/n-triples" if graph_result
-              else ACCEPT.get(case.result.suffix, "application/sparql-results+json"))
+    accept = (
+        "application/n-triples" if graph_result else ACCEPT.get(case.result.suffix, "application/sparql-results+json")
+    )
     ordered = _ordered(text)
 
     direct = _direct(memory, text, base, dataset, csv=accept == "text/csv")
     served = _served(live, text, params, accept)
-    assert same(served, direct, ordered=ordered), (f"the service and pyoxigraph differ on {case.name}\n"
-                                                   f"service: {served.describe()}\npyoxigraph: {direct.describe()}")
+    assert same(served, direct, ordered=ordered), (
+        f"the service and pyoxigraph differ on {case.name}\n"
+        f"service: {served.describe()}\npyoxigraph: {direct.describe()}"
+    )
     expected = expected_answer(case.result, iri[case.result], graph_result)
     if not same(direct, expected, ordered=ordered):
-        raise NotAsExpected(f"{case.name}: pyoxigraph (and the service) differ from the suite\n"
-                            f"{difference(direct, expected)}")
+        raise NotAsExpected(
+            f"{case.name}: pyoxigraph (and the service) differ from the suite\n{difference(direct, expected)}"
+        )

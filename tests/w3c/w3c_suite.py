@@ -57,16 +57,34 @@ RS = "http://www.w3.org/2001/sw/DataAccess/tests/result-set#"
 RDF = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 RDFS = "http://www.w3.org/2000/01/rdf-schema#"
 XSD = "http://www.w3.org/2001/XMLSchema#"
-_INTEGERS = {XSD + t for t in ("integer", "int", "long", "short", "byte", "nonNegativeInteger", "positiveInteger",
-                               "nonPositiveInteger", "negativeInteger", "unsignedLong", "unsignedInt",
-                               "unsignedShort", "unsignedByte")}
+_INTEGERS = {
+    XSD + t
+    for t in (
+        "integer",
+        "int",
+        "long",
+        "short",
+        "byte",
+        "nonNegativeInteger",
+        "positiveInteger",
+        "nonPositiveInteger",
+        "negativeInteger",
+        "unsignedLong",
+        "unsignedInt",
+        "unsignedShort",
+        "unsignedByte",
+    )
+}
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal | ox.Triple
 Solution = dict[str, Term]
 
 _RDF_FORMATS = {".ttl": ox.RdfFormat.TURTLE, ".nt": ox.RdfFormat.N_TRIPLES, ".rdf": ox.RdfFormat.RDF_XML}
-_RESULT_FORMATS = {".srx": ox.QueryResultsFormat.XML, ".srj": ox.QueryResultsFormat.JSON,
-                   ".tsv": ox.QueryResultsFormat.TSV}
+_RESULT_FORMATS = {
+    ".srx": ox.QueryResultsFormat.XML,
+    ".srj": ox.QueryResultsFormat.JSON,
+    ".tsv": ox.QueryResultsFormat.TSV,
+}
 
 
 class Manifest:
@@ -111,8 +129,9 @@ def file_of(iri: Term) -> Path:
 
 def parse_rdf(path: Path, base: str) -> list[ox.Triple]:
     """The triples of an RDF file, its blank nodes fresh (two files never share one)."""
-    return [q.triple for q in ox.parse(path=path, format=_RDF_FORMATS[path.suffix], base_iri=base,
-                                       rename_blank_nodes=True)]
+    return [
+        q.triple for q in ox.parse(path=path, format=_RDF_FORMATS[path.suffix], base_iri=base, rename_blank_nodes=True)
+    ]
 
 
 # ------------------------------------------------------------------------------------------ answers
@@ -141,18 +160,24 @@ class Answer:
 
 def difference(got: Answer, wanted: Answer) -> str:
     """What is in one answer and not in the other (blank nodes shown as ``_``), for a failure's message."""
+
     def rows(answer: Answer) -> list[str]:
         if answer.solutions is not None:
-            return sorted("  " + ", ".join(f"{k}={'_' if isinstance(v, ox.BlankNode) else normal(v)}"
-                                           for k, v in sorted(s.items())) for s in answer.solutions)
+            return sorted(
+                "  "
+                + ", ".join(f"{k}={'_' if isinstance(v, ox.BlankNode) else normal(v)}" for k, v in sorted(s.items()))
+                for s in answer.solutions
+            )
         return sorted(f"  {t}" for t in answer.triples or ())
+
     if got.solutions is None and got.triples is None or wanted.solutions is None and wanted.triples is None:
         return f"got {got.describe()}\nwanted {wanted.describe()}"
     mine, theirs = rows(got), rows(wanted)
     extra = [r for r in mine if r not in theirs]
     missing = [r for r in theirs if r not in mine]
-    return "\n".join([f"got {len(mine)}, wanted {len(theirs)}", "only got:", *extra[:20],
-                      "only wanted:", *missing[:20]])
+    return "\n".join(
+        [f"got {len(mine)}, wanted {len(theirs)}", "only got:", *extra[:20], "only wanted:", *missing[:20]]
+    )
 
 
 def answer_of(result: object) -> Answer:
@@ -163,8 +188,9 @@ def answer_of(result: object) -> Answer:
         return Answer(triples=tuple(result))
     assert isinstance(result, ox.QuerySolutions), type(result)
     variables = tuple(v.value for v in result.variables)
-    return Answer(variables=variables, solutions=tuple(
-        {v: s[v] for v in variables if s[v] is not None} for s in result))
+    return Answer(
+        variables=variables, solutions=tuple({v: s[v] for v in variables if s[v] is not None} for s in result)
+    )
 
 
 def expected_answer(path: Path, base: str, graph_result: bool) -> Answer:
@@ -219,9 +245,11 @@ def csv_answer(data: bytes) -> Answer:
 
 def served_answer(body: bytes, media: str) -> Answer:
     """An answer as the service wrote it in ``media``."""
-    results = {"application/sparql-results+json": ox.QueryResultsFormat.JSON,
-               "application/sparql-results+xml": ox.QueryResultsFormat.XML,
-               "text/tab-separated-values": ox.QueryResultsFormat.TSV}
+    results = {
+        "application/sparql-results+json": ox.QueryResultsFormat.JSON,
+        "application/sparql-results+xml": ox.QueryResultsFormat.XML,
+        "text/tab-separated-values": ox.QueryResultsFormat.TSV,
+    }
     if media in results:
         return answer_of(ox.parse_query_results(body, format=results[media]))
     if media == "text/csv":
@@ -235,7 +263,7 @@ def same(a: Answer, b: Answer, *, ordered: bool = False) -> bool:
     if (a.error is None) != (b.error is None):
         return False
     if a.error is not None:
-        return True    # both refused the query
+        return True  # both refused the query
     if a.boolean is not None or b.boolean is not None:
         return a.boolean == b.boolean
     if (a.triples is None) != (b.triples is None):
@@ -243,9 +271,11 @@ def same(a: Answer, b: Answer, *, ordered: bool = False) -> bool:
     if a.triples is not None:
         return len(set(a.triples)) == len(set(b.triples or ())) and _canonical(a.triples) == _canonical(b.triples or ())
     assert a.solutions is not None and b.solutions is not None
-    return (set(a.variables) == set(b.variables) and len(a.solutions) == len(b.solutions)
-            and _canonical(_solution_triples(a.solutions, ordered))
-            == _canonical(_solution_triples(b.solutions, ordered)))
+    return (
+        set(a.variables) == set(b.variables)
+        and len(a.solutions) == len(b.solutions)
+        and _canonical(_solution_triples(a.solutions, ordered)) == _canonical(_solution_triples(b.solutions, ordered))
+    )
 
 
 def _solution_triples(solutions: Iterable[Solution], ordered: bool) -> list[ox.Triple]:

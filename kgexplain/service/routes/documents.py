@@ -29,11 +29,15 @@ def document_detail(state: ServiceState, dataset: str, doc_id: str) -> dict[str,
     except InputError as exc:
         raise NotFound(str(exc), title="No such document") from None
     return {
-        "dataset": dataset, "id": doc_id, "iri": state.minter.document(dataset, doc_id),
-        "run": local_id(str(data["run"])), "prediction": data["score"],
-        "explained_class": data["explained"],   # None: two classes, prediction is P(positive)
-        "tokens": [{"position": i, "surface": t, "relevance": r}
-                   for i, (t, r) in enumerate(zip(data["tokens"], data["scores"], strict=True))],
-        "mentions": [{"start": a, "end": b, "entity": e, "label": label}
-                     for a, b, e, label in data["mentions"]],
+        "dataset": dataset,
+        "id": doc_id,
+        "iri": state.minter.document(dataset, doc_id),
+        "run": local_id(str(data["run"])),
+        "prediction": data["score"],
+        "explained_class": data["explained"],  # None: two classes, prediction is P(positive)
+        "tokens": [
+            {"position": i, "surface": t, "relevance": r}
+            for i, (t, r) in enumerate(zip(data["tokens"], data["scores"], strict=True))
+        ],
+        "mentions": [{"start": a, "end": b, "entity": e, "label": label} for a, b, e, label in data["mentions"]],
     }

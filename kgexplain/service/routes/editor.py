@@ -41,9 +41,9 @@ _PREFIX_LINE = re.compile(r"^\s*PREFIX\s+([\w-]*):\s*<([^>]*)>\s*$", re.IGNORECA
 
 @dataclass(frozen=True)
 class Example:
-    key: str        # the file's name without .rq
+    key: str  # the file's name without .rq
     title: str
-    text: str       # the query under the editor's prefix block
+    text: str  # the query under the editor's prefix block
 
 
 def prefix_block(base_iri: str = DEFAULT_BASE) -> str:
@@ -67,9 +67,14 @@ def examples(base_iri: str = DEFAULT_BASE) -> tuple[Example, ...]:
             if match and EDITOR_PREFIXES.get(match[1]) != match[2]:
                 raise ValueError(f"example {entry.name}: PREFIX {match[1]}: <{match[2]}> differs from the editor's")
         comments = list(itertools.takewhile(lambda line: line.startswith("#"), lines))
-        body = "\n".join(line for line in lines[len(comments):] if not _PREFIX_LINE.match(line)).strip()
-        found.append(Example(entry.name.removesuffix(".rq"), title,
-                             "".join(c + "\n" for c in comments) + prefix_block(base_iri) + "\n" + body + "\n"))
+        body = "\n".join(line for line in lines[len(comments) :] if not _PREFIX_LINE.match(line)).strip()
+        found.append(
+            Example(
+                entry.name.removesuffix(".rq"),
+                title,
+                "".join(c + "\n" for c in comments) + prefix_block(base_iri) + "\n" + body + "\n",
+            )
+        )
     return tuple(found)
 
 
@@ -99,7 +104,7 @@ def query_html(state: StateDep, query: str | None = None, example: str | None = 
 @router.get("/static/{name}")
 def static(name: str, request: Request) -> Response:
     data, media, etag = static_file(name)
-    headers = {"etag": etag, "cache-control": "no-cache"}       # revalidated on each use: a new release shows at once
+    headers = {"etag": etag, "cache-control": "no-cache"}  # revalidated on each use: a new release shows at once
     if request.headers.get("if-none-match") == etag:
         return Response(status_code=304, headers=headers)
     return Response(data, media_type=media, headers=headers)

@@ -40,8 +40,12 @@ async def _require(state: ServiceState, graph: GraphTarget) -> None:
         raise NotFound(f"{graph.label} holds no triples")
 
 
-@router.get("/store", summary="Graph Store Protocol: read a graph", response_class=Response,
-            responses={200: {"content": {m: {} for m in GRAPH_FORMATS}}})
+@router.get(
+    "/store",
+    summary="Graph Store Protocol: read a graph",
+    response_class=Response,
+    responses={200: {"content": {m: {} for m in GRAPH_FORMATS}}},
+)
 async def store_get(request: Request, state: StateDep, graph: GraphIri = None, default: DefaultFlag = None) -> Response:
     chosen = _graph_of(graph, default)
     await _require(state, chosen)
@@ -49,7 +53,9 @@ async def store_get(request: Request, state: StateDep, graph: GraphIri = None, d
 
 
 @router.head("/store", include_in_schema=False)
-async def store_head(request: Request, state: StateDep, graph: GraphIri = None, default: DefaultFlag = None) -> Response:
+async def store_head(
+    request: Request, state: StateDep, graph: GraphIri = None, default: DefaultFlag = None
+) -> Response:
     response = await store_get(request, state, graph, default)
     return Response(status_code=response.status_code, media_type=response.media_type)
 
@@ -57,10 +63,11 @@ async def store_head(request: Request, state: StateDep, graph: GraphIri = None, 
 async def _body(request: Request, state: StateDep, graph: str | None, default: str | None) -> tuple[GraphTarget, str]:
     require_token(request, state.config)
     chosen = _graph_of(graph, default)
-    body = await request.body()    # at most max_upload_bytes: security.BodyLimit refused more
+    body = await request.body()  # at most max_upload_bytes: security.BodyLimit refused more
     try:
-        ntriples = await state.executor.call(parse_body, body, request.headers.get("content-type"),
-                                             chosen.iri or state.config.base_iri)
+        ntriples = await state.executor.call(
+            parse_body, body, request.headers.get("content-type"), chosen.iri or state.config.base_iri
+        )
     except BadGraphRequest as exc:
         raise _bad(exc, "Bad graph") from None
     return chosen, ntriples
@@ -71,18 +78,29 @@ async def _write(state: ServiceState, text: str, created: bool) -> Response:
     return Response(status_code=201 if created else 204)
 
 
-@router.put("/store", summary="Graph Store Protocol: replace a graph (needs the update token)", status_code=204,
-            response_class=Response, responses={201: {"description": "Created"}, 204: {"description": "Replaced"}})
+@router.put(
+    "/store",
+    summary="Graph Store Protocol: replace a graph (needs the update token)",
+    status_code=204,
+    response_class=Response,
+    responses={201: {"description": "Created"}, 204: {"description": "Replaced"}},
+)
 async def store_put(request: Request, state: StateDep, graph: GraphIri = None, default: DefaultFlag = None) -> Response:
     chosen, ntriples = await _body(request, state, graph, default)
     existed = await _exists(state, chosen)
     return await _write(state, chosen.replace(ntriples), created=not existed and chosen.iri is not None)
 
 
-@router.post("/store", summary="Graph Store Protocol: add triples to a graph (needs the update token)",
-             status_code=204, response_class=Response,
-             responses={201: {"description": "Created"}, 204: {"description": "Merged"}})
-async def store_post(request: Request, state: StateDep, graph: GraphIri = None, default: DefaultFlag = None) -> Response:
+@router.post(
+    "/store",
+    summary="Graph Store Protocol: add triples to a graph (needs the update token)",
+    status_code=204,
+    response_class=Response,
+    responses={201: {"description": "Created"}, 204: {"description": "Merged"}},
+)
+async def store_post(
+    request: Request, state: StateDep, graph: GraphIri = None, default: DefaultFlag = None
+) -> Response:
     chosen, ntriples = await _body(request, state, graph, default)
     existed = await _exists(state, chosen)
     if not ntriples:
@@ -90,10 +108,15 @@ async def store_post(request: Request, state: StateDep, graph: GraphIri = None, 
     return await _write(state, chosen.merge(ntriples), created=not existed and chosen.iri is not None)
 
 
-@router.delete("/store", summary="Graph Store Protocol: drop a graph (needs the update token)", status_code=204,
-               response_class=Response)
-async def store_delete(request: Request, state: StateDep, graph: GraphIri = None,
-                       default: DefaultFlag = None) -> Response:
+@router.delete(
+    "/store",
+    summary="Graph Store Protocol: drop a graph (needs the update token)",
+    status_code=204,
+    response_class=Response,
+)
+async def store_delete(
+    request: Request, state: StateDep, graph: GraphIri = None, default: DefaultFlag = None
+) -> Response:
     require_token(request, state.config)
     chosen = _graph_of(graph, default)
     await _require(state, chosen)

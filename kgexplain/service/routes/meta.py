@@ -30,8 +30,9 @@ def _with_policy(page: HTMLResponse) -> HTMLResponse:
     html = bytes(page.body).decode()
     hashes = [script_hash(s) for s in re.findall(r"<script>(.*?)</script>", html, flags=re.DOTALL)]
     policy = content_security_policy(scripts=[*hashes, _CDN], styles=[_CDN, "https://fonts.googleapis.com"])
-    return HTMLResponse(html, headers={"content-security-policy": policy.replace("img-src 'self' data:",
-                                                                                 "img-src 'self' data: https:")})
+    return HTMLResponse(
+        html, headers={"content-security-policy": policy.replace("img-src 'self' data:", "img-src 'self' data: https:")}
+    )
 
 
 @router.get("/docs", include_in_schema=False)

@@ -22,7 +22,17 @@ from ..state import ServiceState, StateDep
 from .documents import document_detail
 from .rules import MAX_OFFSET, MAX_PAGE, list_rules, rule_detail
 
-__all__ = ["router", "PAGE_PREFIXES", "home", "rules_page", "rule_html", "document_html", "neurons_html", "graph_html", "graph_png"]
+__all__ = [
+    "router",
+    "PAGE_PREFIXES",
+    "home",
+    "rules_page",
+    "rule_html",
+    "document_html",
+    "neurons_html",
+    "graph_html",
+    "graph_png",
+]
 
 router = APIRouter(include_in_schema=False)
 #: Paths answered with HTML, errors included.
@@ -37,16 +47,24 @@ def home() -> RedirectResponse:
 @router.get("/rules", response_class=HTMLResponse)
 def rules_page(request: Request, state: StateDep) -> HTMLResponse:
     params = dict(request.query_params)
-    result = list_rules(state, RuleQuery(
-        run=params.get("run") or None, dataset=params.get("dataset") or None,
-        consequent=_choice(params.get("class"), state.index.classes()),
-        measure=_choice(params.get("measure"), ("TC", "TS", "WTS", "H")) or "H",
-        min_confidence=_number(params.get("min_confidence"), float, 0.0, 0.0, 1.0),
-        min_support=_number(params.get("min_support"), int, 0, 0, None),
-        property=params.get("property") or None, value=params.get("value") or None,
-        q=params.get("q") or None, sort=_choice(params.get("sort"), SORTS) or "confidence",
-        limit=_number(params.get("limit"), int, 50, 1, MAX_PAGE),
-        offset=_number(params.get("offset"), int, 0, 0, MAX_OFFSET)), request)
+    result = list_rules(
+        state,
+        RuleQuery(
+            run=params.get("run") or None,
+            dataset=params.get("dataset") or None,
+            consequent=_choice(params.get("class"), state.index.classes()),
+            measure=_choice(params.get("measure"), ("TC", "TS", "WTS", "H")) or "H",
+            min_confidence=_number(params.get("min_confidence"), float, 0.0, 0.0, 1.0),
+            min_support=_number(params.get("min_support"), int, 0, 0, None),
+            property=params.get("property") or None,
+            value=params.get("value") or None,
+            q=params.get("q") or None,
+            sort=_choice(params.get("sort"), SORTS) or "confidence",
+            limit=_number(params.get("limit"), int, 50, 1, MAX_PAGE),
+            offset=_number(params.get("offset"), int, 0, 0, MAX_OFFSET),
+        ),
+        request,
+    )
     return HTMLResponse(rule_list_page(result, params, state.index.classes()))
 
 
@@ -61,16 +79,21 @@ def document_html(dataset: str, doc_id: str, state: StateDep) -> HTMLResponse:
 
     doc = document_detail(state, dataset, doc_id)
     tokens = [t["surface"] for t in doc["tokens"]]
-    heatmap = render_html(tokens, [t["relevance"] for t in doc["tokens"]], title=doc_id,
-                          subtitle=f"run {doc['run']}", fragment=True,
-                          mentions=[(m["start"], m["end"], m["entity"], m["label"] or local_id(m["entity"]))
-                                    for m in doc["mentions"]])
+    heatmap = render_html(
+        tokens,
+        [t["relevance"] for t in doc["tokens"]],
+        title=doc_id,
+        subtitle=f"run {doc['run']}",
+        fragment=True,
+        mentions=[(m["start"], m["end"], m["entity"], m["label"] or local_id(m["entity"])) for m in doc["mentions"]],
+    )
     return HTMLResponse(document_page(doc, heatmap))
 
 
 @router.get("/neurons", response_class=HTMLResponse)
-def neurons_html(state: StateDep, kind: str = "rules", run: str | None = None,
-                 dataset: str | None = None) -> HTMLResponse:
+def neurons_html(
+    state: StateDep, kind: str = "rules", run: str | None = None, dataset: str | None = None
+) -> HTMLResponse:
     if kind not in KINDS:
         raise NotFound(f"no neuron results of kind {kind!r}; kinds: {', '.join(KINDS)}")
     try:
@@ -136,13 +159,20 @@ def _draw_rule_graph(store: TripleStore, minter: Minter, frame: Any) -> tuple[by
     covered: dict[str, list[int]] = {}
     for run in sorted(set(frame["run"].to_list())):
         coverage = store.select(load_query("rules/rule_coverage"), graph=minter.run_graph(run))
-        for rule_iri, entity in (coverage.iter_rows() if coverage.height else []):
+        for rule_iri, entity in coverage.iter_rows() if coverage.height else []:
             covered.setdefault(rule_iri, []).append(entity_index.setdefault(entity, len(entity_index)))
     rules, ids = [], []
     for row in frame.iter_rows(named=True):
         confidence = {"TC": row["conf_tc"], "TS": row["conf_ts"], "WTS": row["conf_wts"], "H": row["conf_h"]}
-        rule = Rule((), row["consequent"], int(row["support"]), confidence, float(row["lift"]),
-                    np.asarray(sorted(set(covered.get(row["rule"], []))), dtype=np.int64), {"rule": row["label"]})
+        rule = Rule(
+            (),
+            row["consequent"],
+            int(row["support"]),
+            confidence,
+            float(row["lift"]),
+            np.asarray(sorted(set(covered.get(row["rule"], []))), dtype=np.int64),
+            {"rule": row["label"]},
+        )
         rules.append(rule)
         ids.append(row["id"])
     graph = rule_graph(rules)

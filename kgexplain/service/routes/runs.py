@@ -47,14 +47,27 @@ def start_run(request: Request, body: RunRequest, state: StateDep) -> JSONRespon
 @router.get("/api/runs", summary="Runs started here, and every run recorded in the store's catalog")
 def list_runs(request: Request, state: StateDep) -> dict[str, Any]:
     catalog = state.store.select(load_query("catalog/runs"), catalog=state.minter.catalog_graph())
-    recorded = [{"run": local_id(run), "kind": local_id(kind), "dataset": local_id(dataset), "status": status,
-                 "graph": graph, "started": started, "ended": ended}
-                for run, kind, dataset, status, graph, started, ended in
-                (catalog.select("run", "kind", "dataset", "status", "graph", "started", "ended").iter_rows()
-                 if catalog.height else [])]
+    recorded = [
+        {
+            "run": local_id(run),
+            "kind": local_id(kind),
+            "dataset": local_id(dataset),
+            "status": status,
+            "graph": graph,
+            "started": started,
+            "ended": ended,
+        }
+        for run, kind, dataset, status, graph, started, ended in (
+            catalog.select("run", "kind", "dataset", "status", "graph", "started", "ended").iter_rows()
+            if catalog.height
+            else []
+        )
+    ]
     shown = has_token(request, state.config)
-    return {"jobs": [job.as_dict(show_error=shown) for job in reversed(list(state.runner.jobs.values()))],
-            "recorded": recorded}
+    return {
+        "jobs": [job.as_dict(show_error=shown) for job in reversed(list(state.runner.jobs.values()))],
+        "recorded": recorded,
+    }
 
 
 @router.get("/api/runs/{job_id}", summary="One run started here: status, stage, progress, result")

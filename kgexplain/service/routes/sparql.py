@@ -34,15 +34,25 @@ _FORMATS = (*RESULTS_FORMATS, *GRAPH_FORMATS)
 
 def _param(name: str, description: str, repeated: bool = False) -> dict[str, Any]:
     schema: dict[str, Any] = {"type": "array", "items": {"type": "string"}} if repeated else {"type": "string"}
-    return {"name": name, "in": "query", "required": False, "description": description, "schema": schema,
-            **({"style": "form", "explode": True} if repeated else {})}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "schema": schema,
+        **({"style": "form", "explode": True} if repeated else {}),
+    }
 
 
-_QUERY_PARAMS = [_param("query", "The SPARQL query."),
-                 _param("default-graph-uri", "A graph of the default graph (repeatable).", repeated=True),
-                 _param("named-graph-uri", "A named graph of the dataset (repeatable).", repeated=True)]
-_UPDATE_PARAMS = [_param("using-graph-uri", "An update's USING graph (repeatable).", repeated=True),
-                  _param("using-named-graph-uri", "An update's USING NAMED graph (repeatable).", repeated=True)]
+_QUERY_PARAMS = [
+    _param("query", "The SPARQL query."),
+    _param("default-graph-uri", "A graph of the default graph (repeatable).", repeated=True),
+    _param("named-graph-uri", "A named graph of the dataset (repeatable).", repeated=True),
+]
+_UPDATE_PARAMS = [
+    _param("using-graph-uri", "An update's USING graph (repeatable).", repeated=True),
+    _param("using-named-graph-uri", "An update's USING NAMED graph (repeatable).", repeated=True),
+]
 
 
 def endpoint_iri(request: Request) -> str:
@@ -50,33 +60,44 @@ def endpoint_iri(request: Request) -> str:
     url = str(request.url.replace(query="", fragment=""))
     try:
         return ox.NamedNode(url).value
-    except ValueError as exc:   # a Host header that makes no IRI
+    except ValueError as exc:  # a Host header that makes no IRI
         raise BadRequest(f"the request's URL {url[:200]!r} is no base IRI for the query: {exc}") from None
 
 
 def _inspect(state: ServiceState, text: str, kind: Literal["query", "update"], base_iri: str | None) -> Operation:
     config = state.config
     try:
-        return inspect_operation(text, expected=kind, allowed_services=config.allowed_services,
-                                 allowed_load_hosts=config.allowed_load_hosts, base_iri=base_iri,
-                                 max_chars=config.max_query_bytes)
+        return inspect_operation(
+            text,
+            expected=kind,
+            allowed_services=config.allowed_services,
+            allowed_load_hosts=config.allowed_load_hosts,
+            base_iri=base_iri,
+            max_chars=config.max_query_bytes,
+        )
     except QueryRefused as exc:
         cls = {403: Forbidden, 413: PayloadTooLarge}.get(exc.status, BadRequest)
         raise cls(str(exc), title=f"{kind.capitalize()} refused") from None
 
 
-async def answer_query(state: ServiceState, text: str, accept_header: str | None, *, base_iri: str | None = None,
-                       dataset: dict[str, Any] | None = None) -> Response:
+async def answer_query(
+    state: ServiceState,
+    text: str,
+    accept_header: str | None,
+    *,
+    base_iri: str | None = None,
+    dataset: dict[str, Any] | None = None,
+) -> Response:
     """A user's query answered within the endpoint's budgets, over ``dataset`` (``SparqlRequest.dataset``;
     none: the query's ``FROM``, else every public graph), in the best format ``accept_header`` allows."""
     return await _answer(state, text, accepted(accept_header), base_iri, dataset or {})
 
 
-async def _answer(state: ServiceState, text: str, accept: Sequence[str], base_iri: str | None,
-                  dataset: dict[str, Any]) -> Response:
-    op = await asyncio.to_thread(_inspect, state, text, "query", base_iri)   # linear, but 1 MB is not instant
-    body, media = await state.executor.answer(text, accept, base_iri=base_iri, own_dataset=op.dataset_clause,
-                                              **dataset)
+async def _answer(
+    state: ServiceState, text: str, accept: Sequence[str], base_iri: str | None, dataset: dict[str, Any]
+) -> Response:
+    op = await asyncio.to_thread(_inspect, state, text, "query", base_iri)  # linear, but 1 MB is not instant
+    body, media = await state.executor.answer(text, accept, base_iri=base_iri, own_dataset=op.dataset_clause, **dataset)
     charset = "; charset=utf-8" if media.startswith(("text/", "application/")) else ""
     return Response(body, media_type=media + charset)
 
@@ -100,10 +121,16 @@ async def _run(state: ServiceState, request: Request, sparql: SparqlRequest) -> 
     return Response(status_code=204)
 
 
-@router.get("/sparql", summary="SPARQL 1.1 query (GET)", response_class=Response,
-            openapi_extra={"parameters": _QUERY_PARAMS},
-            responses={200: {"content": {m: {} for m in _FORMATS}},
-                       303: {"description": f"A browser without a query: the query page, {_QUERY_PAGE}"}})
+@router.get(
+    "/sparql",
+    summary="SPARQL 1.1 query (GET)",
+    response_class=Response,
+    openapi_extra={"parameters": _QUERY_PARAMS},
+    responses={
+        200: {"content": {m: {} for m in _FORMATS}},
+        303: {"description": f"A browser without a query: the query page, {_QUERY_PAGE}"},
+    },
+)
 async def sparql_get(request: Request, state: StateDep) -> Response:
     accept = request.headers.get("accept")
     try:
@@ -115,10 +142,20 @@ async def sparql_get(request: Request, state: StateDep) -> Response:
     return await _run(state, request, sparql)
 
 
-@router.post("/sparql", summary="SPARQL 1.1 query or update (POST: form or direct body)", response_class=Response,
-             openapi_extra={"parameters": _QUERY_PARAMS[1:] + _UPDATE_PARAMS})
+@router.post(
+    "/sparql",
+    summary="SPARQL 1.1 query or update (POST: form or direct body)",
+    response_class=Response,
+    openapi_extra={"parameters": _QUERY_PARAMS[1:] + _UPDATE_PARAMS},
+)
 async def sparql_post(request: Request, state: StateDep) -> Response:
-    body = await request.body()    # at most max_query_bytes: security.BodyLimit refused more
-    sparql = await asyncio.to_thread(parse_request, "POST", request.scope["query_string"],
-                                     request.headers.get("content-type"), body, request.headers.get("accept"))
+    body = await request.body()  # at most max_query_bytes: security.BodyLimit refused more
+    sparql = await asyncio.to_thread(
+        parse_request,
+        "POST",
+        request.scope["query_string"],
+        request.headers.get("content-type"),
+        body,
+        request.headers.get("accept"),
+    )
     return await _run(state, request, sparql)

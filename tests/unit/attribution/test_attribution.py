@@ -53,8 +53,9 @@ def test_training_learns_a_keyword_and_shap_points_at_it() -> None:
         toks[int(rng.integers(0, 25))] = "golden" if label else "grey"
         texts.append(" ".join(toks))
         labels.append(label)
-    trained, result = train_model(texts[:600], labels[:600], TrainSettings(epochs=10, max_len=64, seed=1),
-                                  texts[600:], labels[600:])
+    trained, result = train_model(
+        texts[:600], labels[:600], TrainSettings(epochs=10, max_len=64, seed=1), texts[600:], labels[600:]
+    )
     assert result.test_accuracy is not None and result.test_accuracy > 0.9
     attribution = explain_shap(trained, texts[600:620], texts[:600])
     for text, rel in zip(texts[600:620], attribution.relevance, strict=True):
@@ -89,14 +90,26 @@ def test_bad_model_and_device_requests() -> None:
 
 
 def test_grounding_longest_match_and_ties() -> None:
-    labels = [("Q1", "New York"), ("Q2", "New York City"), ("Q3", "York"), ("Q4", "the"), ("Q5", "Paris"),
-              ("Q6", "Paris"), ("Q7", "of 12"), ("Q8", "Italian")]
+    labels = [
+        ("Q1", "New York"),
+        ("Q2", "New York City"),
+        ("Q3", "York"),
+        ("Q4", "the"),
+        ("Q5", "Paris"),
+        ("Q6", "Paris"),
+        ("Q7", "of 12"),
+        ("Q8", "Italian"),
+    ]
     lexicon = Lexicon.build(labels, {"Q5": 3, "Q6": 10})
-    assert "the" not in lexicon.entries and "of 12" not in lexicon.entries   # stopword and digit keys dropped
+    assert "the" not in lexicon.entries and "of 12" not in lexicon.entries  # stopword and digit keys dropped
     assert lexicon.ambiguous == 1
     mentions = ground(tokenize("He moved from New York City to Paris and then York, an Italian painter."), lexicon)
     assert [(m.surface, m.entity) for m in mentions] == [
-        ("new york city", "Q2"), ("paris", "Q6"), ("york", "Q3"), ("italian", "Q8")]
+        ("new york city", "Q2"),
+        ("paris", "Q6"),
+        ("york", "Q3"),
+        ("italian", "Q8"),
+    ]
     assert mentions[0].start == 3 and mentions[0].end == 6
 
 

@@ -27,8 +27,11 @@ def trained(request: pytest.FixtureRequest) -> TrainedModel:
     """A small model of each kind (the demo's texts: 300 training documents, 1 epoch, at most 48 tokens; the
     CNN reads at least 60). Training does not change what is compared, only how typical the values are."""
     torch.manual_seed(0)
-    model, _ = train_model([d.text for d in TRAIN[:300]], [d.label for d in TRAIN[:300]],
-                           TrainSettings(model=request.param, epochs=1, max_len=48, seed=3))
+    model, _ = train_model(
+        [d.text for d in TRAIN[:300]],
+        [d.label for d in TRAIN[:300]],
+        TrainSettings(model=request.param, epochs=1, max_len=48, seed=3),
+    )
     return model
 
 
@@ -47,7 +50,7 @@ def test_500_references_equal_shap_deep_explainer(trained: TrainedModel) -> None
     worst = max(float(np.abs(a - b).max()) for a, b in zip(ours.relevance, theirs.relevance, strict=True) if len(a))
     assert worst <= 1e-5
     assert ours.max_additivity_error == pytest.approx(theirs.max_additivity_error, abs=1e-5)
-    if trained.name == "cnn":   # Σ over every position, padding included (the references are not zero there)
+    if trained.name == "cnn":  # Σ over every position, padding included (the references are not zero there)
         assert ours.max_additivity_error < 1e-5
 
 
@@ -98,8 +101,11 @@ def test_cli_background_option(monkeypatch: pytest.MonkeyPatch) -> None:
     assert Settings.from_options(preset="paper", background="mean").shap_background == "mean"
     assert Settings.from_options(preset="default", background="50").shap_background == "50"
     runner = CliRunner()
-    for command in (["demo"], ["run", "--data", "x.csv", "--kg", "x.nt", "--out", "o"],
-                    ["explain", "--dataset", "d", "--model-dir", "m"]):
+    for command in (
+        ["demo"],
+        ["run", "--data", "x.csv", "--kg", "x.nt", "--out", "o"],
+        ["explain", "--dataset", "d", "--model-dir", "m"],
+    ):
         result = runner.invoke(app, [*command, "--background", "lots"])
         assert result.exit_code == 2, result.output
         assert "unknown SHAP background 'lots'" in result.output

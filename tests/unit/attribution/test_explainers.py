@@ -36,8 +36,7 @@ TEXTS, LABELS = _texts(240)
 @pytest.fixture(scope="module", params=MODELS)
 def trained(request: pytest.FixtureRequest) -> TrainedModel:
     torch.manual_seed(0)
-    model, _ = train_model(TEXTS[:200], LABELS[:200], TrainSettings(model=request.param, epochs=2, max_len=64,
-                                                                    seed=3))
+    model, _ = train_model(TEXTS[:200], LABELS[:200], TrainSettings(model=request.param, epochs=2, max_len=64, seed=3))
     return model
 
 
@@ -112,8 +111,9 @@ def test_applicability_and_fallback() -> None:
 SHAP_DOCS = TEXTS[200:214] + ["golden", "", " ".join(["w3"] * 80), "grey w4 w5 " * 12]
 
 
-def assert_same_as_shap(trained: TrainedModel, ours: Attribution, theirs: Attribution,
-                        reference_texts: list[str], background: str) -> None:
+def assert_same_as_shap(
+    trained: TrainedModel, ours: Attribution, theirs: Attribution, reference_texts: list[str], background: str
+) -> None:
     """Per token, |ours − shap| ≤ 1e-6 + max|φ|·(1e-5 + 2⁻²³/|Δf|) in each document, where Δf is the output's
     distance to the nearest reference output: float32. Both sides round the sigmoid's multiplier Δσ/Δz to
     about 2⁻²⁴/|Δσ| relative, and the rescale rules' small Δx to about 1e-7 of the activations; shap's own
@@ -133,7 +133,7 @@ def assert_same_as_shap(trained: TrainedModel, ours: Attribution, theirs: Attrib
         if not len(shaps):
             continue
         gap = float(np.abs(f - ref_out).min())
-        bound = 1e-6 + float(np.abs(shaps).max()) * (1e-5 + 2.0 ** -23 / max(gap, 1e-12))
+        bound = 1e-6 + float(np.abs(shaps).max()) * (1e-5 + 2.0**-23 / max(gap, 1e-12))
         assert float(np.abs(mine - shaps).max()) <= bound
 
 
@@ -168,7 +168,7 @@ def test_batched_shap_equals_shap_to_1e_6_in_float64(trained: TrainedModel, back
         assert len(mine) == len(shaps)
         if len(shaps):
             assert float(np.abs(np.asarray(mine, np.float64) - np.asarray(shaps, np.float64)).max()) <= 1e-6
-    assert any(float(np.abs(r).max()) > 1e-3 for r in theirs.relevance if len(r))   # not all zeros
+    assert any(float(np.abs(r).max()) > 1e-3 for r in theirs.relevance if len(r))  # not all zeros
 
 
 @pytest.fixture(scope="module")
@@ -189,8 +189,9 @@ def painters_sized() -> tuple[TrainedModel, list[str]]:
 
 
 @pytest.mark.parametrize("background", ["mean", "zero", "full"])
-def test_batched_shap_equals_shap_on_the_painters_sized_cnn(painters_sized: tuple[TrainedModel, list[str]],
-                                                            background: str) -> None:
+def test_batched_shap_equals_shap_on_the_painters_sized_cnn(
+    painters_sized: tuple[TrainedModel, list[str]], background: str
+) -> None:
     trained, texts = painters_sized
     assert trained.max_len == 500
     docs = [texts[i] for i in (0, 1, 2, 5, 8)] + ["golden w1", " ".join(["w7"] * 520)]
@@ -203,7 +204,8 @@ def test_batched_shap_equals_shap_on_the_painters_sized_cnn(painters_sized: tupl
 
 @pytest.mark.slow
 def test_batched_shap_equals_shap_on_the_painters_sized_cnn_in_float64(
-        painters_sized: tuple[TrainedModel, list[str]]) -> None:
+    painters_sized: tuple[TrainedModel, list[str]],
+) -> None:
     """The painters-sized CNN in float64: the batched engine is shap's DeepExplainer to 1e-6 per token, with the
     mean reference and with the zero reference (``deeplift``)."""
     trained, texts = painters_sized
@@ -212,10 +214,15 @@ def test_batched_shap_equals_shap_on_the_painters_sized_cnn_in_float64(
     try:
         for background in ("mean", "zero"):
             theirs = explain_shap(trained, docs, texts, background=background, engine="shap")
-            ours = (explain_shap(trained, docs, texts, background="mean", engine="batched", batch_size=3)
-                    if background == "mean" else explain(trained, docs, texts, "deeplift"))
-            gap = max(float(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).max())
-                      for a, b in zip(ours.relevance, theirs.relevance, strict=True))
+            ours = (
+                explain_shap(trained, docs, texts, background="mean", engine="batched", batch_size=3)
+                if background == "mean"
+                else explain(trained, docs, texts, "deeplift")
+            )
+            gap = max(
+                float(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64)).max())
+                for a, b in zip(ours.relevance, theirs.relevance, strict=True)
+            )
             assert gap <= 1e-6, (background, gap)
     finally:
         trained.model.float()
@@ -249,8 +256,14 @@ def test_batched_shap_reports_rows_in_document_order(trained: TrainedModel) -> N
     predictions: list[np.ndarray] = []
     counted: list[int] = []
     docs = SHAP_DOCS * 3
-    result = explain_shap(trained, docs, TEXTS[:200], batch_size=4, on_batch=counted.append,
-                          on_rows=lambda r, p: (rows.extend(r), predictions.append(p)))
+    result = explain_shap(
+        trained,
+        docs,
+        TEXTS[:200],
+        batch_size=4,
+        on_batch=counted.append,
+        on_rows=lambda r, p: (rows.extend(r), predictions.append(p)),
+    )
     assert sum(counted) == len(docs)
     assert len(rows) == len(docs)
     assert all(np.array_equal(a, b) for a, b in zip(rows, result.relevance, strict=True))

@@ -12,7 +12,7 @@ def every_span(tokens: list[str], lexicon: Lexicon) -> list[Mention]:
     mentions, i = [], 0
     while i < len(tokens):
         for size in range(min(lexicon.max_ngram, len(tokens) - i), 0, -1):
-            key = " ".join(tokens[i:i + size])
+            key = " ".join(tokens[i : i + size])
             if key in lexicon.entries:
                 mentions.append(Mention(i, i + size, lexicon.entries[key], key))
                 i += size

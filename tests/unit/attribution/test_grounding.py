@@ -49,16 +49,29 @@ def _mentions(text: str, lexicon: Lexicon) -> list[tuple[str, str]]:
 
 
 def test_a_first_name_inside_a_person_name_grounds_nothing() -> None:
-    lexicon = Lexicon.build([("Lasseter", "John"), ("Williams", "William"), ("Miller", "Miller"),
-                             ("Paris", "Paris"), ("Spb", "Saint Petersburg"), ("Eyck", "Jan van Eyck")],
-                            given_names={"john", "william", "saint", "jan"})
+    lexicon = Lexicon.build(
+        [
+            ("Lasseter", "John"),
+            ("Williams", "William"),
+            ("Miller", "Miller"),
+            ("Paris", "Paris"),
+            ("Spb", "Saint Petersburg"),
+            ("Eyck", "Jan van Eyck"),
+        ],
+        given_names={"john", "william", "saint", "jan"},
+    )
     text = "John Miller met William in Paris. Saint Petersburg, John. Jan van Eyck"
     # "John" and "Miller" are parts of the name John Miller; "William" before a lower-case word stands
     # alone and grounds (only names inside a longer name are left out); "Saint Petersburg" is a longer
     # match that starts with the given name, "Jan van Eyck" the whole name; "John" after the comma is alone.
-    assert _mentions(text, lexicon) == [("william", "Williams"), ("paris", "Paris"), ("saint petersburg", "Spb"),
-                                        ("john", "Lasseter"), ("jan van eyck", "Eyck")]
-    without = ground(tokenize(text), lexicon, tokenize_cased(text))        # no name spans: the old grounding
+    assert _mentions(text, lexicon) == [
+        ("william", "Williams"),
+        ("paris", "Paris"),
+        ("saint petersburg", "Spb"),
+        ("john", "Lasseter"),
+        ("jan van eyck", "Eyck"),
+    ]
+    without = ground(tokenize(text), lexicon, tokenize_cased(text))  # no name spans: the old grounding
     assert [m.surface for m in without][:2] == ["john", "miller"]
 
 
@@ -67,18 +80,24 @@ def test_person_names_follow_punctuation_particles_initials_and_acronyms() -> No
     text = "Jan van der Heyden, Florence, Italy; John F. Kennedy RA and Joseph Mallord-Turner's work"
     spans = person_names(text, given)
     words = tokenize(text)
-    assert [" ".join(words[a:b]) for a, b in spans] == [
-        "jan van der heyden", "john f kennedy", "joseph mallord turner"]
+    assert [" ".join(words[a:b]) for a, b in spans] == ["jan van der heyden", "john f kennedy", "joseph mallord turner"]
     # positions are tokenize's: the spans index the same tokens ground() reads
     assert all(0 <= a < b <= len(words) for a, b in spans)
-    assert person_names("John went home. Jan", given) == []            # a name needs two capitalised words
+    assert person_names("John went home. Jan", given) == []  # a name needs two capitalised words
 
 
 def test_given_names_come_from_people_labels() -> None:
     people = {"p1", "p2", "p3", "p4"}
-    labels = [("p1", "John Smith"), ("p2", "John Constable"), ("p3", "The Edge"), ("p4", "The Weeknd"),
-              ("p1", "Johnny"), ("city", "Paris"), ("p3", "Paris Hilton")]
-    assert given_names(labels, people) == {"john": 2}               # "the" is a stopword; Paris: one person
+    labels = [
+        ("p1", "John Smith"),
+        ("p2", "John Constable"),
+        ("p3", "The Edge"),
+        ("p4", "The Weeknd"),
+        ("p1", "Johnny"),
+        ("city", "Paris"),
+        ("p3", "Paris Hilton"),
+    ]
+    assert given_names(labels, people) == {"john": 2}  # "the" is a stopword; Paris: one person
     assert given_names(labels, people, min_people=1) == {"john": 2, "paris": 1}
 
 
@@ -87,9 +106,16 @@ def test_given_names_come_from_people_labels() -> None:
 
 def test_context_relinks_an_ambiguous_label_only_when_the_default_does_not_fit() -> None:
     # Florence (Alabama) has more facts, so it is the default; Florence (Italy) shares a fact with Italy
-    lexicon = Lexicon.build([("FlorenceAL", "Florence"), ("FlorenceIT", "Florence"), ("Italy", "Italy"),
-                             ("Alabama", "Alabama"), ("Tuscany", "Tuscany")],
-                            {"FlorenceAL": 9, "FlorenceIT": 3})
+    lexicon = Lexicon.build(
+        [
+            ("FlorenceAL", "Florence"),
+            ("FlorenceIT", "Florence"),
+            ("Italy", "Italy"),
+            ("Alabama", "Alabama"),
+            ("Tuscany", "Tuscany"),
+        ],
+        {"FlorenceAL": 9, "FlorenceIT": 3},
+    )
     assert lexicon.entities("florence") == ("FlorenceAL", "FlorenceIT")
     links = {"FlorenceIT": {"Italy", "Tuscany"}, "FlorenceAL": {"Alabama"}}
 
@@ -97,8 +123,8 @@ def test_context_relinks_an_ambiguous_label_only_when_the_default_does_not_fit()
         return [m.entity for m in disambiguate(ground(tokenize(text), lexicon), lexicon, links)]
 
     assert linked("He died in Florence, Italy") == ["FlorenceIT", "Italy"]
-    assert linked("Florence, Alabama and Tuscany") == ["FlorenceAL", "Alabama", "Tuscany"]   # default fits
-    assert linked("Florence") == ["FlorenceAL"]                     # no context: most facts
+    assert linked("Florence, Alabama and Tuscany") == ["FlorenceAL", "Alabama", "Tuscany"]  # default fits
+    assert linked("Florence") == ["FlorenceAL"]  # no context: most facts
     assert linked("Florence and Florence, Tuscany") == ["FlorenceIT", "FlorenceIT", "Tuscany"]
 
 
@@ -113,8 +139,7 @@ def test_settings_and_cli_refuse_unknown_grounding_options() -> None:
         Settings(occurrences="every").check()
     with pytest.raises(InputError, match="--disambiguation 'popular'"):
         Settings(disambiguation="popular").check()
-    result = CliRunner().invoke(app, ["explain", "--dataset", "x", "--model-dir", "nowhere",
-                                      "--occurrences", "every"])
+    result = CliRunner().invoke(app, ["explain", "--dataset", "x", "--model-dir", "nowhere", "--occurrences", "every"])
     assert result.exit_code == 2 and "first-per-document" in result.output
 
 
@@ -134,24 +159,49 @@ def store() -> Iterator[TripleStore]:
     triples = [
         # January is a month of the Gregorian calendar, a subclass of month: only the class closure finds
         # it; September (Q123) has no class at all (as in the shared subset) and a singer shares its name
-        _label("Q900108", "January"), _label("Q900108", "Jan", ALIAS), _fact("Q900108", "P31", "Q18602249"),
-        _fact("Q18602249", "P279", "Q5151"), _label("Q123", "September"),
-        _label("Q230066", "September"), _fact("Q230066", "P31", "Q5"),
+        _label("Q900108", "January"),
+        _label("Q900108", "Jan", ALIAS),
+        _fact("Q900108", "P31", "Q18602249"),
+        _fact("Q18602249", "P279", "Q5151"),
+        _label("Q123", "September"),
+        _label("Q230066", "September"),
+        _fact("Q230066", "P31", "Q5"),
         # given names: Louis is a double name (a subclass of given name); people's labels give "john"
-        _label("Q1", "Louis"), _fact("Q1", "P31", "Q1243157"), _fact("Q1243157", "P279", "Q202444"),
-        _label("Q7742", "Louis XIV"), _fact("Q7742", "P31", "Q5"),
-        _label("Q269214", "John Lasseter"), _label("Q269214", "John", ALIAS), _fact("Q269214", "P31", "Q5"),
-        _label("Q2", "John Smith"), _fact("Q2", "P31", "Q5"),
-        _label("Q3", "Paris Hilton"), _fact("Q3", "P31", "Q5"), _label("Q4", "Paris Jackson"),
-        _fact("Q4", "P31", "Q5"), _label("Q90", "Paris"), _fact("Q90", "P17", "Q142"),
-        _label("Q142", "France"), _label("Q5", "human"),
+        _label("Q1", "Louis"),
+        _fact("Q1", "P31", "Q1243157"),
+        _fact("Q1243157", "P279", "Q202444"),
+        _label("Q7742", "Louis XIV"),
+        _fact("Q7742", "P31", "Q5"),
+        _label("Q269214", "John Lasseter"),
+        _label("Q269214", "John", ALIAS),
+        _fact("Q269214", "P31", "Q5"),
+        _label("Q2", "John Smith"),
+        _fact("Q2", "P31", "Q5"),
+        _label("Q3", "Paris Hilton"),
+        _fact("Q3", "P31", "Q5"),
+        _label("Q4", "Paris Jackson"),
+        _fact("Q4", "P31", "Q5"),
+        _label("Q90", "Paris"),
+        _fact("Q90", "P17", "Q142"),
+        _label("Q142", "France"),
+        _label("Q5", "human"),
         # Florence: Alabama has more facts; Italy's is linked to Italy
-        _label("Q2044", "Florence"), _fact("Q2044", "P17", "Q38"), _label("Q38", "Italy"),
-        _label("Q79743", "Florence"), _fact("Q79743", "P131", "Q173"), _fact("Q79743", "P17", "Q30"),
-        _fact("Q79743", "P31", "Q515"), _fact("Q79743", "P47", "Q9"), _label("Q173", "Alabama"),
+        _label("Q2044", "Florence"),
+        _fact("Q2044", "P17", "Q38"),
+        _label("Q38", "Italy"),
+        _label("Q79743", "Florence"),
+        _fact("Q79743", "P131", "Q173"),
+        _fact("Q79743", "P17", "Q30"),
+        _fact("Q79743", "P31", "Q515"),
+        _fact("Q79743", "P47", "Q9"),
+        _label("Q173", "Alabama"),
         # a town called George, and ten people who bear the name: George stays a given name
-        _label("Q5000", "George"), _fact("Q5000", "P17", "Q258"), _label("Q5001", "king"),
-        _label("Q5002", "King Arthur"), _fact("Q5002", "P31", "Q5"), _label("Q5003", "King Lear"),
+        _label("Q5000", "George"),
+        _fact("Q5000", "P17", "Q258"),
+        _label("Q5001", "king"),
+        _label("Q5002", "King Arthur"),
+        _fact("Q5002", "P31", "Q5"),
+        _label("Q5003", "King Lear"),
         _fact("Q5003", "P31", "Q5"),
         *[t for i in range(10) for t in (_label(f"Q51{i}", f"George Painter{i}"), _fact(f"Q51{i}", "P31", "Q5"))],
     ]
@@ -163,9 +213,9 @@ def store() -> Iterator[TripleStore]:
 
 def test_the_lexicon_leaves_out_stop_classes_by_closure_and_calendar_words(store: TripleStore) -> None:
     lexicon = _lexicon(store, KG, Settings())
-    assert "january" not in lexicon.entries and "jan" not in lexicon.entries   # P31/P279* month
-    assert "september" not in lexicon.entries        # calendar word: not the singer either
-    assert lexicon.entries["louis xiv"] == _q("Q7742") and "louis" not in lexicon.entries   # given name item
+    assert "january" not in lexicon.entries and "jan" not in lexicon.entries  # P31/P279* month
+    assert "september" not in lexicon.entries  # calendar word: not the singer either
+    assert lexicon.entries["louis xiv"] == _q("Q7742") and "louis" not in lexicon.entries  # given name item
     # "paris" is the label of a city two people bear, "king" of a common noun; "george" a town and ten people
     assert lexicon.given_names == {"john", "louis", "george"}
     old = _lexicon(store, KG, Settings(stop_classes=(), calendar_classes=(), calendar_entities=()))
@@ -181,10 +231,27 @@ def test_the_pipeline_grounds_with_every_fix(store: TripleStore) -> None:
         found = _ground_documents(store, KG, lexicon, [text], tokens, cased, settings)[0]
         return [f"{m.surface}={m.entity.rsplit('/', 1)[1]}" for m in found]
 
-    assert entities(Settings()) == ["paris=Q90", "florence=Q2044", "italy=Q38", "florence=Q2044",
-                                    "john=Q269214", "paris hilton=Q3"]
+    assert entities(Settings()) == [
+        "paris=Q90",
+        "florence=Q2044",
+        "italy=Q38",
+        "florence=Q2044",
+        "john=Q269214",
+        "paris hilton=Q3",
+    ]
     assert entities(Settings(occurrences="first-per-document")) == [
-        "paris=Q90", "florence=Q2044", "italy=Q38", "john=Q269214", "paris hilton=Q3"]
+        "paris=Q90",
+        "florence=Q2044",
+        "italy=Q38",
+        "john=Q269214",
+        "paris hilton=Q3",
+    ]
     assert entities(Settings(disambiguation="degree", ground_name_parts=True)) == [
-        "john=Q269214", "paris=Q90", "florence=Q79743", "italy=Q38", "florence=Q79743", "john=Q269214",
-        "paris hilton=Q3"]
+        "john=Q269214",
+        "paris=Q90",
+        "florence=Q79743",
+        "italy=Q38",
+        "florence=Q79743",
+        "john=Q269214",
+        "paris hilton=Q3",
+    ]

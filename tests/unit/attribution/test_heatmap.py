@@ -53,13 +53,20 @@ class _Page(HTMLParser):
         if "kgx-mention" in classes:
             self._link.append(a)
         elif tag in ("a", "span") and self._link:
-            self._link.append(None)      # keeps the stack balanced for nested non-mention tags
+            self._link.append(None)  # keeps the stack balanced for nested non-mention tags
         if tag == "span" and "kgx-tok" in classes:
             m = RGBA.search(a.get("style") or "")
             assert m, f"token span without an rgba background: {a}"
             mention = next((x for x in reversed(self._link) if x is not None), None)
-            self.tokens.append({"text": "", "rgb": tuple(int(v) for v in m.groups()[:3]),
-                                "alpha": float(m.group(4)), "title": a.get("title"), "mention": mention})
+            self.tokens.append(
+                {
+                    "text": "",
+                    "rgb": tuple(int(v) for v in m.groups()[:3]),
+                    "alpha": float(m.group(4)),
+                    "title": a.get("title"),
+                    "mention": mention,
+                }
+            )
             self._in_token = True
 
     def handle_endtag(self, tag: str) -> None:
@@ -106,7 +113,7 @@ def test_html_colours_and_alpha_follow_sign_and_magnitude() -> None:
     assert bad["rgb"] == NEGATIVE_RGB and bad["alpha"] == pytest.approx(0.5)
     assert the["alpha"] == 0.0
     assert meh["rgb"] == NEGATIVE_RGB and meh["alpha"] == pytest.approx(0.25)
-    assert POSITIVE_RGB[0] > POSITIVE_RGB[2] and NEGATIVE_RGB[2] > NEGATIVE_RGB[0]   # red is red, blue is blue
+    assert POSITIVE_RGB[0] > POSITIVE_RGB[2] and NEGATIVE_RGB[2] > NEGATIVE_RGB[0]  # red is red, blue is blue
     assert great["title"] == "great: +2.0000" and bad["title"] == "bad: -1.0000"
 
 
@@ -122,11 +129,19 @@ def test_html_shared_scale_and_saturation() -> None:
 def test_html_mentions_link_to_their_entities() -> None:
     tokens = ["a", "film", "by", "alfred", "hitchcock", "in", "paris"]
     q_hitch, q_paris = "http://www.wikidata.org/entity/Q7374", "http://www.wikidata.org/entity/Q90"
-    page = parse(render_html(tokens, [0.1] * 7, mentions=[(3, 5, q_hitch, "Alfred Hitchcock"),
-                                                          Mention(6, 7, q_paris, "paris")]))
+    page = parse(
+        render_html(tokens, [0.1] * 7, mentions=[(3, 5, q_hitch, "Alfred Hitchcock"), Mention(6, 7, q_paris, "paris")])
+    )
     linked = {t["text"]: (t["mention"] or {}).get("href") for t in page.tokens}
-    assert linked == {"a": None, "film": None, "by": None, "alfred": q_hitch, "hitchcock": q_hitch,
-                      "in": None, "paris": q_paris}
+    assert linked == {
+        "a": None,
+        "film": None,
+        "by": None,
+        "alfred": q_hitch,
+        "hitchcock": q_hitch,
+        "in": None,
+        "paris": q_paris,
+    }
     anchors = [attrs for tag, attrs in page.attrs if tag == "a"]
     assert len(anchors) == 2 and "Alfred Hitchcock" in (anchors[0]["title"] or "")
 
@@ -134,7 +149,7 @@ def test_html_mentions_link_to_their_entities() -> None:
 def test_html_mentions_are_checked_and_never_script_links() -> None:
     page = parse(render_html(["x", "y"], [1.0, -1.0], mentions=[(0, 1, "javascript:alert(1)", "x")]))
     assert not any(tag == "a" for tag, _ in page.attrs)
-    assert page.tokens[0]["mention"] is not None              # still marked, just not a link
+    assert page.tokens[0]["mention"] is not None  # still marked, just not a link
     with pytest.raises(ValueError, match="overlap"):
         render_html(["a", "b", "c"], [1, 2, 3], mentions=[(0, 2, "http://e/1", "ab"), (1, 3, "http://e/2", "bc")])
     with pytest.raises(ValueError):
@@ -187,7 +202,7 @@ def test_png_is_valid_sized_and_coloured_where_the_tokens_are(tmp_path: Path) ->
     assert red[0] > 0.7 and red[2] < 0.35 and red[0] - red[2] > 0.4
     assert blue[2] > 0.6 and blue[0] < 0.35 and blue[2] - blue[0] > 0.3
     assert plain == pytest.approx([1.0, 1.0, 1.0], abs=0.02)
-    assert [p.name for p in path.parent.iterdir()] == ["doc.png"]     # the temporary file is gone
+    assert [p.name for p in path.parent.iterdir()] == ["doc.png"]  # the temporary file is gone
 
 
 def test_png_one_word_documents_differ_in_colour(tmp_path: Path) -> None:
@@ -195,28 +210,39 @@ def test_png_one_word_documents_differ_in_colour(tmp_path: Path) -> None:
     neg = _read_png(render_png(["good"], [-1.0], tmp_path / "neg.png", scale=1.0, width_in=3.0, dpi=80))
     assert pos.shape == neg.shape and pos.shape[1] == 240
     diff = pos[..., :3].mean(axis=(0, 1)) - neg[..., :3].mean(axis=(0, 1))
-    assert diff[0] > 0.01 and diff[2] < -0.01                # redder and less blue with the positive score
+    assert diff[0] > 0.01 and diff[2] < -0.01  # redder and less blue with the positive score
 
 
 def test_png_wraps_lines_and_writes_the_example(tmp_path: Path) -> None:
-    review = ("alfred hitchcock directed this gripping thriller with a wonderful score by bernard herrmann "
-            "but the dull middle act and the boring romance drag it down although the ending in paris "
-            "is superb and the <cast> shines with $x$ dollar signs and 100% energy")
+    review = (
+        "alfred hitchcock directed this gripping thriller with a wonderful score by bernard herrmann "
+        "but the dull middle act and the boring romance drag it down although the ending in paris "
+        "is superb and the <cast> shines with $x$ dollar signs and 100% energy"
+    )
     text = review.split()
     rng = np.random.default_rng(7)
     scores = rng.normal(scale=0.3, size=len(text))
     scores[text.index("wonderful")], scores[text.index("dull")] = 1.2, -1.0
-    mentions = [(0, 2, "http://www.wikidata.org/entity/Q7374", "Alfred Hitchcock"),
-                (11, 13, "http://www.wikidata.org/entity/Q191047", "Bernard Herrmann"),
-                (text.index("paris"), text.index("paris") + 1, "http://www.wikidata.org/entity/Q90", "Paris")]
+    mentions = [
+        (0, 2, "http://www.wikidata.org/entity/Q7374", "Alfred Hitchcock"),
+        (11, 13, "http://www.wikidata.org/entity/Q191047", "Bernard Herrmann"),
+        (text.index("paris"), text.index("paris") + 1, "http://www.wikidata.org/entity/Q90", "Paris"),
+    ]
     layout = _layout(text, width_in=8.0, dpi=120, title="x", with_mentions=True)
-    assert len({b.y for b in layout.boxes}) >= 3                               # wrapped onto several lines
+    assert len({b.y for b in layout.boxes}) >= 3  # wrapped onto several lines
     assert all(b.x + b.w <= 8.0 * 120 for b in layout.boxes)
-    assert [b.x for b in layout.boxes[:2]] == sorted(b.x for b in layout.boxes[:2])   # left to right
+    assert [b.x for b in layout.boxes[:2]] == sorted(b.x for b in layout.boxes[:2])  # left to right
 
     out = ROOT / "test-artifacts" / "heatmap-example.png"
-    render_png(text, scores, out, title="Example review: SHAP relevance, predicted positive",
-               mentions=mentions, width_in=8.0, dpi=120)
+    render_png(
+        text,
+        scores,
+        out,
+        title="Example review: SHAP relevance, predicted positive",
+        mentions=mentions,
+        width_in=8.0,
+        dpi=120,
+    )
     image = _read_png(out)
     assert image.shape[1] == 960
     # overwriting in place works too
@@ -281,8 +307,7 @@ def test_agreement_summary_and_markdown() -> None:
     summary = agreement_summary(report)
     assert summary.columns == ["method_a", "method_b", "documents", "mean", "median"]
     by_pair = {(r["method_a"], r["method_b"]): r for r in summary.iter_rows(named=True)}
-    assert {k: v["documents"] for k, v in by_pair.items()} == {("ig", "lrp"): 3, ("ig", "shap"): 2,
-                                                                 ("lrp", "shap"): 2}
+    assert {k: v["documents"] for k, v in by_pair.items()} == {("ig", "lrp"): 3, ("ig", "shap"): 2, ("lrp", "shap"): 2}
     for (a, b), row in by_pair.items():
         values = report.filter((pl.col("method_a") == a) & (pl.col("method_b") == b))["spearman"].to_numpy()
         assert row["mean"] == pytest.approx(np.nanmean(values))

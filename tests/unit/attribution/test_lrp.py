@@ -64,6 +64,7 @@ def _nonvacuous(relevance: torch.Tensor, logit: torch.Tensor) -> None:
 
 # --- check 2: LRP-z = gradient × input ----------------------------------------------------------------------
 
+
 def test_lrp_z_equals_gradient_times_input() -> None:
     """§4.5 check 2: ε = 0, bias in the denominator: element-wise ∂logit/∂x · x (rel 1e-5, float64)."""
     model = _random_cnn()
@@ -77,8 +78,10 @@ def test_lrp_z_equals_gradient_times_input() -> None:
     # ε = 0 under the "epsilon" name is the same rule
     torch.testing.assert_close(lrp_relevance(model.head, x, "epsilon", epsilon=0.0)[0], relevance, rtol=0, atol=0)
     # the check can fail: a visible ε, or the αβ rule, moves away from gradient × input
-    for other in (lrp_relevance(model.head, x, "epsilon", epsilon=0.05)[0],
-                  lrp_relevance(model.head, x, "alpha-beta")[0]):
+    for other in (
+        lrp_relevance(model.head, x, "epsilon", epsilon=0.05)[0],
+        lrp_relevance(model.head, x, "alpha-beta")[0],
+    ):
         assert not torch.allclose(other, expected, rtol=1e-5, atol=1e-12)
 
 
@@ -88,12 +91,13 @@ def test_batched_rows_match_single_rows() -> None:
     for rule in RULES:
         batched, logits = lrp_relevance(model.head, x, rule)
         for i in range(len(x)):
-            single, logit = lrp_relevance(model.head, x[i:i + 1], rule)
+            single, logit = lrp_relevance(model.head, x[i : i + 1], rule)
             torch.testing.assert_close(single[0], batched[i], rtol=1e-10, atol=1e-14)
             torch.testing.assert_close(logit[0], logits[i], rtol=1e-12, atol=0)
 
 
 # --- check 3: conservation, ε-rule -------------------------------------------------------------------------
+
 
 def _layer_inputs(head: nn.Module, x: torch.Tensor) -> dict[str, torch.Tensor]:
     h = x.transpose(1, 2)
@@ -121,8 +125,9 @@ def test_epsilon_conservation_with_zero_biases() -> None:
         torch.testing.assert_close(totals, logit, rtol=1e-5, atol=0, msg=f"relevance not conserved at {name}")
     # max pooling moves relevance without changing it: exact up to float64 summation order
     for pool, after in (("pool1", "conv2"), ("pool2", "dense")):
-        torch.testing.assert_close(layers[pool].reshape(len(x), -1).sum(1),
-                                   layers[after].reshape(len(x), -1).sum(1), rtol=1e-13, atol=0)
+        torch.testing.assert_close(
+            layers[pool].reshape(len(x), -1).sum(1), layers[after].reshape(len(x), -1).sum(1), rtol=1e-13, atol=0
+        )
         # and winner takes all: at most one input per pooling window holds relevance
         window = model.head.pool1.kernel_size if pool == "pool1" else layers[pool].shape[2]
         usable = layers[pool].shape[2] // window * window
@@ -160,6 +165,7 @@ def test_epsilon_per_layer_conservation_with_biases(epsilon: float) -> None:
 
 # --- check 4: conservation, αβ -----------------------------------------------------------------------------
 
+
 def test_alpha_beta_conservation() -> None:
     """§4.5 check 4: α = 2, β = 1, zero biases, both parts non-zero: Σ R = logit at every layer (rel 1e-6)."""
     model = _random_cnn(zero_bias=True)
@@ -174,8 +180,9 @@ def test_alpha_beta_conservation() -> None:
     # the relevance really is split: some input relevance of each sign
     assert (layers["conv1"] > 0).any() and (layers["conv1"] < 0).any()
     for name, relevance in layers.items():
-        torch.testing.assert_close(relevance.reshape(len(x), -1).sum(1), logit, rtol=1e-6, atol=0,
-                                   msg=f"αβ relevance not conserved at {name}")
+        torch.testing.assert_close(
+            relevance.reshape(len(x), -1).sum(1), logit, rtol=1e-6, atol=0, msg=f"αβ relevance not conserved at {name}"
+        )
     # the check can fail: α − β = 2 doubles the relevance at each of the three weighted layers
     tripled, _ = lrp_layers(head, x, "alpha-beta", alpha=3.0, beta=1.0)
     torch.testing.assert_close(tripled["conv1"].reshape(len(x), -1).sum(1), 8 * logit, rtol=1e-6, atol=0)
@@ -187,6 +194,7 @@ def test_alpha_beta_conservation() -> None:
 
 # --- check 5 (target) as a planted keyword -----------------------------------------------------------------
 
+
 def _planted_model(vocab: Vocabulary) -> TextCNN:
     """Filter 0 fires on embedding dim 0 > 0 ("golden") and raises the logit; filter 1 fires on dim 0 < 0
     ("grey") and lowers it, less strongly. Everything else is small random noise."""
@@ -196,7 +204,7 @@ def _planted_model(vocab: Vocabulary) -> TextCNN:
     with torch.no_grad():
         emb = model.embedding.weight
         emb.normal_(0, 0.1)
-        emb[:, 0] = 0.0   # only the two keywords carry the feature the two filters look for
+        emb[:, 0] = 0.0  # only the two keywords carry the feature the two filters look for
         emb[0].zero_()
         emb[vocab.index["golden"], 0] = 2.0
         emb[vocab.index["grey"], 0] = -2.0
@@ -221,7 +229,7 @@ def test_relevance_sign_tracks_a_planted_keyword(rule: str) -> None:
     texts = []
     for i in range(6):
         toks = list(rng.choice(words, 30 + 5 * i))
-        g = int(rng.integers(0, len(toks) - 25))   # far apart, so no filter window sees both keywords
+        g = int(rng.integers(0, len(toks) - 25))  # far apart, so no filter window sees both keywords
         r = int(rng.integers(g + 25, len(toks)))
         toks[g], toks[r] = ("golden", "grey") if i % 2 else ("grey", "golden")
         texts.append(" ".join(toks))
@@ -229,7 +237,7 @@ def test_relevance_sign_tracks_a_planted_keyword(rule: str) -> None:
     model = _planted_model(vocab)
     trained = TrainedModel("cnn", model, vocab, LENGTH)
     attribution = explain_lrp(trained, texts, rule=rule)
-    assert np.all(attribution.predictions > 0.5)   # golden outweighs grey, so the logit starts positive
+    assert np.all(attribution.predictions > 0.5)  # golden outweighs grey, so the logit starts positive
     for text, rel in zip(texts, attribution.relevance, strict=True):
         toks = tokenize(text)
         assert toks[int(np.argmax(rel))] == "golden" and rel.max() > 0
@@ -237,6 +245,7 @@ def test_relevance_sign_tracks_a_planted_keyword(rule: str) -> None:
 
 
 # --- explain_lrp --------------------------------------------------------------------------------------------
+
 
 def _small_trained(zero_bias: bool = False) -> tuple[TrainedModel, list[str]]:
     texts = [" ".join(f"w{(i * 7 + j) % 40}" for j in range(20 + 9 * i)) for i in range(7)] + ["", "w1 w2 zzz"]
@@ -266,7 +275,7 @@ def test_explain_lrp_shapes_predictions_and_report(rule: str) -> None:
     per_token = relevance.sum(2)
     for row, rel, n in zip(per_token, attribution.relevance, [len(r) for r in attribution.relevance], strict=True):
         np.testing.assert_allclose(rel, row[:n].numpy(), rtol=1e-5, atol=1e-7)
-        assert torch.all(row[n:] == 0)   # padding embeds to zero and so gets no relevance
+        assert torch.all(row[n:] == 0)  # padding embeds to zero and so gets no relevance
     expected_error = float((per_token.sum(1) - logit).abs().max())
     assert attribution.max_additivity_error == pytest.approx(expected_error, rel=1e-3, abs=1e-6)
 
@@ -308,7 +317,7 @@ def test_head_whose_forward_differs_from_its_layer_order_is_refused() -> None:
             self.conv2, self.relu2, self.pool2 = head.conv2, head.relu2, head.pool2
             self.dense, self.sigmoid = head.dense, head.sigmoid
 
-        def forward(self, x: torch.Tensor) -> torch.Tensor:   # a skipped ReLU: not what LRP would walk
+        def forward(self, x: torch.Tensor) -> torch.Tensor:  # a skipped ReLU: not what LRP would walk
             x = self.pool1(self.conv1(x.transpose(1, 2)))
             return self.sigmoid(self.dense(self.pool2(self.relu2(self.conv2(x))).flatten(1)))
 
@@ -318,6 +327,7 @@ def test_head_whose_forward_differs_from_its_layer_order_is_refused() -> None:
 
 
 # --- Captum's LRP as an outside reference (optional) --------------------------------------------------------
+
 
 def test_matches_captum_lrp_for_the_z_rule() -> None:
     """Captum has ε-LRP (no αβ with α = 2). With the sigmoid removed and a tiny ε on every layer it is the

@@ -61,7 +61,7 @@ def _head(kind: str, seed: int = 0) -> RNNHead:
 def _inputs(seed: int = 1, front_padding: int = 3) -> torch.Tensor:
     torch.manual_seed(seed)
     x = torch.randn(BATCH, LENGTH, DIM, dtype=torch.float64)
-    x[:2, :front_padding] = 0.0   # front padding (the padding embedding is zero) in some rows
+    x[:2, :front_padding] = 0.0  # front padding (the padding embedding is zero) in some rows
     return x
 
 
@@ -70,6 +70,7 @@ def _close(a: torch.Tensor, b: torch.Tensor, rel: float = 1e-5) -> bool:
 
 
 # ---- check 1–2: completeness --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", list(HEADS))
 def test_completeness(kind):
@@ -99,7 +100,7 @@ def test_completeness_fails_for_a_wrong_pooling_reading():
 def test_lstm_clamped_denominator_keeps_completeness():
     head, x = _head("lstm"), _inputs()
     with torch.no_grad():  # output gate (4th chunk, i f g o) near 0 at every step
-        head.rnn.bias_ih_l0[3 * HIDDEN:] = -40.0
+        head.rnn.bias_ih_l0[3 * HIDDEN :] = -40.0
     scores, logit, diagnostics = reat_scores(head, x)
     assert diagnostics["clamped"] > 0
     assert torch.isfinite(scores).all()
@@ -107,6 +108,7 @@ def test_lstm_clamped_denominator_keeps_completeness():
 
 
 # ---- check 3: phrase additivity -----------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("kind", list(HEADS))
 def test_phrase_additivity(kind):
@@ -143,6 +145,7 @@ def test_phrase_rejects_bad_spans():
 
 # ---- check 5: gate extraction -------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("kind", list(HEADS))
 def test_manual_cell_matches_native(kind):
     head, x = _head(kind), _inputs()
@@ -175,6 +178,7 @@ def test_non_recurrent_head_is_rejected():
 
 # ---- check 4: NaiveREAT -------------------------------------------------------------------------------
 
+
 def test_naive_reat_sums_to_the_same_total_but_differs():
     head, x = _head("gru"), _inputs()
     scores, logit, _ = reat_scores(head, x)
@@ -189,6 +193,7 @@ def test_naive_reat_sums_to_the_same_total_but_differs():
 
 
 # ---- check 6: forgetting ------------------------------------------------------------------------------
+
 
 def test_gru_forgetting_products_are_monotone():
     head, x = _head("gru"), _inputs()
@@ -205,8 +210,23 @@ def test_gru_forgetting_products_are_monotone():
 
 # ---- explain_reat on a trained GRU --------------------------------------------------------------------
 
-WORDS = ["apple", "river", "stone", "cloud", "table", "green", "quick", "lamp", "paper", "north",
-         "window", "silver", "candle", "market", "garden"]
+WORDS = [
+    "apple",
+    "river",
+    "stone",
+    "cloud",
+    "table",
+    "green",
+    "quick",
+    "lamp",
+    "paper",
+    "north",
+    "window",
+    "silver",
+    "candle",
+    "market",
+    "garden",
+]
 
 
 def _corpus(n: int, seed: int) -> tuple[list[str], list[int]]:
@@ -232,7 +252,7 @@ def trained_gru():
 
 def test_explain_reat_on_trained_gru(trained_gru):
     texts, labels = _corpus(40, seed=11)
-    texts.append("")                                      # all padding: no tokens, still explained
+    texts.append("")  # all padding: no tokens, still explained
     labels.append(0)
     result = explain_reat(trained_gru, texts, batch_size=16)
     assert result.method == "reat"
@@ -259,7 +279,7 @@ def test_explain_reat_drops_front_padding_and_keeps_completeness(trained_gru):
     bias = float(model.head.dense.bias.detach())
     for row, scores, n in zip(full, result.relevance, (3, 10), strict=True):
         assert scores.shape == (n,)
-        np.testing.assert_allclose(scores, row[-n:].numpy())        # front padding: tokens are at the end
+        np.testing.assert_allclose(scores, row[-n:].numpy())  # front padding: tokens are at the end
     # completeness needs the padding positions too: the tokens alone do not sum to logit − b
     np.testing.assert_allclose(full.sum(1).numpy(), (logit - bias).numpy(), rtol=0, atol=1e-4)
     assert abs(result.relevance[0].sum() - float(logit[0] - bias)) > 1e-6
@@ -282,17 +302,17 @@ def test_alpha_is_the_papers_gate(kind):
         rnn = head.rnn
         w_ih, w_hh = getattr(rnn, f"weight_ih_l0{suffix}"), getattr(rnn, f"weight_hh_l0{suffix}")
         b_ih, b_hh = getattr(rnn, f"bias_ih_l0{suffix}"), getattr(rnn, f"bias_hh_l0{suffix}")
-        h = out[..., direction * HIDDEN:(direction + 1) * HIDDEN]
+        h = out[..., direction * HIDDEN : (direction + 1) * HIDDEN]
         zero = torch.zeros_like(h[:, :1])
         # the state the cell read at each step: h_{t−1} forward, h_{t+1} in reverse
         before = torch.cat([h[:, 1:], zero], 1) if state["reverse"] else torch.cat([zero, h[:, :-1]], 1)
         with torch.no_grad():
             gates = x @ w_ih.T + b_ih + before @ w_hh.T + b_hh
         if HEADS[kind][0] == "gru":
-            expected = torch.sigmoid(gates[..., HIDDEN:2 * HIDDEN])
+            expected = torch.sigmoid(gates[..., HIDDEN : 2 * HIDDEN])
         else:
-            f = torch.sigmoid(gates[..., HIDDEN:2 * HIDDEN])
-            o = torch.sigmoid(gates[..., 3 * HIDDEN:])
+            f = torch.sigmoid(gates[..., HIDDEN : 2 * HIDDEN])
+            o = torch.sigmoid(gates[..., 3 * HIDDEN :])
             one = torch.ones_like(o[:, :1])
             o_before = torch.cat([o[:, 1:], one], 1) if state["reverse"] else torch.cat([one, o[:, :-1]], 1)
             expected = f * o / o_before

@@ -22,17 +22,19 @@ def rule(items: tuple[Item, ...], cls: str, h: float) -> Rule:
 
 RULES = [rule((ITALY,), "Neg", 0.9), rule((FRANCE, CITY), "Pos", 0.8), rule((CITY,), "Pos", 0.85)]
 ITEMS = {
-    "rome": {ITALY, CITY},        # Neg 0.9 beats Pos 0.85 → Neg
-    "paris": {FRANCE, CITY},      # Pos (0.85 and 0.8, both Pos)
-    "lyon": {FRANCE},             # no rule: CITY missing
-    "turin": {ITALY},             # Neg
+    "rome": {ITALY, CITY},  # Neg 0.9 beats Pos 0.85 → Neg
+    "paris": {FRANCE, CITY},  # Pos (0.85 and 0.8, both Pos)
+    "lyon": {FRANCE},  # no rule: CITY missing
+    "turin": {ITALY},  # Neg
 }
 # test mentions: entity, relevance φ of the mention, P(positive) of its document
-OCCURRENCES = pl.DataFrame({
-    "entity": ["rome", "rome", "rome", "paris", "paris", "lyon", "turin"],
-    "relevance": [-0.2, 0.1, -0.05, 0.3, -0.1, 0.4, 0.0],
-    "score": [0.2, 0.7, 0.4, 0.9, 0.6, 0.3, 0.5],
-})
+OCCURRENCES = pl.DataFrame(
+    {
+        "entity": ["rome", "rome", "rome", "paris", "paris", "lyon", "turin"],
+        "relevance": [-0.2, 0.1, -0.05, 0.3, -0.1, 0.4, 0.0],
+        "score": [0.2, 0.7, 0.4, 0.9, 0.6, 0.3, 0.5],
+    }
+)
 
 
 def test_classes_come_from_the_most_confident_matching_rule() -> None:
@@ -70,7 +72,7 @@ def test_unseen_excludes_training_entities() -> None:
     classes = assign_classes(RULES, ITEMS, "H").classes
     train = {"rome", "paris"}
     unseen = set_metrics(OCCURRENCES, classes, {"rome", "paris", "lyon", "turin"} - train)
-    assert unseen.entities == 2 and unseen.occurrences == 1      # only turin's one mention
+    assert unseen.entities == 2 and unseen.occurrences == 1  # only turin's one mention
 
 
 def test_nothing_covered_gives_nan_accuracy_and_zero_coverage() -> None:
@@ -87,7 +89,7 @@ def test_out_of_context_metrics_by_hand() -> None:
     """Table 3: per class, the mean P(positive) over the distinct covered entities' texts, the mean of
     each rule's own mean, and the share above 0.5. Entities without a text are not counted; an entity
     covered by rules of both classes counts for both."""
-    scores = {"rome": 0.2, "paris": 0.9, "turin": 0.4, "lyon": 0.6}      # no text for "milan"
+    scores = {"rome": 0.2, "paris": 0.9, "turin": 0.4, "lyon": 0.6}  # no text for "milan"
     items = {**ITEMS, "milan": {ITALY, CITY}}
     out = context_metrics(RULES, items, scores)
     # Neg (ITALY): rome 0.2, turin 0.4 (milan has no text) -> mean 0.3; one rule; none above 0.5

@@ -99,13 +99,30 @@ def _mining_input(baskets: list[list[tuple]], inf: InfluenceArrays, min_support:
     frequent = apriori(baskets, min_support=min_support, max_len=max_length)
     vocab = [Item(d, p, v, lit) for d, p, v, lit in frequent.items]
     entities = [f"e{i}" for i in range(len(baskets))]
-    return MiningInput("run", "graph", None, entities, None, frequent, vocab, inf,  # type: ignore[arg-type]
-                       min_support=min(min_support, len(baskets)))
+    return MiningInput(
+        "run",
+        "graph",
+        None,
+        entities,
+        None,
+        frequent,
+        vocab,
+        inf,  # type: ignore[arg-type]
+        min_support=min(min_support, len(baskets)),
+    )
 
 
 def _rule_set(rules: list) -> set:
-    return {(frozenset(r.antecedent), r.consequent, r.support, tuple(round(r.confidence[m], 12) for m in MEASURES),
-             tuple(r.entities.tolist())) for r in rules}
+    return {
+        (
+            frozenset(r.antecedent),
+            r.consequent,
+            r.support,
+            tuple(round(r.confidence[m], 12) for m in MEASURES),
+            tuple(r.entities.tolist()),
+        )
+        for r in rules
+    }
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -128,7 +145,7 @@ def test_every_grid_point_equals_a_fresh_mining_run(seed: int) -> None:
             assert _rule_set(got[0]) == _rule_set(want[0])
             assert _rule_set(got[1]) == _rule_set(want[1])
             differs.add((measure, len(got[0])))
-    assert len(differs) > len(MEASURES)          # the grid's points do give different rule sets
+    assert len(differs) > len(MEASURES)  # the grid's points do give different rule sets
 
 
 def test_grid_adds_the_runs_own_point_and_restrict_cannot_loosen() -> None:

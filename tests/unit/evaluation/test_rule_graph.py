@@ -35,8 +35,9 @@ P17 = "http://www.wikidata.org/prop/direct/P17"
 ENTITY = "http://www.wikidata.org/entity/Q"
 
 
-def make_rule(n: int, entities: list[int], consequent: str = "Pos", *, label: str | None = None,
-              h: float = 0.5, tc: float = 0.6) -> Rule:
+def make_rule(
+    n: int, entities: list[int], consequent: str = "Pos", *, label: str | None = None, h: float = 0.5, tc: float = 0.6
+) -> Rule:
     entity_array = np.asarray(sorted(entities), dtype=np.int64)
     return Rule(
         antecedent=(Item("out", P17, f"{ENTITY}{n}"),),
@@ -52,21 +53,23 @@ def make_rule(n: int, entities: list[int], consequent: str = "Pos", *, label: st
 # Components: {0, 1, 2} (chain 0–1–2), {3, 4}, and the isolated {5}.
 ENTITY_SETS = [[0, 1, 2], [2, 3, 4], [3, 4, 5], [10, 11], [11, 12, 13], [20]]
 EXPECTED_EDGES = {
-    (0, 1): (1, 1 / 5),   # {2};    union {0..4}
-    (1, 2): (2, 2 / 4),   # {3, 4}; union {2..5}
-    (3, 4): (1, 1 / 4),   # {11};   union {10..13}
+    (0, 1): (1, 1 / 5),  # {2};    union {0..4}
+    (1, 2): (2, 2 / 4),  # {3, 4}; union {2..5}
+    (3, 4): (1, 1 / 4),  # {11};   union {10..13}
 }
 
 
 @pytest.fixture
 def rules() -> list[Rule]:
     consequents = ["Pos", "Neg", "Pos", "Neg", "Pos", "Neg"]
-    return [make_rule(i, e, c, label=f"country(x, Land{i}) → {c}" if i % 2 == 0 else None, h=0.1 * (i + 1))
-            for i, (e, c) in enumerate(zip(ENTITY_SETS, consequents, strict=True))]
+    return [
+        make_rule(i, e, c, label=f"country(x, Land{i}) → {c}" if i % 2 == 0 else None, h=0.1 * (i + 1))
+        for i, (e, c) in enumerate(zip(ENTITY_SETS, consequents, strict=True))
+    ]
 
 
 def hex_rgb(colour: str) -> np.ndarray:
-    return np.array([int(colour[k:k + 2], 16) for k in (1, 3, 5)]) / 255.0
+    return np.array([int(colour[k : k + 2], 16) for k in (1, 3, 5)]) / 255.0
 
 
 def has_colour(image: np.ndarray, colour: str) -> bool:
@@ -92,7 +95,7 @@ def test_node_attributes(rules: list[Rule]) -> None:
     node = graph.nodes[0]
     assert node["key"] == rules[0].key()
     assert node["label"] == "country(x, Land0) → Pos"
-    assert graph.nodes[1]["label"] == rules[1].key()        # no human label: falls back to the key
+    assert graph.nodes[1]["label"] == rules[1].key()  # no human label: falls back to the key
     assert node["consequent"] == "Pos" and graph.nodes[1]["consequent"] == "Neg"
     assert node["support"] == 3
     assert node["confidence"] == pytest.approx(0.1)
@@ -222,8 +225,14 @@ def test_graph_data_is_json_and_consistent(rules: list[Rule]) -> None:
         i, j = link["source"], link["target"]
         assert (link["overlap"], link["jaccard"]) == pytest.approx(EXPECTED_EDGES[i, j])
     node0 = next(n for n in data["nodes"] if n["id"] == 0)
-    assert node0 == {"id": 0, "label": "country(x, Land0) → Pos", "consequent": "Pos", "support": 3,
-                     "confidence": pytest.approx(0.1), "component": 0}
+    assert node0 == {
+        "id": 0,
+        "label": "country(x, Land0) → Pos",
+        "consequent": "Pos",
+        "support": 3,
+        "confidence": pytest.approx(0.1),
+        "component": 0,
+    }
 
 
 # ---------------------------------------------------------------- PNG
@@ -258,13 +267,20 @@ def test_render_png_with_no_rules(tmp_path: Path) -> None:
     path = render_png(rule_graph([]), tmp_path / "empty" / "graph.png")
     image = matplotlib.image.imread(path)
     assert image.ndim == 3 and image.shape[1] > 300
-    assert float(image[..., :3].min()) < 0.2          # the "no rules" text is drawn, not a blank canvas
+    assert float(image[..., :3].min()) < 0.2  # the "no rules" text is drawn, not a blank canvas
 
 
 def test_render_png_larger_graph(tmp_path: Path) -> None:
     rng = np.random.default_rng(0)
-    rules = [make_rule(i, rng.choice(400, size=int(rng.integers(1, 6)), replace=False).tolist(),
-                       "Pos" if i % 3 else "Neg", h=float(rng.random())) for i in range(150)]
+    rules = [
+        make_rule(
+            i,
+            rng.choice(400, size=int(rng.integers(1, 6)), replace=False).tolist(),
+            "Pos" if i % 3 else "Neg",
+            h=float(rng.random()),
+        )
+        for i in range(150)
+    ]
     image = matplotlib.image.imread(render_png(rule_graph(rules), tmp_path / "big.png"))
     assert image.shape[1] > 300
 
@@ -272,21 +288,34 @@ def test_render_png_larger_graph(tmp_path: Path) -> None:
 # ---------------------------------------------------------------- every node drawn, apart and labelled
 
 #: The rules `kgexplain demo` publishes: four, each covering ten entities of its own (no overlaps).
-DEMO = ["country(x, Varnia) → Pos", "country(x, Belloria) → Neg", "country(x, Kestia) → Neg", "country(x, Oskland) → Neg"]
+DEMO = [
+    "country(x, Varnia) → Pos",
+    "country(x, Belloria) → Neg",
+    "country(x, Kestia) → Neg",
+    "country(x, Oskland) → Neg",
+]
 
 
 def demo_rules() -> list[Rule]:
-    return [make_rule(i, list(range(10 * i, 10 * i + 10)), label.rsplit(" ", 1)[1], label=label, h=1.0 - 0.05 * i)
-            for i, label in enumerate(DEMO)]
+    return [
+        make_rule(i, list(range(10 * i, 10 * i + 10)), label.rsplit(" ", 1)[1], label=label, h=1.0 - 0.05 * i)
+        for i, label in enumerate(DEMO)
+    ]
 
 
 def synthetic_rules(n: int = 30, seed: int = 1) -> list[Rule]:
     """``n`` rules with long labels over 60 entities: a big tangled component, a chain and loners."""
     rng = np.random.default_rng(seed)
-    return [make_rule(i, rng.choice(60, size=int(rng.integers(1, 5)), replace=False).tolist(),
-                      "Pos" if i % 3 else "Neg", h=float(rng.random()),
-                      label=f"country(x, Land{i}) ∧ occupation(x, Job{i % 7}) → {'Pos' if i % 3 else 'Neg'}")
-            for i in range(n)]
+    return [
+        make_rule(
+            i,
+            rng.choice(60, size=int(rng.integers(1, 5)), replace=False).tolist(),
+            "Pos" if i % 3 else "Neg",
+            h=float(rng.random()),
+            label=f"country(x, Land{i}) ∧ occupation(x, Job{i % 7}) → {'Pos' if i % 3 else 'Neg'}",
+        )
+        for i in range(n)
+    ]
 
 
 def assert_drawn_apart(picture: GraphPicture, graph: nx.Graph, *, labelled: int) -> None:
@@ -326,7 +355,7 @@ def test_every_node_is_drawn_inside_apart_and_labelled(rules, tmp_path: Path) ->
     picture = graph_picture(graph)
     assert_drawn_apart(picture, graph, labelled=graph.number_of_nodes())
     assert_drawn_where_said(picture, matplotlib.image.imread(render_png(graph, tmp_path / "graph.png")))
-    keyed = dict(line.split("  ", 1) for line in picture.key)      # labels with no room beside their node
+    keyed = dict(line.split("  ", 1) for line in picture.key)  # labels with no room beside their node
     for d in picture.nodes:
         assert graph.nodes[d.node]["label"].startswith(keyed.get(d.label, d.label).removesuffix("…"))
     assert len(keyed) <= 5
@@ -347,17 +376,22 @@ def test_only_the_most_confident_are_labelled() -> None:
 
 
 @settings(max_examples=25, deadline=None)
-@given(st.lists(st.sets(st.integers(min_value=0, max_value=12), min_size=1, max_size=4), min_size=1, max_size=14),
-       st.integers(0, 3))
+@given(
+    st.lists(st.sets(st.integers(min_value=0, max_value=12), min_size=1, max_size=4), min_size=1, max_size=14),
+    st.integers(0, 3),
+)
 def test_markers_never_overlap(sets: list[set[int]], seed: int) -> None:
-    graph = rule_graph([make_rule(i, list(s), "Pos" if i % 2 else "Neg", label=f"rule {i}") for i, s in enumerate(sets)])
+    graph = rule_graph(
+        [make_rule(i, list(s), "Pos" if i % 2 else "Neg", label=f"rule {i}") for i, s in enumerate(sets)]
+    )
     assert_drawn_apart(graph_picture(graph, seed=seed), graph, labelled=len(sets))
 
 
 def test_large_graph_markers_stay_apart() -> None:
     rng = np.random.default_rng(5)
-    graph = rule_graph([make_rule(i, rng.choice(900, size=int(rng.integers(1, 6)), replace=False).tolist())
-                        for i in range(400)])
+    graph = rule_graph(
+        [make_rule(i, rng.choice(900, size=int(rng.integers(1, 6)), replace=False).tolist()) for i in range(400)]
+    )
     picture = graph_picture(graph, max_labels=0)
     assert_drawn_apart(picture, graph, labelled=0)
 
@@ -369,8 +403,26 @@ def test_classes_have_one_colour_everywhere() -> None:
     """The rule graph, the pages' CSS and bars and the heatmaps' relevance colours are the palette's."""
     assert (POS_COLOUR, NEG_COLOUR) == (palette.POS_COLOUR, palette.NEG_COLOUR)
     assert palette.rgb(POS_COLOUR) == heatmap.POSITIVE_RGB and palette.rgb(NEG_COLOUR) == heatmap.NEGATIVE_RGB
-    page = pages.rule_list_page({"measure": "H", "total": 2, "offset": 0, "limit": 50, "rules": [
-        {"id": f"run/{c}", "label": f"country(x, A) → {c}", "class": c, "support": 3, "lift": 1.0, "run": "run",
-         "confidence": {"H": 0.5}} for c in ("Pos", "Neg")]}, {})
+    page = pages.rule_list_page(
+        {
+            "measure": "H",
+            "total": 2,
+            "offset": 0,
+            "limit": 50,
+            "rules": [
+                {
+                    "id": f"run/{c}",
+                    "label": f"country(x, A) → {c}",
+                    "class": c,
+                    "support": 3,
+                    "lift": 1.0,
+                    "run": "run",
+                    "confidence": {"H": 0.5},
+                }
+                for c in ("Pos", "Neg")
+            ],
+        },
+        {},
+    )
     assert f".pos {{ color: {POS_COLOUR}; }}" in page and f".neg {{ color: {NEG_COLOUR}; }}" in page
-    assert f"fill='{POS_COLOUR}'" in page and f"fill='{NEG_COLOUR}'" in page     # the confidence bars
+    assert f"fill='{POS_COLOUR}'" in page and f"fill='{NEG_COLOUR}'" in page  # the confidence bars

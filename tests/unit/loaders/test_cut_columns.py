@@ -30,26 +30,26 @@ LINES = [
     "",
     f'{wd("Q1")} {LABEL} "Ada Lovelace"@en .',
     f'{wd("Q1")} {LABEL} "Ada Lovelace"@fr .',
-    f'{wd("Q2")} {ALT} "Analytical\\u0020Engine"@en-GB .',                  # an escape inside a label
-    f'{wd("Q3")}\t{LABEL}\t"Charles Babbage" .',                              # tabs, an untagged literal
-    f'  {wd("Q4")} {LABEL} "London"^^{STRING} . # trailing comment',         # leading blanks, xsd:string
-    f'{wd("Q5")} {LABEL} "Paris"@de .',                                       # not English: no candidate
-    f'{wd("Q1")} {wdt("P19")} {wd("Q4")} .',
+    f'{wd("Q2")} {ALT} "Analytical\\u0020Engine"@en-GB .',  # an escape inside a label
+    f'{wd("Q3")}\t{LABEL}\t"Charles Babbage" .',  # tabs, an untagged literal
+    f'  {wd("Q4")} {LABEL} "London"^^{STRING} . # trailing comment',  # leading blanks, xsd:string
+    f'{wd("Q5")} {LABEL} "Paris"@de .',  # not English: no candidate
+    f"{wd('Q1')} {wdt('P19')} {wd('Q4')} .",
     f'{wd("Q1")} {wdt("P1082")} "36"^^<http://www.w3.org/2001/XMLSchema#decimal> .',
-    f'{wd("Q9")} {wdt("P800")} {wd("Q2")} .',                                 # incoming: Q9 is not named
-    f'_:b1 {wdt("P50")} {wd("Q3")} .',                                        # incoming from a blank node
-    f'{wd("Q9")} <http://schema.org/about> {wd("Q1")} .',                     # not wdt: no incoming fact
-    f'{wd("Q9")} {LABEL} "Some Award"@en .',                                  # a neighbour's label
-    f'{wd("Q9")} {LABEL} "Un prix"@fr .',                                     # ... not English
+    f"{wd('Q9')} {wdt('P800')} {wd('Q2')} .",  # incoming: Q9 is not named
+    f"_:b1 {wdt('P50')} {wd('Q3')} .",  # incoming from a blank node
+    f"{wd('Q9')} <http://schema.org/about> {wd('Q1')} .",  # not wdt: no incoming fact
+    f'{wd("Q9")} {LABEL} "Some Award"@en .',  # a neighbour's label
+    f'{wd("Q9")} {LABEL} "Un prix"@fr .',  # ... not English
     f'{wd("Q9")} {DESCRIPTION} "an award"@en .',
-    f'{wd("Q9")} {wdt("P31")} {wd("Q618779")} .',
-    f'{wd("Q9")} {wdt("P17")} {wd("Q145")} .',                                # a neighbour's other facts: dropped
-    f'{wd("Q4")} {wdt("P31")} {wd("Q515")} .',
+    f"{wd('Q9')} {wdt('P31')} {wd('Q618779')} .",
+    f"{wd('Q9')} {wdt('P17')} {wd('Q145')} .",  # a neighbour's other facts: dropped
+    f"{wd('Q4')} {wdt('P31')} {wd('Q515')} .",
     f'{wd("Q515")} {LABEL} "city"@en .',
     "this is not a triple",
-    f'{wd("Q1")} {wdt("P19")} .',                                              # malformed: two terms
-    f'{wd("Q3")} {wdt("P27")} {wd("Q145")}',                                   # malformed: no dot
-    f'<{WD}Q7 broken> {LABEL} "x"@en .',                                      # malformed: space in an IRI
+    f"{wd('Q1')} {wdt('P19')} .",  # malformed: two terms
+    f"{wd('Q3')} {wdt('P27')} {wd('Q145')}",  # malformed: no dot
+    f'<{WD}Q7 broken> {LABEL} "x"@en .',  # malformed: space in an IRI
 ]
 BAD_UTF8 = f'{wd("Q8")} {LABEL} "Ada Lovelace\xff"@en .'.encode("latin-1")
 
@@ -69,20 +69,29 @@ def test_column_wise_cut_equals_line_by_line(tmp_path: Path, incoming: bool, eng
     results = {}
     for column_wise in (True, False):
         out = tmp_path / f"cut-{column_wise}.nt"
-        result = cut_neighbourhood(dump, out, keys, normalize, incoming=incoming,
-                                   neighbour_english_only=english_only, column_wise=column_wise)
+        result = cut_neighbourhood(
+            dump, out, keys, normalize, incoming=incoming, neighbour_english_only=english_only, column_wise=column_wise
+        )
         results[column_wise] = (result, out.read_text(encoding="utf-8"))
     (fast, fast_text), (slow, slow_text) = results[True], results[False]
     assert fast_text == slow_text
     assert (fast.candidates, fast.neighbours, fast.kept, fast.incoming) == (
-        slow.candidates, slow.neighbours, slow.kept, slow.incoming)
+        slow.candidates,
+        slow.neighbours,
+        slow.kept,
+        slow.incoming,
+    )
     assert (fast.report.lines, fast.report.triples, fast.report.malformed, fast.report.malformed_examples) == (
-        slow.report.lines, slow.report.triples, slow.report.malformed, slow.report.malformed_examples)
+        slow.report.lines,
+        slow.report.triples,
+        slow.report.malformed,
+        slow.report.malformed_examples,
+    )
     # and what that is: Q1-Q4 named (Q5 only in German, Q8's line is not UTF-8, Q6's has no final dot),
     # four malformed lines and the bad one
     assert fast.candidates == 4
     assert fast.report.malformed == 6
-    assert (f'{wd("Q9")} {wdt("P800")} {wd("Q2")} .' in fast_text) is incoming
-    assert (f'_:b1 {wdt("P50")} {wd("Q3")} .' in fast_text) is incoming
-    assert f'{wd("Q9")} {wdt("P17")}' not in fast_text
+    assert (f"{wd('Q9')} {wdt('P800')} {wd('Q2')} ." in fast_text) is incoming
+    assert (f"_:b1 {wdt('P50')} {wd('Q3')} ." in fast_text) is incoming
+    assert f"{wd('Q9')} {wdt('P17')}" not in fast_text
     assert ('"Un prix"@fr' in fast_text) is (incoming and not english_only)

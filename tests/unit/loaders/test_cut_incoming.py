@@ -314,8 +314,10 @@ def test_kg_filter_outgoing_leaves_out_the_facts_pointing_at_named_entities(tmp_
 
     dump = tmp_path / "dump.nt"
     write_nt(dump)
-    dataset = Dataset("tiny", [Document("d1", "Vermeer painted light.", 1, "train"),
-                               Document("d2", "A still life of fruit.", 0, "test")])
+    dataset = Dataset(
+        "tiny",
+        [Document("d1", "Vermeer painted light.", 1, "train"), Document("d2", "A still life of fruit.", 0, "test")],
+    )
     settings = Settings(kg_filter="outgoing")
     store = EmbeddedStore()
     loaded = load_stage(store, dataset, dump, settings)

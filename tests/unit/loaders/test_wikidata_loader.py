@@ -189,7 +189,7 @@ def test_blank_nodes_and_comments_are_read(tmp_path: Path) -> None:
     path.write_text(
         "# comment\n"
         "_:b1 <http://schema.org/about> <http://www.wikidata.org/entity/Q42> .\n"
-        '<http://www.wikidata.org/entity/Q42>\t<http://schema.org/name>\t'
+        "<http://www.wikidata.org/entity/Q42>\t<http://schema.org/name>\t"
         '"x"^^<http://www.w3.org/2001/XMLSchema#string>.\r\n'
         "<http://www.wikidata.org/entity/Q42> <http://schema.org/knows> _:b1 . # trailing comment\n"
     )
@@ -228,9 +228,9 @@ def test_turtle_blocks(dump_lines: list[str], tmp_path: Path) -> None:
     extra = [
         broken,
         "",
-        "wd:Q1 <http://schema.org/description> \"\"\"first line.",
+        'wd:Q1 <http://schema.org/description> """first line.',
         'second line.""" ;',
-        '\twdt:P31 wd:Q36906466 .',
+        "\twdt:P31 wd:Q36906466 .",
         "",
         "# the end.",
     ]
@@ -495,7 +495,7 @@ def test_cut_neighbourhood(cut: tuple[CutResult, list[str], list], dump_lines: l
         f"{longarone} {wdt('P17')} {wd('Q38')} .",
         f"{longarone} {wdt('P47')} {wd('Q6558')} .",
     ]
-    assert f'{wd("Q5582")} {wdt("P106")} {wd("Q1028181")} .' in incoming[wd("Q5582")]
+    assert f"{wd('Q5582')} {wdt('P106')} {wd('Q1028181')} ." in incoming[wd("Q5582")]
 
     # neighbours: IRI objects of the candidates' triples, subjects of incoming facts, and wd:Pn of
     # the wdt:Pn predicates of both
@@ -561,10 +561,8 @@ def test_cut_english_only_and_demonyms(dump_lines: list[str], tmp_path: Path) ->
     }
     assert set(edits) <= set(lines)
     assert f'{wd("Q38")} {wdt("P1549")} "Italian"@en .' in lines  # Italy's demonym
-    assert f'{wd("Q38")} {wdt("P530")} {wd("Q36")} .' in lines  # Italy -> Poland
-    italy_to_belluno = [
-        line for line in lines if line.startswith(wd("Q38")) and line.endswith(f"{wd('Q6558')} .")
-    ]
+    assert f"{wd('Q38')} {wdt('P530')} {wd('Q36')} ." in lines  # Italy -> Poland
+    italy_to_belluno = [line for line in lines if line.startswith(wd("Q38")) and line.endswith(f"{wd('Q6558')} .")]
     assert not italy_to_belluno
     lines = [edits.get(line, line) for line in lines]
     path = tmp_path / "few.nt"
@@ -582,14 +580,14 @@ def test_cut_english_only_and_demonyms(dump_lines: list[str], tmp_path: Path) ->
     # English text, as a neighbour's; not its other facts (a border), its French label or Italian description
     belluno = [line for line in kept if line.startswith(wd("Q6558") + " ")]
     assert belluno == [
-        f'{wd("Q6558")} {wdt("P17")} {wd("Q38")} .',
-        f'{wd("Q6558")} {P31} {wd("Q747074")} .',
+        f"{wd('Q6558')} {wdt('P17')} {wd('Q38')} .",
+        f"{wd('Q6558')} {P31} {wd('Q747074')} .",
         f'{wd("Q6558")} {DESCRIPTION} "comune in Veneto, Italy"@en .',
     ]
     assert result.incoming == len([line for line in kept if line.endswith(f" {wd('Q38')} .")]) > 1
     # Poland is a neighbour: its P31 and English aliases are kept, its Polish label is not
     poland = [line for line in kept if line.startswith(wd("Q36") + " ")]
-    assert f'{wd("Q36")} {P31} {wd("Q6256")} .' in poland
+    assert f"{wd('Q36')} {P31} {wd('Q6256')} ." in poland
     assert f'{wd("Q36")} {ALT_LABEL} "Republic of Poland"@en .' in poland
     assert f'{wd("Q36")} {LABEL} "Polska"@pl .' not in poland
     assert not [line for line in poland if f" {wdt('P47')} " in line or f" {wdt('P1549')} " in line]
@@ -597,8 +595,9 @@ def test_cut_english_only_and_demonyms(dump_lines: list[str], tmp_path: Path) ->
 
 def test_cut_json_dump(tmp_path: Path) -> None:
     # JSON input goes through the generic path; wd:P31 becomes a neighbour through wdt:P31.
-    path = wbgetentities(tmp_path / "response.json", {"id": "Q6", "missing": ""}, load_entity("Q42"),
-                         load_entity("P31"))
+    path = wbgetentities(
+        tmp_path / "response.json", {"id": "Q6", "missing": ""}, load_entity("Q42"), load_entity("P31")
+    )
     triples = read_triples(path)
     out = tmp_path / "q42.nt"
     result = cut_neighbourhood(path, out, {"douglas noel adams"}, normalize)
@@ -606,11 +605,9 @@ def test_cut_json_dump(tmp_path: Path) -> None:
     assert result.candidates == 1
     q42 = [" ".join(t) + " ." for t in triples if t[0] == wd("Q42")]
     p31 = [
-        " ".join(t) + " ."
-        for t in triples
-        if t[0] == wd("P31") and t[1] in (LABEL, ALT_LABEL, DESCRIPTION, P31, P279)
+        " ".join(t) + " ." for t in triples if t[0] == wd("P31") and t[1] in (LABEL, ALT_LABEL, DESCRIPTION, P31, P279)
     ]
-    assert f'{wd("Q42")} {P31} {wd("Q5")} .' in q42
+    assert f"{wd('Q42')} {P31} {wd('Q5')} ." in q42
     assert f'{wd("P31")} {LABEL} "instance of"@en .' in p31
     assert lines == q42 + p31  # P31's url claim (wdt:P1628) is not kept
     assert result.kept == len(lines)

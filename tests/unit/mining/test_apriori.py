@@ -129,8 +129,12 @@ def test_fraction_and_count_thresholds_agree():
     assert 0.07 * 100 > 7
     assert resolve_min_support(0.07, 100) == 7
     exactly_seven = [[1, 2]] * 7 + [[3]] * 93
-    assert apriori(exactly_seven, 0.07).labelled() == {frozenset({1}): 7, frozenset({2}): 7,
-                                                        frozenset({3}): 93, frozenset({1, 2}): 7}
+    assert apriori(exactly_seven, 0.07).labelled() == {
+        frozenset({1}): 7,
+        frozenset({2}): 7,
+        frozenset({3}): 93,
+        frozenset({1, 2}): 7,
+    }
 
 
 def test_polars_frame_with_duplicates_and_strings():
@@ -251,9 +255,7 @@ def test_pandas_frames_are_refused_not_read_as_baskets():
 
 def test_equals_mlxtend():
     pytest.importorskip("pandas", reason="pandas is in the bench extra; not installed")
-    mlxtend = pytest.importorskip(
-        "mlxtend.frequent_patterns", reason="mlxtend (the bench extra) is not installed"
-    )
+    mlxtend = pytest.importorskip("mlxtend.frequent_patterns", reason="mlxtend (the bench extra) is not installed")
     from mlxtend.preprocessing import TransactionEncoder
 
     rng = np.random.default_rng(2024)
@@ -305,17 +307,17 @@ def test_sparse_encoding_with_many_rare_items_and_duplicates():
     common = [f"c{i}" for i in range(5)]
     baskets = []
     for t in range(3000):
-        basket = [f"rare{t}-{k}" for k in range(rng.integers(1, 6))]       # items seen once
-        basket += list(rng.choice(common, size=rng.integers(0, 4)))          # repeats allowed
-        basket += basket[:1]                                                 # a duplicate pair
+        basket = [f"rare{t}-{k}" for k in range(rng.integers(1, 6))]  # items seen once
+        basket += list(rng.choice(common, size=rng.integers(0, 4)))  # repeats allowed
+        basket += basket[:1]  # a duplicate pair
         baskets.append(basket)
     encoded, vocab = encode(baskets)
-    assert encoded.dense is None and encoded.positions is not None                    # the sparse path
+    assert encoded.dense is None and encoded.positions is not None  # the sparse path
     picked = [0, len(vocab) - 1, *range(0, len(vocab), 97)]
     rows = encoded.rows(picked)
-    flags = np.unpackbits(rows.view(np.uint8), axis=1, bitorder="little")[:, :len(baskets)]
+    flags = np.unpackbits(rows.view(np.uint8), axis=1, bitorder="little")[:, : len(baskets)]
     assert flags.tolist() == [[int(vocab[i] in b) for b in baskets] for i in picked]
-    assert np.array_equal(encoded.bits[picked], rows)                                 # bits packs all rows
+    assert np.array_equal(encoded.bits[picked], rows)  # bits packs all rows
     assert encoded.item_counts.tolist() == [sum(item in b for b in baskets) for item in vocab]
     result = apriori(baskets, 20, max_len=3)
     # brute force over the common items only: a rare item is in no frequent itemset (anti-monotone)

@@ -99,8 +99,12 @@ def test_universal_integer_and_binomial_codes():
     for n, k in [(0, 0), (5, 2), (60, 30), (1000, 3)]:
         assert log2_binomial(n, k) == pytest.approx(math.log2(math.comb(n, k)), abs=1e-9)
     assert model_count_bits(0) == 0.0 and model_count_bits(2) == universal_integer_bits(2)
-    for bad in (lambda: universal_integer_bits(0), lambda: parametric_complexity(-1),
-                lambda: log2_binomial(3, 4), lambda: log2_binomial(3.5, 1)):
+    for bad in (
+        lambda: universal_integer_bits(0),
+        lambda: parametric_complexity(-1),
+        lambda: log2_binomial(3, 4),
+        lambda: log2_binomial(3.5, 1),
+    ):
         with pytest.raises(InputError):
             bad()
 
@@ -137,8 +141,9 @@ def test_worked_example(d_rows):
     assert code.model_bits == pytest.approx(28.02, abs=0.01)
     assert code.total == pytest.approx(284.44, abs=0.01)
     # the itemised terms of the paper
-    assert baseline.total == pytest.approx(4 * parametric_complexity(100) + log2_binomial(100, 40)
-                                           + 2 * log2_binomial(100, 35) + log2_binomial(100, 33))
+    assert baseline.total == pytest.approx(
+        4 * parametric_complexity(100) + log2_binomial(100, 40) + 2 * log2_binomial(100, 35) + log2_binomial(100, 33)
+    )
     # the model count, when charged, is L_N(1) on top
     with_count = encoded_length(head, tail, [rule], robust=False, error_matrices=False)
     assert with_count.total - code.total == pytest.approx(universal_integer_bits(1))
@@ -158,8 +163,16 @@ def test_search_finds_the_worked_example_rule():
 # synthetic data with a planted rule (spec 2.4 / 2.5.5)
 
 
-def planted(seed: int, *, flip: float, exclusive: bool = False, n: int = 10_000, freq: float = 0.05,
-            confidence: float = 0.9, noise_columns: int = 5) -> tuple[np.ndarray, np.ndarray]:
+def planted(
+    seed: int,
+    *,
+    flip: float,
+    exclusive: bool = False,
+    n: int = 10_000,
+    freq: float = 0.05,
+    confidence: float = 0.9,
+    noise_columns: int = 5,
+) -> tuple[np.ndarray, np.ndarray]:
     """X = head columns 0-2, Y = tail columns 0-2; the head fires in ``freq`` of the rows (all three
     together, or one of them each when ``exclusive``), Y in ``confidence`` of those rows. Each layer gets
     ``noise_columns`` independent columns at the same frequency, then every bit flips with prob ``flip``."""
@@ -214,15 +227,17 @@ def layer_pairs(draw):
     return head, tail
 
 
-OPTIONS = st.fixed_dictionaries({
-    "robust": st.booleans(),
-    "error_matrices": st.booleans(),
-    "literal_holds": st.booleans(),
-    "head_is_label": st.booleans(),
-    "theta": st.sampled_from([0.0, 0.0, 0.4]),
-    "mu": st.sampled_from([None, None, 0, 1]),
-    "max_head": st.sampled_from([None, None, 1, 2]),
-})
+OPTIONS = st.fixed_dictionaries(
+    {
+        "robust": st.booleans(),
+        "error_matrices": st.booleans(),
+        "literal_holds": st.booleans(),
+        "head_is_label": st.booleans(),
+        "theta": st.sampled_from([0.0, 0.0, 0.4]),
+        "mu": st.sampled_from([None, None, 0, 1]),
+        "max_head": st.sampled_from([None, None, 1, 2]),
+    }
+)
 
 
 def check_result(head, tail, result, options):
@@ -243,7 +258,8 @@ def check_result(head, tail, result, options):
     # rules are independent: the baseline minus the gains plus L_N(|M|) is the total
     gains = sum(r.gain_bits for r in result.rules)
     assert result.baseline_bits - gains + model_count_bits(len(result.rules)) == pytest.approx(
-        result.total_bits, abs=1e-6)
+        result.total_bits, abs=1e-6
+    )
     # lossless round trip (check 4), and the message agrees with the reported statistics
     message = encode(head, tail, result.rules, **encoding)
     rebuilt_head, rebuilt_tail = decode(message)
@@ -269,10 +285,12 @@ def test_search_is_monotone_consistent_and_lossless(pair, options):
 @pytest.mark.parametrize("exclusive", [False, True])
 def test_monotone_and_lossless_on_planted_data(exclusive):
     head, tail = planted(3, flip=0.01, exclusive=exclusive, n=3000)
-    for options in ({"robust": True, "error_matrices": True, "literal_holds": False},
-                    {"robust": True, "error_matrices": True, "literal_holds": True},
-                    {"robust": True, "error_matrices": False, "literal_holds": False},
-                    {"robust": False, "error_matrices": False, "literal_holds": False}):
+    for options in (
+        {"robust": True, "error_matrices": True, "literal_holds": False},
+        {"robust": True, "error_matrices": True, "literal_holds": True},
+        {"robust": True, "error_matrices": False, "literal_holds": False},
+        {"robust": False, "error_matrices": False, "literal_holds": False},
+    ):
         options = {**options, "head_is_label": False}
         result = explainn(head, tail, **options)
         assert result.rules  # something compresses, so there are steps to check
@@ -283,8 +301,10 @@ def test_round_trip_of_hand_written_rules_with_noise():
     head, tail = planted(5, flip=0.05, n=2000)
     rules = [NeuronRule((0, 1, 2), (0, 1, 2), 2, 2), NeuronRule((3,), (3, 4), 1, 1), NeuronRule((0, 5), (7,), 1, 1)]
     for literal in (False, True):
-        assert all(np.array_equal(a, b) for a, b in zip(decode(encode(head, tail, rules, literal_holds=literal)),
-                                                         (head, tail), strict=False))
+        assert all(
+            np.array_equal(a, b)
+            for a, b in zip(decode(encode(head, tail, rules, literal_holds=literal)), (head, tail), strict=False)
+        )
     exact = [NeuronRule(r.head, r.tail, r.l, len(r.tail)) for r in rules]
     rebuilt = decode(encode(head, tail, exact, error_matrices=False))
     assert np.array_equal(rebuilt[0], head) and np.array_equal(rebuilt[1], tail)
@@ -483,15 +503,18 @@ def test_constant_and_empty_columns():
     assert all_zero.rules == []
 
 
-@pytest.mark.parametrize("head, tail, message", [
-    (np.zeros((5, 2), bool), np.zeros((4, 2), bool), "5 samples"),
-    (np.zeros((0, 2), bool), np.zeros((0, 2), bool), "empty"),
-    (np.zeros((5, 0), bool), np.zeros((5, 2), bool), "empty"),
-    (np.zeros(5, bool), np.zeros((5, 2), bool), "2-D"),
-    (np.zeros((5, 2, 1), bool), np.zeros((5, 2), bool), "2-D"),
-    (np.full((5, 2), 0.5), np.zeros((5, 2), bool), "binarized"),
-    (np.array([["a", "b"]]), np.zeros((1, 2), bool), "boolean"),
-])
+@pytest.mark.parametrize(
+    "head, tail, message",
+    [
+        (np.zeros((5, 2), bool), np.zeros((4, 2), bool), "5 samples"),
+        (np.zeros((0, 2), bool), np.zeros((0, 2), bool), "empty"),
+        (np.zeros((5, 0), bool), np.zeros((5, 2), bool), "empty"),
+        (np.zeros(5, bool), np.zeros((5, 2), bool), "2-D"),
+        (np.zeros((5, 2, 1), bool), np.zeros((5, 2), bool), "2-D"),
+        (np.full((5, 2), 0.5), np.zeros((5, 2), bool), "binarized"),
+        (np.array([["a", "b"]]), np.zeros((1, 2), bool), "boolean"),
+    ],
+)
 def test_bad_input_is_rejected(head, tail, message):
     with pytest.raises(InputError, match=message):
         explainn(head, tail)

@@ -41,7 +41,7 @@ def planted_within(seed: int = 0, n: int = 800, neurons: int = 30, attributes: i
     activations[:, 7] = np.where(painter, rng.uniform(0.76, 1.0, n), rng.uniform(0.0, 0.74, n))
     noisy = rng.random(n) < noise
     activations[noisy, 7] = rng.random(int(noisy.sum()))
-    activations[0, 7], activations[1, 7] = 0.0, 1.0           # bin edges at 0, .25, .5, .75, 1
+    activations[0, 7], activations[1, 7] = 0.0, 1.0  # bin edges at 0, .25, .5, .75, 1
     names = [f"P106=a{j}" for j in range(attributes)]
     names[5] = "P106=painter"
     left = View.from_activations(activations, [f"conv:{i}" for i in range(neurons)])
@@ -57,8 +57,9 @@ def check_consistent(result_list, left: View, right: View, n: int) -> None:
         assert r.support == (lm & rm).sum() == len(r.rows)
         np.testing.assert_array_equal(r.rows, np.flatnonzero(lm & rm))
         assert r.jaccard == pytest.approx(jaccard(lm, rm), abs=1e-12)
-        assert r.p_value == pytest.approx(binomial_p_value(n, r.left_support, r.right_support, r.support),
-                                          rel=1e-9, abs=1e-300)
+        assert r.p_value == pytest.approx(
+            binomial_p_value(n, r.left_support, r.right_support, r.support), rel=1e-9, abs=1e-300
+        )
 
 
 # --------------------------------------------------------------------------------------------------
@@ -66,8 +67,13 @@ def check_consistent(result_list, left: View, right: View, n: int) -> None:
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.integers(0, 40).flatmap(lambda n: st.tuples(st.lists(st.booleans(), min_size=n, max_size=n),
-                                                      st.lists(st.booleans(), min_size=n, max_size=n))))
+@given(
+    st.integers(0, 40).flatmap(
+        lambda n: st.tuples(
+            st.lists(st.booleans(), min_size=n, max_size=n), st.lists(st.booleans(), min_size=n, max_size=n)
+        )
+    )
+)
 def test_jaccard_in_unit_interval_and_one_iff_equal(pair):
     a, b = (np.asarray(x, dtype=bool) for x in pair)
     j = jaccard(a, b)
@@ -78,7 +84,7 @@ def test_jaccard_in_unit_interval_and_one_iff_equal(pair):
 
 def test_jaccard_values_and_inputs():
     assert jaccard(np.array([1, 1, 0, 0]), np.array([1, 0, 1, 0])) == pytest.approx(1 / 3)
-    assert jaccard(np.zeros(3, bool), np.zeros(3, bool)) == 1.0            # equal (empty) supports
+    assert jaccard(np.zeros(3, bool), np.zeros(3, bool)) == 1.0  # equal (empty) supports
     assert jaccard(np.array([1, 0]), np.array([0, 1])) == 0.0
     with pytest.raises(InputError, match="same length, got 3 and 2"):
         jaccard(np.ones(3, bool), np.ones(2, bool))
@@ -111,7 +117,7 @@ def test_binomial_p_decreases_as_the_intersection_grows(n, s1, s2):
 
 def test_binomial_p_value_large_n_is_stable():
     n, s1, s2 = 100_000, 5_000, 8_000
-    expected = s1 * s2 / n                                      # 400
+    expected = s1 * s2 / n  # 400
     sd = math.sqrt(expected * (1 - expected / n))
     assert 0.4 < binomial_p_value(n, s1, s2, round(expected)) < 0.6
     far = binomial_p_value(n, s1, s2, round(expected + 6 * sd))
@@ -127,9 +133,14 @@ def test_binomial_p_value_large_n_is_stable():
 
 
 @settings(max_examples=100, deadline=None)
-@given(hnp.arrays(np.float64, st.tuples(st.integers(1, 25), st.integers(1, 4)),
-                  elements=st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False)),
-       st.integers(1, 8))
+@given(
+    hnp.arrays(
+        np.float64,
+        st.tuples(st.integers(1, 25), st.integers(1, 4)),
+        elements=st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False),
+    ),
+    st.integers(1, 8),
+)
 def test_each_value_falls_in_exactly_one_bin_and_extremes_in_end_bins(values, bins):
     codes, low, high = uniform_bins(values, bins)
     view = View.from_activations(values, bins=bins)
@@ -139,14 +150,14 @@ def test_each_value_falls_in_exactly_one_bin_and_extremes_in_end_bins(values, bi
         column, code = values[:, j], codes[:, j].astype(int)
         assert ((code >= 0) & (code < bins)).all()
         if high[j] == low[j]:
-            assert (code == 0).all()                            # a constant neuron sits in bin 0
+            assert (code == 0).all()  # a constant neuron sits in bin 0
             continue
         width = (high[j] - low[j]) / bins
         eps = 1e-9 * (high[j] - low[j])
         lower, upper = low[j] + code * width, low[j] + (code + 1) * width
         last = code == bins - 1
-        assert (column >= lower - eps).all()                    # in its bin ...
-        assert ((column < upper + eps) | last).all()            # ... and only there (bins are disjoint)
+        assert (column >= lower - eps).all()  # in its bin ...
+        assert ((column < upper + eps) | last).all()  # ... and only there (bins are disjoint)
         assert (column[last] <= high[j]).all()
         assert code[np.argmin(column)] == 0 and code[np.argmax(column)] == bins - 1
 
@@ -174,8 +185,9 @@ def test_planted_neuron_attribute_redescription_comes_first():
     assert ranked == sorted(ranked, reverse=True)
     check_consistent(result.redescriptions, left, right, left.n_rows)
     # without negations no query uses "not attribute" or "!="
-    assert all(c.op != "!=" and not (c.op == "==" and c.value == 0)
-               for r in result.redescriptions for c in r.right.conditions)
+    assert all(
+        c.op != "!=" and not (c.op == "==" and c.value == 0) for r in result.redescriptions for c in r.right.conditions
+    )
 
 
 def test_planted_relation_between_two_models():
@@ -244,8 +256,18 @@ def test_search_level_p_values_are_uniform_on_a_seeded_null():
         rng = np.random.default_rng(1000 + s)
         left = View.from_activations(rng.random((150, 6)))
         right = View.from_boolean(rng.random((150, 8)) < rng.uniform(0.2, 0.5, 8))
-        result = search_redescriptions(left, right, min_jaccard=0.0, max_p=1.0, max_seeds=4, max_depth=2,
-                                       alternations=1, randomizations=permutations, seed=s, n_jobs=1)
+        result = search_redescriptions(
+            left,
+            right,
+            min_jaccard=0.0,
+            max_p=1.0,
+            max_seeds=4,
+            max_depth=2,
+            alternations=1,
+            randomizations=permutations,
+            seed=s,
+            n_jobs=1,
+        )
         assert result.best_p < 1.0
         assert all(r.p_randomized >= result.p_global for r in result.redescriptions)
         values.append(result.p_global)
@@ -268,9 +290,13 @@ def test_raw_p_values_on_permuted_labels_stay_within_the_false_positive_rate():
     the 6 (R = 9; each has probability ≤ 0.1)."""
     left, right, _act, attrs = planted_within(seed=4, noise=0.0)
     n = left.n_rows
-    literal_masks = np.stack([Condition(0, c, op, v).mask(left) for c in range(left.n_columns)
-                              for op, v in ((">=", 1), (">=", 2), (">=", 3), ("<=", 0), ("<=", 1), ("<=", 2),
-                                            ("==", 1), ("==", 2))]).astype(np.int64)
+    literal_masks = np.stack(
+        [
+            Condition(0, c, op, v).mask(left)
+            for c in range(left.n_columns)
+            for op, v in ((">=", 1), (">=", 2), (">=", 3), ("<=", 0), ("<=", 1), ("<=", 2), ("==", 1), ("==", 2))
+        ]
+    ).astype(np.int64)
     min_support, max_support = max(5, math.ceil(0.01 * n)), int(0.8 * n)
     passing = bounded = 0
     significant_runs = 0
@@ -279,8 +305,11 @@ def test_raw_p_values_on_permuted_labels_stay_within_the_false_positive_rate():
         single = search_redescriptions(left, permuted, min_jaccard=0.0, max_seeds=0, randomizations=0)
         assert all(len(r.left) == len(r.right) == 1 for r in single.redescriptions)
         inter = literal_masks @ permuted.values.astype(np.int64)
-        ok = ((inter >= min_support) & (literal_masks.sum(1)[:, None] <= max_support)
-              & (permuted.values.sum(0)[None, :] <= max_support))
+        ok = (
+            (inter >= min_support)
+            & (literal_masks.sum(1)[:, None] <= max_support)
+            & (permuted.values.sum(0)[None, :] <= max_support)
+        )
         passing += len(single.redescriptions)
         bounded += int(ok.sum())
         full = search_redescriptions(left, permuted, randomizations=9, seed=s)
@@ -320,8 +349,9 @@ def test_deterministic_threads_blocks_and_progress(monkeypatch):
     blocks; progress runs from 1 to its fixed total."""
     left, right, _act, _attrs = planted_within(seed=2, n=300, neurons=10, attributes=12)
     calls = []
-    one = search_redescriptions(left, right, randomizations=3, n_jobs=1,
-                                progress=lambda done, total: calls.append((done, total)))
+    one = search_redescriptions(
+        left, right, randomizations=3, n_jobs=1, progress=lambda done, total: calls.append((done, total))
+    )
     two = search_redescriptions(left, right, randomizations=3, n_jobs=2)
     monkeypatch.setattr(module, "_PAIR_BLOCK", 7)
     monkeypatch.setattr(module, "_ROW_CHUNK", 64)
@@ -339,7 +369,7 @@ def test_negations_and_categorical_codes():
     rng = np.random.default_rng(5)
     n = 500
     act = rng.random((n, 8))
-    colour = rng.integers(0, 3, n)                                   # categorical, 3 codes
+    colour = rng.integers(0, 3, n)  # categorical, 3 codes
     flag = rng.random(n) < 0.7
     act[:, 2] = np.where(colour == 1, rng.uniform(0.76, 1, n), rng.uniform(0, 0.74, n))
     act[:, 5] = np.where(flag, rng.uniform(0, 0.74, n), rng.uniform(0.76, 1, n))

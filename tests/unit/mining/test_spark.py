@@ -8,7 +8,7 @@ import pytest
 from kgexplain.mining.apriori import apriori
 from kgexplain.mining.spark import spark_itemsets, spark_session
 
-pytestmark = pytest.mark.slow   # a local Spark session takes ~20 s to start
+pytestmark = pytest.mark.slow  # a local Spark session takes ~20 s to start
 
 
 @pytest.fixture(scope="module")
@@ -27,9 +27,10 @@ def same(a, b) -> None:
 def test_equal_to_apriori_on_zipf_baskets(spark) -> None:
     rng = np.random.default_rng(3)
     weights = 1 / np.arange(1, 81)
-    baskets = [list(rng.choice(80, size=rng.integers(0, 9), replace=False, p=weights / weights.sum()))
-               for _ in range(3000)]
-    baskets += [[], []]                                   # empty transactions count towards support
+    baskets = [
+        list(rng.choice(80, size=rng.integers(0, 9), replace=False, p=weights / weights.sum())) for _ in range(3000)
+    ]
+    baskets += [[], []]  # empty transactions count towards support
     for min_support, max_len in ((0.02, 3), (60, 2), (0.005, 4)):
         same(spark_itemsets(baskets, min_support, max_len, spark=spark), apriori(baskets, min_support, max_len))
 

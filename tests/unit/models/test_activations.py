@@ -71,12 +71,11 @@ def test_hooks_capture_what_the_model_computes(trained: TrainedModel) -> None:
             assert acts.layers["head.relu1"].shape == (25, h.conv1.out_channels)
             assert (acts.layers["head.relu1"] >= 0).all()
         elif trained.name == "bilstm":
-            np.testing.assert_allclose(acts.layers["head.rnn"], model.head.features(emb).numpy(), rtol=1e-5,
-                                       atol=1e-6)
+            np.testing.assert_allclose(acts.layers["head.rnn"], model.head.features(emb).numpy(), rtol=1e-5, atol=1e-6)
         else:
             out, _ = model.head.rnn(emb)
             np.testing.assert_allclose(acts.layers["head.rnn"], out.max(dim=1).values.numpy(), rtol=1e-5, atol=1e-6)
-    assert all(not m._forward_hooks for m in model.modules())   # hooks are removed afterwards
+    assert all(not m._forward_hooks for m in model.modules())  # hooks are removed afterwards
 
 
 def test_unknown_layer_is_a_clear_error(trained: TrainedModel) -> None:
@@ -85,8 +84,10 @@ def test_unknown_layer_is_a_clear_error(trained: TrainedModel) -> None:
 
 
 @settings(max_examples=60, deadline=None)
-@given(arrays(np.float32, st.tuples(st.integers(1, 30), st.integers(1, 8)),
-              elements=st.floats(-1e4, 1e4, width=32)), st.integers(1, 36))
+@given(
+    arrays(np.float32, st.tuples(st.integers(1, 30), st.integers(1, 8)), elements=st.floats(-1e4, 1e4, width=32)),
+    st.integers(1, 36),
+)
 def test_uniform_bins_each_value_in_one_bin_with_extremes_in_the_end_bins(values: np.ndarray, bins: int) -> None:
     codes, low, high = uniform_bins(values, bins)
     assert codes.shape == values.shape and codes.max() < bins
@@ -134,23 +135,31 @@ def test_activation_rdf_is_compact_queryable_and_conforms(trained: TrainedModel)
     triples = list(activation_triples("act-1", minter, docs, acts.layers, 4, 0.0, top, pooled=acts.pooled))
     neurons = sum(v.shape[1] for v in acts.layers.values())
     driving = sum(len(tokens) for per_layer in top.values() for tokens in per_layer)
-    assert driving and len(triples) == (6 * len(docs) * len(acts.layers) + 8 * neurons + 6 * len(acts.layers)
-                                        + 5 * driving)
-    record = RunRecord("act-1", "ActivationRun", minter.dataset("t"), minter.run_graph("act-1").value,
-                       "2026-01-01T00:00:00Z", settings={"model": trained.name, "bins": 4, "activationThreshold": 0.0})
+    assert driving and len(triples) == (
+        6 * len(docs) * len(acts.layers) + 8 * neurons + 6 * len(acts.layers) + 5 * driving
+    )
+    record = RunRecord(
+        "act-1",
+        "ActivationRun",
+        minter.dataset("t"),
+        minter.run_graph("act-1").value,
+        "2026-01-01T00:00:00Z",
+        settings={"model": trained.name, "bins": 4, "activationThreshold": 0.0},
+    )
     report = validate(b"".join(to_ntriples(triples + list(run_triples(record, minter)))))
     assert report.conforms, report.report[:2000]
     graph = ox.NamedNode(minter.run_graph("act-1").value)
     with EmbeddedStore(None) as db:
         db.load(triples, graph)
         found = db.select(load_query("neurons/active_neuron_documents"), run_graph=graph)
-    expected = {(minter.neuron("act-1", layer, j), docs[i])
-                for layer, values in acts.layers.items()
-                for i, j in zip(*np.nonzero(values > neuron_thresholds(values, 0.0, pooled=layer in acts.pooled)),
-                                strict=True)}
-    assert acts.pooled == {name for name in acts.layers if name != "head.dense"}   # conv / recurrent: over time
+    expected = {
+        (minter.neuron("act-1", layer, j), docs[i])
+        for layer, values in acts.layers.items()
+        for i, j in zip(*np.nonzero(values > neuron_thresholds(values, 0.0, pooled=layer in acts.pooled)), strict=True)
+    }
+    assert acts.pooled == {name for name in acts.layers if name != "head.dense"}  # conv / recurrent: over time
     assert set(zip(found["neuron"].to_list(), found["doc"].to_list(), strict=True)) == expected
-    assert expected   # some neuron fired
+    assert expected  # some neuron fired
 
 
 @pytest.mark.parametrize("name", ["cnn", "gru"])
@@ -186,8 +195,22 @@ def _words(count: int, offset: int = 0) -> str:
 
 #: Texts of very different lengths, in no order: empty, one word, exactly max_len (80), past it (cut there),
 #: an unknown word, and lengths around the first convolution's window (11).
-RAGGED = ["w3 w4 w5", "", _words(80), "w1", _words(200, 3), "w5 zzz w6 w7", _words(45, 1), _words(79, 2),
-          _words(11, 4), _words(12, 5), _words(10, 6), _words(60, 7), "", _words(25, 8)]
+RAGGED = [
+    "w3 w4 w5",
+    "",
+    _words(80),
+    "w1",
+    _words(200, 3),
+    "w5 zzz w6 w7",
+    _words(45, 1),
+    _words(79, 2),
+    _words(11, 4),
+    _words(12, 5),
+    _words(10, 6),
+    _words(60, 7),
+    "",
+    _words(25, 8),
+]
 
 
 def _untrained_cnn() -> TrainedModel:
@@ -203,21 +226,22 @@ def test_length_aware_capture_is_the_padded_forward() -> None:
     trained = _untrained_cnn()
     model = trained.model
     modules = dict(model.named_modules())
-    names = [n for n, m in modules.items() if n and not list(m.children())]   # every layer, conv1 included
+    names = [n for n, m in modules.items() if n and not list(m.children())]  # every layer, conv1 included
     ids = trained.encode(RAGGED)
     expected: dict[str, np.ndarray] = {}
 
     def keep(name: str) -> Callable[[torch.nn.Module, object, torch.Tensor], None]:
         def hook(_m: torch.nn.Module, _i: object, out: torch.Tensor) -> None:
             expected[name] = (out.max(dim=2).values if out.dim() == 3 else out).numpy()
+
         return hook
 
     handles = [modules[n].register_forward_hook(keep(n)) for n in names]
     with torch.no_grad():
-        probs = model(ids).squeeze(1).numpy()   # one batch, document order, all max_len positions
+        probs = model(ids).squeeze(1).numpy()  # one batch, document order, all max_len positions
     for handle in handles:
         handle.remove()
-    widths: list[int] = []   # what the first convolution read, batch by batch
+    widths: list[int] = []  # what the first convolution read, batch by batch
     handle = modules["head.conv1"].register_forward_pre_hook(lambda _m, inputs: widths.append(inputs[0].shape[2]))
     try:
         acts = capture(trained, RAGGED, names, batch_size=3)

@@ -23,8 +23,8 @@ class BagOfEmbeddings(nn.Module):
         self.scorer = nn.Linear(4, 1)
         with torch.no_grad():
             self.encoder["tokens"].weight.zero_()
-            self.encoder["tokens"].weight[2, 0] = 3.0    # golden pushes up
-            self.encoder["tokens"].weight[3, 0] = -3.0   # grey pushes down
+            self.encoder["tokens"].weight[2, 0] = 3.0  # golden pushes up
+            self.encoder["tokens"].weight[3, 0] = -3.0  # grey pushes down
             self.scorer.weight.copy_(torch.tensor([[1.0, 0.0, 0.0, 0.0]]))
             self.scorer.bias.zero_()
 
@@ -38,13 +38,16 @@ TEXTS = ["plain golden words", "grey plain words words", "golden grey", "words"]
 @pytest.mark.parametrize("method", ["ig", "gradient-shap", "shap"])
 def test_explainers_run_on_an_adapted_model(method: str) -> None:
     trained = adapt(BagOfEmbeddings(), VOCAB, max_len=8, embedding="encoder.tokens", output="logit")
-    result = explain(trained, TEXTS, TEXTS, method, n_samples=200) if method == "gradient-shap" else \
-        explain(trained, TEXTS, TEXTS, method)
+    result = (
+        explain(trained, TEXTS, TEXTS, method, n_samples=200)
+        if method == "gradient-shap"
+        else explain(trained, TEXTS, TEXTS, method)
+    )
     assert [len(r) for r in result.relevance] == [3, 4, 2, 1]
     expected = torch.sigmoid(BagOfEmbeddings()(trained.encode(TEXTS))).detach().numpy()
     assert np.allclose(result.predictions, expected, atol=1e-6)
-    assert int(np.argmax(result.relevance[0])) == 1            # "golden"
-    assert int(np.argmin(result.relevance[1])) == 0            # "grey"
+    assert int(np.argmax(result.relevance[0])) == 1  # "golden"
+    assert int(np.argmin(result.relevance[1])) == 0  # "grey"
 
 
 def test_the_single_embedding_is_found_by_itself() -> None:

@@ -69,6 +69,7 @@ def texts() -> list[str]:
 
 # --- specs -------------------------------------------------------------------------------------------------
 
+
 def test_model_specs_are_parsed_or_refused() -> None:
     assert str(parse_spec("hf:/m/bert")) == "hf:/m/bert"
     assert parse_spec("python:pkg.mod:predict").target == "pkg.mod:predict"
@@ -86,9 +87,10 @@ def test_a_missing_extra_is_named() -> None:
 
 # --- pieces → words ----------------------------------------------------------------------------------------
 
+
 def test_pieces_go_to_the_word_they_overlap_most() -> None:
     text = "Anna Corist, painter-etcher."
-    spans = word_spans(text)                      # anna corist painter etcher
+    spans = word_spans(text)  # anna corist painter etcher
     offsets = np.array([(0, 0), (0, 4), (5, 8), (8, 11), (11, 12), (13, 20), (20, 22), (16, 22), (27, 28), (0, 0)])
     special = np.array([1, 0, 0, 0, 0, 0, 0, 0, 0, 1], dtype=bool)
     words = piece_words(spans, offsets, special)
@@ -98,10 +100,11 @@ def test_pieces_go_to_the_word_they_overlap_most() -> None:
     assert np.allclose(words_from_pieces(values, words, 4), [0.1, 0.5, -0.2, 0.5])
     assert np.allclose(words_from_pieces(values, words, 4, "mean"), [0.1, 0.25, -0.1, 0.5])
     assert np.allclose(words_from_pieces(values, words, 4, "max"), [0.1, 0.3, 0.4, 0.5])
-    assert np.allclose(words_from_pieces(values, words, 2), [0.1, 0.5])     # a row cut after two words
+    assert np.allclose(words_from_pieces(values, words, 2), [0.1, 0.5])  # a row cut after two words
 
 
 # --- the transformer explainer on a tiny BERT -----------------------------------------------------------
+
 
 def _reference(bert, text: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, list[int | None]]:  # noqa: ANN001
     """The test's own encoding of ``text``: ids, mask, the reference (every piece inside a \\w+ word replaced by
@@ -160,7 +163,7 @@ def test_a_word_scores_the_sum_of_its_pieces(bert, texts: list[str]) -> None:  #
         split_words += sum(1 for c in counts.values() if c > 1)
         # the tokenizer's words include punctuation, whose pieces keep their place in the reference (score 0)
         assert np.allclose(ours, [by_word[w] for w in _word_indices(text)], atol=1e-5)
-    assert split_words >= 2       # rare names are cut into several pieces by this vocabulary
+    assert split_words >= 2  # rare names are cut into several pieces by this vocabulary
 
 
 def _word_indices(text: str) -> list[int]:
@@ -175,10 +178,12 @@ def test_a_long_text_is_cut_where_the_model_cuts_it(bert_dir: Path, texts: list[
     result = explain_transformer(short, texts[:3], "ig", n_steps=8)
     tokenizer = short.transformer.tokenizer
     for i, text in enumerate(texts[:3]):
-        encoded = tokenizer(text, truncation=True, max_length=12, return_offsets_mapping=True,
-                            return_special_tokens_mask=True)
-        last = max(e for (_s, e), sp in zip(encoded["offset_mapping"], encoded["special_tokens_mask"], strict=True)
-                   if not sp)
+        encoded = tokenizer(
+            text, truncation=True, max_length=12, return_offsets_mapping=True, return_special_tokens_mask=True
+        )
+        last = max(
+            e for (_s, e), sp in zip(encoded["offset_mapping"], encoded["special_tokens_mask"], strict=True) if not sp
+        )
         read = sum(1 for s, _e in word_spans(text) if s < last)
         assert len(result.relevance[i]) == read < len(tokenize(text))
         assert result.truncated[i] == (read, len(tokenize(text)))
@@ -195,18 +200,21 @@ def test_gradient_shap_runs_and_deeplift_is_refused_where_it_does_not_add_up(ber
 
 # --- shap Partition on a scikit-learn pipeline -------------------------------------------------------------
 
+
 @pytest.mark.slow
-def test_partition_values_add_up_to_the_output_minus_the_masked_text(tmp_path_factory: pytest.TempPathFactory,
-                                                                    texts: list[str]) -> None:
+def test_partition_values_add_up_to_the_output_minus_the_masked_text(
+    tmp_path_factory: pytest.TempPathFactory, texts: list[str]
+) -> None:
     import joblib
 
     path = pipeline_file(tmp_path_factory.getbasetemp())
     model = load_model(f"sklearn:{path}")
-    assert model.labels == ["other", "planted"] and model.name == \
-        "sklearn:Pipeline(TfidfVectorizer → LogisticRegression)"
+    assert (
+        model.labels == ["other", "planted"] and model.name == "sklearn:Pipeline(TfidfVectorizer → LogisticRegression)"
+    )
     result = explain_partition(model.probabilities, texts, positive=1, max_evals=100)
     pipeline = joblib.load(path)
-    masked = pipeline.predict_proba(["..."])[0, 1]          # every word masked: shap's "..." mask
+    masked = pipeline.predict_proba(["..."])[0, 1]  # every word masked: shap's "..." mask
     for text, relevance, predicted in zip(texts, result.relevance, result.predictions, strict=True):
         fx = pipeline.predict_proba([text])[0, 1]
         assert predicted == pytest.approx(fx)
@@ -217,12 +225,13 @@ def test_partition_values_add_up_to_the_output_minus_the_masked_text(tmp_path_fa
     city_names = {name.lower() for name, country in synthetic().cities.values() if country == PLANTED_COUNTRY}
     planted = [(t, r) for t, r, p in zip(texts, result.relevance, result.predictions, strict=True) if p > 0.5]
     assert len(planted) >= 2
-    for text, relevance in planted:   # (with this budget, a city may share its value with its neighbours)
+    for text, relevance in planted:  # (with this budget, a city may share its value with its neighbours)
         city = next(i for i, word in enumerate(tokenize(text)) if word in city_names)
         assert relevance[city] == pytest.approx(relevance.max()) and relevance[city] > 0.1
 
 
 # --- labels, shapes and loading errors ---------------------------------------------------------------------
+
 
 @pytest.mark.slow
 def test_the_data_classes_are_found_among_the_model_labels(bert_dir: Path) -> None:
@@ -230,7 +239,7 @@ def test_the_data_classes_are_found_among_the_model_labels(bert_dir: Path) -> No
     assert model.class_indices(("other", "planted")) == [0, 1]
     assert model.class_indices(("PLANTED", "Other")) == [1, 0]
     renamed = load_model(f"hf:{bert_dir}", labels=["LABEL_0", "LABEL_1"], probe=False)
-    assert renamed.class_indices(("0", "1")) == [0, 1]          # Hugging Face's default names
+    assert renamed.class_indices(("0", "1")) == [0, 1]  # Hugging Face's default names
     with pytest.raises(InputError, match=r"the data's class 'pos' is not among the labels .*--labels other,pos"):
         model.class_indices(("other", "pos"))
     with pytest.raises(InputError, match=r"the data's classes 'neg', 'pos' are not among"):
@@ -254,7 +263,8 @@ def test_probabilities_of_the_wrong_shape_are_refused() -> None:
 def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
     """A module of the user's with several functions, importable by name."""
     name = f"user_model_{tmp_path.name.replace('-', '_')}"
-    (tmp_path / f"{name}.py").write_text(textwrap.dedent("""
+    (tmp_path / f"{name}.py").write_text(
+        textwrap.dedent("""
         import numpy as np
 
         def predict(texts):
@@ -272,7 +282,8 @@ def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
         def broken(texts):
             raise RuntimeError("the server said 503")
         broken.labels = ["other", "planted"]
-    """))
+    """)
+    )
     monkeypatch.syspath_prepend(str(tmp_path))
     yield name
     sys.modules.pop(name, None)
@@ -310,7 +321,7 @@ def test_a_directory_that_is_not_a_saved_classifier_is_refused(bert_dir: Path, t
     with pytest.raises(InputError, match="no tokenizer in"):
         load_model(f"hf:{no_tokenizer}")
     base = tmp_path / "base"
-    BertModel(BertConfig.from_pretrained(bert_dir)).save_pretrained(base)   # an encoder without a trained head
+    BertModel(BertConfig.from_pretrained(bert_dir)).save_pretrained(base)  # an encoder without a trained head
     for name in ("vocab.txt", "tokenizer.json", "tokenizer_config.json"):
         if (bert_dir / name).is_file():
             shutil.copy(bert_dir / name, base / name)
@@ -348,6 +359,7 @@ def test_a_skops_file_loads_like_joblib(tmp_path_factory: pytest.TempPathFactory
 
 # --- the run record --------------------------------------------------------------------------------------
 
+
 @pytest.mark.slow
 def test_the_hash_covers_weights_config_and_tokenizer(bert_dir: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy"
@@ -363,12 +375,24 @@ def test_the_hash_covers_weights_config_and_tokenizer(bert_dir: Path, tmp_path: 
 
 @pytest.mark.slow
 def test_the_run_record_names_the_model_in_prov_and_ml_schema_terms(bert) -> None:  # noqa: ANN001
-    record = RunRecord("explain-1", "AttributionRun", MINTER.dataset("d"), MINTER.run_graph("explain-1").value,
-                       "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z",
-                       settings={"model": bert.name, "method": "ig", "reference": "pad", "maxTokens": 128,
-                                 "truncatedDocuments": 0, "testAccuracy": 0.9},
-                       links={"kgGraph": MINTER.kg_graph("d").value},
-                       model=ModelRecord(bert.name, bert.source, bert.digest, tuple(bert.labels), bert.tokenizer))
+    record = RunRecord(
+        "explain-1",
+        "AttributionRun",
+        MINTER.dataset("d"),
+        MINTER.run_graph("explain-1").value,
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:01:00Z",
+        settings={
+            "model": bert.name,
+            "method": "ig",
+            "reference": "pad",
+            "maxTokens": 128,
+            "truncatedDocuments": 0,
+            "testAccuracy": 0.9,
+        },
+        links={"kgGraph": MINTER.kg_graph("d").value},
+        model=ModelRecord(bert.name, bert.source, bert.digest, tuple(bert.labels), bert.tokenizer),
+    )
     data = b"".join(to_ntriples(list(run_triples(record, MINTER))))
     assert validate(data).conforms
     graph = rdflib.Graph().parse(data=data, format="nt")

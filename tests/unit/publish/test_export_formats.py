@@ -66,9 +66,12 @@ def random_rules(rng: random.Random, n: int = 25) -> list[Rule]:
     rules: dict[str, Rule] = {}
     while len(rules) < n:
         antecedent = tuple(sorted(rng.sample(ITEMS, rng.randint(1, 3))))
-        confidence = {m: rng.choice(CONFIDENCES) if rng.random() < 0.8 else rng.random() for m in ("TC", "TS", "WTS", "H")}
-        rule = Rule(antecedent, rng.choice(["Pos", "Neg"]), rng.randint(2, 30), confidence, 1.0 + rng.random(),
-                    np.array([0, 1]))
+        confidence = {
+            m: rng.choice(CONFIDENCES) if rng.random() < 0.8 else rng.random() for m in ("TC", "TS", "WTS", "H")
+        }
+        rule = Rule(
+            antecedent, rng.choice(["Pos", "Neg"]), rng.randint(2, 30), confidence, 1.0 + rng.random(), np.array([0, 1])
+        )
         rules.setdefault(rule.key(), rule)
     return list(rules.values())
 
@@ -80,9 +83,9 @@ def new_entities(rng: random.Random, n: int = 50) -> tuple[dict[str, set[Item]],
     for k in range(n):
         entity = f"{NEW}e{k}"
         mine = set(rng.sample(ITEMS, rng.randint(0, 5)))
-        mine.add(Item("out", WDT + "P735", WD + f"Q{rng.randint(1, 99)}"))           # given name: never in a rule
+        mine.add(Item("out", WDT + "P735", WD + f"Q{rng.randint(1, 99)}"))  # given name: never in a rule
         if rng.random() < 0.5:
-            mine.add(Item("in", WDT + "P40", WD + f"Q{rng.randint(100, 199)}"))       # someone's child
+            mine.add(Item("in", WDT + "P40", WD + f"Q{rng.randint(100, 199)}"))  # someone's child
         items[entity] = mine
         e = URIRef(entity)
         for item in mine:
@@ -98,20 +101,37 @@ def new_entities(rng: random.Random, n: int = 50) -> tuple[dict[str, set[Item]],
 
 def build_store(path: Path | None, rules: list[Rule], measure: str) -> EmbeddedStore:
     store = open_store(path)
-    record = RunRecord(RUN, "MiningRun", MINTER.dataset(DATASET), GRAPH, "2026-01-01T00:00:00Z",
-                       "2026-01-01T00:01:00Z",
-                       settings={"theta": 0.8, "minConfidence": 0.5, "minSupport": 2, "maxAntecedentLength": 3,
-                                 "measure": measure, "transactions": 2},
-                       links={"informedBy": MINTER.run("explain-x"), "kgGraph": MINTER.kg_graph(DATASET).value})
+    record = RunRecord(
+        RUN,
+        "MiningRun",
+        MINTER.dataset(DATASET),
+        GRAPH,
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:01:00Z",
+        settings={
+            "theta": 0.8,
+            "minConfidence": 0.5,
+            "minSupport": 2,
+            "maxAntecedentLength": 3,
+            "measure": measure,
+            "transactions": 2,
+        },
+        links={"informedBy": MINTER.run("explain-x"), "kgGraph": MINTER.kg_graph(DATASET).value},
+    )
     labels = {WD + "P27": "country of citizenship", WD + "Q142": "France"}
     body = list(rule_triples(rules, RUN, MINTER, labels, [WD + "Q1", WD + "Q2"], {}))
-    store.publish({MINTER.run_graph(RUN): body + list(run_triples(record, MINTER)),
-                   MINTER.catalog_graph(): list(run_triples(record, MINTER))})
+    store.publish(
+        {
+            MINTER.run_graph(RUN): body + list(run_triples(record, MINTER)),
+            MINTER.catalog_graph(): list(run_triples(record, MINTER)),
+        }
+    )
     kg = [(nt_iri(WD + "Q2"), nt_iri(p), lit.n3()) for (p, _), lit in LITERALS.items()]
-    kg.append((nt_iri(WD + "Q2"), nt_iri(WDT + "P1549"), nt_str("Terran", lang="en")))   # another form: SHACL only
+    kg.append((nt_iri(WD + "Q2"), nt_iri(WDT + "P1549"), nt_str("Terran", lang="en")))  # another form: SHACL only
     store.load(kg, MINTER.kg_graph(DATASET))
-    store.load([(nt_iri(MINTER.dataset(DATASET)), nt_iri(KGX + "name"), nt_str(DATASET))],
-               MINTER.dataset_graph(DATASET))
+    store.load(
+        [(nt_iri(MINTER.dataset(DATASET)), nt_iri(KGX + "name"), nt_str(DATASET))], MINTER.dataset_graph(DATASET)
+    )
     return store
 
 
@@ -144,6 +164,7 @@ def resolve(graph: rdflib.Graph) -> tuple[dict[str, str], int]:
 # ---------------------------------------------------------------------------------------------------
 # JSON-LD
 
+
 def test_context_covers_the_vocabulary() -> None:
     """Every class and property of ontology/kgexplain.ttl has a term; numeric ranges are coerced."""
     context = json.loads(CONTEXT.read_text())["@context"]
@@ -162,15 +183,19 @@ def test_context_covers_the_vocabulary() -> None:
         for s in onto.subjects(RDF.type, kind):
             if not str(s).startswith(KGX):
                 continue
-            compact = "kgx:" + str(s)[len(KGX):]
+            compact = "kgx:" + str(s)[len(KGX) :]
             if compact not in expanded:
                 missing.append(compact)
                 continue
             rng = onto.value(s, RDFS.range)
             if kind == OWL.ObjectProperty and expanded[compact] not in ("@id", "@vocab"):
                 wrong.append(compact)
-            if kind == OWL.DatatypeProperty and rng is not None and rng != XSD.string and \
-                    expanded[compact] != str(rng).replace(str(XSD), "xsd:").replace(KGX, "kgx:"):
+            if (
+                kind == OWL.DatatypeProperty
+                and rng is not None
+                and rng != XSD.string
+                and expanded[compact] != str(rng).replace(str(XSD), "xsd:").replace(KGX, "kgx:")
+            ):
                 wrong.append(compact)
     assert not missing, f"terms missing from ontology/context.jsonld: {missing}"
     assert not wrong, f"terms whose coercion disagrees with their range: {wrong}"
@@ -181,11 +206,11 @@ def test_jsonld_is_compacted_and_round_trips(mined: tuple[EmbeddedStore, list[Ru
     out = tmp_path / "rules.jsonld"
     result = export_rules(store, GRAPH, out, "json-ld")
     document = json.loads(out.read_text())
-    assert document["@context"] == json.loads(CONTEXT.read_text())["@context"]     # embedded, works offline
+    assert document["@context"] == json.loads(CONTEXT.read_text())["@context"]  # embedded, works offline
     nodes = {n["@id"]: n for n in document["@graph"]}
     rule = nodes[MINTER.rule(RUN, rules[0].key())]
     assert rule["@type"] == "AssociationRule" and rule["consequent"] == rules[0].consequent
-    assert {"confTC", "confTS", "confWTS", "confH", "support", "rank"} <= set(rule)     # typed terms used
+    assert {"confTC", "confTS", "confWTS", "confH", "support", "rank"} <= set(rule)  # typed terms used
     stored = rdflib.Graph().parse(data=store.dump(MINTER.run_graph(RUN)), format="nt")
     back = rdflib.Graph().parse(out, format="json-ld")
     assert len(back) == len(stored) == result.triples
@@ -195,9 +220,11 @@ def test_jsonld_is_compacted_and_round_trips(mined: tuple[EmbeddedStore, list[Ru
 # ---------------------------------------------------------------------------------------------------
 # SHACL rules
 
+
 @pytest.mark.slow
-def test_shacl_rules_applied_by_pyshacl_agree_with_assign_classes(mined: tuple[EmbeddedStore, list[Rule]],
-                                                                  tmp_path: Path) -> None:
+def test_shacl_rules_applied_by_pyshacl_agree_with_assign_classes(
+    mined: tuple[EmbeddedStore, list[Rule]], tmp_path: Path
+) -> None:
     import pyshacl
 
     store, rules = mined
@@ -207,12 +234,13 @@ def test_shacl_rules_applied_by_pyshacl_agree_with_assign_classes(mined: tuple[E
     shapes = rdflib.Graph().parse(out)
     assert len(set(shapes.subjects(RDF.type, rdflib.SH.SPARQLRule))) == len(rules)
     items, data = new_entities(random.Random(21))
-    assert not set(items) & {str(s) for s in rdflib.Graph().parse(data=store.dump(MINTER.kg_graph(DATASET)),
-                                                                   format="nt").all_nodes()}
+    assert not set(items) & {
+        str(s) for s in rdflib.Graph().parse(data=store.dump(MINTER.kg_graph(DATASET)), format="nt").all_nodes()
+    }
     pyshacl.validate(data, shacl_graph=shapes, advanced=True, inplace=True)
     classes, ties = resolve(data)
     expected = assign_classes(rules, items, "TS")
-    assert len(expected.classes) >= 20 and expected.ties >= 1          # the draw exercises conflicts and ties
+    assert len(expected.classes) >= 20 and expected.ties >= 1  # the draw exercises conflicts and ties
     assert classes == expected.classes
     assert ties == expected.ties
     # the head holds every class of every matching rule, before any resolution
@@ -224,16 +252,24 @@ def test_shacl_rules_applied_by_pyshacl_agree_with_assign_classes(mined: tuple[E
 # ---------------------------------------------------------------------------------------------------
 # SWRL
 
+
 def _atoms(g: rdflib.Graph, head: rdflib.term.Node) -> list[tuple[str, str, str, str]]:
     out = []
     for atom in Collection(g, head):
-        out.append((local_id(str(g.value(atom, RDF.type))), str(g.value(atom, SWRL.propertyPredicate)),
-                    str(g.value(atom, SWRL.argument1)), str(g.value(atom, SWRL.argument2))))
+        out.append(
+            (
+                local_id(str(g.value(atom, RDF.type))),
+                str(g.value(atom, SWRL.propertyPredicate)),
+                str(g.value(atom, SWRL.argument1)),
+                str(g.value(atom, SWRL.argument2)),
+            )
+        )
     return out
 
 
-def test_swrl_has_one_imp_per_rule_with_one_atom_per_item(mined: tuple[EmbeddedStore, list[Rule]],
-                                                          tmp_path: Path) -> None:
+def test_swrl_has_one_imp_per_rule_with_one_atom_per_item(
+    mined: tuple[EmbeddedStore, list[Rule]], tmp_path: Path
+) -> None:
     store, rules = mined
     out = tmp_path / "rules.swrl.ttl"
     export_rules(store, GRAPH, out, "swrl")
@@ -254,12 +290,17 @@ def test_swrl_has_one_imp_per_rule_with_one_atom_per_item(mined: tuple[EmbeddedS
             else:
                 expected.append(("IndividualPropertyAtom", item.property, item.value, x))
         assert sorted(_atoms(g, g.value(imp, SWRL.body))) == sorted(expected)
-        assert sorted(_atoms(g, g.value(imp, SWRL.head))) == sorted([
-            ("IndividualPropertyAtom", KGX + "predictedClass", x, KGX + rule.consequent),
-            ("IndividualPropertyAtom", KGX + "coversEntity", iri, x)])
+        assert sorted(_atoms(g, g.value(imp, SWRL.head))) == sorted(
+            [
+                ("IndividualPropertyAtom", KGX + "predictedClass", x, KGX + rule.consequent),
+                ("IndividualPropertyAtom", KGX + "coversEntity", iri, x),
+            ]
+        )
     # literal atoms carry the knowledge graph's own literal where it has exactly one form
-    literal_atoms = {(str(g.value(a, SWRL.propertyPredicate)), g.value(a, SWRL.argument2))
-                     for a in g.subjects(RDF.type, SWRL.DatavaluedPropertyAtom)}
+    literal_atoms = {
+        (str(g.value(a, SWRL.propertyPredicate)), g.value(a, SWRL.argument2))
+        for a in g.subjects(RDF.type, SWRL.DatavaluedPropertyAtom)
+    }
     assert (WDT + "P1082", LITERALS[(WDT + "P1082", "42")]) in literal_atoms
 
 
@@ -279,8 +320,9 @@ def hermit() -> None:
 
 
 @pytest.mark.slow
-def test_swrl_applied_by_hermit_agrees_with_assign_classes(mined: tuple[EmbeddedStore, list[Rule]], tmp_path: Path,
-                                                           hermit: None) -> None:
+def test_swrl_applied_by_hermit_agrees_with_assign_classes(
+    mined: tuple[EmbeddedStore, list[Rule]], tmp_path: Path, hermit: None
+) -> None:
     """An OWL reasoner that implements SWRL (HermiT, through owlready2) applies the exported rules to new
     entities; resolving its inferences by confidence gives kgexplain's classes."""
     import owlready2
@@ -301,7 +343,8 @@ def test_swrl_applied_by_hermit_agrees_with_assign_classes(mined: tuple[Embedded
             merged.add((p, RDF.type, OWL.DatatypeProperty if isinstance(o, Literal) else OWL.ObjectProperty))
     world = owlready2.World()
     onto = world.get_ontology("https://example.org/swrl-check.owl").load(
-        fileobj=io.BytesIO(merged.serialize(format="nt", encoding="utf-8")), format="ntriples")
+        fileobj=io.BytesIO(merged.serialize(format="nt", encoding="utf-8")), format="ntriples"
+    )
     with onto:
         owlready2.sync_reasoner_hermit(world, infer_property_values=True, debug=0)
     inferred = world.as_rdflib_graph()
@@ -320,6 +363,7 @@ def test_swrl_applied_by_hermit_agrees_with_assign_classes(mined: tuple[Embedded
 # ---------------------------------------------------------------------------------------------------
 # DCAT
 
+
 def test_dcat_conforms_to_the_dcat_shapes(mined: tuple[EmbeddedStore, list[Rule]], tmp_path: Path) -> None:
     import pyshacl
 
@@ -336,7 +380,9 @@ def test_dcat_conforms_to_the_dcat_shapes(mined: tuple[EmbeddedStore, list[Rule]
     (service,) = g.subjects(RDF.type, DCAT.DataService)
     assert str(g.value(service, DCAT.endpointURL)) == "https://rules.example.org/sparql"
     assert (service, DCAT.servesDataset, dataset) in g
-    media = {str(g.value(d, DCAT.mediaType)).rsplit("media-types/", 1)[1] for d in g.objects(dataset, DCAT.distribution)}
+    media = {
+        str(g.value(d, DCAT.mediaType)).rsplit("media-types/", 1)[1] for d in g.objects(dataset, DCAT.distribution)
+    }
     assert media == {"text/turtle", "application/n-triples", "application/ld+json"}
     downloads = {str(u) for u in g.objects(None, DCAT.downloadURL)}
     assert all(u.startswith("https://rules.example.org/store?graph=") for u in downloads) and len(downloads) == 1
@@ -347,11 +393,14 @@ def test_dcat_conforms_to_the_dcat_shapes(mined: tuple[EmbeddedStore, list[Rule]
             broken.add(triple)
     conforms, report, _ = pyshacl.validate(broken, shacl_graph=shapes)
     assert not conforms
-    assert len(set(report.subjects(RDF.type, rdflib.SH.ValidationResult))) == 1 + len(list(g.objects(dataset, DCAT.distribution)))
+    assert len(set(report.subjects(RDF.type, rdflib.SH.ValidationResult))) == 1 + len(
+        list(g.objects(dataset, DCAT.distribution))
+    )
 
 
 # ---------------------------------------------------------------------------------------------------
 # the command
+
 
 def test_export_command_writes_every_format(mined: tuple[EmbeddedStore, list[Rule]], tmp_path: Path) -> None:
     store, rules = mined
@@ -364,14 +413,16 @@ def test_export_command_writes_every_format(mined: tuple[EmbeddedStore, list[Rul
     runner = CliRunner()
     for fmt in ("turtle", "ntriples", "json-ld", "swrl", "shacl-rules", "dcat"):
         out = tmp_path / f"rules.{fmt}"
-        result = runner.invoke(app, ["export", "--store", str(path), "--dataset", DATASET, "--format", fmt,
-                                     "--output", str(out)])
+        result = runner.invoke(
+            app, ["export", "--store", str(path), "--dataset", DATASET, "--format", fmt, "--output", str(out)]
+        )
         assert result.exit_code == 0, result.output
         assert out.is_file() and not out.with_name(out.name + ".tmp").exists()
         if fmt in ("swrl", "shacl-rules"):
             assert f"wrote {len(rules)} rules" in result.output
-    result = runner.invoke(app, ["export", "--store", str(path), "--dataset", DATASET, "--format", "owl",
-                                 "--output", str(tmp_path / "x")])
+    result = runner.invoke(
+        app, ["export", "--store", str(path), "--dataset", DATASET, "--format", "owl", "--output", str(tmp_path / "x")]
+    )
     assert result.exit_code == 2 and "unknown export format" in result.output
 
 
@@ -379,5 +430,6 @@ def test_read_rule_set_gives_back_the_published_rules(mined: tuple[EmbeddedStore
     store, rules = mined
     rule_set = read_rule_set(store, GRAPH)
     assert rule_set.measure == "TS" and rule_set.run == MINTER.run(RUN)
-    assert {(r.rule.antecedent, r.rule.consequent, tuple(r.rule.confidence.values())) for r in rule_set.rules} == \
-        {(r.antecedent, r.consequent, tuple(min(1.0, max(0.0, c)) for c in r.confidence.values())) for r in rules}
+    assert {(r.rule.antecedent, r.rule.consequent, tuple(r.rule.confidence.values())) for r in rule_set.rules} == {
+        (r.antecedent, r.consequent, tuple(min(1.0, max(0.0, c)) for c in r.confidence.values())) for r in rules
+    }

@@ -56,9 +56,13 @@ def _normal(value: object) -> object:
 
 def _nodes(document: dict, blank_ids: bool = False) -> dict[str, object]:
     graph = document.get("@graph", [document])
-    return {("_:" if str(n["@id"]).startswith("_:") else n["@id"]): _normal(
-        {k: v for k, v in n.items() if k != "@id" and not (blank_ids and k == "document")})
-        for n in graph if isinstance(n, dict)}
+    return {
+        ("_:" if str(n["@id"]).startswith("_:") else n["@id"]): _normal(
+            {k: v for k, v in n.items() if k != "@id" and not (blank_ids and k == "document")}
+        )
+        for n in graph
+        if isinstance(n, dict)
+    }
 
 
 def _pyld(ntriples: bytes) -> dict:
@@ -93,8 +97,10 @@ def test_terms_and_compact_iris_are_used(ntriples: bytes) -> None:
     # coerced to its datatype: the lexical form alone; another datatype, no term: compact IRI, typed value
     assert node["support"] == "12"
     assert node["kgx:support"] == {"@value": "1.5E1", "@type": "xsd:double"}
-    assert node["consequent"] == ["Pos", "http://example.org/NotATerm"]     # @vocab: a term where there is one
-    assert node["wdt:P17"] == {"@id": "wd:Q2001"}                            # no term: compact IRIs
-    assert node["http://example.org/p"] == sorted([{"@value": "x", "@type": "http://example.org/dt"},
-                                                   {"@id": f"{RUN}/other"}], key=lambda v: json.dumps(v, sort_keys=True))
+    assert node["consequent"] == ["Pos", "http://example.org/NotATerm"]  # @vocab: a term where there is one
+    assert node["wdt:P17"] == {"@id": "wd:Q2001"}  # no term: compact IRIs
+    assert node["http://example.org/p"] == sorted(
+        [{"@value": "x", "@type": "http://example.org/dt"}, {"@id": f"{RUN}/other"}],
+        key=lambda v: json.dumps(v, sort_keys=True),
+    )
     assert node["@type"] == ["Activity", "MiningRun", "http://example.org/Other"]

@@ -15,11 +15,23 @@ MINTER = Minter()
 
 
 def graph(rules: list[Rule]) -> bytes:
-    record = RunRecord("r1", "MiningRun", MINTER.dataset("d"), MINTER.run_graph("r1").value,
-                       "2026-01-01T00:00:00Z", "2026-01-01T00:01:00Z",
-                       settings={"theta": 0.8, "minConfidence": 0.75, "minSupport": 2, "maxAntecedentLength": 3,
-                                 "measure": "H", "transactions": 3},
-                       links={"informedBy": MINTER.run("e1"), "kgGraph": MINTER.kg_graph("d").value})
+    record = RunRecord(
+        "r1",
+        "MiningRun",
+        MINTER.dataset("d"),
+        MINTER.run_graph("r1").value,
+        "2026-01-01T00:00:00Z",
+        "2026-01-01T00:01:00Z",
+        settings={
+            "theta": 0.8,
+            "minConfidence": 0.75,
+            "minSupport": 2,
+            "maxAntecedentLength": 3,
+            "measure": "H",
+            "transactions": 3,
+        },
+        links={"informedBy": MINTER.run("e1"), "kgGraph": MINTER.kg_graph("d").value},
+    )
     labels = {WD + "P17": "country", WD + "Q38": "Italy"}
     entities = [WD + "Q1", WD + "Q2", WD + "Q3"]
     body = list(rule_triples(rules, "r1", MINTER, labels, entities, {WD + "Q1": [MINTER.document("d", "x")]}))
@@ -27,8 +39,14 @@ def graph(rules: list[Rule]) -> bytes:
 
 
 def a_rule(conf: float = 0.9) -> Rule:
-    return Rule((Item("out", WDT + "P17", WD + "Q38"),), "Pos", 2, dict.fromkeys(("TC", "TS", "WTS", "H"), conf),
-                1.5, np.array([0, 1]))
+    return Rule(
+        (Item("out", WDT + "P17", WD + "Q38"),),
+        "Pos",
+        2,
+        dict.fromkeys(("TC", "TS", "WTS", "H"), conf),
+        1.5,
+        np.array([0, 1]),
+    )
 
 
 def test_published_rules_conform_and_carry_labels() -> None:
@@ -89,10 +107,16 @@ def test_token_ntriples_write_every_token_and_prediction_exactly() -> None:
         assert int(pred["predictedLabel"].value) == int(predictions[i] > 0.5)
     mention = props.pop(minter.mention("r 1", 0, 0))
     assert mention["entity"].value == WD + "Q90"
-    assert not props    # nothing else was written
+    assert not props  # nothing else was written
     assert sum(1 for t in graph if t.predicate.value == KGX + "mentions") == 1
-    record = RunRecord("r 1", "AttributionRun", minter.dataset("t"), minter.run_graph("r 1").value,
-                       "2026-01-01T00:00:00Z", settings={"model": "cnn", "method": "shap", "maxTokens": 500},
-                       links={"kgGraph": minter.kg_graph("t").value})
+    record = RunRecord(
+        "r 1",
+        "AttributionRun",
+        minter.dataset("t"),
+        minter.run_graph("r 1").value,
+        "2026-01-01T00:00:00Z",
+        settings={"model": "cnn", "method": "shap", "maxTokens": 500},
+        links={"kgGraph": minter.kg_graph("t").value},
+    )
     report = validate(data + b"".join(to_ntriples(run_triples(record, minter))))
     assert report.conforms, report.report[:2000]

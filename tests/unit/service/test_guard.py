@@ -44,13 +44,15 @@ class Listener:
                 continue
             except OSError:
                 return
-            self.connections += 1   # counted before answering: the store waits for the answer
+            self.connections += 1  # counted before answering: the store waits for the answer
             with conn:
                 try:
                     conn.settimeout(2)
                     conn.recv(65536)
-                    conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n"
-                                 b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(ANSWER), ANSWER))
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Type: application/sparql-results+json\r\n"
+                        b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(ANSWER), ANSWER)
+                    )
                 except OSError:
                     pass
 
@@ -108,43 +110,96 @@ def guarded(listener: Listener, text: str, kind: str = "query", **allowed: objec
 # P is the listener's port. The ones marked True connect in a bare pyoxigraph 0.5.13 Store.
 ATTACKS: list[tuple[str, str, str, bool]] = [
     ("no space", "query", "SELECT * WHERE { SERVICE<http://127.0.0.1:P/x>{?x ?y ?z} }", True),
-    ("'#' in an IRI before it", "query",
-     "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> SELECT * WHERE { SERVICE <http://127.0.0.1:P/> {?x ?y ?z} }",
-     True),
-    ("between IRIs with a quote", "query",
-     "SELECT * WHERE { ?a ?b <http://a/'> . SERVICE <http://127.0.0.1:P/> {?x ?y ?z} ?c ?d <http://a/'> }", True),
-    ("lower case in OPTIONAL", "query",
-     "PREFIX : <http://127.0.0.1:P/> SELECT * WHERE { BIND(1 AS ?a) OPTIONAL { service silent :x {?x ?y ?z} } }",
-     True),
-    ("'<' as less-than, comment hides '>'", "query",
-     "PREFIX : <http://127.0.0.1:P/> SELECT * WHERE { FILTER(?a<1)SERVICE:x#>\n{?x ?y ?z} }", True),
-    ("'<' as less-than, strings hide it", "query",
-     "PREFIX : <http://127.0.0.1:P/> SELECT * WHERE { BIND(1 AS ?a) FILTER(?a<2&&'>'='>')SERVICE:x{?x ?y ?z}"
-     "FILTER(?a>0||'') }", True),
-    ("keyword glued to a prefixed name", "query",
-     "PREFIX ex: <http://127.0.0.1:P/> SELECT * WHERE { SERVICEex:p{?x ?y ?z} }", True),
-    ("SILENT glued too", "query", "PREFIX ex: <http://127.0.0.1:P/> SELECT * WHERE { SERVICESILENTex:p{?x ?y ?z} }",
-     True),
-    ("declared prefix SILENTex: swaps the target", "query",
-     "PREFIX ex: <http://127.0.0.1:P/> PREFIX SILENTex: <http://allowed.example/> "
-     "SELECT * WHERE { SERVICE SILENTex:sparql{?x ?y ?z} }", True),
-    ("invalid prefixed-name IRI: Oxigraph falls back to 'ex:'", "query",
-     "PREFIX ex: <http://e/#> PREFIX : <http://127.0.0.1:P/> SELECT * WHERE { ?s ?p ex:SERVICE:x\\# {?x ?y ?z} }",
-     True),
-    ("a local name takes one run of dots", "query",
-     "PREFIX ex: <http://e/> SELECT * WHERE { ?s ?p ex:a.b.SERVICE<http://127.0.0.1:P/>{?x ?y ?z} }", True),
+    (
+        "'#' in an IRI before it",
+        "query",
+        "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> SELECT * WHERE { SERVICE <http://127.0.0.1:P/> {?x ?y ?z} }",
+        True,
+    ),
+    (
+        "between IRIs with a quote",
+        "query",
+        "SELECT * WHERE { ?a ?b <http://a/'> . SERVICE <http://127.0.0.1:P/> {?x ?y ?z} ?c ?d <http://a/'> }",
+        True,
+    ),
+    (
+        "lower case in OPTIONAL",
+        "query",
+        "PREFIX : <http://127.0.0.1:P/> SELECT * WHERE { BIND(1 AS ?a) OPTIONAL { service silent :x {?x ?y ?z} } }",
+        True,
+    ),
+    (
+        "'<' as less-than, comment hides '>'",
+        "query",
+        "PREFIX : <http://127.0.0.1:P/> SELECT * WHERE { FILTER(?a<1)SERVICE:x#>\n{?x ?y ?z} }",
+        True,
+    ),
+    (
+        "'<' as less-than, strings hide it",
+        "query",
+        "PREFIX : <http://127.0.0.1:P/> SELECT * WHERE { BIND(1 AS ?a) FILTER(?a<2&&'>'='>')SERVICE:x{?x ?y ?z}"
+        "FILTER(?a>0||'') }",
+        True,
+    ),
+    (
+        "keyword glued to a prefixed name",
+        "query",
+        "PREFIX ex: <http://127.0.0.1:P/> SELECT * WHERE { SERVICEex:p{?x ?y ?z} }",
+        True,
+    ),
+    (
+        "SILENT glued too",
+        "query",
+        "PREFIX ex: <http://127.0.0.1:P/> SELECT * WHERE { SERVICESILENTex:p{?x ?y ?z} }",
+        True,
+    ),
+    (
+        "declared prefix SILENTex: swaps the target",
+        "query",
+        "PREFIX ex: <http://127.0.0.1:P/> PREFIX SILENTex: <http://allowed.example/> "
+        "SELECT * WHERE { SERVICE SILENTex:sparql{?x ?y ?z} }",
+        True,
+    ),
+    (
+        "invalid prefixed-name IRI: Oxigraph falls back to 'ex:'",
+        "query",
+        "PREFIX ex: <http://e/#> PREFIX : <http://127.0.0.1:P/> SELECT * WHERE { ?s ?p ex:SERVICE:x\\# {?x ?y ?z} }",
+        True,
+    ),
+    (
+        "a local name takes one run of dots",
+        "query",
+        "PREFIX ex: <http://e/> SELECT * WHERE { ?s ?p ex:a.b.SERVICE<http://127.0.0.1:P/>{?x ?y ?z} }",
+        True,
+    ),
     ("comment ended by CR", "query", "SELECT * WHERE { # x\rSERVICE <http://127.0.0.1:P/> {?x ?y ?z} }", True),
-    ("in an update's WHERE", "update", "INSERT { ?x ?y ?z } WHERE { SERVICE <http://127.0.0.1:P/> { ?x ?y ?z } }",
-     True),
+    (
+        "in an update's WHERE",
+        "update",
+        "INSERT { ?x ?y ?z } WHERE { SERVICE <http://127.0.0.1:P/> { ?x ?y ?z } }",
+        True,
+    ),
     ("LOAD", "update", "LOAD <http://127.0.0.1:P/data.ttl>", True),
     ("LOAD SILENT INTO", "update", "LOAD SILENT <http://127.0.0.1:P/data.ttl> INTO GRAPH <http://g/>", True),
-    ("variable endpoint", "query", "SELECT * WHERE { VALUES ?s { <http://127.0.0.1:P/> } SERVICE ?s { ?x ?y ?z } }",
-     False),
-    ("\\u escape in the keyword (Oxigraph: a syntax error)", "query",
-     "SELECT * WHERE { SERV\\u0049CE <http://127.0.0.1:P/> {?x ?y ?z} }", False),
+    (
+        "variable endpoint",
+        "query",
+        "SELECT * WHERE { VALUES ?s { <http://127.0.0.1:P/> } SERVICE ?s { ?x ?y ?z } }",
+        False,
+    ),
+    (
+        "\\u escape in the keyword (Oxigraph: a syntax error)",
+        "query",
+        "SELECT * WHERE { SERV\\u0049CE <http://127.0.0.1:P/> {?x ?y ?z} }",
+        False,
+    ),
     ("\\u escapes in the IRI", "query", "SELECT * WHERE { SERVICE <http\\u003A//127.0.0.1:P/> {?x ?y ?z} }", True),
-    ("relative IRI under BASE", "query", "BASE <http://127.0.0.1:P/a/> SELECT * WHERE { SERVICE <../b> {?x ?y ?z} }",
-     True),
+    (
+        "relative IRI under BASE",
+        "query",
+        "BASE <http://127.0.0.1:P/a/> SELECT * WHERE { SERVICE <../b> {?x ?y ?z} }",
+        True,
+    ),
 ]
 ALLOWED = {"allowed_services": ("http://allowed.example/sparql",)}
 
@@ -154,8 +209,9 @@ def _text(template: str, listener: Listener) -> str:
 
 
 @pytest.mark.parametrize(("name", "kind", "template", "real"), ATTACKS, ids=[a[0] for a in ATTACKS])
-def test_attack_is_refused_and_never_connects(listener: Listener, name: str, kind: str, template: str,
-                                              real: bool) -> None:
+def test_attack_is_refused_and_never_connects(
+    listener: Listener, name: str, kind: str, template: str, real: bool
+) -> None:
     text = _text(template, listener)
     with pytest.raises(QueryRefused):
         inspect_operation(text, expected=kind, **ALLOWED)  # type: ignore[arg-type]
@@ -170,10 +226,12 @@ def test_the_listener_sees_real_attacks(listener: Listener) -> None:
 
 
 def test_old_regex_guard_false_refusals_are_gone() -> None:
-    for text in ("PREFIX ex: <http://e/> SELECT * WHERE { ?s ex:can-add ?o }",
-                 "PREFIX ex: <http://e/> SELECT * WHERE { ?s ex:auto-delete ?o }",
-                 "PREFIX ex: <http://e/> SELECT * WHERE { ?s ex:customer-service ?o }",
-                 "PREFIX ex: <http://e/> SELECT ?service WHERE { ?service ex:load-service 'SERVICE <http://x/> {}' }"):
+    for text in (
+        "PREFIX ex: <http://e/> SELECT * WHERE { ?s ex:can-add ?o }",
+        "PREFIX ex: <http://e/> SELECT * WHERE { ?s ex:auto-delete ?o }",
+        "PREFIX ex: <http://e/> SELECT * WHERE { ?s ex:customer-service ?o }",
+        "PREFIX ex: <http://e/> SELECT ?service WHERE { ?service ex:load-service 'SERVICE <http://x/> {}' }",
+    ):
         assert inspect_operation(text, expected="query") == Operation("query", "SELECT", False, (), ())
 
 
@@ -181,8 +239,9 @@ def test_old_regex_guard_false_refusals_are_gone() -> None:
 
 
 def test_operation_fields() -> None:
-    op = inspect_operation("PREFIX ex: <http://e/> CONSTRUCT { ?s ?p ?o } FROM NAMED <http://g/> WHERE { ?s ?p ?o }",
-                           expected="query")
+    op = inspect_operation(
+        "PREFIX ex: <http://e/> CONSTRUCT { ?s ?p ?o } FROM NAMED <http://g/> WHERE { ?s ?p ?o }", expected="query"
+    )
     assert op == Operation("query", "CONSTRUCT", True, (), ())
     assert inspect_operation("ASK {}", expected="query").form == "ASK"
     assert inspect_operation("DESCRIBE <http://e/x>", expected="query").form == "DESCRIBE"
@@ -191,19 +250,24 @@ def test_operation_fields() -> None:
     using = inspect_operation("DELETE { ?s ?p ?o } USING NAMED <http://g/> WHERE { ?s ?p ?o }", expected="update")
     assert using.dataset_clause
     assert not inspect_operation("CLEAR ALL ; DROP SILENT GRAPH <http://g/>", expected="update").dataset_clause
-    assert inspect_operation("PREFIX ex: <http://e/>", expected="update").kind == "update"   # empty update
+    assert inspect_operation("PREFIX ex: <http://e/>", expected="update").kind == "update"  # empty update
     assert inspect_operation("", expected="update").kind == "update"
 
 
 def test_allowed_services_and_loads_are_resolved() -> None:
     allowed = ("http://allowed.example/sparql",)
-    for text in ("SELECT * WHERE { SERVICE <http://allowed.example/sparql> {} }",
-                 "BASE <http://allowed.example/a/b> SELECT * WHERE { SERVICE SILENT <../sparql> {} }",
-                 "PREFIX fed: <http://allowed.example/> SELECT * WHERE { SERVICE fed:sparql {} }",
-                 "SELECT * WHERE { SERVICE <http://allowed.example/\\u0073parql> {} }"):
+    for text in (
+        "SELECT * WHERE { SERVICE <http://allowed.example/sparql> {} }",
+        "BASE <http://allowed.example/a/b> SELECT * WHERE { SERVICE SILENT <../sparql> {} }",
+        "PREFIX fed: <http://allowed.example/> SELECT * WHERE { SERVICE fed:sparql {} }",
+        "SELECT * WHERE { SERVICE <http://allowed.example/\\u0073parql> {} }",
+    ):
         assert inspect_operation(text, expected="query", allowed_services=allowed).services == allowed, text
-    op = inspect_operation("PREFIX d: <https://Data.Example/> LOAD SILENT d:x.ttl INTO GRAPH <http://g/>",
-                           expected="update", allowed_load_hosts=("data.example",))
+    op = inspect_operation(
+        "PREFIX d: <https://Data.Example/> LOAD SILENT d:x.ttl INTO GRAPH <http://g/>",
+        expected="update",
+        allowed_load_hosts=("data.example",),
+    )
     assert op.loads == ("https://Data.Example/x.ttl",)
     for source in ("<http://other.example/x>", "<file:///etc/passwd>", "<ftp://data.example/x>"):
         with pytest.raises(QueryRefused) as refused:
@@ -213,13 +277,34 @@ def test_allowed_services_and_loads_are_resolved() -> None:
 
 def test_resolution_is_oxigraphs() -> None:
     """The IRI the allow-list sees is the one Oxigraph calls (RFC 3986 resolution, dot segments…)."""
-    for base, ref in [("http://a.example/b/c/d;p?q", r) for r in
-                      ("g", "./g", "g/", "/g", "//g", "?y", "g?y", "#s", "g#s", "..", "../", "../g", "../..",
-                       "../../../g", "/./g", "g.", ".g", "g;x=1/../y", "http:g")] + [
-                      ("http://a.example", "x"), ("http://a.example/x/", "../../y")]:
+    for base, ref in [
+        ("http://a.example/b/c/d;p?q", r)
+        for r in (
+            "g",
+            "./g",
+            "g/",
+            "/g",
+            "//g",
+            "?y",
+            "g?y",
+            "#s",
+            "g#s",
+            "..",
+            "../",
+            "../g",
+            "../..",
+            "../../../g",
+            "/./g",
+            "g.",
+            ".g",
+            "g;x=1/../y",
+            "http:g",
+        )
+    ] + [("http://a.example", "x"), ("http://a.example/x/", "../../y")]:
         expected = next(iter(ox.Store().query(f"BASE <{base}> SELECT (<{ref}> AS ?x) {{}}")))["x"].value
-        op = inspect_operation(f"BASE <{base}> SELECT * WHERE {{ SERVICE <{ref}> {{}} }}", expected="query",
-                               allowed_services=(expected,))
+        op = inspect_operation(
+            f"BASE <{base}> SELECT * WHERE {{ SERVICE <{ref}> {{}} }}", expected="query", allowed_services=(expected,)
+        )
         assert op.services == (expected,), (base, ref)
 
 
@@ -244,8 +329,12 @@ def test_check_operation_is_the_old_entry_point() -> None:
     with pytest.raises(QueryRefused) as refused:
         check_operation("SELECT * WHERE { SERVICE <http://127.0.0.1:1/> {} }", update=False)
     assert refused.value.status == 403 and "SERVICE" in str(refused.value)
-    assert check_operation("SELECT * WHERE { SERVICE <http://ok.example/> {} }", update=False,
-                           allowed_services=["http://ok.example/"]) is None
+    assert (
+        check_operation(
+            "SELECT * WHERE { SERVICE <http://ok.example/> {} }", update=False, allowed_services=["http://ok.example/"]
+        )
+        is None
+    )
     with pytest.raises(QueryRefused, match="is an update"):
         check_operation("INSERT DATA { <http://e/a> <http://e/b> 1 }", update=False)
 
@@ -260,11 +349,15 @@ def test_oxigraph_does_not_unescape_before_parsing() -> None:
         ox.Store().query("SELECT * WHERE { SERV\\u0049CE <http://e/> {} }")
     with pytest.raises(SyntaxError):
         ox.Store().query("S\\u0045LECT * {}")
-    iri = next(iter(ox.Store().query("SELECT (<http://e/\\u0061> AS ?x) (\"\\u0022\" AS ?y) {}")))
+    iri = next(iter(ox.Store().query('SELECT (<http://e/\\u0061> AS ?x) ("\\u0022" AS ?y) {}')))
     assert (iri["x"].value, iri["y"].value) == ("http://e/a", '"')
     assert [t.value for t in tokenize("<http://e/\\u0061>")] == ["http://e/a"]
-    for bad in ('SELECT * { ?s ?p "\\u00zz" }', "SELECT * { ?s ?p <http://e/\\uD800> }",
-                "SELECT * { ?s ?p '\\U00110000' }", "SELECT * { ?s ?p <http://e/\\x> }"):
+    for bad in (
+        'SELECT * { ?s ?p "\\u00zz" }',
+        "SELECT * { ?s ?p <http://e/\\uD800> }",
+        "SELECT * { ?s ?p '\\U00110000' }",
+        "SELECT * { ?s ?p <http://e/\\x> }",
+    ):
         with pytest.raises(QueryRefused):
             inspect_operation(bad, expected="query")
 
@@ -281,10 +374,24 @@ def test_lexer_follows_oxigraph_on_local_names_and_keywords() -> None:
     with pytest.raises(SparqlLexError):
         list(tokenize("SELECT * WHERE { ?s ?p 1 } LIMIT10"))
     assert [(t.kind, t.text) for t in tokenize("select Distinct a ?a $b _:c true")] == [
-        ("KEYWORD", "SELECT"), ("KEYWORD", "DISTINCT"), ("KEYWORD", "a"), ("VAR", "?a"), ("VAR", "$b"),
-        ("BNODE", "_:c"), ("KEYWORD", "true")]
+        ("KEYWORD", "SELECT"),
+        ("KEYWORD", "DISTINCT"),
+        ("KEYWORD", "a"),
+        ("VAR", "?a"),
+        ("VAR", "$b"),
+        ("BNODE", "_:c"),
+        ("KEYWORD", "true"),
+    ]
     assert [t.kind for t in tokenize("'''a''b''' \"\"\"x\"\" \"\"\" 'c\\'' \"d\" 1 1.5 .5e3 @en-GB--ltr")] == [
-        "STRING", "STRING", "STRING", "STRING", "NUMBER", "NUMBER", "NUMBER", "LANGTAG"]
+        "STRING",
+        "STRING",
+        "STRING",
+        "STRING",
+        "NUMBER",
+        "NUMBER",
+        "NUMBER",
+        "LANGTAG",
+    ]
 
 
 def test_less_than_and_iris() -> None:
@@ -294,11 +401,13 @@ def test_less_than_and_iris() -> None:
     text = "SELECT * WHERE { VALUES (?a ?b ?c ?d) { (1 2 4 3) } FILTER(?a<?b&&?c>?d) }"
     assert inspect_operation(text, expected="query").form == "SELECT"
     assert len(list(store.query(text))) == 1
-    for text in ("SELECT * WHERE { ?s <http://e/p#x> (<http://e/a#b> <http://e/c#d>) }",
-                 "SELECT * WHERE { ?s ?p ?o FILTER(?o<3) FILTER(?o <= <http://e/x#y>) }",
-                 "INSERT DATA { <http://e/s> <http://e/p> (<http://e/a#b> <http://e/c#d>) }",
-                 "SELECT * WHERE { VALUES (?x ?y) { (<http://e/a#b> <http://e/c#d>) } }",
-                 "SELECT * WHERE { ?s ?p ?o FILTER(?o<STRLEN(?s)&&?p>?o) }"):
+    for text in (
+        "SELECT * WHERE { ?s <http://e/p#x> (<http://e/a#b> <http://e/c#d>) }",
+        "SELECT * WHERE { ?s ?p ?o FILTER(?o<3) FILTER(?o <= <http://e/x#y>) }",
+        "INSERT DATA { <http://e/s> <http://e/p> (<http://e/a#b> <http://e/c#d>) }",
+        "SELECT * WHERE { VALUES (?x ?y) { (<http://e/a#b> <http://e/c#d>) } }",
+        "SELECT * WHERE { ?s ?p ?o FILTER(?o<STRLEN(?s)&&?p>?o) }",
+    ):
         kind = "update" if text.startswith("INSERT") else "query"
         inspect_operation(text, expected=kind)  # type: ignore[arg-type]
     # Oxigraph reads FILTER(?o<?p) and a comment; an IRI terminal <?p#x> matches too: refused
@@ -313,18 +422,46 @@ def test_less_than_and_iris() -> None:
 
 def _any_case(word: str) -> st.SearchStrategy[str]:
     return st.lists(st.booleans(), min_size=len(word), max_size=len(word)).map(
-        lambda up: "".join(c.upper() if u else c.lower() for c, u in zip(word, up, strict=False)))
+        lambda up: "".join(c.upper() if u else c.lower() for c, u in zip(word, up, strict=False))
+    )
 
 
 GAPS = st.sampled_from(["", " ", "\n", "\t ", " # SERVICE <http://x/> ' \" {\n", "#>'\"\r", " #\n "])
-TARGETS = st.sampled_from(["<http://127.0.0.1:P/sparql>", "<http://127.0.0.1:P/a#b'c>", "tgt:x", "tgt:", "tgt:a.b",
-                           "?svc", "$svc", "<http\\u003A//127.0.0.1:P/>", "<../up>", "<>"])
-NOISE = st.sampled_from([
-    '?s ex:p "\\"\\\\\\"\'\\\\" .', "?s ex:p '\\'\"\\\\\"' .", '?s ex:p """a"b""c\\"""" .', "?s ex:p '''a'b''c''' .",
-    "?s <http://127.0.0.1:P/a#b'c> ?o .", "?s<http://e/x'#y>?o.", "?s ex:customer-service ?service .",
-    "?s ex:can-add ex:auto-delete .", "?load ex:service-load $from .", "# SERVICE <http://127.0.0.1:P/> {\n",
-    "FILTER(?o != \"SERVICE <x> {'\")", "FILTER(?a<?b&&?c>?d)", "BIND(\"#\" AS ?h)", "?s ex:p ex:a.b .",
-    "OPTIONAL{?s ?p ?o}", "{?s ?p ?o}UNION{?o ?p ?s}", ""])
+TARGETS = st.sampled_from(
+    [
+        "<http://127.0.0.1:P/sparql>",
+        "<http://127.0.0.1:P/a#b'c>",
+        "tgt:x",
+        "tgt:",
+        "tgt:a.b",
+        "?svc",
+        "$svc",
+        "<http\\u003A//127.0.0.1:P/>",
+        "<../up>",
+        "<>",
+    ]
+)
+NOISE = st.sampled_from(
+    [
+        '?s ex:p "\\"\\\\\\"\'\\\\" .',
+        "?s ex:p '\\'\"\\\\\"' .",
+        '?s ex:p """a"b""c\\"""" .',
+        "?s ex:p '''a'b''c''' .",
+        "?s <http://127.0.0.1:P/a#b'c> ?o .",
+        "?s<http://e/x'#y>?o.",
+        "?s ex:customer-service ?service .",
+        "?s ex:can-add ex:auto-delete .",
+        "?load ex:service-load $from .",
+        "# SERVICE <http://127.0.0.1:P/> {\n",
+        'FILTER(?o != "SERVICE <x> {\'")',
+        "FILTER(?a<?b&&?c>?d)",
+        'BIND("#" AS ?h)',
+        "?s ex:p ex:a.b .",
+        "OPTIONAL{?s ?p ?o}",
+        "{?s ?p ?o}UNION{?o ?p ?s}",
+        "",
+    ]
+)
 POSITIONS = [
     ("query", "SELECT * WHERE { {N} {S} {N} }"),
     ("query", "SELECT * WHERE{{N}{S}}"),
@@ -343,8 +480,10 @@ POSITIONS = [
     ("update", "WITH <http://g/> DELETE { ?s ?p ?o } INSERT { ?o ?p ?s } WHERE { {S} }"),
     ("update", "INSERT DATA { <http://e/s> <http://e/p> 1 } ; DELETE { ?s ?p ?o } WHERE { {N} {S} }"),
 ]
-PROLOGUE = ("PREFIX ex: <http://example.org/ns#> PREFIX tgt: <http://127.0.0.1:P/> "
-            "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> BASE <http://127.0.0.1:P/base/> ")
+PROLOGUE = (
+    "PREFIX ex: <http://example.org/ns#> PREFIX tgt: <http://127.0.0.1:P/> "
+    "PREFIX rdfs: <http://www.w3.org/2000/01/rdf-schema#> BASE <http://127.0.0.1:P/base/> "
+)
 
 
 @st.composite
@@ -369,25 +508,94 @@ def test_service_anywhere_is_refused(listener: Listener, case: tuple[str, str, s
         inspect_operation(attack, expected=kind, **ALLOWED)  # type: ignore[arg-type]
 
 
-FRAGMENTS = st.sampled_from([
-    "SERVICE", "service", "SILENT", ":x", "tgt:x", "ex:SERVICE:x\\#", "ex:a.b.", "<http://127.0.0.1:P/>", "<", ">",
-    "<=", "#", "#>", "\n", "\r", " ", "{", "}", "(", ")", "[", "]", "'", '"', "'''", "?a", "?b", "1", "&&", "||",
-    "FILTER", "FILTER(?a<1)", "FILTER(?a<2&&'>'='>')", "BIND(1 AS ?b)", ".", ";", ",", "OPTIONAL", "a", "=", "!",
-    "?s ?p ?o", "?s ?p ex:", "GRAPH", "EXISTS", "{?x ?y ?z}", "\\", "\\u0049", "VALUES", "SERVICE<http://127.0.0.1:P/>",
-    "SERVICEtgt:x", "SILENTtgt:x", "AS", "<http://e/'>", "<http://e/#>", "<<", ">>", "~", "{|", "|}", "^^", "@en"])
+FRAGMENTS = st.sampled_from(
+    [
+        "SERVICE",
+        "service",
+        "SILENT",
+        ":x",
+        "tgt:x",
+        "ex:SERVICE:x\\#",
+        "ex:a.b.",
+        "<http://127.0.0.1:P/>",
+        "<",
+        ">",
+        "<=",
+        "#",
+        "#>",
+        "\n",
+        "\r",
+        " ",
+        "{",
+        "}",
+        "(",
+        ")",
+        "[",
+        "]",
+        "'",
+        '"',
+        "'''",
+        "?a",
+        "?b",
+        "1",
+        "&&",
+        "||",
+        "FILTER",
+        "FILTER(?a<1)",
+        "FILTER(?a<2&&'>'='>')",
+        "BIND(1 AS ?b)",
+        ".",
+        ";",
+        ",",
+        "OPTIONAL",
+        "a",
+        "=",
+        "!",
+        "?s ?p ?o",
+        "?s ?p ex:",
+        "GRAPH",
+        "EXISTS",
+        "{?x ?y ?z}",
+        "\\",
+        "\\u0049",
+        "VALUES",
+        "SERVICE<http://127.0.0.1:P/>",
+        "SERVICEtgt:x",
+        "SILENTtgt:x",
+        "AS",
+        "<http://e/'>",
+        "<http://e/#>",
+        "<<",
+        ">>",
+        "~",
+        "{|",
+        "|}",
+        "^^",
+        "@en",
+    ]
+)
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(parts=st.lists(FRAGMENTS, max_size=14))
 def test_what_the_guard_lets_through_never_calls_out(listener: Listener, parts: list[str]) -> None:
-    text = _text("PREFIX : <http://127.0.0.1:P/> PREFIX tgt: <http://127.0.0.1:P/> PREFIX ex: <http://e/#> "
-                 "SELECT * WHERE { BIND(1 AS ?a) " + "".join(parts) + " }", listener)
+    text = _text(
+        "PREFIX : <http://127.0.0.1:P/> PREFIX tgt: <http://127.0.0.1:P/> PREFIX ex: <http://e/#> "
+        "SELECT * WHERE { BIND(1 AS ?a) " + "".join(parts) + " }",
+        listener,
+    )
     guarded(listener, text)
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.text(alphabet=st.sampled_from(list("SERVICEselect{}()<>[]'\"#\\:?$_.;,=!&|^*+-/@~0123456789 \n\r\tau")
-                                              + ["\u00e9", "\U0001f600", "\x00"]), max_size=60))
+@given(
+    text=st.text(
+        alphabet=st.sampled_from(
+            list("SERVICEselect{}()<>[]'\"#\\:?$_.;,=!&|^*+-/@~0123456789 \n\r\tau") + ["\u00e9", "\U0001f600", "\x00"]
+        ),
+        max_size=60,
+    )
+)
 def test_only_query_refused_ever_escapes(text: str) -> None:
     for kind in ("query", "update"):
         with contextlib.suppress(QueryRefused):
@@ -410,7 +618,7 @@ def _inspect_time(text: str, repeat: int = 1) -> float:
 
 def _valid_query(size: int) -> str:
     head = "PREFIX ex: <http://example.org/ns#> SELECT * WHERE { "
-    body = "?s ex:p \"a \\\"quoted\\\" #x\" ; ex:q ?o . FILTER(?o < 3 && ?o >= <http://e/x#y>) # <'\"\n"
+    body = '?s ex:p "a \\"quoted\\" #x" ; ex:q ?o . FILTER(?o < 3 && ?o >= <http://e/x#y>) # <\'"\n'
     return head + body * ((size - len(head) - 2) // len(body)) + " }"
 
 

@@ -23,7 +23,9 @@ def tree(tmp_path: Path) -> Path:
     (data / "sets" / "painters").mkdir(parents=True)
     (data / "texts.csv").write_text("text,label\na text about Italy,1\n")
     (data / "sets" / "painters" / "train.csv").write_text("text,label\nx,1\n")
-    (data / "dump.nt").write_text('<http://www.wikidata.org/entity/Q38> <http://www.w3.org/2000/01/rdf-schema#label> "Italy"@en .\n')
+    (data / "dump.nt").write_text(
+        '<http://www.wikidata.org/entity/Q38> <http://www.w3.org/2000/01/rdf-schema#label> "Italy"@en .\n'
+    )
     (tmp_path / "secret.csv").write_text("text,label\nsecret,1\n")
     (data / "out.csv").symlink_to(tmp_path / "secret.csv")
     (data / "in.nt").symlink_to(data / "dump.nt")
@@ -45,12 +47,23 @@ def _refusal(runner: JobRunner, **spec: str) -> str:
     return str(raised.value)
 
 
-@pytest.mark.parametrize("path", [
-    "/etc/passwd", "/nowhere/at/all.csv", "{root}/texts.csv",      # absolute, existing or not, even inside
-    "../secret.csv", "../missing.csv", "sets/../../secret.csv",    # escapes, to a file that exists or not
-    "out.csv",                                                     # a link from inside to outside
-    "missing.csv", "sets/missing/train.csv", "loop", "a\x00b", "",  # missing, a link loop, a NUL
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/etc/passwd",
+        "/nowhere/at/all.csv",
+        "{root}/texts.csv",  # absolute, existing or not, even inside
+        "../secret.csv",
+        "../missing.csv",
+        "sets/../../secret.csv",  # escapes, to a file that exists or not
+        "out.csv",  # a link from inside to outside
+        "missing.csv",
+        "sets/missing/train.csv",
+        "loop",
+        "a\x00b",
+        "",  # missing, a link loop, a NUL
+    ],
+)
 def test_every_path_outside_or_missing_gets_one_message(runner: JobRunner, tree: Path, path: str) -> None:
     """The same words whether the file exists or not: the answer is no oracle for the server's files."""
     path = path.format(root=tree)
@@ -64,8 +77,8 @@ def test_a_dump_must_be_a_file(runner: JobRunner) -> None:
 
 def test_paths_inside_the_data_directory_are_accepted(runner: JobRunner) -> None:
     runner.check(RunSpec(data="texts.csv", kg="dump.nt"))
-    runner.check(RunSpec(data="sets/painters", kg="in.nt"))              # a dataset folder; a link inside
-    runner.check(RunSpec(data="sets/painters/../../texts.csv", kg="./dump.nt"))   # ".." that stays inside
+    runner.check(RunSpec(data="sets/painters", kg="in.nt"))  # a dataset folder; a link inside
+    runner.check(RunSpec(data="sets/painters/../../texts.csv", kg="./dump.nt"))  # ".." that stays inside
     assert runner._resolve("kg", "in.nt") == (runner.data_dir / "dump.nt").resolve()  # type: ignore[operator]
 
 
@@ -78,8 +91,9 @@ def test_without_a_data_directory_only_the_demo_runs(tree: Path) -> None:
         runner.close()
 
 
-def test_a_file_swapped_for_a_link_out_after_queueing_is_refused_when_the_job_runs(runner: JobRunner,
-                                                                                   tree: Path) -> None:
+def test_a_file_swapped_for_a_link_out_after_queueing_is_refused_when_the_job_runs(
+    runner: JobRunner, tree: Path
+) -> None:
     spec = RunSpec(data="texts.csv", kg="dump.nt", epochs=1)
     runner.check(spec)
     (tree / "texts.csv").unlink()

@@ -14,8 +14,11 @@ from kgexplain.service import errors as service_errors
 from kgexplain.service.errors import ServiceError, problem_of, public_detail
 from kgexplain.store import EmbeddedStore, RemoteStore
 
-CLASSES = [c for c in vars(service_errors).values()
-           if isinstance(c, type) and issubclass(c, ServiceError) and c is not ServiceError]
+CLASSES = [
+    c
+    for c in vars(service_errors).values()
+    if isinstance(c, type) and issubclass(c, ServiceError) and c is not ServiceError
+]
 
 
 @pytest.mark.parametrize("cls", CLASSES, ids=lambda c: c.__name__)
@@ -31,7 +34,7 @@ def test_every_error_class_has_its_status_and_the_problem_shape(cls: type[Servic
 def test_errors_from_below_are_typed_by_class_not_message() -> None:
     assert problem_of(StoreUnreachable("anything")).status == 502
     assert problem_of(QuerySyntaxError("anything")).status == 400
-    assert problem_of(StoreError("SyntaxError: cannot reach")).status == 500   # the message decides nothing
+    assert problem_of(StoreError("SyntaxError: cannot reach")).status == 500  # the message decides nothing
     assert problem_of(InputError("x")).status == 422
     unexpected = problem_of(RuntimeError(f"secret {os.getcwd()}"))
     assert unexpected.status == 500 and os.getcwd() not in unexpected.body()["detail"]

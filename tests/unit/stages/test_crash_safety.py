@@ -40,7 +40,7 @@ BASE = "https://w3id.org/kgexplain/id/"
 KG = BASE + "graph/kg/synthetic"
 DATA = BASE + "graph/dataset/synthetic"
 CATALOG = BASE + "graph/catalog"
-PRIVATE_MARKS = ("--staging", "--pending", "--publish-")   # the marks of graphs being written, old ones too
+PRIVATE_MARKS = ("--staging", "--pending", "--publish-")  # the marks of graphs being written, old ones too
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -48,7 +48,7 @@ PRIVATE_MARKS = ("--staging", "--pending", "--publish-")   # the marks of graphs
 
 
 def _emit(message: dict[str, Any]) -> None:
-    os.write(1, (json.dumps(message) + "\n").encode())   # unbuffered: the parent must see it before a kill
+    os.write(1, (json.dumps(message) + "\n").encode())  # unbuffered: the parent must see it before a kill
 
 
 class _Traced:
@@ -91,8 +91,10 @@ def _load_data(version: int) -> tuple[Any, list[tuple[str, str, str]]]:
     from kgexplain.loaders.synthetic import make_synthetic
 
     synthetic = make_synthetic(60 * version + 40, seed=version)
-    filler = [(f"<{BASE}filler/{version}/{i}>", "<http://www.w3.org/2000/01/rdf-schema#label>", f'"filler {i}"@en')
-              for i in range(2_000 * version)]
+    filler = [
+        (f"<{BASE}filler/{version}/{i}>", "<http://www.w3.org/2000/01/rdf-schema#label>", f'"filler {i}"@en')
+        for i in range(2_000 * version)
+    ]
     return synthetic.dataset, synthetic.kg + filler
 
 
@@ -179,8 +181,13 @@ class Outcome:
 class Zygote:
     def __init__(self, log: Path) -> None:
         self.log = log
-        self.proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "zygote"], cwd=ROOT,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log.open("wb"))
+        self.proc = subprocess.Popen(
+            [sys.executable, str(Path(__file__).resolve()), "zygote"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log.open("wb"),
+        )
         self._buffer = b""
 
     def _message(self, timeout_s: float) -> dict[str, Any] | None:
@@ -196,8 +203,9 @@ class Zygote:
         line, self._buffer = self._buffer.split(b"\n", 1)
         return json.loads(line)
 
-    def run(self, scenario: dict[str, Any], *, kill_after: tuple[int, float] | None = None,
-            timeout_s: float = 180) -> Outcome:
+    def run(
+        self, scenario: dict[str, Any], *, kill_after: tuple[int, float] | None = None, timeout_s: float = 180
+    ) -> Outcome:
         """Runs ``scenario`` in a fresh child; SIGKILLs it when it pauses, or ``kill_after`` = (n, s): s seconds
         after it reports write event n (0: after it starts). A child that fails (rather than being killed or
         finishing) fails the test."""
@@ -228,8 +236,9 @@ class Zygote:
                 outcome.status = message["status"]
                 break
         if not outcome.killed:
-            assert os.WIFEXITED(outcome.status) and os.WEXITSTATUS(outcome.status) == 0, \
+            assert os.WIFEXITED(outcome.status) and os.WEXITSTATUS(outcome.status) == 0, (
                 f"the child failed:\n{self.log.read_text()[-4000:]}"
+            )
         return outcome
 
     def close(self) -> None:
@@ -242,7 +251,7 @@ class Zygote:
 
 
 def _kill(pid: int) -> None:
-    with contextlib.suppress(ProcessLookupError):   # it may have just finished
+    with contextlib.suppress(ProcessLookupError):  # it may have just finished
         os.kill(pid, signal.SIGKILL)
 
 
@@ -274,8 +283,7 @@ def _kill_points(events: int, picks: int) -> list[int]:
 
 
 @pytest.mark.slow
-def test_a_killed_load_leaves_the_old_kg_and_dataset_or_the_new(zygote: Zygote, tmp_path: Path,
-                                                                seed: int) -> None:
+def test_a_killed_load_leaves_the_old_kg_and_dataset_or_the_new(zygote: Zygote, tmp_path: Path, seed: int) -> None:
     """Version 1 of a dataset and its KG is loaded; loading version 2 is killed at each write (before and
     after it) and at random moments of the swap: the store then holds version 1 of both or version 2 of both,
     and no staging graph."""
@@ -302,8 +310,10 @@ def test_a_killed_load_leaves_the_old_kg_and_dataset_or_the_new(zygote: Zygote, 
     for i, kill in enumerate(kills):
         store = tmp_path / f"kill-{i}"
         shutil.copytree(before, store)
-        zygote.run({"kind": "load", "version": 2, "store": str(store), "pause_at": kill.get("pause_at")},
-                   kill_after=kill.get("after"))
+        zygote.run(
+            {"kind": "load", "version": 2, "store": str(store), "pause_at": kill.get("pause_at")},
+            kill_after=kill.get("after"),
+        )
         after = _reopen(store)
         assert set(after) == {KG, DATA}, f"kill {kill}: graphs {sorted(after)}"
         state = (_count(after[KG]), _count(after[DATA]))
@@ -311,7 +321,7 @@ def test_a_killed_load_leaves_the_old_kg_and_dataset_or_the_new(zygote: Zygote, 
         which = "old" if state == versions["old"] else "new"
         assert after == (old if which == "old" else new), f"kill {kill}: the {which} graphs changed"
         seen[which] += 1
-    assert seen["old"] and seen["new"], seen   # both sides of the swap were hit
+    assert seen["old"] and seen["new"], seen  # both sides of the swap were hit
 
 
 def _check_run_store(after: dict[str, bytes], base: dict[str, bytes], kinds: dict[str, int], kill: str) -> int:
@@ -329,15 +339,19 @@ def _check_run_store(after: dict[str, bytes], base: dict[str, bytes], kinds: dic
     for graph in new:
         kind = graph.rsplit("/", 1)[-1].split("-")[0]
         assert kind in kinds, f"{kill}: unexpected graph {graph}"
-        assert _count(after[graph]) == kinds[kind], \
+        assert _count(after[graph]) == kinds[kind], (
             f"{kill}: {graph} holds {_count(after[graph])} triples, a complete one {kinds[kind]}"
-    with EmbeddedStore(None) as db:   # read the catalog back with SPARQL
+        )
+    with EmbeddedStore(None) as db:  # read the catalog back with SPARQL
         db.load(after[CATALOG] + b"\n", ox.NamedNode(CATALOG))
-        listed = db.select("PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT ?graph ?status WHERE { "
-                           "GRAPH ?c { ?run kgx:runGraph ?graph ; kgx:status ?status } }")
+        listed = db.select(
+            "PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT ?graph ?status WHERE { "
+            "GRAPH ?c { ?run kgx:runGraph ?graph ; kgx:status ?status } }"
+        )
     assert set(listed["status"].to_list()) == {"completed"}, f"{kill}: {listed}"
-    assert sorted(listed["graph"].to_list()) == sorted(g for g in after if "/graph/run/" in g), \
+    assert sorted(listed["graph"].to_list()) == sorted(g for g in after if "/graph/run/" in g), (
         f"{kill}: the catalog lists {sorted(listed['graph'].to_list())}; the store holds {sorted(after)}"
+    )
     return len(new)
 
 
@@ -356,22 +370,24 @@ def test_a_killed_pipeline_run_leaves_complete_runs_only(zygote: Zygote, tmp_pat
     explain = [e for e in finished.events if "/run/explain-" in e["what"]]
     writes = [e["event"] for e in explain if "before load" in e["what"]]
     assert len(writes) >= 5, "the attribution run should be written in several batches"
-    stages = finished.events[-1]["t"] - explain[0]["t"]   # explain, activations and mine (training is skipped)
+    stages = finished.events[-1]["t"] - explain[0]["t"]  # explain, activations and mine (training is skipped)
 
     rng = random.Random(seed)
     points = _kill_points(len(finished.events), 5)
-    points.append(writes[len(writes) // 2] + 1)   # right after a middle batch of the attribution run
+    points.append(writes[len(writes) // 2] + 1)  # right after a middle batch of the attribution run
     kills: list[dict[str, Any]] = [{"pause_at": n} for n in sorted(set(points))]
     kills += [{"after": (explain[0]["event"], rng.uniform(0.05, 1.0) * stages)} for _ in range(2)]
     new_runs = []
     for i, kill in enumerate(kills):
         store = tmp_path / f"kill-{i}"
         shutil.copytree(base_store, store)
-        outcome = zygote.run({**first, "store": str(store), "train": False, "pause_at": kill.get("pause_at")},
-                             kill_after=kill.get("after"))
+        outcome = zygote.run(
+            {**first, "store": str(store), "train": False, "pause_at": kill.get("pause_at")},
+            kill_after=kill.get("after"),
+        )
         where = outcome.events[-1]["what"] if outcome.events else "before the first write"
         new_runs.append(_check_run_store(_reopen(store), base, kinds, f"kill {kill} ({where})"))
-    assert 0 in new_runs and max(new_runs) == 3, new_runs   # killed before any run, and after the last one
+    assert 0 in new_runs and max(new_runs) == 3, new_runs  # killed before any run, and after the last one
 
 
 def test_public_graphs_hide_what_is_being_written(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

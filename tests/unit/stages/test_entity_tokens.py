@@ -24,7 +24,7 @@ from kgexplain.text import merge_spans, spread_over_words, tokenize, word_spans
 from kgexplain.vocab import RDFS, SYN, WD, Minter, entity_token, is_entity_token
 
 SYNTHETIC = make_synthetic(300, seed=5)
-FRESCO_PAINTER = SYN + "Q504"   # the demo KG's occupation labelled "fresco painter"
+FRESCO_PAINTER = SYN + "Q504"  # the demo KG's occupation labelled "fresco painter"
 
 
 def _lexicon() -> Lexicon:
@@ -43,7 +43,7 @@ def test_entity_token_form() -> None:
     assert entity_token("http://example.org/a b") == "<http://example.org/a b>"
     assert is_entity_token("wd:Q42") and is_entity_token("<http://example.org/a>")
     assert not any(is_entity_token(t) for t in ("q42", "<pad>", "<unk>"))
-    assert all(not is_entity_token(t) for t in tokenize("wd:Q42 <http://x> a:b"))   # words never are
+    assert all(not is_entity_token(t) for t in tokenize("wd:Q42 <http://x> a:b"))  # words never are
 
 
 def test_merge_and_spread_round_trip() -> None:
@@ -68,21 +68,26 @@ def trained() -> tuple[TrainedModel, list[str]]:
     texts = [d.text for d in SYNTHETIC.dataset.docs]
     inputs = _inputs(texts, _lexicon())
     torch.manual_seed(0)
-    model, _ = train_model(texts[:150], [d.label for d in SYNTHETIC.dataset.docs[:150]],
-                           TrainSettings(model="cnn", epochs=1, seed=2), entity_inputs=inputs)
+    model, _ = train_model(
+        texts[:150],
+        [d.label for d in SYNTHETIC.dataset.docs[:150]],
+        TrainSettings(model="cnn", epochs=1, seed=2),
+        entity_inputs=inputs,
+    )
     return model, texts
 
 
 def test_a_multi_word_span_is_one_token_and_its_relevance_comes_back_to_its_words(
-        trained: tuple[TrainedModel, list[str]], tmp_path: Path) -> None:
+    trained: tuple[TrainedModel, list[str]], tmp_path: Path
+) -> None:
     model, texts = trained
     text = "Anna Bracor was a fresco painter born in Varnia ."
     model = replace(model, entity_inputs=_inputs([*texts, text], _lexicon()))
     words = tokenize(text)
-    merged, positions = model.entity_inputs.merged(text)   # type: ignore[union-attr]
+    merged, positions = model.entity_inputs.merged(text)  # type: ignore[union-attr]
     assert merged == ["anna", "bracor", "was", "a", "syn:Q504", "born", "in", "syn:Q2001"]
     assert positions[4] == (4, 6)
-    assert model.vocab.index.get("syn:Q504", 1) > 1      # a vocabulary entry of its own, not the unknown word
+    assert model.vocab.index.get("syn:Q504", 1) > 1  # a vocabulary entry of its own, not the unknown word
     assert model.encode([text])[0, 4] == model.vocab.index["syn:Q504"]
     result = explain(model, [text], texts[:150], "shap")
     (scores,) = result.relevance
@@ -93,7 +98,7 @@ def test_a_multi_word_span_is_one_token_and_its_relevance_comes_back_to_its_word
     assert on_words[start:end].sum() == pytest.approx(float(scores[4]), abs=1e-12)
     assert on_words[start] == on_words[end - 1]
     spans = word_spans(text)
-    assert text[spans[start][0]:spans[end - 1][1]] == "fresco painter"
+    assert text[spans[start][0] : spans[end - 1][1]] == "fresco painter"
     assert words[start:end] == ["fresco", "painter"]
     # the model directory records it, and a loaded model reads the same input
     model.save(tmp_path / "m")
@@ -106,17 +111,19 @@ def test_a_multi_word_span_is_one_token_and_its_relevance_comes_back_to_its_word
     assert not (tmp_path / "m" / EntityInputs.FILE).exists()
 
 
-def test_an_unknown_text_is_read_as_words(trained: tuple[TrainedModel, list[str]],
-                                          caplog: pytest.LogCaptureFixture) -> None:
+def test_an_unknown_text_is_read_as_words(
+    trained: tuple[TrainedModel, list[str]], caplog: pytest.LogCaptureFixture
+) -> None:
     model = replace(trained[0], entity_inputs=EntityInputs({}))
     assert model.tokens("Born in Varnia , a painter .") == tokenize("Born in Varnia , a painter .")
     assert "read as plain words" in caplog.text
 
 
 def _mention_relevance(store: object, graph: str, doc: str) -> dict[tuple[int, int], float]:
-    frame = store.select(   # type: ignore[attr-defined]
+    frame = store.select(  # type: ignore[attr-defined]
         "PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT ?start ?end ?r WHERE { GRAPH <" + graph + "> {"
-        " ?m a kgx:Mention ; kgx:document <" + doc + "> ; kgx:start ?start ; kgx:end ?end ; kgx:relevance ?r } }")
+        " ?m a kgx:Mention ; kgx:document <" + doc + "> ; kgx:start ?start ; kgx:end ?end ; kgx:relevance ?r } }"
+    )
     return {(int(a), int(b)): float(r) for a, b, r in frame.iter_rows()}
 
 
@@ -124,7 +131,7 @@ def _mention_relevance(store: object, graph: str, doc: str) -> dict[tuple[int, i
 def test_pipeline_trains_and_explains_with_entity_tokens(tmp_path: Path) -> None:
     """train → explain in a store: the model reads entity tokens (and records it); the run's tokens are the
     original words, and a mention's relevance is its entity token's, shared by its words."""
-    settings = Settings(entity_tokens=True, ground_case="any")   # "fresco painter" is lower-case in the texts
+    settings = Settings(entity_tokens=True, ground_case="any")  # "fresco painter" is lower-case in the texts
     settings = replace(settings, train=replace(settings.train, epochs=1))
     docs = SYNTHETIC.dataset.docs
     with open_store() as db:
@@ -138,13 +145,13 @@ def test_pipeline_trains_and_explains_with_entity_tokens(tmp_path: Path) -> None
         k = next(i for i, d in enumerate(docs) if "fresco painter" in d.text)
         text = docs[k].text
         heat = document_heatmap_data(db, "synthetic", docs[k].id, settings)
-        assert heat["tokens"] == tokenize(text)                        # the words, not the entity tokens
+        assert heat["tokens"] == tokenize(text)  # the words, not the entity tokens
         words = tokenize(text)
-        start = next(i for i in range(len(words)) if words[i:i + 2] == ["fresco", "painter"])
+        start = next(i for i in range(len(words)) if words[i : i + 2] == ["fresco", "painter"])
         assert (start, start + 2, FRESCO_PAINTER) in [m[:3] for m in heat["mentions"]]
         # the entity token's own relevance, from the model the run read
         ours = explain(model, [text], [d.text for d in docs if d.split == "train"], "shap").relevance[0]
-        merged, positions = model.entity_inputs.merged(text)   # type: ignore[union-attr]
+        merged, positions = model.entity_inputs.merged(text)  # type: ignore[union-attr]
         p = positions.index((start, start + 2))
         assert merged[p] == "syn:Q504"
         relevance = _mention_relevance(db, explained.graph, Minter(settings.base_iri).document("synthetic", docs[k].id))
@@ -171,21 +178,60 @@ def test_run_with_entity_tokens_publishes_rules(tmp_path: Path) -> None:
     kg = tmp_path / "kg.nt"
     kg.write_text("".join(f"{s} {p} {o} .\n" for s, p, o in synthetic.kg), encoding="utf-8")
     out = tmp_path / "out"
-    result = CliRunner().invoke(app, ["run", "--data", str(data), "--kg", str(kg), "--out", str(out),
-                                      "--id-column", "id", "--split-column", "split", "--name", "demo",
-                                      "--epochs", "4", "--entity-tokens", "--min-support", "3", "--threads", "1"])
+    result = CliRunner().invoke(
+        app,
+        [
+            "run",
+            "--data",
+            str(data),
+            "--kg",
+            str(kg),
+            "--out",
+            str(out),
+            "--id-column",
+            "id",
+            "--split-column",
+            "split",
+            "--name",
+            "demo",
+            "--epochs",
+            "4",
+            "--entity-tokens",
+            "--min-support",
+            "3",
+            "--threads",
+            "1",
+        ],
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads((out / "summary.json").read_text())
     assert summary["rules"] > 0 and summary["mentions"] > 0
     assert (out / "rules.ttl").stat().st_size > 0
     model = TrainedModel.load(out / "model")
     assert model.entity_tokens
-    assert any(t.startswith("syn:Q3") for t in model.vocab.tokens)   # the cities
-    with open_store(out / "store", read_only=True) as db:   # the run record says what the model read
-        flags = db.select("PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT DISTINCT ?run ?t WHERE { GRAPH ?g { "
-                          "?run a kgx:AttributionRun ; kgx:entityTokens ?t } }")
+    assert any(t.startswith("syn:Q3") for t in model.vocab.tokens)  # the cities
+    with open_store(out / "store", read_only=True) as db:  # the run record says what the model read
+        flags = db.select(
+            "PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT DISTINCT ?run ?t WHERE { GRAPH ?g { "
+            "?run a kgx:AttributionRun ; kgx:entityTokens ?t } }"
+        )
     assert [str(v).lower() for v in flags["t"].to_list()] == ["true"]
-    again = CliRunner().invoke(app, ["train", "--store", str(out / "store"), "--dataset", "demo", "--model-dir",
-                                     str(tmp_path / "again"), "--entity-tokens", "--epochs", "1", "--threads", "1"])
+    again = CliRunner().invoke(
+        app,
+        [
+            "train",
+            "--store",
+            str(out / "store"),
+            "--dataset",
+            "demo",
+            "--model-dir",
+            str(tmp_path / "again"),
+            "--entity-tokens",
+            "--epochs",
+            "1",
+            "--threads",
+            "1",
+        ],
+    )
     assert again.exit_code == 0, again.output
     assert TrainedModel.load(tmp_path / "again").entity_tokens

@@ -30,20 +30,22 @@ from kgexplain.store import open_store, to_ntriples
 from kgexplain.vocab import KGX, Minter
 
 K = rdflib.Namespace(KGX)
-COUNTRY = {"museum": "Varnia", "music": "Belloria", "sport": "Kestia"}   # PLANTED_CLASSES, by label
+COUNTRY = {"museum": "Varnia", "music": "Belloria", "sport": "Kestia"}  # PLANTED_CLASSES, by label
 
 
 # --- the data -----------------------------------------------------------------------------------------------
+
 
 def test_a_label_column_with_three_values_keeps_their_names(tmp_path: Path) -> None:
     rows = ["text,label"] + [f"text number {i},{('sport', 'museum', 'music')[i % 3]}" for i in range(12)]
     (tmp_path / "three.csv").write_text("\n".join(rows) + "\n")
     dataset = read_dataset(tmp_path / "three.csv")
     assert dataset.classes == ("museum", "music", "sport")
-    assert [d.label for d in dataset.docs] == [dataset.classes.index(("sport", "museum", "music")[i % 3])
-                                               for i in range(12)]
+    assert [d.label for d in dataset.docs] == [
+        dataset.classes.index(("sport", "museum", "music")[i % 3]) for i in range(12)
+    ]
     (tmp_path / "two.csv").write_text("text,label\n" + "".join(f"t {i},{'yes' if i % 2 else 'no'}\n" for i in range(8)))
-    assert read_dataset(tmp_path / "two.csv").classes == ("no", "yes")   # binary: as before
+    assert read_dataset(tmp_path / "two.csv").classes == ("no", "yes")  # binary: as before
     (tmp_path / "one.csv").write_text("text,label\na,x\nb,x\n")
     with pytest.raises(InputError, match="at least two values"):
         read_dataset(tmp_path / "one.csv")
@@ -54,17 +56,23 @@ def test_dataset_graphs_name_their_classes() -> None:
     docs = make_synthetic_classes(12).dataset.docs
     three = b"".join(to_ntriples(dataset_triples(Dataset("d", docs, ("museum", "music", "sport")), minter)))
     graph = rdflib.Graph().parse(data=three, format="nt")
-    classes = sorted((int(graph.value(c, K.classIndex)), str(graph.value(c, rdflib.RDFS.label)))
-                     for c in graph.objects(None, K.hasClass))
+    classes = sorted(
+        (int(graph.value(c, K.classIndex)), str(graph.value(c, rdflib.RDFS.label)))
+        for c in graph.objects(None, K.hasClass)
+    )
     assert classes == [(0, "museum"), (1, "music"), (2, "sport")]
     assert not list(graph.objects(None, K.positiveClassName))
     assert validate(three).conforms
-    two = b"".join(to_ntriples(dataset_triples(Dataset("d", [replace(d, label=d.label % 2) for d in docs],
-                                                       ("neg", "pos")), minter)))
+    two = b"".join(
+        to_ntriples(
+            dataset_triples(Dataset("d", [replace(d, label=d.label % 2) for d in docs], ("neg", "pos")), minter)
+        )
+    )
     assert b"hasClass" not in two and b"positiveClassName" in two and validate(two).conforms
 
 
 # --- the model, one class at a time -------------------------------------------------------------------------
+
 
 def test_a_class_is_explained_one_vs_rest() -> None:
     vocab = Vocabulary.build([["a", "b", "c"]], min_count=1)
@@ -81,10 +89,10 @@ def test_a_class_is_explained_one_vs_rest() -> None:
         with torch.no_grad():
             score = view.model(ids).squeeze(1)
         assert torch.allclose(score, torch.sigmoid(logits[:, c] - logits[:, others].mean(1)), atol=1e-6)
-        assert view.model.head.dense.out_features == 1 and supports(view)   # every explainer applies
-    assert trained.model.head.dense.out_features == 3   # the model itself is untouched
+        assert view.model.head.dense.out_features == 1 and supports(view)  # every explainer applies
+    assert trained.model.head.dense.out_features == 3  # the model itself is untouched
     binary = TrainedModel("cnn", TextCNN(len(vocab), max_len=60).eval(), vocab, 60)
-    assert binary.n_classes == 2 and "n_classes" not in binary.model.config   # saved binary configs unchanged
+    assert binary.n_classes == 2 and "n_classes" not in binary.model.config  # saved binary configs unchanged
     with pytest.raises(ModelError):
         binary.for_class(0)
 
@@ -94,27 +102,33 @@ def test_target_names_a_class() -> None:
     assert target_index(None, classes) is None and target_index("sport", classes) == 2
     with pytest.raises(InputError, match="not a class"):
         target_index("opera", classes)
-    assert target_index("pos", ("neg", "pos")) is None   # two classes: always P(positive)
+    assert target_index("pos", ("neg", "pos")) is None  # two classes: always P(positive)
     with pytest.raises(InputError, match="positive class"):
         target_index("neg", ("neg", "pos"))
 
 
 def test_class_influence_reads_other_classes_documents_one_vs_rest() -> None:
-    mentions = pl.DataFrame({"entity": ["e", "e", "e", "e", "f"], "doc": ["d0", "d1", "d2", "d3", "d2"],
-                             "relevance": [0.5, -0.2, 0.4, -0.3, 0.1]})
+    mentions = pl.DataFrame(
+        {
+            "entity": ["e", "e", "e", "e", "f"],
+            "doc": ["d0", "d1", "d2", "d3", "d2"],
+            "relevance": [0.5, -0.2, 0.4, -0.3, 0.1],
+        }
+    )
     explained = pl.DataFrame({"doc": ["d0", "d1", "d2", "d3"], "explained": [0, 0, 1, 1]})
     zero = class_influence(mentions, explained, 0, 0.8).rows_by_key("entity", named=True)
     # class 0: d0 (+), d1 (−) as they are; d2 pushes towards class 1 (against 0); d3 pushes away from 1: no occurrence
     assert (zero["e"][0]["n"], zero["e"][0]["n_pos"], zero["e"][0]["n_neg"]) == (3, 1, 2)
     assert (zero["f"][0]["n"], zero["f"][0]["n_neg"], zero["f"][0]["tc"]) == (1, 1, -1)
     two = class_influence(mentions, explained, 2, 0.8).rows_by_key("entity", named=True)
-    assert (two["e"][0]["n"], two["e"][0]["n_neg"]) == (2, 2)   # d0 and d2 push towards another class
-    everywhere = pl.DataFrame({"doc": ["d0", "d1", "d2", "d3"], "explained": [1, 1, 1, 1]})   # --target: binary
+    assert (two["e"][0]["n"], two["e"][0]["n_neg"]) == (2, 2)  # d0 and d2 push towards another class
+    everywhere = pl.DataFrame({"doc": ["d0", "d1", "d2", "d3"], "explained": [1, 1, 1, 1]})  # --target: binary
     one = class_influence(mentions, everywhere, 1, 0.8).rows_by_key("entity", named=True)
     assert (one["e"][0]["n"], one["e"][0]["n_pos"], one["e"][0]["n_neg"]) == (4, 2, 2)
 
 
 # --- end to end: three classes, a planted fact each -----------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def three_classes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, MineResult]:
@@ -130,7 +144,7 @@ def three_classes(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, MineR
         with open_store(out / "store") as store:
             load_stage(store, synthetic.dataset, synthetic.kg, settings)
             trained = train_stage(store, synthetic.dataset.name, out / "model", settings)
-            assert trained.test_accuracy is not None and trained.test_accuracy > 0.6   # chance: 1/3
+            assert trained.test_accuracy is not None and trained.test_accuracy > 0.6  # chance: 1/3
             explained = explain_stage(store, synthetic.dataset.name, out / "model", settings)
             assert explained.additivity_error < 1e-3
             assert explained.test_accuracy == pytest.approx(trained.test_accuracy, abs=1e-6)
@@ -163,13 +177,17 @@ def test_rules_per_class_are_published_and_conform(three_classes: tuple[Path, Mi
     assert all((c, rdflib.RDF.type, K.ClassLabel) in graph for c in graph.objects(None, K.consequent))
     assert {str(c).rsplit("/", 1)[-1] for c in graph.objects(None, K.forClass)} == {"museum", "music", "sport"}
     assert validate(data).conforms
-    tampered = data.replace(b"/class/synthetic-classes/music> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>",
-                            b"/class/synthetic-classes/music> <http://www.w3.org/2000/01/rdf-schema#seeAlso>")
-    assert tampered != data and not validate(tampered).conforms   # a consequent must be a kgx:ClassLabel
+    tampered = data.replace(
+        b"/class/synthetic-classes/music> <http://www.w3.org/1999/02/22-rdf-syntax-ns#type>",
+        b"/class/synthetic-classes/music> <http://www.w3.org/2000/01/rdf-schema#seeAlso>",
+    )
+    assert tampered != data and not validate(tampered).conforms  # a consequent must be a kgx:ClassLabel
     with open_store(out / "store", read_only=True) as store:
-        explained = store.select("PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT ?label (COUNT(*) AS ?n) "
-                                 "WHERE { GRAPH ?g { ?p a kgx:Prediction ; kgx:explainedLabel ?label } } "
-                                 "GROUP BY ?label")
+        explained = store.select(
+            "PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT ?label (COUNT(*) AS ?n) "
+            "WHERE { GRAPH ?g { ?p a kgx:Prediction ; kgx:explainedLabel ?label } } "
+            "GROUP BY ?label"
+        )
     assert sorted(int(v) for v in explained["label"].to_list()) == [0, 1, 2]
 
 
@@ -184,12 +202,19 @@ def test_mine_prints_the_rules_of_each_class(three_classes: tuple[Path, MineResu
 
 # --- evaluation per class and macro (issue #19) ---------------------------------------------------------------
 
+
 def test_each_class_is_scored_one_vs_rest_and_averaged() -> None:
     from kgexplain.evaluation.metrics import Assignment, class_metrics, macro, score_sets
 
-    test = pl.DataFrame({"entity": ["e", "e", "e", "e", "f"], "doc": ["d0", "d1", "d2", "d3", "d2"],
-                         "relevance": [0.5, -0.2, 0.4, -0.3, 0.1], "explained": [0, 0, 1, 1, 1],
-                         "predicted": [0, 1, 1, 1, 1]})
+    test = pl.DataFrame(
+        {
+            "entity": ["e", "e", "e", "e", "f"],
+            "doc": ["d0", "d1", "d2", "d3", "d2"],
+            "relevance": [0.5, -0.2, 0.4, -0.3, 0.1],
+            "explained": [0, 0, 1, 1, 1],
+            "predicted": [0, 1, 1, 1, 1],
+        }
+    )
     members = {"e": frozenset({"museum"}), "f": frozenset({"music"})}
     museum = class_metrics(test, members, {"e", "f", "g"}, "museum", 0)
     # d0 (+, for museum), d1 (−), d2 pushes towards music (against museum); d3 pushes away from music: no occurrence
@@ -198,13 +223,14 @@ def test_each_class_is_scored_one_vs_rest_and_averaged() -> None:
     music = class_metrics(test, members, {"e", "f", "g"}, "music", 1)
     assert (music.covered, music.occurrences, music.acc_imp, music.acc_overall) == (1, 1, 1.0, 1.0)
     sport = class_metrics(test, members, {"e", "f", "g"}, "sport", 2)
-    assert sport.covered == 0 and sport.acc_imp != sport.acc_imp   # NaN: nothing to score
+    assert sport.covered == 0 and sport.acc_imp != sport.acc_imp  # NaN: nothing to score
     average = macro({"museum": museum, "music": music, "sport": sport}, {"e", "f", "g"}, members)
     assert average.acc_imp == pytest.approx(2 / 3) and average.acc_overall == pytest.approx(2 / 3)
     assert (average.covered, average.coverage, average.occurrences) == (2, pytest.approx(2 / 3), 4)
     assignment = Assignment({"e": "museum", "f": "music"}, 0, 0, members)
-    scored, per_class = score_sets(test, assignment, assignment, {"e", "f", "g"}, {"g"}, {"e", "f"},
-                                   ("museum", "music", "sport"))
+    scored, per_class = score_sets(
+        test, assignment, assignment, {"e", "f", "g"}, {"g"}, {"e", "f"}, ("museum", "music", "sport")
+    )
     assert scored["all"].acc_imp == average.acc_imp and scored["all"].coverage_train == 1.0
     assert set(per_class["unseen"]) == {"museum", "music", "sport"} and scored["unseen"].covered == 0
 
@@ -230,30 +256,45 @@ def test_a_conflict_between_three_classes_goes_to_the_most_confident_rule() -> N
     assert assign_classes(rules, items, "H").classes["x"] == "sport"
 
 
-def test_evaluate_scores_each_class_and_the_macro_average(three_classes: tuple[Path, MineResult],
-                                                           tmp_path: Path) -> None:
+def test_evaluate_scores_each_class_and_the_macro_average(
+    three_classes: tuple[Path, MineResult], tmp_path: Path
+) -> None:
     from kgexplain.evaluation.stage import evaluate_stage, report_markdown
 
     out, _mined = three_classes
     with open_store(out / "store", read_only=True) as store:
-        result = evaluate_stage(store, "synthetic-classes", Settings(), tmp_path / "report", ["H"],
-                                model_dirs=[out / "model"])
+        result = evaluate_stage(
+            store, "synthetic-classes", Settings(), tmp_path / "report", ["H"], model_dirs=[out / "model"]
+        )
     assert result.classes == ("museum", "music", "sport")
     (ev,) = result.models
     per_class = ev.per_class["H"]["all"]
     assert set(per_class) == {"museum", "music", "sport"}
-    for cls, m in per_class.items():   # each planted rule covers its country's cities, and the model keys on them
+    for cls, m in per_class.items():  # each planted rule covers its country's cities, and the model keys on them
         assert m.covered >= 1 and m.acc_imp > 0.5 and m.acc_overall > 0.5, (cls, m)
     average = ev.results["H"]["all"]
     assert average.acc_imp == pytest.approx(sum(m.acc_imp for m in per_class.values()) / 3)
     assert average.covered >= max(m.covered for m in per_class.values())
     assert set(ev.covered["H"]) == {"museum", "music", "sport"}
     assert ev.context is not None and {"museum", "all museum"} <= set(ev.context)
-    assert ev.context["museum"].avg_score > ev.context["all museum"].avg_score   # museum rules pick museum texts
+    assert ev.context["museum"].avg_score > ev.context["all museum"].avg_score  # museum rules pick museum texts
     report = report_markdown(result)
     assert "| H · museum |" in report and "| H · macro |" in report and "(every text, sport)" in report
-    cli = CliRunner().invoke(app, ["evaluate", "--store", str(out / "store"), "--dataset", "synthetic-classes",
-                                   "--output", str(tmp_path / "cli"), "--measures", "H", "--sensitivity"])
+    cli = CliRunner().invoke(
+        app,
+        [
+            "evaluate",
+            "--store",
+            str(out / "store"),
+            "--dataset",
+            "synthetic-classes",
+            "--output",
+            str(tmp_path / "cli"),
+            "--measures",
+            "H",
+            "--sensitivity",
+        ],
+    )
     assert cli.exit_code == 0, cli.output
     assert (tmp_path / "cli" / "sensitivity.csv").read_text().count("\n") > 2
 
@@ -286,7 +327,7 @@ def test_rest_pages_and_catalog_follow_the_classes(three_classes: tuple[Path, Mi
             detail = httpx.get(f"{url}{first['url']}").json()
             assert detail["class"] == "sport" and detail["entities"]
             document = httpx.get(f"{url}/api/documents/synthetic-classes/syn-00000").json()
-            assert document["explained_class"] in ("museum", "music", "sport")   # its predicted class
+            assert document["explained_class"] in ("museum", "music", "sport")  # its predicted class
             shown = httpx.get(f"{url}/documents/synthetic-classes/syn-00000").text
             assert f"P({document['explained_class']}) = {document['prediction']:.3f}" in shown
         export_rules(store, mined.graph, tmp_path / "catalog.ttl", "dcat", endpoint_url="https://x.example/sparql")
@@ -317,8 +358,10 @@ def test_activations_and_neuron_rules_of_a_three_class_model(three_classes: tupl
         rules = explainn_stage(store, "synthetic-classes", Settings(), "predicted", "head.relu2")
         assert rules.head_names == ["predicted = museum", "predicted = music", "predicted = sport"]
         assert rules.rules and rules.documents == len(documents)
-        heads = store.select("PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT DISTINCT ?h WHERE { GRAPH ?g { "
-                             "?r a kgx:NeuronRule ; kgx:headNeuron ?h } }")
+        heads = store.select(
+            "PREFIX kgx: <https://w3id.org/kgexplain/ns#> SELECT DISTINCT ?h WHERE { GRAPH ?g { "
+            "?r a kgx:NeuronRule ; kgx:headNeuron ?h } }"
+        )
         minter = Minter(Settings().base_iri)
         classes = {minter.class_label("synthetic-classes", c) for c in ("museum", "music", "sport")}
         assert heads.height and set(heads["h"].to_list()) <= classes

@@ -31,8 +31,9 @@ def _kinds(store) -> set[str]:
 
 def test_a_rest_run_makes_what_a_cli_run_makes(tmp_path: Path) -> None:
     out = tmp_path / "cli"
-    done = subprocess.run([sys.executable, "-m", "kgexplain.cli", "demo", "--out", str(out)],
-                          capture_output=True, text=True, timeout=600)
+    done = subprocess.run(
+        [sys.executable, "-m", "kgexplain.cli", "demo", "--out", str(out)], capture_output=True, text=True, timeout=600
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     with open_store(out / "store") as cli_store:
