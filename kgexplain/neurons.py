@@ -55,6 +55,7 @@ __all__ = [
     "NeuronRulesResult",
     "concept_view",
     "activation_run",
+    "hidden_layers",
     "neuron_names",
     "neuron_tokens",
     "explainn_stage",
