@@ -62,6 +62,7 @@ from .metrics import (
 from .sensitivity import SensitivityRow, grid, sensitivity
 
 __all__ = [
+    "graph_rules",
     "ModelEvaluation",
     "Evaluation",
     "OutsideTexts",
@@ -313,7 +314,11 @@ def evaluate_stage(
         from .rule_graph import render_png, rule_graph
 
         first = evaluations[0].model
-        shown = best_rules[first]
+        # the rule graph shows the most confident candidates: at a low supmin there are millions, whose
+        # pairwise overlaps do not fit in memory (nor a picture)
+        candidates = best_rules[first]
+        shown = graph_rules(candidates, measure)
+        cut = f"the {len(shown):,} most confident of {len(candidates):,} " if len(shown) < len(candidates) else ""
         iris = sorted(
             {i.value for r in shown for i in r.antecedent if not i.literal}
             | {WD + i.property[len(WDT) :] for r in shown for i in r.antecedent if i.property.startswith(WDT)}
@@ -323,11 +328,20 @@ def evaluate_stage(
         render_png(
             rule_graph(shown, measure),
             path,
-            title=f"{dataset}: {first} rules before pruning, by conf_{measure} (edges: shared entities)",
+            title=f"{dataset}: {cut}{first} rules before pruning, by conf_{measure} (edges: shared entities)",
         )
         result.rule_graph = str(path)
     _write(result, output)
     return result
+
+
+#: The most rules the rule graph draws (the most confident candidates before pruning).
+RULE_GRAPH_RULES = 2000
+
+
+def graph_rules(candidates: Sequence[Rule], measure: str, limit: int = RULE_GRAPH_RULES) -> list[Rule]:
+    """The rules the rule graph draws: the ``limit`` most confident under ``measure`` (then by support)."""
+    return sorted(candidates, key=lambda r: (-r.confidence[measure], -r.support))[:limit]
 
 
 def _context(
