@@ -367,3 +367,10 @@ def test_activations_and_neuron_rules_of_a_three_class_model(three_classes: tupl
         assert heads.height and set(heads["h"].to_list()) <= classes
     assert hidden_layers(values, ("museum", "music", "sport")) == ["head.relu1", "head.relu2"]
     assert hidden_layers({"a": np.zeros((2, 4)), "out": np.zeros((2, 1))}, ("neg", "pos")) == ["a"]
+
+
+def test_no_test_mention_scores_nothing() -> None:
+    from kgexplain.evaluation.metrics import class_metrics
+
+    empty = class_metrics(pl.DataFrame(), {"e": frozenset({"museum"})}, {"e"}, "museum", 0)
+    assert (empty.covered, empty.occurrences, empty.coverage) == (1, 0, 1.0) and empty.acc_imp != empty.acc_imp
