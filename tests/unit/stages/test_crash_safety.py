@@ -181,12 +181,13 @@ class Outcome:
 class Zygote:
     def __init__(self, log: Path) -> None:
         self.log = log
+        self._stderr = log.open("wb")  # the zygote's and its children's stderr, closed with the zygote
         self.proc = subprocess.Popen(
             [sys.executable, str(Path(__file__).resolve()), "zygote"],
             cwd=ROOT,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=log.open("wb"),
+            stderr=self._stderr,
         )
         self._buffer = b""
 
@@ -248,6 +249,8 @@ class Zygote:
         except subprocess.TimeoutExpired:
             self.proc.kill()
             self.proc.wait()
+        self.proc.stdout.close()  # type: ignore[union-attr]
+        self._stderr.close()
 
 
 def _kill(pid: int) -> None:
