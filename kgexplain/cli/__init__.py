@@ -44,11 +44,13 @@ from .link import link_command
 from .neurons import neurons_app
 from .options import (
     AggregationOpt,
+    BackgroundOpt,
     ConfOpt,
     DatasetOpt,
     DeviceOpt,
     DisambiguationOpt,
     EndpointOpt,
+    EntityTokensOpt,
     EpochsOpt,
     FallbackOpt,
     GroundCaseOpt,
@@ -324,20 +326,8 @@ def demo(
     threads: ThreadsOpt = None,
     labels: LabelsOpt = None,
     max_evals: MaxEvalsOpt = 500,
-    background: Annotated[
-        str | None,
-        typer.Option(
-            "--background",
-            help="SHAP reference: mean (one reference, the mean of the first 500 training texts), full (those 500 as references, averaged over: the paper's), N (the first N as references; cost grows with N), or zero (default: the preset's, else mean).",
-        ),
-    ] = None,
-    entity_tokens: Annotated[
-        bool | None,
-        typer.Option(
-            "--entity-tokens/--no-entity-tokens",
-            help="Train and explain with each grounded span as one token, the entity's IRI, as the paper did (default: the preset's; paper: on). Rules, heatmaps and RDF keep the words.",
-        ),
-    ] = None,
+    background: BackgroundOpt = None,
+    entity_tokens: EntityTokensOpt = None,
 ) -> None:
     """Run the whole pipeline on the built-in planted-bias dataset (embedded store unless --endpoint)."""
     from ..loaders.synthetic import PLANTED_COUNTRY, make_synthetic
@@ -417,20 +407,8 @@ def run(
     aggregation: AggregationOpt = "sum",
     occurrences: OccurrencesOpt = "all",
     disambiguation: DisambiguationOpt = "context",
-    background: Annotated[
-        str | None,
-        typer.Option(
-            "--background",
-            help="SHAP reference: mean (one reference, the mean of the first 500 training texts), full (those 500 as references, averaged over: the paper's), N (the first N as references; cost grows with N), or zero (default: the preset's, else mean).",
-        ),
-    ] = None,
-    entity_tokens: Annotated[
-        bool | None,
-        typer.Option(
-            "--entity-tokens/--no-entity-tokens",
-            help="Train and explain with each grounded span as one token, the entity's IRI, as the paper did (default: the preset's; paper: on). Rules, heatmaps and RDF keep the words.",
-        ),
-    ] = None,
+    background: BackgroundOpt = None,
+    entity_tokens: EntityTokensOpt = None,
     target: TargetOpt = None,
 ) -> None:
     """Run the whole pipeline on a text dataset and a Wikidata dump (with --model hf:/sklearn:/python:, on your

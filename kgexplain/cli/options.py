@@ -43,6 +43,8 @@ __all__ = [
     "TargetOpt",
     "MaxEvalsOpt",
     "StepsOpt",
+    "BackgroundOpt",
+    "EntityTokensOpt",
     "AggregationOpt",
     "FallbackOpt",
     "MaxTokensOpt",
@@ -156,6 +158,21 @@ DisambiguationOpt = Annotated[
     typer.Option(
         "--disambiguation",
         help="Grounding, a label several entities share: context (the one linked to the document's other entities when the one with most facts is not) or degree (always the one with most facts).",
+    ),
+]
+#: ``run`` and ``demo``: None keeps the preset's (``explain`` and ``train`` declare their own, with other defaults)
+BackgroundOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--background",
+        help="SHAP reference: mean (one reference, the mean of the first 500 training texts), full (those 500 as references, averaged over: the paper's), N (the first N as references; cost grows with N), or zero (default: the preset's, else mean).",
+    ),
+]
+EntityTokensOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--entity-tokens/--no-entity-tokens",
+        help="Train and explain with each grounded span as one token, the entity's IRI, as the paper did (default: the preset's; paper: on). Rules, heatmaps and RDF keep the words.",
     ),
 ]
 DeviceOpt = Annotated[str, typer.Option("--device", help="cpu or cuda.")]
