@@ -6,15 +6,26 @@ fixtures in tests/data instead."""
 from __future__ import annotations
 
 import gzip
-import re
-from itertools import chain
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from wikidata_oracle import (
+    ALT_LABEL,
+    CUT_CANDIDATES,
+    CUT_WORDS,
+    DESCRIPTION,
+    LABEL,
+    P31,
+    expected_cut,
+    normalize,
+    ox_triples,
+    wd,
+    wdt,
+)
 
 from kgexplain.loaders.wikidata import CutResult, LoadReport, copy_all, cut_neighbourhood, iter_triples, literal_value
-from kgexplain.vocab import RDFS, SCHEMA, SKOS, WD, WDT
+from kgexplain.vocab import WD
 
 pytestmark = pytest.mark.shared
 
@@ -22,39 +33,12 @@ SUBSET = "wikidata/wikidata-subset.nt.gz"
 SAMPLES = "wikidata/samples"
 SUBSET_TRIPLES = 576_169
 
-LABEL = f"<{RDFS}label>"
-ALT_LABEL = f"<{SKOS}altLabel>"
-DESCRIPTION = f"<{SCHEMA}description>"
-P31 = f"<{WDT}P31>"
-P279 = f"<{WDT}P279>"
-
-
-def wd(local: str) -> str:
-    return f"<{WD}{local}>"
-
-
-def wdt(local: str) -> str:
-    return f"<{WDT}{local}>"
-
-
-def normalize(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
-
 
 @pytest.fixture(scope="module")
 def subset_lines(shared_data: Path) -> list[str]:
     """The subset's lines, read without the module under test."""
     with gzip.open(shared_data / SUBSET, "rt", encoding="utf-8") as f:
         return f.read().splitlines()
-
-
-def ox_triples(path_or_text: Path | str) -> set[tuple[str, str, str]]:
-    """Triples as pyoxigraph reads an N-Triples file or text, terms in its N-Triples syntax."""
-    if isinstance(path_or_text, Path):
-        quads = ox.parse(path=str(path_or_text), format=ox.RdfFormat.N_TRIPLES)
-    else:
-        quads = ox.parse(path_or_text, format=ox.RdfFormat.N_TRIPLES)
-    return {(str(q.subject), str(q.predicate), str(q.object)) for q in quads}
 
 
 # --- the real subset -------------------------------------------------------------------------------
@@ -130,10 +114,6 @@ def test_wbgetentities_responses(shared_data: Path, file: str, entities: set[str
 
 
 # --- neighbourhood cut -----------------------------------------------------------------------------
-CUT_WORDS = ["Belluno", "Italy", "painter"]
-# From grepping the subset for these English labels, aliases and demonyms:
-# Q38 "Italy" (label), Q172579 "Italy" (alias of Kingdom of Italy), Q6558 "Belluno", Q1028181 "painter".
-CUT_CANDIDATES = {wd("Q38"), wd("Q172579"), wd("Q6558"), wd("Q1028181")}
 
 
 @pytest.fixture(scope="module")
@@ -154,12 +134,9 @@ def test_cut_neighbourhood_real_subset(
     cut: tuple[CutResult, list[str], list], subset_lines: list[str], shared_data: Path
 ) -> None:
     result, out_lines, calls = cut
-    by_subject: dict[str, list[str]] = {}
-    for line in subset_lines:
-        by_subject.setdefault(line[: line.index(" ")], []).append(line)
-    kept_by_subject: dict[str, list[str]] = {}
-    for line in out_lines:
-        kept_by_subject.setdefault(line[: line.index(" ")], []).append(line)
+    oracle = expected_cut(subset_lines, out_lines, CUT_CANDIDATES)
+    by_subject, kept_by_subject = oracle.by_subject, oracle.kept_by_subject
+    incoming, neighbours = oracle.incoming, oracle.neighbours
 
     assert result.candidates == len(CUT_CANDIDATES)
     assert kept_by_subject.keys() >= CUT_CANDIDATES
@@ -168,11 +145,6 @@ def test_cut_neighbourhood_real_subset(
         assert kept_by_subject[candidate] == by_subject[candidate]
 
     # incoming facts: every wdt: triple whose object is a candidate, whoever holds it
-    incoming: dict[str, list[str]] = {}
-    for line in subset_lines:
-        s, p, o = line[:-2].split(" ", 2)
-        if o in CUT_CANDIDATES and p.startswith(f"<{WDT}") and s not in CUT_CANDIDATES:
-            incoming.setdefault(s, []).append(line)
     assert result.incoming == sum(map(len, incoming.values())) > 500
     # Longarone (not named) is in Italy and borders Belluno; van Gogh (not named) was a painter
     longarone = wd("Q40161")
@@ -184,26 +156,13 @@ def test_cut_neighbourhood_real_subset(
 
     # neighbours: IRI objects of the candidates' triples, subjects of incoming facts, and wd:Pn of
     # the wdt:Pn predicates of both
-    neighbours: set[str] = set(incoming)
-    for line in chain(*(by_subject[c] for c in CUT_CANDIDATES), *incoming.values()):
-        _, p, o = line[:-2].split(" ", 2)
-        if o.startswith("<"):
-            neighbours.add(o)
-        if p.startswith(f"<{WDT}"):
-            neighbours.add(wd(p[len(WDT) + 1 : -1]))
-    neighbours -= CUT_CANDIDATES
     assert result.neighbours == len(neighbours)
     assert wd("Q6256") in neighbours and wd("P17") in neighbours  # country; the property "country"
     assert longarone in neighbours and wd("P47") in neighbours  # "shares border with"
-    wanted = (LABEL, ALT_LABEL, DESCRIPTION, P31, P279)
     described = 0
     for neighbour in neighbours:
         # its incoming facts (pass 2), then its text, P31 and P279 not already kept as incoming facts
-        expected = incoming.get(neighbour, []) + [
-            line
-            for line in by_subject.get(neighbour, [])
-            if line.split(" ", 2)[1] in wanted and line not in incoming.get(neighbour, [])
-        ]
+        expected = oracle.expected(neighbour)
         assert kept_by_subject.get(neighbour, []) == expected, neighbour
         described += bool(expected)
     assert described > 100

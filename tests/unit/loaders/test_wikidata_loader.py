@@ -8,11 +8,24 @@ import bz2
 import gzip
 import json
 import re
-from itertools import chain
 from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from wikidata_oracle import (
+    ALT_LABEL,
+    CUT_CANDIDATES,
+    CUT_WORDS,
+    DESCRIPTION,
+    LABEL,
+    P31,
+    P279,
+    expected_cut,
+    normalize,
+    ox_triples,
+    wd,
+    wdt,
+)
 
 from kgexplain.errors import InputError
 from kgexplain.loaders.wikidata import (
@@ -25,29 +38,11 @@ from kgexplain.loaders.wikidata import (
     literal_value,
     open_dump,
 )
-from kgexplain.vocab import RDFS, SCHEMA, SKOS, WD, WDT
+from kgexplain.vocab import RDFS, SCHEMA, WD, WDT
 
 DATA = Path(__file__).resolve().parents[2] / "data"
 DUMP = DATA / "wikidata-mini.nt"
 DUMP_TRIPLES = 111
-
-LABEL = f"<{RDFS}label>"
-ALT_LABEL = f"<{SKOS}altLabel>"
-DESCRIPTION = f"<{SCHEMA}description>"
-P31 = f"<{WDT}P31>"
-P279 = f"<{WDT}P279>"
-
-
-def wd(local: str) -> str:
-    return f"<{WD}{local}>"
-
-
-def wdt(local: str) -> str:
-    return f"<{WDT}{local}>"
-
-
-def normalize(text: str) -> str:
-    return " ".join(re.findall(r"\w+", text.lower()))
 
 
 @pytest.fixture(scope="module")
@@ -59,15 +54,6 @@ def dump_lines() -> list[str]:
 def read_triples(path: Path) -> list[tuple[str, str, str]]:
     report = LoadReport.for_path(path)
     return list(iter_triples(path, report))
-
-
-def ox_triples(path_or_text: Path | str) -> set[tuple[str, str, str]]:
-    """Triples as pyoxigraph reads an N-Triples file or text, terms in its N-Triples syntax."""
-    if isinstance(path_or_text, Path):
-        quads = ox.parse(path=str(path_or_text), format=ox.RdfFormat.N_TRIPLES)
-    else:
-        quads = ox.parse(path_or_text, format=ox.RdfFormat.N_TRIPLES)
-    return {(str(q.subject), str(q.predicate), str(q.object)) for q in quads}
 
 
 # --- the fixture dump ------------------------------------------------------------------------------
@@ -447,10 +433,6 @@ def test_output_must_not_overwrite_input(tmp_path: Path, dump_lines: list[str]) 
 
 
 # --- neighbourhood cut -----------------------------------------------------------------------------
-CUT_WORDS = ["Belluno", "Italy", "painter"]
-# The fixture's English labels, aliases and demonyms with these words:
-# Q38 "Italy" (label), Q172579 "Italy" (alias of Kingdom of Italy), Q6558 "Belluno", Q1028181 "painter".
-CUT_CANDIDATES = {wd("Q38"), wd("Q172579"), wd("Q6558"), wd("Q1028181")}
 
 
 @pytest.fixture(scope="module")
@@ -469,12 +451,9 @@ def cut(tmp_path_factory: pytest.TempPathFactory) -> tuple[CutResult, list[str],
 
 def test_cut_neighbourhood(cut: tuple[CutResult, list[str], list], dump_lines: list[str]) -> None:
     result, out_lines, calls = cut
-    by_subject: dict[str, list[str]] = {}
-    for line in dump_lines:
-        by_subject.setdefault(line[: line.index(" ")], []).append(line)
-    kept_by_subject: dict[str, list[str]] = {}
-    for line in out_lines:
-        kept_by_subject.setdefault(line[: line.index(" ")], []).append(line)
+    oracle = expected_cut(dump_lines, out_lines, CUT_CANDIDATES)
+    by_subject, kept_by_subject = oracle.by_subject, oracle.kept_by_subject
+    incoming, neighbours = oracle.incoming, oracle.neighbours
 
     assert result.candidates == len(CUT_CANDIDATES)
     assert kept_by_subject.keys() >= CUT_CANDIDATES
@@ -483,11 +462,6 @@ def test_cut_neighbourhood(cut: tuple[CutResult, list[str], list], dump_lines: l
         assert kept_by_subject[candidate] == by_subject[candidate]
 
     # incoming facts: every wdt: triple whose object is a candidate, whoever holds it
-    incoming: dict[str, list[str]] = {}
-    for line in dump_lines:
-        s, p, o = line[:-2].split(" ", 2)
-        if o in CUT_CANDIDATES and p.startswith(f"<{WDT}") and s not in CUT_CANDIDATES:
-            incoming.setdefault(s, []).append(line)
     assert result.incoming == sum(map(len, incoming.values())) == 7
     # Longarone (not named) is in Italy and borders Belluno; van Gogh (not named) was a painter
     longarone = wd("Q40161")
@@ -499,26 +473,13 @@ def test_cut_neighbourhood(cut: tuple[CutResult, list[str], list], dump_lines: l
 
     # neighbours: IRI objects of the candidates' triples, subjects of incoming facts, and wd:Pn of
     # the wdt:Pn predicates of both
-    neighbours: set[str] = set(incoming)
-    for line in chain(*(by_subject[c] for c in CUT_CANDIDATES), *incoming.values()):
-        _, p, o = line[:-2].split(" ", 2)
-        if o.startswith("<"):
-            neighbours.add(o)
-        if p.startswith(f"<{WDT}"):
-            neighbours.add(wd(p[len(WDT) + 1 : -1]))
-    neighbours -= CUT_CANDIDATES
     assert result.neighbours == len(neighbours)
     assert wd("Q6256") in neighbours and wd("P17") in neighbours  # country; the property "country"
     assert longarone in neighbours and wd("P47") in neighbours  # "shares border with"
-    wanted = (LABEL, ALT_LABEL, DESCRIPTION, P31, P279)
     described = 0
     for neighbour in neighbours:
         # its incoming facts (pass 2), then its text, P31 and P279 not already kept as incoming facts
-        expected = incoming.get(neighbour, []) + [
-            line
-            for line in by_subject.get(neighbour, [])
-            if line.split(" ", 2)[1] in wanted and line not in incoming.get(neighbour, [])
-        ]
+        expected = oracle.expected(neighbour)
         assert kept_by_subject.get(neighbour, []) == expected, neighbour
         described += bool(expected)
     assert described == 18
