@@ -88,6 +88,11 @@ class SetMetrics:
     train_covered: int = 0
     coverage_train: float = float("nan")
 
+    def add_train_base(self, entities: int, covered: int) -> None:
+        """Sets the train base: ``covered`` of the ``entities`` training transactions satisfy a rule."""
+        self.train_entities, self.train_covered = entities, covered
+        self.coverage_train = covered / entities if entities else float("nan")
+
     def coverage_of(self, base: str) -> float:
         """Coverage on the given base (``COVERAGE_BASES``)."""
         if base not in COVERAGE_BASES:
@@ -178,9 +183,7 @@ def set_metrics(
     coverage = len(covered) / len(entities) if entities else float("nan")
     result = SetMetrics(len(entities), len(covered), rows.height, float(imp), float(overall), coverage)
     if train_entities is not None:
-        train_covered = sum(1 for e in train_entities if e in (train_classes or {}))
-        result.train_entities, result.train_covered = len(train_entities), train_covered
-        result.coverage_train = train_covered / len(train_entities) if train_entities else float("nan")
+        result.add_train_base(len(train_entities), sum(1 for e in train_entities if e in (train_classes or {})))
     return result
 
 
@@ -220,8 +223,7 @@ def class_metrics(
     )
     if train_entities is not None:
         taken = sum(1 for e in train_entities if cls in (train_members or {}).get(e, ()))
-        result.train_entities, result.train_covered = len(train_entities), taken
-        result.coverage_train = taken / len(train_entities) if train_entities else float("nan")
+        result.add_train_base(len(train_entities), taken)
     return result
 
 
@@ -251,9 +253,7 @@ def macro(
         covered / len(entities) if entities else float("nan"),
     )
     if train_entities is not None:
-        taken = sum(1 for e in train_entities if (train_members or {}).get(e))
-        result.train_entities, result.train_covered = len(train_entities), taken
-        result.coverage_train = taken / len(train_entities) if train_entities else float("nan")
+        result.add_train_base(len(train_entities), sum(1 for e in train_entities if (train_members or {}).get(e)))
     return result
 
 
